@@ -1,0 +1,38 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test install install-dev lint bench model clean
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+test: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: install-dev
+	$(PY) benchmarks/bench_embedding.py
+
+model: install
+	$(PY) scripts/train_default_model.py
+
+clean:
+	rm -rf .cache tests/artifacts

@@ -1,0 +1,13 @@
+"""Embedding Explorer: router and frame (page config, navigation, sidebar workspace)."""
+
+import streamlit as st
+
+from explorer.ui.workspace import ensure_default, sidebar
+
+st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
+
+pages = [st.Page("pages/data_model.py", title="Data & model", icon=":material/dataset:", default=True)]
+nav = st.navigation(pages)
+ensure_default()
+sidebar()
+nav.run()

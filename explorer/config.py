@@ -1,0 +1,74 @@
+"""Defaults and operator settings, in one place.
+
+Operators change behaviour through environment variables (documented in the README); visitors
+cannot. Everything else reads :func:`settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+DEFAULT_CHECKPOINT = ASSETS_DIR / "digits_convnet.safetensors"
+
+# Safety caps on archives and images (a zip bomb or a decompression bomb is refused).
+MAX_ZIP_ENTRIES = 20_000
+MAX_ZIP_TOTAL_BYTES = 1 << 30  # 1 GiB uncompressed
+MAX_ZIP_RATIO = 200.0  # uncompressed / compressed, per entry
+MAX_IMAGE_PIXELS = 40_000_000  # 40 MP, well above any photo a face demo needs
+MAX_TABLE_BYTES = 512 << 20
+
+THUMBNAIL_SIZE = 64
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff")
+EMBED_BATCH_SIZE = 128
+BF16_MIN_COSINE = 0.9999
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _paths(name: str, default: str) -> list[Path]:
+    raw = os.environ.get(name, default)
+    out = []
+    for part in raw.split(os.pathsep):
+        if part.strip():
+            p = Path(part.strip()).expanduser()
+            out.append((p if p.is_absolute() else REPO_ROOT / p).resolve())
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Operator settings, read from the environment.
+
+    - ``EXPLORER_CACHE_DIR``: where embeddings of server-side data are cached (default ``.cache``).
+    - ``EXPLORER_DATA_ROOTS``: folders (``:``-separated) whose sub-folders visitors may open by path.
+    - ``EXPLORER_CACHE_UPLOADS``: also cache embeddings of uploads on disk (personal data: off).
+    - ``EXPLORER_ALLOW_TORCHSCRIPT_UPLOAD``: accept TorchScript uploads (they run code: off).
+    - ``EXPLORER_THREADS``: torch intra-op threads for embedding (default: all cores).
+    """
+
+    cache_dir: Path
+    data_roots: list[Path] = field(default_factory=list)
+    cache_uploads: bool = False
+    allow_torchscript_upload: bool = False
+    threads: int = 1
+
+
+def settings() -> Settings:
+    cache = os.environ.get("EXPLORER_CACHE_DIR", ".cache")
+    cache_dir = Path(cache).expanduser()
+    if not cache_dir.is_absolute():
+        cache_dir = REPO_ROOT / cache_dir
+    threads = int(os.environ.get("EXPLORER_THREADS", "0") or 0) or (os.cpu_count() or 1)
+    return Settings(
+        cache_dir=cache_dir,
+        data_roots=_paths("EXPLORER_DATA_ROOTS", os.pathsep.join(["data", "../shared/data"])),
+        cache_uploads=_flag("EXPLORER_CACHE_UPLOADS"),
+        allow_torchscript_upload=_flag("EXPLORER_ALLOW_TORCHSCRIPT_UPLOAD"),
+        threads=threads,
+    )

@@ -1,0 +1,89 @@
+"""The Dataset every source produces: ids, labels, items, thumbnails and what failed."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """An item that could not be loaded, and why (shown to the user, never fatal)."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Dataset:
+    """A labelled collection of items.
+
+    Attributes
+    ----------
+    name : human-readable source name.
+    kind : ``"image"`` (items are uint8 arrays, (H, W) grey or (H, W, 3) RGB) or ``"vector"``
+        (items is one float32 array of shape (N, D)).
+    ids : (N,) str, unique per item.
+    labels : (N,) str, the identity or class of each item.
+    items : list of N images, or an (N, D) float32 array.
+    thumbnails : list of N small uint8 images (image data only).
+    failures : items that were skipped, with the reason.
+    content_hash : sha256 over labels, ids and item bytes (the embedding cache key).
+    origin : ``"bundled"``, ``"server"`` (a path on the server's disk) or ``"upload"``.
+    is_embedding : vectors that are embeddings already (no checkpoint needed).
+    """
+
+    name: str
+    kind: Literal["image", "vector"]
+    ids: np.ndarray
+    labels: np.ndarray
+    items: list | np.ndarray
+    content_hash: str
+    origin: Literal["bundled", "server", "upload"]
+    thumbnails: list | None = None
+    failures: list[LoadFailure] = field(default_factory=list)
+    is_embedding: bool = False
+
+    def __post_init__(self) -> None:
+        self.ids = np.asarray(self.ids, dtype=str)
+        self.labels = np.asarray(self.labels, dtype=str)
+        n = len(self.ids)
+        assert len(self.labels) == n and len(self.items) == n, "ids, labels, items differ in length"
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def classes(self) -> np.ndarray:
+        return np.unique(self.labels)
+
+    def class_counts(self) -> dict[str, int]:
+        values, counts = np.unique(self.labels, return_counts=True)
+        return {str(v): int(c) for v, c in zip(values, counts)}
+
+    def warnings(self) -> list[str]:
+        """Conditions that limit what can be analysed (shown next to the summary)."""
+        out = []
+        counts = self.class_counts()
+        if len(self) and len(counts) == 1:
+            out.append("Only one identity: there are no negative (impostor) pairs to compare.")
+        singles = [c for c, k in counts.items() if k == 1]
+        if singles and len(counts) > 1:
+            out.append(
+                f"{len(singles)} identities have a single item, so no positive (genuine) pair: "
+                + ", ".join(singles[:10])
+                + (" ..." if len(singles) > 10 else "")
+            )
+        return out
+
+
+def hash_parts(parts) -> str:
+    """sha256 over an iterable of bytes chunks, each length-prefixed (no ambiguity)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()

@@ -1,0 +1,120 @@
+"""Image folders (one sub-folder per identity) from a zip, a directory upload or a server path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from explorer import config
+from explorer.data.archive import check_member_name, read_zip
+from explorer.data.dataset import Dataset, LoadFailure, hash_parts
+from explorer.data.images import decode_image, thumbnail
+from explorer.errors import InputError, UnsafeInputError
+
+Progress = Callable[[float, str], None] | None
+_JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
+
+
+def _natural_key(path: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path)]
+
+
+def strip_wrapper(paths: list[str]) -> str:
+    """The single top-level folder that wraps every entry (to strip), or ``""``."""
+    firsts = {p.split("/", 1)[0] for p in paths}
+    if len(firsts) == 1 and all("/" in p for p in paths):
+        inner = [p.split("/", 1)[1] for p in paths]
+        if any("/" in p for p in inner):  # identities are one level further down
+            return firsts.pop() + "/"
+    return ""
+
+
+def dataset_from_files(
+    files: Iterable[tuple[str, bytes]],
+    *,
+    name: str,
+    origin: str,
+    skipped: Iterable[tuple[str, str]] = (),
+    progress: Progress = None,
+) -> Dataset:
+    """Build an image Dataset from ``(relative_path, bytes)`` pairs laid out as ``identity/file``.
+
+    Files outside an identity folder or with another extension are skipped and listed; images
+    that fail to decode are listed with the reason. Raises ``InputError`` when no image loads.
+    """
+    files = [(check_member_name(p), b) for p, b in files]
+    files = [(p, b) for p, b in files if p and not any(j in p for j in _JUNK)]
+    failures = [LoadFailure(p, r) for p, r in skipped]
+    wrapper = strip_wrapper([p for p, _ in files])
+    candidates = []
+    for path, blob in files:
+        rel = path[len(wrapper):] if wrapper else path
+        if "/" not in rel:
+            failures.append(LoadFailure(path, "not inside an identity folder (expected identity/image)"))
+        elif not rel.lower().endswith(config.IMAGE_EXTENSIONS):
+            failures.append(LoadFailure(path, "not an image file (skipped)"))
+        else:
+            candidates.append((rel, blob))
+    candidates.sort(key=lambda pb: _natural_key(pb[0]))
+    ids, labels, images, thumbs, chunks = [], [], [], [], []
+    for i, (rel, blob) in enumerate(candidates):
+        if progress and i % 16 == 0:
+            progress(i / max(len(candidates), 1), f"decoding {rel}")
+        try:
+            img = decode_image(blob)
+        except InputError as exc:  # UnsafeInputError included: one bad image never sinks the set
+            failures.append(LoadFailure(rel, str(exc)))
+            continue
+        label = rel.split("/", 1)[0]
+        ids.append(rel)
+        labels.append(label)
+        images.append(img)
+        thumbs.append(thumbnail(img))
+        chunks += [rel.encode(), label.encode(), blob]
+    if not images:
+        raise InputError(
+            "no loadable images found: expected one folder per identity holding JPEG, PNG, WEBP, "
+            f"BMP or PGM/PPM files ({len(failures)} entries skipped)"
+        )
+    if progress:
+        progress(1.0, f"{len(images)} images decoded")
+    return Dataset(
+        name=name, kind="image", ids=ids, labels=labels, items=images, thumbnails=thumbs,
+        failures=failures, content_hash=hash_parts(chunks), origin=origin,
+    )
+
+
+def load_zip(data: bytes, *, name: str = "upload.zip", origin: str = "upload", progress: Progress = None) -> Dataset:
+    """An image folder Dataset from zip bytes (a single wrapper folder is tolerated)."""
+    files, skipped = read_zip(data)
+    if not files:
+        raise InputError("the archive is empty: expected one folder per identity holding images")
+    return dataset_from_files(files, name=name, origin=origin, skipped=skipped, progress=progress)
+
+
+def load_directory(root: str | Path, *, allowed_roots: list[Path] | None = None, progress: Progress = None) -> Dataset:
+    """An image folder Dataset from a folder on the server's disk.
+
+    ``allowed_roots`` (from operator settings) limits which folders visitors may open.
+    """
+    root = Path(root).expanduser().resolve()
+    if allowed_roots is not None and not any(root == r or r in root.parents for r in allowed_roots):
+        raise UnsafeInputError(
+            f"{root} is outside the folders this server allows: "
+            + ", ".join(str(r) for r in allowed_roots)
+        )
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder")
+    files, total = [], 0
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        total += path.stat().st_size
+        if total > config.MAX_ZIP_TOTAL_BYTES:
+            raise UnsafeInputError(f"folder refused: over {config.MAX_ZIP_TOTAL_BYTES:,} bytes in all")
+        rel = path.relative_to(root).as_posix()
+        files.append((rel, path.read_bytes()))
+        if len(files) > config.MAX_ZIP_ENTRIES:
+            raise UnsafeInputError(f"folder refused: over {config.MAX_ZIP_ENTRIES:,} files")
+    return dataset_from_files(files, name=root.name, origin="server", progress=progress)

@@ -1,0 +1,163 @@
+"""Vector tables: CSV, TSV, Parquet, NPY/NPZ and the TensorFlow Embedding Projector TSV pair.
+
+Every format becomes a DataFrame first, then one path picks the label, id and vector columns.
+NPY/NPZ are read with ``allow_pickle=False``: an object array is refused, never unpickled.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+
+from explorer.data.dataset import Dataset, hash_parts
+from explorer.errors import AmbiguousColumnsError, InputError, UnsafeInputError
+
+LABEL_NAMES = ("label", "labels", "class", "identity", "target", "y", "name", "person")
+ID_NAMES = ("id", "ids", "item_id", "filename", "file", "path")
+VECTOR_KEYS = ("embeddings", "embedding", "vectors", "x", "features", "X")
+LABEL_KEYS = ("labels", "label", "y", "targets", "target")
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib")
+
+
+def read_table(data: bytes, filename: str) -> pd.DataFrame:
+    """Parse a table file into a DataFrame by its extension."""
+    lower = filename.lower()
+    if lower.endswith(PICKLE_SUFFIXES):
+        raise UnsafeInputError(
+            f"{filename}: pickle files are refused (they can run code when opened); "
+            "use CSV, TSV, Parquet, NPY or NPZ"
+        )
+    try:
+        if lower.endswith((".csv", ".tsv", ".txt")):
+            sep = "\t" if lower.endswith((".tsv", ".txt")) else ","
+            return pd.read_csv(io.BytesIO(data), sep=sep)
+        if lower.endswith(".parquet"):
+            return pd.read_parquet(io.BytesIO(data))
+        if lower.endswith(".npy"):
+            return _frame_from_array(np.load(io.BytesIO(data), allow_pickle=False), filename)
+        if lower.endswith(".npz"):
+            return _frame_from_npz(data, filename)
+    except (UnsafeInputError, InputError):
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
+            raise UnsafeInputError(
+                f"{filename}: holds pickled Python objects, which are never loaded; save plain numeric arrays"
+            ) from None
+        raise InputError(f"{filename}: cannot be parsed: {exc}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{filename}: cannot be parsed: {str(exc).strip()}") from None
+    raise InputError(f"{filename}: unsupported table format; use .csv, .tsv, .parquet, .npy or .npz")
+
+
+def _frame_from_array(arr: np.ndarray, filename: str) -> pd.DataFrame:
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{filename}: array of dtype {arr.dtype} is not numeric")
+    if arr.ndim != 2:
+        raise InputError(f"{filename}: expected a 2-D array (N x D), got shape {arr.shape}")
+    return pd.DataFrame(arr, columns=[f"v{i}" for i in range(arr.shape[1])])
+
+
+def _frame_from_npz(data: bytes, filename: str) -> pd.DataFrame:
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        keys = list(npz.keys())
+        vec_key = next((k for k in VECTOR_KEYS if k in keys), None)
+        if vec_key is None:
+            two_d = [k for k in keys if npz[k].ndim == 2]
+            if len(two_d) != 1:
+                raise InputError(f"{filename}: name the vectors array one of {VECTOR_KEYS} (found {keys})")
+            vec_key = two_d[0]
+        frame = _frame_from_array(npz[vec_key], filename)
+        for key, col in ((next((k for k in LABEL_KEYS if k in keys), None), "label"), ("ids" if "ids" in keys else None, "id")):
+            if key is not None:
+                values = npz[key]
+                if len(values) != len(frame):
+                    raise InputError(f"{filename}: {key!r} has {len(values)} rows, vectors have {len(frame)}")
+                frame.insert(0, col, values.astype(str))
+    return frame
+
+
+def read_projector_pair(vectors: bytes, metadata: bytes) -> pd.DataFrame:
+    """The TF Embedding Projector pair: vectors TSV without header + metadata TSV.
+
+    The metadata has a header row when it has several columns; a one-column file has none
+    (as the projector writes it), which is detected by its row count.
+    """
+    try:
+        vec = pd.read_csv(io.BytesIO(vectors), sep="\t", header=None)
+        meta = pd.read_csv(io.BytesIO(metadata), sep="\t", header=None, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"projector files cannot be parsed: {str(exc).strip()}") from None
+    if len(meta) == len(vec) + 1:
+        meta = pd.DataFrame(meta.values[1:], columns=[str(c) for c in meta.iloc[0]])
+    elif len(meta) == len(vec) and meta.shape[1] == 1:
+        meta.columns = ["label"]
+    else:
+        raise InputError(f"metadata has {len(meta)} rows for {len(vec)} vectors (expected N, or N + a header)")
+    vec.columns = [f"v{i}" for i in range(vec.shape[1])]
+    return pd.concat([meta.reset_index(drop=True), vec], axis=1)
+
+
+def label_candidates(frame: pd.DataFrame) -> list[str]:
+    """Columns that could hold the label: well-known names, then non-numeric columns."""
+    named = [c for c in frame.columns if str(c).lower() in LABEL_NAMES]
+    if named:
+        return named
+    return [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) and str(c).lower() not in ID_NAMES]
+
+
+def dataset_from_frame(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    label_column: str | None = None,
+    id_column: str | None = None,
+    origin: str = "upload",
+    is_embedding: bool = True,
+) -> Dataset:
+    """A vector Dataset from a table: one label column, an optional id column, numeric vectors.
+
+    Raises ``AmbiguousColumnsError`` when the label column must be chosen, ``InputError`` for
+    missing labels, non-numeric vector columns, NaN/inf values or an empty table.
+    """
+    if frame.empty:
+        raise InputError(f"{name}: the table has no rows")
+    frame.columns = [str(c) for c in frame.columns]
+    if label_column is None:
+        cands = label_candidates(frame)
+        if len(cands) != 1:
+            msg = (f"{name}: several columns could be the label ({', '.join(cands)}): choose one" if cands else
+                   f"{name}: no label column found (looked for {', '.join(LABEL_NAMES)} or a text column): choose one")
+            raise AmbiguousColumnsError(msg, cands or list(frame.columns))
+        label_column = cands[0]
+    if label_column not in frame.columns:
+        raise InputError(f"{name}: no column {label_column!r}; columns are {list(frame.columns)}")
+    if id_column is None:
+        id_column = next((c for c in frame.columns if c.lower() in ID_NAMES and c != label_column), None)
+    vector_cols = [c for c in frame.columns if c not in (label_column, id_column)]
+    bad = [c for c in vector_cols if not pd.api.types.is_numeric_dtype(frame[c])]
+    if bad:
+        raise InputError(f"{name}: vector columns must be numeric; not numeric: {', '.join(bad[:8])}")
+    if not vector_cols:
+        raise InputError(f"{name}: no numeric vector columns besides the label")
+    vectors = frame[vector_cols].to_numpy(dtype=np.float64)
+    finite = np.isfinite(vectors)
+    if not finite.all():
+        rows = np.flatnonzero(~finite.all(axis=1))
+        raise InputError(
+            f"{name}: {len(rows)} rows hold NaN, inf or empty cells (first rows: {', '.join(map(str, rows[:5] + 1))}); "
+            "fix or drop them"
+        )
+    labels = frame[label_column].astype(str).to_numpy()
+    ids = frame[id_column].astype(str).to_numpy() if id_column else np.array([f"row_{i}" for i in range(len(frame))])
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{name}: id column {id_column!r} has repeated values")
+    vectors = vectors.astype(np.float32)
+    return Dataset(
+        name=name, kind="vector", ids=ids, labels=labels, items=vectors, origin=origin,
+        content_hash=hash_parts([vectors.tobytes(), labels.astype("U").tobytes(), ids.astype("U").tobytes()]),
+        is_embedding=is_embedding,
+    )

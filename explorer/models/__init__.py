@@ -1,0 +1,1 @@
+"""Checkpoints -> Encoders -> embeddings (with a content-hash cache)."""

@@ -1,0 +1,137 @@
+"""Encoders: preprocessing from an InputSpec, then a torch or ONNX forward pass.
+
+The torch path is the fast one: batches under ``torch.inference_mode``, channels_last for conv
+nets, and bf16 autocast only where the CPU has native bf16 and the first batch agrees with fp32
+to a cosine of at least ``config.BF16_MIN_COSINE`` (else it stays fp32).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explorer import config
+from explorer.data.images import resize, to_channels
+from explorer.errors import InputError, ModelOutputError
+from explorer.models.spec import InputSpec
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    format: str  # "safetensors", "state_dict", "onnx", "torchscript"
+    checkpoint_hash: str
+    origin: str  # "bundled", "server", "upload"
+    info: dict
+
+
+class Encoder:
+    """Maps items (images or vectors) to (N, out_dim) float32 embeddings."""
+
+    def __init__(self, input_spec: InputSpec, out_dim: int, model_info: ModelInfo, *, normalize: bool = True):
+        self.input_spec = input_spec
+        self.out_dim = out_dim
+        self.model_info = model_info
+        self.normalize = normalize
+
+    # -- preprocessing --------------------------------------------------------------------------
+    def preprocess(self, items) -> np.ndarray:
+        """Items -> float32 batch: (B, C, H, W) for images, (B, D) for vectors."""
+        s = self.input_spec
+        mean = np.asarray(s.mean, dtype=np.float32)
+        std = np.asarray(s.std, dtype=np.float32)
+        if s.kind == "vector":
+            x = np.asarray(items, dtype=np.float32)
+            if x.ndim != 2 or x.shape[1] != s.dim:
+                raise InputError(f"model expects vectors of length {s.dim}, data has shape {x.shape}")
+            return (x - mean) / std
+        if isinstance(items, np.ndarray) and items.ndim == 2:
+            raise InputError("this model takes images, but the data are vectors")
+        batch = np.stack([to_channels(resize(img, s.height, s.width), s.channels) for img in items])
+        x = batch.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
+        return (x - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)
+
+    def preprocessing_key(self) -> str:
+        return f"{self.input_spec.describe()}|normalize={self.normalize}"
+
+    # -- forward ---------------------------------------------------------------------------------
+    def forward(self, batch: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def encode(self, items) -> np.ndarray:
+        """Preprocess, run and check one batch; returns (B, out_dim) float32."""
+        x = self.preprocess(items)
+        out = self.forward(x)
+        return self._check(out, len(x))
+
+    def _check(self, out: np.ndarray, n: int) -> np.ndarray:
+        out = np.asarray(out)
+        if out.ndim != 2 or out.shape[0] != n:
+            raise ModelOutputError(f"model output has shape {out.shape}; expected ({n}, D), one vector per item")
+        if not np.isfinite(out).all():
+            bad = int((~np.isfinite(out).all(axis=1)).sum())
+            raise ModelOutputError(f"model output holds NaN or inf for {bad} of {n} items in a batch")
+        out = out.astype(np.float32, copy=False)
+        if self.normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out = out / np.maximum(norms, 1e-12)
+        return out
+
+
+def bf16_supported() -> bool:
+    """Native bf16 matmul/conv on this CPU (AVX512-BF16 or AMX); emulated bf16 is slower."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+class TorchEncoder(Encoder):
+    """A torch module (built-in architecture or trusted TorchScript)."""
+
+    def __init__(self, model: torch.nn.Module, input_spec: InputSpec, out_dim: int, model_info: ModelInfo,
+                 *, normalize: bool = True, fast: bool = True, threads: int | None = None):
+        super().__init__(input_spec, out_dim, model_info, normalize=normalize)
+        self.model = model.eval()
+        self.fast = fast
+        self.threads = threads or config.settings().threads
+        self.channels_last = fast and input_spec.kind == "image"
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.precision = "fp32"  # becomes "bf16" after a passing calibration
+        self._calibrated = not (fast and bf16_supported())
+
+    def _run(self, x: torch.Tensor, bf16: bool) -> np.ndarray:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return self.model(x).float().numpy()
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        torch.set_num_threads(self.threads)  # set on purpose: the machine is small and shared
+        x = torch.from_numpy(np.ascontiguousarray(batch))
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if not self._calibrated:
+            ref = self._run(x, False)
+            low = self._run(x, True)
+            cos = (ref * low).sum(1) / np.maximum(np.linalg.norm(ref, axis=1) * np.linalg.norm(low, axis=1), 1e-12)
+            self.precision = "bf16" if np.nanmin(cos) >= config.BF16_MIN_COSINE else "fp32"
+            self._calibrated = True
+            return ref
+        return self._run(x, self.precision == "bf16")
+
+
+class OnnxEncoder(Encoder):
+    """An ONNX graph run by onnxruntime (any architecture)."""
+
+    def __init__(self, session, input_spec: InputSpec, out_dim: int, model_info: ModelInfo, *, normalize: bool = True):
+        super().__init__(input_spec, out_dim, model_info, normalize=normalize)
+        self.session = session
+        self.input_name = session.get_inputs()[0].name
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            return self.session.run(None, {self.input_name: batch.astype(np.float32)})[0]
+        except Exception as exc:  # onnxruntime raises its own untyped errors  # noqa: BLE001
+            raise ModelOutputError(f"the ONNX model failed on a batch of shape {batch.shape}: {exc}") from None

@@ -1,0 +1,1 @@
+"""The only Streamlit code inside explorer: session state, cached wrappers, widgets."""

@@ -1,0 +1,54 @@
+"""Rendering the workspace summary on the Data & model page."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from explorer import plots
+from explorer.summary import summarize, to_csv_bytes, to_parquet_bytes
+from explorer.workspace import Workspace
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _exports(key: str, _ws: Workspace) -> tuple[bytes, bytes]:
+    return to_parquet_bytes(_ws.embeddings), to_csv_bytes(_ws.embeddings)
+
+
+def workspace_summary(ws: Workspace) -> None:
+    emb, ds = ws.embeddings, ws.dataset
+    s = summarize(emb)
+    st.subheader("Summary")
+    cols = st.columns(5)
+    cols[0].metric("Items (N)", f"{s.n:,}")
+    cols[1].metric("Dimensions (D)", s.dim)
+    cols[2].metric("Classes", s.n_classes)
+    cols[3].metric("Exact duplicates", s.duplicate_rows, help=f"{s.duplicate_groups} distinct vectors occur more than once")
+    cols[4].metric("Failed to load", len(ds.failures))
+    for w in ds.warnings():
+        st.warning(w)
+    p = emb.provenance
+    st.caption(f"Data `{p['data_name']}` (sha256 {p['data_hash'][:12]}), model `{p['model_name']}` "
+               f"({p['model_format']}, sha256 {p['checkpoint_hash'][:12]}), preprocessing {p['preprocessing']}, "
+               f"precision {p['precision']}.")
+    left, right = st.columns(2)
+    left.plotly_chart(plots.class_counts_bar(s.class_counts), key="dm_counts")
+    right.plotly_chart(plots.norms_histogram(s.norms), key="dm_norms")
+    if ds.failures:
+        with st.expander(f"{len(ds.failures)} items not loaded, with the reason"):
+            st.dataframe(pd.DataFrame([(f.path, f.reason) for f in ds.failures], columns=["item", "reason"]),
+                         hide_index=True)
+    if ds.kind == "image" and ds.thumbnails:
+        _thumbnail_grid(ws)
+    pq, csv = _exports(ws.key, ws)
+    d1, d2 = st.columns(2)
+    d1.download_button("Download embeddings (Parquet)", pq, file_name="embeddings.parquet", key="dm_dl_parquet")
+    d2.download_button("Download embeddings (CSV)", csv, file_name="embeddings.csv", key="dm_dl_csv")
+
+
+def _thumbnail_grid(ws: Workspace, per_class: int = 40) -> None:
+    ds = ws.dataset
+    st.subheader("Items per class")
+    label = st.selectbox("Class", list(ds.classes), key="dm_grid_class")
+    idx = [i for i, lab in enumerate(ds.labels) if lab == label][:per_class]
+    st.image([ds.thumbnails[i] for i in idx], caption=[ds.ids[i] for i in idx], width=72)

@@ -1,0 +1,117 @@
+"""Data and model pickers for the Data & model page.
+
+Each picker returns a loader (a callable that builds the thing when the user presses the
+button) or None while its inputs are incomplete; nothing heavy runs on a mere rerun.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from explorer import config
+from explorer.data.folders import dataset_from_files, load_directory, load_zip
+from explorer.data.vectors import dataset_from_frame, label_candidates, read_projector_pair, read_table
+from explorer.errors import InputError
+from explorer.models.checkpoints import load_checkpoint, load_server_checkpoint
+from explorer.ui.workspace import bundled_digits, bundled_encoder
+
+DATA_SOURCES = ("Bundled digits", "Image folder (zip)", "Image folder (directory upload)",
+                "Image folder on the server", "Vector table", "TF Projector pair")
+MODEL_SOURCES = ("Bundled digits ConvNet", "Upload a checkpoint", "Checkpoint on the server")
+TABLE_TYPES = ["csv", "tsv", "parquet", "npy", "npz"]
+CKPT_TYPES = ["safetensors", "json", "pt", "pth", "onnx", "ts", "torchscript", "pkl", "pickle"]
+
+
+def data_picker() -> tuple[Callable | None, bool]:
+    """Returns (loader, needs_model). ``loader(progress) -> Dataset``."""
+    source = st.radio("Data source", DATA_SOURCES, key="dm_source", horizontal=True)
+    if source == "Bundled digits":
+        st.caption("scikit-learn's digits: 1,797 8x8 grey images of 10 digits (ships with scikit-learn).")
+        return (lambda progress: bundled_digits()), True
+    if source == "Image folder (zip)":
+        up = st.file_uploader("Zip with one folder per identity", type=["zip"], key="dm_zip")
+        if up is None:
+            return None, True
+        return (lambda progress: load_zip(up.getvalue(), name=up.name, progress=progress)), True
+    if source == "Image folder (directory upload)":
+        ups = st.file_uploader("A folder with one sub-folder per identity", accept_multiple_files="directory",
+                               key="dm_dir")
+        if not ups:
+            return None, True
+        name = ups[0].name.split("/", 1)[0]
+        return (lambda progress: dataset_from_files([(u.name, u.getvalue()) for u in ups], name=name,
+                                                    origin="upload", progress=progress)), True
+    if source == "Image folder on the server":
+        roots = config.settings().data_roots
+        st.caption("Allowed folders: " + ", ".join(f"`{r}`" for r in roots))
+        path = st.text_input("Folder path", key="dm_path", placeholder=str(roots[-1]) if roots else "")
+        if not path:
+            return None, True
+        return (lambda progress: load_directory(path, allowed_roots=roots, progress=progress)), True
+    return _table_picker(source)
+
+
+def _table_picker(source: str) -> tuple[Callable | None, bool]:
+    if source == "Vector table":
+        up = st.file_uploader("Vectors with a label column", type=TABLE_TYPES, key="dm_table")
+        if up is None:
+            return None, False
+        name, parse = up.name, lambda: read_table(up.getvalue(), up.name)
+    else:
+        vec = st.file_uploader("vectors.tsv (no header)", type=["tsv"], key="dm_proj_vec")
+        meta = st.file_uploader("metadata.tsv", type=["tsv"], key="dm_proj_meta")
+        if vec is None or meta is None:
+            return None, False
+        name, parse = vec.name, lambda: read_projector_pair(vec.getvalue(), meta.getvalue())
+    try:
+        frame = parse()
+    except InputError as exc:
+        st.error(str(exc))
+        return None, False
+    cands = label_candidates(frame) or [str(c) for c in frame.columns]
+    label = st.selectbox("Label column", cands, key="dm_label",
+                         help="Several columns could hold the label: pick the one that names the identity.")
+    ids = st.selectbox("Id column", ["(none)", *[str(c) for c in frame.columns if c != label]], key="dm_id")
+    as_inputs = st.checkbox("These are model inputs, not embeddings (run them through a vector model)",
+                            key="dm_as_inputs")
+    id_col = None if ids == "(none)" else ids
+
+    def load(progress):
+        return dataset_from_frame(frame.copy(), name=name, label_column=label, id_column=id_col,
+                                  is_embedding=not as_inputs)
+
+    return load, as_inputs
+
+
+def model_picker(needs_model: bool) -> Callable | None:
+    """Returns ``loader(dataset) -> Encoder`` or None (vectors that are embeddings already)."""
+    if not needs_model:
+        st.caption("The vectors are used as embeddings as they are: no model needed.")
+        return None
+    source = st.radio("Model", MODEL_SOURCES, key="dm_model", horizontal=True)
+    if source == "Bundled digits ConvNet":
+        info = bundled_encoder().model_info.info
+        metrics = info.get("held_out_metrics", {})
+        st.caption(f"Trained by scripts/train_default_model.py on {info.get('trained_on', '?')}; held-out "
+                   + ", ".join(f"{k} {v}" for k, v in metrics.items()))
+        return lambda ds: bundled_encoder()
+    if source == "Upload a checkpoint":
+        ups = st.file_uploader("Checkpoint (+ its .json spec where needed)", type=CKPT_TYPES,
+                               accept_multiple_files=True, key="dm_ckpt",
+                               help="safetensors (spec inside or as .json), a state_dict .pt with its .json, or ONNX.")
+        return _uploaded_model(ups) if ups else None
+    roots = config.settings().data_roots
+    path = st.text_input("Checkpoint path on the server", key="dm_ckpt_path")
+    return (lambda ds: load_server_checkpoint(path, allowed_roots=roots)) if path else None
+
+
+def _uploaded_model(ups) -> Callable | None:
+    specs = [u for u in ups if u.name.lower().endswith(".json")]
+    weights = [u for u in ups if not u.name.lower().endswith(".json")]
+    if len(weights) != 1:
+        st.warning("Upload exactly one checkpoint file (plus optionally one .json spec).")
+        return None
+    w, spec = weights[0], (specs[0].getvalue() if specs else None)
+    return lambda ds: load_checkpoint(w.getvalue(), w.name, spec_json=spec, origin="upload")

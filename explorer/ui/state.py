@@ -1,0 +1,32 @@
+"""Session keys, declared once, with typed getters. Everything here is per visitor."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.models.embedding import EmbeddingCache
+from explorer.workspace import Workspace
+
+WORKSPACE = "workspace"
+UPLOAD_CACHE = "upload_embedding_cache"
+LAST_ERROR = "last_load_error"
+
+
+def init() -> None:
+    st.session_state.setdefault(WORKSPACE, None)
+    st.session_state.setdefault(UPLOAD_CACHE, EmbeddingCache(directory=None, max_memory_entries=4))
+    st.session_state.setdefault(LAST_ERROR, None)
+
+
+def get_workspace() -> Workspace | None:
+    return st.session_state.get(WORKSPACE)
+
+
+def set_workspace(ws: Workspace) -> None:
+    """Replace the workspace; results keyed on the old workspace's key are stale from now on."""
+    st.session_state[WORKSPACE] = ws
+
+
+def upload_cache() -> EmbeddingCache:
+    """Embeddings of this visitor's uploads: in this session's memory only."""
+    return st.session_state[UPLOAD_CACHE]
