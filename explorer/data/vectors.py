@@ -15,7 +15,7 @@ import pandas as pd
 from explorer.data.dataset import Dataset, hash_parts
 from explorer.errors import AmbiguousColumnsError, InputError, UnsafeInputError
 
-LABEL_NAMES = ("label", "labels", "class", "identity", "target", "y", "name", "person")
+LABEL_NAMES = ("label", "labels", "class", "identity", "target", "name", "person")
 ID_NAMES = ("id", "ids", "item_id", "filename", "file", "path")
 VECTOR_KEYS = ("embeddings", "embedding", "vectors", "x", "features", "X")
 LABEL_KEYS = ("labels", "label", "y", "targets", "target")
@@ -98,7 +98,9 @@ def read_projector_pair(vectors: bytes, metadata: bytes) -> pd.DataFrame:
     else:
         raise InputError(f"metadata has {len(meta)} rows for {len(vec)} vectors (expected N, or N + a header)")
     vec.columns = [f"v{i}" for i in range(vec.shape[1])]
-    return pd.concat([meta.reset_index(drop=True), vec], axis=1)
+    frame = pd.concat([meta.reset_index(drop=True), vec], axis=1)
+    frame.attrs["vector_columns"] = list(vec.columns)  # other metadata columns are not vectors
+    return frame
 
 
 def label_candidates(frame: pd.DataFrame) -> list[str]:
@@ -137,7 +139,7 @@ def dataset_from_frame(
         raise InputError(f"{name}: no column {label_column!r}; columns are {list(frame.columns)}")
     if id_column is None:
         id_column = next((c for c in frame.columns if c.lower() in ID_NAMES and c != label_column), None)
-    vector_cols = [c for c in frame.columns if c not in (label_column, id_column)]
+    vector_cols = frame.attrs.get("vector_columns") or [c for c in frame.columns if c not in (label_column, id_column)]
     bad = [c for c in vector_cols if not pd.api.types.is_numeric_dtype(frame[c])]
     if bad:
         raise InputError(f"{name}: vector columns must be numeric; not numeric: {', '.join(bad[:8])}")

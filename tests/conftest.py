@@ -1,0 +1,56 @@
+"""Shared fixtures: real faces from ../shared, small image files made on the fly."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+ATT_FACES = (REPO.parent / "shared" / "data" / "att_faces").resolve()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Tests never write into the repo's .cache."""
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def att_faces() -> Path:
+    if not (ATT_FACES / "s1").is_dir():
+        pytest.skip(f"AT&T faces not found at {ATT_FACES} (../shared/data/att_faces beside the repo)")
+    return ATT_FACES
+
+
+@pytest.fixture(scope="session")
+def att_zip(att_faces) -> bytes:
+    """The AT&T faces zipped with a single wrapper folder, as a user would zip them."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(att_faces.rglob("*")):
+            if path.is_file():
+                zf.write(path, "att_faces/" + path.relative_to(att_faces).as_posix())
+    return buf.getvalue()
+
+
+def image_bytes(arr: np.ndarray, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def make_zip(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def rng_image(seed: int, shape=(20, 16, 3)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)

@@ -1,0 +1,138 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.errors import InputError, ModelOutputError, UnsafeInputError
+from explorer.models.architectures import build_model
+from explorer.models.checkpoints import (
+    load_checkpoint,
+    load_default_encoder,
+    load_server_checkpoint,
+    save_safetensors,
+)
+from explorer.models.spec import InputSpec, ModelSpec
+
+SPEC = ModelSpec("convnet", {"in_channels": 1, "widths": [8, 16]}, InputSpec("image", 8, 8, 1, mean=(0.5,), std=(0.25,)), 12)
+IMAGES = list(np.random.default_rng(0).integers(0, 256, size=(5, 8, 8), dtype=np.uint8))
+
+
+def _oracle(model, images, spec=SPEC):
+    x = torch.from_numpy(((np.stack(images).astype(np.float32) / 255 - 0.5) / 0.25)[:, None])
+    with torch.no_grad():
+        out = model.eval()(x).numpy()
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return build_model(SPEC).eval()
+
+
+def test_safetensors_roundtrip_with_embedded_spec(model, tmp_path):
+    path = save_safetensors(model, SPEC, tmp_path / "m.safetensors")
+    assert path.with_suffix(".json").is_file()
+    enc = load_checkpoint(path.read_bytes(), "m.safetensors")
+    assert enc.out_dim == 12 and enc.model_info.format == "safetensors"
+    np.testing.assert_allclose(enc.encode(IMAGES), _oracle(model, IMAGES), atol=1e-5)
+
+
+def test_state_dict_with_json_spec(model):
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    enc = load_checkpoint(buf.getvalue(), "m.pt", spec_json=SPEC.to_json())
+    np.testing.assert_allclose(enc.encode(IMAGES), _oracle(model, IMAGES), atol=1e-5)
+    with pytest.raises(InputError, match="no model spec"):
+        load_checkpoint(buf.getvalue(), "m.pt")
+
+
+class Boom:
+    def __reduce__(self):
+        return (print, ("executed",))
+
+
+def test_pickle_with_arbitrary_object_refused_without_running(capsys):
+    buf = io.BytesIO()
+    torch.save({"weights": Boom()}, buf)
+    with pytest.raises(UnsafeInputError, match="never unpickled"):
+        load_checkpoint(buf.getvalue(), "evil.pt", spec_json=SPEC.to_json())
+    with pytest.raises(UnsafeInputError, match="refused"):
+        load_checkpoint(b"\x80\x04junk", "evil.pkl")
+    assert "executed" not in capsys.readouterr().out
+
+
+def test_shapes_not_matching_spec(model, tmp_path):
+    path = save_safetensors(model, SPEC, tmp_path / "m.safetensors")
+    wrong = ModelSpec(SPEC.architecture, SPEC.params, SPEC.input, out_dim=16)
+    with pytest.raises(InputError, match="shapes differ.*head.weight"):
+        load_checkpoint(path.read_bytes(), "m.safetensors", spec_json=wrong.to_json())
+
+
+def test_bad_files():
+    with pytest.raises(InputError):
+        load_checkpoint(b"garbage" * 10, "m.safetensors", spec_json=SPEC.to_json())
+    with pytest.raises(InputError, match="spec JSON is invalid"):
+        load_checkpoint(b"x", "m.pt", spec_json=b"{not json")
+    with pytest.raises(InputError, match="unknown checkpoint format"):
+        load_checkpoint(b"x", "m.h5")
+
+
+def test_torchscript_upload_refused_but_server_path_loads(model, tmp_path):
+    path = tmp_path / "m.ts"
+    torch.jit.script(model).save(str(path))
+    path.with_suffix(".json").write_text(SPEC.to_json())
+    with pytest.raises(UnsafeInputError, match="TorchScript runs code"):
+        load_checkpoint(path.read_bytes(), "m.ts", spec_json=SPEC.to_json(), origin="upload")
+    with pytest.raises(UnsafeInputError, match="TorchScript"):  # a .pt that is really TorchScript
+        load_checkpoint(path.read_bytes(), "m.pt", spec_json=SPEC.to_json(), origin="upload")
+    enc = load_server_checkpoint(path, allowed_roots=[tmp_path])
+    np.testing.assert_allclose(enc.encode(IMAGES), _oracle(model, IMAGES), atol=1e-5)
+
+
+def test_onnx_spec_read_from_graph():
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.random.default_rng(1).normal(size=(64, 7)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["x"], ["f"]), helper.make_node("MatMul", ["f", "w"], ["y"])],
+        "lin", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 7])], [numpy_helper.from_array(w, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    enc = load_checkpoint(model.SerializeToString(), "m.onnx")
+    assert (enc.input_spec.height, enc.input_spec.width, enc.input_spec.channels, enc.out_dim) == (8, 8, 1, 7)
+    x = np.stack(IMAGES).astype(np.float32).reshape(5, 64) / 255
+    ref = x @ w
+    np.testing.assert_allclose(enc.encode(IMAGES), ref / np.linalg.norm(ref, axis=1, keepdims=True), atol=1e-5)
+    assert isinstance(onnx.load_from_string(model.SerializeToString()), onnx.ModelProto)
+
+
+def test_output_checks():
+    class NanNet(torch.nn.Module):
+        def forward(self, x):
+            return torch.full((x.shape[0], 4), float("nan"))
+
+    class Flat(torch.nn.Module):
+        def forward(self, x):
+            return x.reshape(-1)
+
+    from explorer.models.encoder import ModelInfo, TorchEncoder
+
+    info = ModelInfo("t", "test", "0", "upload", {})
+    with pytest.raises(ModelOutputError, match="NaN"):
+        TorchEncoder(NanNet(), SPEC.input, 4, info).encode(IMAGES)
+    with pytest.raises(ModelOutputError, match="shape"):
+        TorchEncoder(Flat(), SPEC.input, 4, info).encode(IMAGES)
+
+
+def test_bundled_default_is_small_and_loads():
+    from explorer import config
+
+    assert config.DEFAULT_CHECKPOINT.stat().st_size < 1_000_000
+    enc = load_default_encoder()
+    assert enc.input_spec.height == 8 and enc.out_dim == 32
+    assert enc.model_info.info["held_out_metrics"]["precision_at_1"] > 0.9
