@@ -1,0 +1,69 @@
+"""AppTest of the Data & model page: default workspace, a real zip upload, a bad upload."""
+
+from pathlib import Path
+
+import pytest
+from conftest import make_zip
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_default_workspace_is_embedded_on_first_launch(app):
+    m = _metrics(app)
+    assert m["Items (N)"] == "1,797" and m["Dimensions (D)"] == "32" and m["Classes"] == "10"
+    assert m["Failed to load"] == "0"
+    sidebar = " ".join(md.value for md in app.sidebar.markdown)
+    assert "1,797" in sidebar and "digits" in sidebar
+    assert len(app.get("download_button")) == 2
+
+
+def _upload_zip(at, name, data):
+    at.radio(key="dm_source").set_value("Image folder (zip)").run()
+    at.file_uploader[0].upload(name, data, "application/zip")
+    at.run()
+    at.button(key="dm_go").click().run()
+    assert not at.exception, at.exception
+
+
+def test_zip_upload_of_att_faces_then_bad_upload_keeps_workspace(app, att_zip):
+    _upload_zip(app, "att_faces.zip", att_zip)
+    m = _metrics(app)
+    assert m["Items (N)"] == "400" and m["Classes"] == "40" and m["Failed to load"] == "1"
+    assert sorted(app.selectbox(key="dm_grid_class").options) == sorted(f"s{i}" for i in range(1, 41))
+
+    app.file_uploader[0].clear()
+    _upload_zip(app, "evil.zip", make_zip({"a/1.png": b"x", "../../etc/evil.png": b"x"}))
+    assert any("points outside the archive" in e.value for e in app.error)
+    m = _metrics(app)
+    assert m["Items (N)"] == "400" and m["Classes"] == "40"  # the previous workspace stays
+
+
+def test_vector_table_with_ambiguous_label(app):
+    csv = b"who,where,x,y\n" + b"".join(f"p{i % 3},r{i},{i},{i * 2}\n".encode() for i in range(12))
+    app.radio(key="dm_source").set_value("Vector table").run()
+    app.file_uploader[0].upload("t.csv", csv, "text/csv")
+    app.run()
+    assert app.selectbox(key="dm_label").options == ["who", "where"]  # the user must choose
+    app.selectbox(key="dm_label").set_value("where").run()
+    app.button(key="dm_go").click().run()
+    assert any("not numeric: who" in e.value for e in app.error)
+    assert _metrics(app)["Items (N)"] == "1,797"  # workspace kept
+    app.selectbox(key="dm_label").set_value("who").run()
+    app.selectbox(key="dm_id").set_value("where").run()
+    app.button(key="dm_go").click().run()
+    assert not app.error
+    m = _metrics(app)
+    assert m["Items (N)"] == "12" and m["Dimensions (D)"] == "2" and m["Classes"] == "3"
