@@ -23,7 +23,6 @@ MAX_TABLE_BYTES = 512 << 20
 
 THUMBNAIL_SIZE = 64
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff")
-EMBED_BATCH_SIZE = 128
 BF16_MIN_COSINE = 0.9999
 
 

@@ -47,13 +47,32 @@ def test_batched_equals_one_by_one(digits):
 
 
 def test_fast_path_matches_plain_fp32_model(digits):
+    from safetensors.torch import load_file
+
+    from explorer import config
+    from explorer.models.architectures import build_model
+    from explorer.models.spec import ModelSpec
+
+    spec = ModelSpec.from_json(config.DEFAULT_CHECKPOINT.with_suffix(".json").read_text())
+    plain = build_model(spec)
+    plain.load_state_dict(load_file(config.DEFAULT_CHECKPOINT))
     enc = load_default_encoder()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in enc.model.modules())  # conv+BN folded
     x = torch.from_numpy(enc.preprocess(digits.items[:50]))
-    model = load_default_encoder().model.to(memory_format=torch.contiguous_format)
     with torch.no_grad():
-        ref = model(x.contiguous()).numpy()
+        ref = plain.eval()(x).numpy()
     ref /= np.linalg.norm(ref, axis=1, keepdims=True)
     np.testing.assert_allclose(enc.encode(digits.items[:50]), ref, atol=1e-5)
+
+
+def test_batch_size_is_cache_sized():
+    enc = load_default_encoder()
+    assert enc.batch_size == 512  # 8x8 digits
+    from explorer.models.encoder import Encoder
+    from explorer.models.spec import InputSpec
+
+    faces = Encoder(InputSpec("image", 112, 92, 1), 8, enc.model_info)
+    assert faces.batch_size == 16
 
 
 def test_bf16_calibration_keeps_cosine(digits, monkeypatch):
@@ -91,8 +110,9 @@ def test_uploads_stay_in_memory(digits, tmp_path):
 
 
 def test_vectors_pass_through_and_need_no_model():
-    from explorer.data.vectors import dataset_from_frame
     import pandas as pd
+
+    from explorer.data.vectors import dataset_from_frame
 
     frame = pd.DataFrame({"label": ["a", "b"], "x": [1.0, 2.0], "y": [3.0, 4.0]})
     emb = embed_dataset(dataset_from_frame(frame, name="t"), None)

@@ -95,9 +95,10 @@ class EmbeddingCache:
             self._memory.popitem(last=False)
 
 
-def embed_items(encoder: Encoder, items, *, batch_size: int = config.EMBED_BATCH_SIZE, progress: Progress = None) -> np.ndarray:
-    """Run the encoder over ``items`` in batches; returns (N, D) float32."""
+def embed_items(encoder: Encoder, items, *, batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
+    """Run the encoder over ``items`` in batches (default: ``encoder.batch_size``); returns (N, D) float32."""
     n = len(items)
+    batch_size = batch_size or encoder.batch_size
     out = []
     for start in range(0, n, batch_size):
         out.append(encoder.encode(items[start : start + batch_size]))
@@ -115,7 +116,7 @@ def embed_dataset(
     *,
     cache: EmbeddingCache | None = None,
     use_disk: bool | None = None,
-    batch_size: int = config.EMBED_BATCH_SIZE,
+    batch_size: int | None = None,
     progress: Progress = None,
 ) -> Embeddings:
     """Embed a dataset (or take its vectors as they are when they are embeddings already).
