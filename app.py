@@ -9,5 +9,5 @@ st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter
 pages = [st.Page("pages/data_model.py", title="Data & model", icon=":material/dataset:", default=True)]
 nav = st.navigation(pages)
 ensure_default()
-sidebar()
 nav.run()
+sidebar()  # after the page, so it shows a workspace the page just replaced

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+
+
+def natural_key(text: str) -> list:
+    """Sort key that puts s2 before s10 (identity folders are often numbered)."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(text))]
 
 
 @dataclass(frozen=True)
@@ -57,12 +63,13 @@ class Dataset:
         return len(self.ids)
 
     @property
-    def classes(self) -> np.ndarray:
-        return np.unique(self.labels)
+    def classes(self) -> list[str]:
+        """Distinct labels in natural order."""
+        return sorted({str(v) for v in self.labels}, key=natural_key)
 
     def class_counts(self) -> dict[str, int]:
         values, counts = np.unique(self.labels, return_counts=True)
-        return {str(v): int(c) for v, c in zip(values, counts)}
+        return {str(v): int(c) for v, c in sorted(zip(values, counts), key=lambda vc: natural_key(vc[0]))}
 
     def warnings(self) -> list[str]:
         """Conditions that limit what can be analysed (shown next to the summary)."""

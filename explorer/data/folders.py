@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from explorer import config
 from explorer.data.archive import check_member_name, read_zip
-from explorer.data.dataset import Dataset, LoadFailure, hash_parts
+from explorer.data.dataset import Dataset, LoadFailure, hash_parts, natural_key
 from explorer.data.images import decode_image, thumbnail
 from explorer.errors import InputError, UnsafeInputError
 
 Progress = Callable[[float, str], None] | None
 _JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
-
-
-def _natural_key(path: str) -> list:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path)]
 
 
 def strip_wrapper(paths: list[str]) -> str:
@@ -56,7 +51,7 @@ def dataset_from_files(
             failures.append(LoadFailure(path, "not an image file (skipped)"))
         else:
             candidates.append((rel, blob))
-    candidates.sort(key=lambda pb: _natural_key(pb[0]))
+    candidates.sort(key=lambda pb: natural_key(pb[0]))
     ids, labels, images, thumbs, chunks = [], [], [], [], []
     for i, (rel, blob) in enumerate(candidates):
         if progress and i % 16 == 0:

@@ -10,11 +10,6 @@ from explorer.summary import summarize, to_csv_bytes, to_parquet_bytes
 from explorer.workspace import Workspace
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _exports(key: str, _ws: Workspace) -> tuple[bytes, bytes]:
-    return to_parquet_bytes(_ws.embeddings), to_csv_bytes(_ws.embeddings)
-
-
 def workspace_summary(ws: Workspace) -> None:
     emb, ds = ws.embeddings, ws.dataset
     s = summarize(emb)
@@ -35,15 +30,17 @@ def workspace_summary(ws: Workspace) -> None:
     left.plotly_chart(plots.class_counts_bar(s.class_counts), key="dm_counts")
     right.plotly_chart(plots.norms_histogram(s.norms), key="dm_norms")
     if ds.failures:
-        with st.expander(f"{len(ds.failures)} items not loaded, with the reason"):
+        with st.expander(f"Not loaded ({len(ds.failures)}), with the reason for each"):
             st.dataframe(pd.DataFrame([(f.path, f.reason) for f in ds.failures], columns=["item", "reason"]),
                          hide_index=True)
     if ds.kind == "image" and ds.thumbnails:
         _thumbnail_grid(ws)
-    pq, csv = _exports(ws.key, ws)
+    # Built when clicked (deferred), in this session only: uploads never enter a shared cache.
     d1, d2 = st.columns(2)
-    d1.download_button("Download embeddings (Parquet)", pq, file_name="embeddings.parquet", key="dm_dl_parquet")
-    d2.download_button("Download embeddings (CSV)", csv, file_name="embeddings.csv", key="dm_dl_csv")
+    d1.download_button("Download embeddings (Parquet)", lambda: to_parquet_bytes(emb), file_name="embeddings.parquet",
+                       mime="application/vnd.apache.parquet", key="dm_dl_parquet")
+    d2.download_button("Download embeddings (CSV)", lambda: to_csv_bytes(emb), file_name="embeddings.csv",
+                       mime="text/csv", key="dm_dl_csv")
 
 
 def _thumbnail_grid(ws: Workspace, per_class: int = 40) -> None:
