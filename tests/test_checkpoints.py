@@ -136,3 +136,23 @@ def test_bundled_default_is_small_and_loads():
     enc = load_default_encoder()
     assert enc.input_spec.height == 8 and enc.out_dim == 32
     assert enc.model_info.info["held_out_metrics"]["precision_at_1"] > 0.9
+
+
+def test_mlp_embeds_a_table_of_model_inputs(tmp_path):
+    import pandas as pd
+
+    from explorer.data.vectors import dataset_from_frame
+    from explorer.models.embedding import embed_dataset
+
+    spec = ModelSpec("mlp", {"in_dim": 3, "hidden": [8]}, InputSpec("vector", dim=3, mean=(1.0,), std=(2.0,)), 4)
+    torch.manual_seed(0)
+    model = build_model(spec).eval()
+    path = save_safetensors(model, spec, tmp_path / "mlp.safetensors")
+    enc = load_checkpoint(path.read_bytes(), path.name)
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(label=list("xxyyz"))
+    emb = embed_dataset(dataset_from_frame(frame, name="t", is_embedding=False), enc)
+    with torch.no_grad():
+        ref = model(torch.from_numpy((x - 1.0) / 2.0)).numpy()
+    np.testing.assert_allclose(emb.vectors, ref / np.linalg.norm(ref, axis=1, keepdims=True), atol=1e-5)
+    assert emb.provenance["model_format"] == "safetensors"
