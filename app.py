@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from explorer.ui.workspace import ensure_default, sidebar
+from explorer.ui.restore import ensure_workspace
+from explorer.ui.workspace import sidebar
 
 st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
 
 pages = [st.Page("pages/data_model.py", title="Data & model", icon=":material/dataset:", default=True)]
 nav = st.navigation(pages)
-ensure_default()
+ensure_workspace()
 nav.run()
 sidebar()  # after the page, so it shows a workspace the page just replaced

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import make_zip
+from conftest import image_bytes, make_zip, rng_image
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -67,3 +67,29 @@ def test_vector_table_with_ambiguous_label(app):
     assert not app.error
     m = _metrics(app)
     assert m["Items (N)"] == "12" and m["Dimensions (D)"] == "2" and m["Classes"] == "3"
+
+
+def test_refresh_restores_server_side_workspace_from_the_address(att_faces):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["data"] = f"dir:{att_faces}"
+    at.query_params["model"] = "bundled"
+    at.run()
+    assert not at.exception
+    assert _metrics(at)["Items (N)"] == "400"
+
+
+def test_address_outside_allowed_folders_falls_back_to_default():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["data"] = "dir:/etc"
+    at.query_params["model"] = "bundled"
+    at.run()
+    assert any("outside the folders" in e.value for e in at.error)
+    assert _metrics(at)["Items (N)"] == "1,797"
+
+
+def test_uploads_are_not_put_in_the_address(app):
+    assert app.query_params["data"] == "digits"
+    png = [image_bytes(rng_image(i), "PNG") for i in range(3)]
+    _upload_zip(app, "two.zip", make_zip({"a/1.png": png[0], "a/2.png": png[1], "b/1.png": png[2]}))
+    assert _metrics(app)["Items (N)"] == "3"
+    assert "data" not in app.query_params  # personal data never goes into a shareable address

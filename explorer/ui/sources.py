@@ -24,12 +24,38 @@ TABLE_TYPES = ["csv", "tsv", "parquet", "npy", "npz"]
 CKPT_TYPES = ["safetensors", "json", "pt", "pth", "onnx", "ts", "torchscript", "pkl", "pickle"]
 
 
+def restorable(loader: Callable, token: str) -> Callable:
+    """Mark a loader of server-side data as restorable after a refresh (see explorer.ui.restore)."""
+    loader.restore = token
+    return loader
+
+
+def data_loader_for(token: str) -> Callable:
+    """The data loader a restore token names: ``digits`` or ``dir:<server path>``."""
+    if token == "digits":
+        return restorable(lambda progress: bundled_digits(), token)
+    if token.startswith("dir:"):
+        path, roots = token[4:], config.settings().data_roots  # re-checked: the URL is user input
+        return restorable(lambda progress: load_directory(path, allowed_roots=roots, progress=progress), token)
+    raise InputError(f"unknown data in the address: {token!r}")
+
+
+def model_loader_for(token: str) -> Callable:
+    """The model loader a restore token names: ``bundled`` or ``ckpt:<server path>``."""
+    if token == "bundled":
+        return restorable(lambda ds: bundled_encoder(), token)
+    if token.startswith("ckpt:"):
+        path, roots = token[5:], config.settings().data_roots
+        return restorable(lambda ds: load_server_checkpoint(path, allowed_roots=roots), token)
+    raise InputError(f"unknown model in the address: {token!r}")
+
+
 def data_picker() -> tuple[Callable | None, bool]:
     """Returns (loader, needs_model). ``loader(progress) -> Dataset``."""
     source = st.radio("Data source", DATA_SOURCES, key="dm_source", horizontal=True)
     if source == "Bundled digits":
         st.caption("scikit-learn's digits: 1,797 8x8 grey images of 10 digits (ships with scikit-learn).")
-        return (lambda progress: bundled_digits()), True
+        return data_loader_for("digits"), True
     if source == "Image folder (zip)":
         up = st.file_uploader("Zip with one folder per identity", type=["zip"], key="dm_zip")
         if up is None:
@@ -49,7 +75,7 @@ def data_picker() -> tuple[Callable | None, bool]:
         path = st.text_input("Folder path", key="dm_path", placeholder=str(roots[-1]) if roots else "")
         if not path:
             return None, True
-        return (lambda progress: load_directory(path, allowed_roots=roots, progress=progress)), True
+        return data_loader_for(f"dir:{path}"), True
     return _table_picker(source)
 
 
@@ -96,15 +122,14 @@ def model_picker(needs_model: bool) -> Callable | None:
         metrics = info.get("held_out_metrics", {})
         st.caption(f"Trained by scripts/train_default_model.py on {info.get('trained_on', '?')}; held-out "
                    + ", ".join(f"{k} {v}" for k, v in metrics.items()))
-        return lambda ds: bundled_encoder()
+        return model_loader_for("bundled")
     if source == "Upload a checkpoint":
         ups = st.file_uploader("Checkpoint (+ its .json spec where needed)", type=CKPT_TYPES,
                                accept_multiple_files=True, key="dm_ckpt",
                                help="safetensors (spec inside or as .json), a state_dict .pt with its .json, or ONNX.")
         return _uploaded_model(ups) if ups else None
-    roots = config.settings().data_roots
     path = st.text_input("Checkpoint path on the server", key="dm_ckpt_path")
-    return (lambda ds: load_server_checkpoint(path, allowed_roots=roots)) if path else None
+    return model_loader_for(f"ckpt:{path}") if path else None
 
 
 def _uploaded_model(ups) -> Callable | None:

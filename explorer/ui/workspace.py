@@ -57,15 +57,18 @@ def build_workspace(load_data: Callable, load_model: Callable | None) -> Workspa
     bar.empty()
     ws = Workspace(dataset, encoder, emb)
     state.set_workspace(ws)
+    _remember_in_address(load_data, load_model)
     return ws
 
 
-def ensure_default() -> None:
-    """First visit: embed the bundled digits with the bundled model (cached on disk)."""
-    state.init()
-    if state.get_workspace() is None:
-        with st.spinner("Embedding the bundled digits with the bundled model ..."):
-            build_workspace(lambda progress: bundled_digits(), lambda ds: bundled_encoder())
+def _remember_in_address(load_data: Callable, load_model: Callable | None) -> None:
+    """Server-side choices go into the URL so a refresh restores them; uploads never do."""
+    data = getattr(load_data, "restore", None)
+    model = getattr(load_model, "restore", None) if load_model else "none"
+    if data and model and model != "none":
+        st.query_params.from_dict({"data": data, "model": model})
+    else:
+        st.query_params.clear()
 
 
 def sidebar() -> None:

@@ -1,0 +1,30 @@
+"""The workspace on arrival: restored from the address after a refresh, else the bundled default."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.errors import InputError
+from explorer.ui import state
+from explorer.ui.sources import data_loader_for, model_loader_for
+from explorer.ui.workspace import build_workspace
+
+
+def ensure_workspace() -> None:
+    """First run of a session: rebuild the server-side workspace named in the URL (cached on
+    disk, so it is quick), or embed the bundled digits with the bundled model."""
+    state.init()
+    if state.get_workspace() is not None:
+        return
+    params = st.query_params
+    if "data" in params and "model" in params:
+        try:
+            loaders = data_loader_for(params["data"]), model_loader_for(params["model"])
+        except InputError as exc:
+            st.warning(f"{exc}; showing the default workspace.")
+        else:
+            with st.spinner("Restoring your workspace ..."):
+                if build_workspace(*loaders) is not None:
+                    return
+    with st.spinner("Embedding the bundled digits with the bundled model ..."):
+        build_workspace(data_loader_for("digits"), model_loader_for("bundled"))
