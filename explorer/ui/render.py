@@ -22,6 +22,12 @@ def workspace_summary(ws: Workspace) -> None:
     cols[4].metric("Failed to load", len(ds.failures))
     for w in ds.warnings():
         st.warning(w)
+    spec = ws.encoder.input_spec if ws.encoder else None
+    if ds.kind == "image" and spec is not None and spec.kind == "image":
+        h, w = ds.items[0].shape[:2]
+        if h * w > 16 * spec.height * spec.width:
+            st.info(f"The images ({h}x{w}) are shrunk to {spec.height}x{spec.width} for this model: it was made "
+                    "for much smaller images, so expect a weak embedding. Choose a model trained on this kind of data.")
     p = emb.provenance
     st.caption(f"Data `{p['data_name']}` (sha256 {p['data_hash'][:12]}), model `{p['model_name']}` "
                f"({p['model_format']}, sha256 {p['checkpoint_hash'][:12]}), preprocessing {p['preprocessing']}, "
