@@ -127,6 +127,9 @@ def test_output_checks():
         TorchEncoder(NanNet(), SPEC.input, 4, info).encode(IMAGES)
     with pytest.raises(ModelOutputError, match="shape"):
         TorchEncoder(Flat(), SPEC.input, 4, info).encode(IMAGES)
+    three_channels = torch.nn.Conv2d(3, 4, 3)  # the spec feeds 1 channel
+    with pytest.raises(ModelOutputError, match="failed on a batch"):
+        TorchEncoder(three_channels, SPEC.input, 4, info).encode(IMAGES)
 
 
 def test_bundled_default_is_small_and_loads():

@@ -60,7 +60,7 @@ def _to_array(img: Image.Image) -> np.ndarray:
         return np.asarray(img.convert("L"), dtype=np.uint8)
     if img.mode == "P":
         img = img.convert("RGBA")
-    if img.mode in {"RGBA", "PA", "LA"} or "A" in img.getbands():
+    if "A" in img.getbands():  # RGBA, PA
         img = _flatten_alpha(img.convert("RGBA"))
     return np.asarray(img.convert("RGB"), dtype=np.uint8)
 

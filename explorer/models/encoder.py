@@ -134,8 +134,14 @@ class TorchEncoder(Encoder):
         self._calibrated = not (fast and bf16_supported())
 
     def _run(self, x: torch.Tensor, bf16: bool) -> np.ndarray:
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            return self.model(x).float().numpy()
+        try:
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = self.model(x)
+        except RuntimeError as exc:  # e.g. a TorchScript model whose input does not fit its spec
+            raise ModelOutputError(f"the model failed on a batch of shape {tuple(x.shape)}: {str(exc)[:300]}") from None
+        if not isinstance(out, torch.Tensor):
+            raise ModelOutputError(f"the model returned {type(out).__name__}, not one tensor of embeddings")
+        return out.float().numpy()
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         torch.set_num_threads(self.threads)  # set on purpose: the machine is small and shared
