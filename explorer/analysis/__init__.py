@@ -1,0 +1,1 @@
+"""Analysis on embeddings: distances, pair statistics (verification, neighbours come next)."""
