@@ -1,0 +1,98 @@
+"""Pair-protocol files: LFW-style pairs.txt or a CSV of (id_a, id_b, same).
+
+LFW layout: first line ``folds n`` (or a single ``n``); then per fold n matched lines
+``name i j`` and n mismatched lines ``name1 i name2 j``; image ids ``name/name_%04d.<ext>``.
+Unknown ids and malformed lines are listed, never fatal.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from explorer.errors import InputError
+
+
+@dataclass(frozen=True)
+class PairProtocol:
+    """Resolved pairs: index_a, index_b (int, into the dataset), same (bool), fold (int)."""
+
+    index_a: np.ndarray
+    index_b: np.ndarray
+    same: np.ndarray
+    fold: np.ndarray
+    unknown_ids: list[str] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
+
+
+def _id_lookup(ids: np.ndarray) -> dict[str, int]:
+    """Map both full ids (``name/name_0001.jpg``) and ids without extension to row indices."""
+    out = {}
+    for k, full in enumerate(ids):
+        out[str(full)] = k
+        stem = str(full).rsplit(".", 1)[0]
+        out.setdefault(stem, k)
+    return out
+
+
+def _resolve(rows, ids: np.ndarray, malformed: list[str]) -> PairProtocol:
+    lookup = _id_lookup(ids)
+    a, b, same, fold, unknown = [], [], [], [], []
+    for id_a, id_b, s, f in rows:
+        missing = [x for x in (id_a, id_b) if x not in lookup]
+        if missing:
+            unknown += missing
+            continue
+        a.append(lookup[id_a])
+        b.append(lookup[id_b])
+        same.append(bool(s))
+        fold.append(f)
+    return PairProtocol(np.array(a, int), np.array(b, int), np.array(same, bool), np.array(fold, int),
+                        sorted(set(unknown)), malformed)
+
+
+def parse_lfw_pairs(text: str, ids: np.ndarray) -> PairProtocol:
+    """Parse an LFW pairs.txt against the dataset's ids (``name/name_%04d.ext``)."""
+    lines = [ln.split() for ln in text.strip().splitlines()]
+    if not lines or not all(t.isdigit() for t in lines[0]) or len(lines[0]) not in (1, 2):
+        raise InputError("pairs.txt must start with 'folds n' (or 'n'), e.g. '10 300'")
+    folds, n = (1, int(lines[0][0])) if len(lines[0]) == 1 else map(int, lines[0])
+    rows, malformed = [], []
+    for k, parts in enumerate(lines[1:]):
+        fold = min(k // (2 * n), folds - 1) if n else 0
+        try:
+            if len(parts) == 3:
+                name, i, j = parts[0], int(parts[1]), int(parts[2])
+                rows.append((f"{name}/{name}_{i:04d}", f"{name}/{name}_{j:04d}", True, fold))
+            elif len(parts) == 4:
+                n1, i, n2, j = parts[0], int(parts[1]), parts[2], int(parts[3])
+                rows.append((f"{n1}/{n1}_{i:04d}", f"{n2}/{n2}_{j:04d}", False, fold))
+            else:
+                raise ValueError
+        except ValueError:
+            malformed.append(f"line {k + 2}: {' '.join(parts)}")
+    return _resolve(rows, ids, malformed)
+
+
+def parse_pairs_csv(data: bytes, ids: np.ndarray) -> PairProtocol:
+    """A CSV with columns id_a, id_b, same (1/0 or true/false), and optionally fold."""
+    try:
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"pairs CSV cannot be parsed: {str(exc).strip()}") from None
+    need = {"id_a", "id_b", "same"}
+    if not need <= set(frame.columns):
+        raise InputError(f"pairs CSV needs columns id_a, id_b, same; it has {list(frame.columns)}")
+    rows, malformed = [], []
+    truth = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+    for k, r in frame.iterrows():
+        s = truth.get(str(r["same"]).strip().lower())
+        fold = r.get("fold", "0") or "0"
+        if s is None or not str(fold).isdigit():
+            malformed.append(f"row {k + 2}: {', '.join(map(str, r.values))}")
+            continue
+        rows.append((str(r["id_a"]), str(r["id_b"]), s, int(fold)))
+    return _resolve(rows, ids, malformed)

@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+
+from explorer.data.protocol import parse_lfw_pairs, parse_pairs_csv
+from explorer.errors import InputError
+
+IDS = np.array([f"{n}/{n}_{i:04d}.jpg" for n in ("Ann", "Bob") for i in (1, 2, 3)])
+
+
+def test_lfw_pairs_folds_and_unknowns():
+    text = "2 1\nAnn 1 2\nAnn 1 Bob 3\nBob 1 2\nBob 2 Zed 1\ngarbage line here now extra\n"
+    p = parse_lfw_pairs(text, IDS)
+    assert list(p.index_a) == [0, 0, 3] and list(p.index_b) == [1, 5, 4]
+    assert list(p.same) == [True, False, True] and list(p.fold) == [0, 0, 1]
+    assert p.unknown_ids == ["Zed/Zed_0001"]
+    assert len(p.malformed) == 1 and "line 6" in p.malformed[0]
+
+
+def test_lfw_header_required():
+    with pytest.raises(InputError, match="folds n"):
+        parse_lfw_pairs("Ann 1 2\n", IDS)
+
+
+def test_pairs_csv():
+    data = b"id_a,id_b,same\nAnn/Ann_0001.jpg,Ann/Ann_0002.jpg,1\nAnn/Ann_0001.jpg,Bob/Bob_0001.jpg,false\nx,y,1\nAnn/Ann_0001.jpg,Bob/Bob_0001.jpg,maybe\n"
+    p = parse_pairs_csv(data, IDS)
+    assert list(p.same) == [True, False] and p.unknown_ids == ["x", "y"] and len(p.malformed) == 1
+    with pytest.raises(InputError, match="needs columns"):
+        parse_pairs_csv(b"a,b\n1,2\n", IDS)
