@@ -7,7 +7,10 @@ from explorer.ui.workspace import sidebar
 
 st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
 
-pages = [st.Page("pages/data_model.py", title="Data & model", icon=":material/dataset:", default=True)]
+pages = [
+    st.Page("app_pages/data_model.py", title="Data & model", icon=":material/dataset:", default=True),
+    st.Page("app_pages/distances.py", title="Distances", icon=":material/bar_chart:"),
+]
 nav = st.navigation(pages)
 ensure_workspace()
 nav.run()

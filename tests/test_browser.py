@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,50 +34,64 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    _need_browser()
+@contextmanager
+def _server(cache_dir: Path):
     port = _free_port()
-    env = {**os.environ, "EXPLORER_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    env = {**os.environ, "EXPLORER_CACHE_DIR": str(cache_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start within 120 s: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            proc.kill()
+            pytest.fail("streamlit did not start within 120 s: " + proc.stdout.read().decode(errors="replace")[-2000:])
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
+    _need_browser()
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1600})
-        pg.goto(server)
-        yield pg
-        browser.close()
-
-
-def test_default_summary_shows_in_chromium(page):
-    page.get_by_text("Items (N)").first.wait_for(timeout=120_000)
-    page.get_by_text("1,797").first.wait_for(timeout=30_000)
-    page.wait_for_timeout(1500)  # let the charts draw before the picture
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "data_model_default.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
-    body = page.inner_text("body")
-    assert "Data & model" in body and "Download embeddings (Parquet)" in body
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+        yield b
+        b.close()
+
+
+def test_opening_a_page_directly_on_a_fresh_server_runs_the_router(browser, tmp_path):
+    """The server's first visitor opens /distances: the router still runs and builds the workspace."""
+    with _server(tmp_path) as url:
+        pg = browser.new_page(viewport={"width": 1400, "height": 1300})
+        pg.goto(url + "/distances")
+        pg.get_by_text("d-prime").first.wait_for(timeout=120_000)
+        pg.wait_for_timeout(1500)
+        pg.screenshot(path=str(ARTIFACTS / "distances.png"), full_page=True)
+        assert "Data & model" in pg.inner_text("body")  # the router's navigation, not a bare page
+
+
+def test_default_summary_shows_in_chromium(browser, tmp_path):
+    with _server(tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(url)
+        page.get_by_text("Items (N)").first.wait_for(timeout=120_000)
+        page.get_by_text("1,797").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)  # let the charts draw before the picture
+        shot = ARTIFACTS / "data_model_default.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+        body = page.inner_text("body")
+        assert "Data & model" in body and "Download embeddings (Parquet)" in body

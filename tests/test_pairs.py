@@ -37,3 +37,18 @@ def test_one_class_has_no_impostors_and_nan_is_refused():
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         pair_histograms(bad, Y[:10])
+
+
+def test_separation_against_numpy():
+    from explorer.analysis.pairs import separation
+
+    h = pair_histograms(X, Y, metric="euclidean", bins=64, block=40)
+    dg, di = _brute("euclidean")
+    s = separation(h)
+    ref = abs(di.mean() - dg.mean()) / np.sqrt((dg.var() + di.var()) / 2)
+    assert s.d_prime == pytest.approx(ref, rel=1e-9) and s.mean_genuine == pytest.approx(dg.mean())
+    pg, _ = np.histogram(dg, h.edges)
+    pi, _ = np.histogram(di, h.edges)
+    assert s.overlap == pytest.approx(np.minimum(pg / len(dg), pi / len(di)).sum(), abs=2 / len(dg))
+    one = separation(pair_histograms(X[:10], np.zeros(10), bins=8))
+    assert one.d_prime is None and one.overlap is None

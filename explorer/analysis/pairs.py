@@ -32,6 +32,8 @@ class PairHistograms:
     impostor: np.ndarray
     impostor_smallest: np.ndarray
     genuine_largest: np.ndarray
+    genuine_moments: tuple[float, float] = (0.0, 0.0)  # exact (sum, sum of squares) of distances
+    impostor_moments: tuple[float, float] = (0.0, 0.0)
 
     @property
     def n_genuine(self) -> int:
@@ -83,6 +85,7 @@ def pair_histograms(
     gen = np.zeros(bins, np.int64)
     imp = np.zeros(bins, np.int64)
     imp_small, gen_large = np.empty(0), np.empty(0)
+    mom = np.zeros(4)  # genuine sum, sumsq, impostor sum, sumsq
     starts = list(range(0, n, block))
     total_blocks = len(starts) * (len(starts) + 1) // 2
     done = 0
@@ -97,6 +100,7 @@ def pair_histograms(
                 dg, di = d[same], d[~same]
             idx_g = np.minimum((dg * (bins / hi)).astype(np.int64), bins - 1)
             idx_i = np.minimum((di * (bins / hi)).astype(np.int64), bins - 1)
+            mom += (dg.sum(), (dg * dg).sum(), di.sum(), (di * di).sum())
             gen += np.bincount(idx_g, minlength=bins)
             imp += np.bincount(idx_i, minlength=bins)
             if k_tail:
@@ -105,4 +109,37 @@ def pair_histograms(
             done += 1
             if progress:
                 progress(done / total_blocks, f"pairs: block {done} of {total_blocks}")
-    return PairHistograms(metric, edges, gen, imp, imp_small, gen_large)
+    return PairHistograms(metric, edges, gen, imp, imp_small, gen_large, (mom[0], mom[1]), (mom[2], mom[3]))
+
+
+@dataclass(frozen=True)
+class Separation:
+    """How well genuine and impostor distances separate.
+
+    d_prime : |mean_imp - mean_gen| / sqrt((var_gen + var_imp) / 2), from exact moments.
+    overlap : sum over bins of min(p_gen, p_imp), 0 (disjoint) .. 1 (identical), binned.
+    """
+
+    mean_genuine: float
+    mean_impostor: float
+    std_genuine: float
+    std_impostor: float
+    d_prime: float | None
+    overlap: float | None
+
+
+def separation(h: PairHistograms) -> Separation:
+    def stats(moments, n):
+        if n == 0:
+            return float("nan"), float("nan")
+        mean = moments[0] / n
+        return mean, float(np.sqrt(max(moments[1] / n - mean * mean, 0.0)))
+
+    mg, sg = stats(h.genuine_moments, h.n_genuine)
+    mi, si = stats(h.impostor_moments, h.n_impostor)
+    if not (h.n_genuine and h.n_impostor):
+        return Separation(mg, mi, sg, si, None, None)
+    pooled = np.sqrt((sg * sg + si * si) / 2)
+    d_prime = float(abs(mi - mg) / pooled) if pooled > 0 else None
+    overlap = float(np.minimum(h.genuine / h.n_genuine, h.impostor / h.n_impostor).sum())
+    return Separation(mg, mi, sg, si, d_prime, overlap)

@@ -1,0 +1,68 @@
+"""Distances: genuine vs impostor pair distances over all pairs, and per-class structure."""
+
+import numpy as np
+import streamlit as st
+
+from explorer import plots
+from explorer.analysis.classes import class_spread, closest_class_pairs
+from explorer.analysis.distances import METRICS
+from explorer.analysis.pairs import pair_histograms, separation
+from explorer.ui import state
+from explorer.ui.memo import memo
+
+st.title("Distances")
+ws = state.get_workspace()
+if ws is None:
+    st.info("Load data on the Data & model page first.")
+    st.stop()
+emb = ws.embeddings
+st.write(f"All {emb.n * (emb.n - 1) // 2:,} pairs of the {emb.n:,} items: genuine pairs share a label, impostor "
+         "pairs do not. Smaller distance = more similar.")
+c1, c2, c3 = st.columns([2, 1, 1])
+metric = c1.selectbox("Distance", METRICS, index=1, key="ds_metric")
+density = c2.toggle("Density", key="ds_density")
+log_y = c3.toggle("Log y", key="ds_log")
+
+
+def _pairs():
+    bar = st.progress(0.0, text="Counting pairs ...")
+    try:
+        return pair_histograms(emb.vectors, emb.labels, metric=metric, progress=lambda f, m: bar.progress(f, text=m))
+    finally:
+        bar.empty()
+
+
+try:
+    h = memo(ws, "pairs", (metric,), _pairs)
+except ValueError as exc:
+    st.error(f"Cannot compute pair distances: {exc}")
+    st.stop()
+sep = separation(h)
+unit_norm = bool(np.allclose(np.linalg.norm(emb.vectors, axis=1), 1.0, atol=1e-3))
+mark = None
+if unit_norm and metric == "sqeuclidean" and st.checkbox("Show FaceNet's 1.1 threshold", key="ds_facenet"):
+    mark = 1.1
+m = st.columns(6)
+m[0].metric("Genuine pairs", f"{h.n_genuine:,}")
+m[1].metric("Impostor pairs", f"{h.n_impostor:,}")
+m[2].metric("d-prime", "n/a" if sep.d_prime is None else f"{sep.d_prime:.3f}",
+            help="|mean impostor - mean genuine| / sqrt((var genuine + var impostor) / 2), exact")
+m[3].metric("Overlap", "n/a" if sep.overlap is None else f"{sep.overlap:.4f}",
+            help="Shared area of the two normalised histograms: 0 = separated, 1 = identical")
+m[4].metric("Mean genuine", f"{sep.mean_genuine:.3f}")
+m[5].metric("Mean impostor", f"{sep.mean_impostor:.3f}")
+if not h.n_impostor:
+    st.warning("Only one class: there are no impostor pairs, so separation cannot be measured.")
+if not h.n_genuine:
+    st.warning("Every class has a single item: there are no genuine pairs, so separation cannot be measured.")
+st.plotly_chart(plots.pair_histogram(h.edges, h.genuine, h.impostor, metric=metric, density=density,
+                                     log_y=log_y, mark=mark), key="ds_hist")
+
+st.subheader("Per class")
+left, right = st.columns(2)
+spread = memo(ws, "spread", (metric,), lambda: class_spread(emb.vectors, emb.labels, metric=metric))
+left.write("Widest classes (mean distance between their items)")
+left.dataframe(spread.head(10), hide_index=True, key="ds_spread")
+closest = memo(ws, "closest", (metric,), lambda: closest_class_pairs(emb.vectors, emb.labels, metric=metric))
+right.write("Closest class pairs (distance between class centroids)")
+right.dataframe(closest, hide_index=True, key="ds_closest")

@@ -1,0 +1,46 @@
+"""AppTest of the Distances page on the bundled digits: the figures shown match the library."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.analysis.pairs import pair_histograms, separation
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def page():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("app_pages/distances.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def test_figures_match_library_and_metric_switch(page):
+    emb = page.session_state["workspace"].embeddings
+    m = _metrics(page)
+    n = emb.n
+    labels = emb.labels
+    counts = np.unique(labels, return_counts=True)[1]
+    n_gen = int((counts * (counts - 1) // 2).sum())
+    assert m["Genuine pairs"] == f"{n_gen:,}" and m["Impostor pairs"] == f"{n * (n - 1) // 2 - n_gen:,}"
+    ref = separation(pair_histograms(emb.vectors, labels, metric="sqeuclidean"))
+    assert m["d-prime"] == f"{ref.d_prime:.3f}"
+    page.selectbox(key="ds_metric").set_value("cosine").run()
+    ref = separation(pair_histograms(emb.vectors, labels, metric="cosine"))
+    assert _metrics(page)["d-prime"] == f"{ref.d_prime:.3f}"
+    assert len(page.dataframe) == 2
+
+
+def test_facenet_mark_offered_for_unit_norm_sqeuclidean(page):
+    assert page.checkbox(key="ds_facenet").value is False
+    page.checkbox(key="ds_facenet").check().run()
+    assert not page.exception
