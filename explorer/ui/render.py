@@ -7,12 +7,13 @@ import streamlit as st
 
 from explorer import plots
 from explorer.summary import summarize, to_csv_bytes, to_parquet_bytes
+from explorer.ui.memo import memo
 from explorer.workspace import Workspace
 
 
 def workspace_summary(ws: Workspace) -> None:
     emb, ds = ws.embeddings, ws.dataset
-    s = summarize(emb)
+    s = memo(ws, "summary", (), lambda: summarize(emb))  # not recomputed on every rerun
     st.subheader("Summary")
     cols = st.columns(5)
     cols[0].metric("Items (N)", f"{s.n:,}")
