@@ -19,7 +19,6 @@ MAX_ZIP_ENTRIES = 20_000
 MAX_ZIP_TOTAL_BYTES = 1 << 30  # 1 GiB uncompressed
 MAX_ZIP_RATIO = 200.0  # uncompressed / compressed, per entry
 MAX_IMAGE_PIXELS = 40_000_000  # 40 MP, well above any photo a face demo needs
-MAX_TABLE_BYTES = 512 << 20
 
 THUMBNAIL_SIZE = 64
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from explorer.data.dataset import natural_key
+from explorer.data.dataset import count_labels
 from explorer.models.embedding import Embeddings
 
 
@@ -24,12 +24,11 @@ class EmbeddingSummary:
 
 
 def summarize(emb: Embeddings) -> EmbeddingSummary:
-    values, counts = np.unique(emb.labels, return_counts=True)
-    order = sorted(range(len(values)), key=lambda i: natural_key(values[i]))
+    class_counts = count_labels(emb.labels)
     _, dup_counts = np.unique(emb.vectors, axis=0, return_counts=True)
     return EmbeddingSummary(
-        n=emb.n, dim=emb.dim, n_classes=len(values),
-        class_counts={str(values[i]): int(counts[i]) for i in order},
+        n=emb.n, dim=emb.dim, n_classes=len(class_counts),
+        class_counts=class_counts,
         norms=np.linalg.norm(emb.vectors.astype(np.float64), axis=1),
         duplicate_rows=int(emb.n - len(dup_counts)),
         duplicate_groups=int((dup_counts > 1).sum()),

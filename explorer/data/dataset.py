@@ -15,6 +15,12 @@ def natural_key(text: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(text))]
 
 
+def count_labels(labels: np.ndarray) -> dict[str, int]:
+    """Items per label, labels in natural order."""
+    values, counts = np.unique(np.asarray(labels), return_counts=True)
+    return {str(v): int(c) for v, c in sorted(zip(values, counts), key=lambda vc: natural_key(vc[0]))}
+
+
 @dataclass(frozen=True)
 class LoadFailure:
     """An item that could not be loaded, and why (shown to the user, never fatal)."""
@@ -68,8 +74,7 @@ class Dataset:
         return sorted({str(v) for v in self.labels}, key=natural_key)
 
     def class_counts(self) -> dict[str, int]:
-        values, counts = np.unique(self.labels, return_counts=True)
-        return {str(v): int(c) for v, c in sorted(zip(values, counts), key=lambda vc: natural_key(vc[0]))}
+        return count_labels(self.labels)
 
     def warnings(self) -> list[str]:
         """Conditions that limit what can be analysed (shown next to the summary)."""

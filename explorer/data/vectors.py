@@ -150,7 +150,8 @@ def dataset_from_frame(
     if not finite.all():
         rows = np.flatnonzero(~finite.all(axis=1))
         raise InputError(
-            f"{name}: {len(rows)} rows hold NaN, inf or empty cells (first rows: {', '.join(map(str, rows[:5] + 1))}); "
+            f"{name}: {len(rows)} {'row holds' if len(rows) == 1 else 'rows hold'} NaN, inf or empty cells "
+            f"(data rows {', '.join(map(str, rows[:5] + 1))}, counting from 1 below the header); "
             "fix or drop them"
         )
     labels = frame[label_column].astype(str).to_numpy()

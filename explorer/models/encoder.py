@@ -125,7 +125,6 @@ class TorchEncoder(Encoder):
                  *, normalize: bool = True, fast: bool = True, threads: int | None = None):
         super().__init__(input_spec, out_dim, model_info, normalize=normalize)
         self.model = fuse_conv_bn(model.eval()) if fast else model.eval()
-        self.fast = fast
         self.threads = threads or config.settings().threads
         self.channels_last = fast and input_spec.kind == "image"
         if self.channels_last:

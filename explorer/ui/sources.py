@@ -20,6 +20,7 @@ from explorer.ui.workspace import bundled_digits, bundled_encoder
 DATA_SOURCES = ("Bundled digits", "Image folder (zip)", "Image folder (directory upload)",
                 "Image folder on the server", "Vector table", "TF Projector pair")
 MODEL_SOURCES = ("Bundled digits ConvNet", "Upload a checkpoint", "Checkpoint on the server")
+PARSED_TABLE = "dm_parsed_table"
 TABLE_TYPES = ["csv", "tsv", "parquet", "npy", "npz"]
 CKPT_TYPES = ["safetensors", "json", "pt", "pth", "onnx", "ts", "torchscript", "pkl", "pickle"]
 
@@ -84,15 +85,16 @@ def _table_picker(source: str) -> tuple[Callable | None, bool]:
         up = st.file_uploader("Vectors with a label column", type=TABLE_TYPES, key="dm_table")
         if up is None:
             return None, False
-        name, parse = up.name, lambda: read_table(up.getvalue(), up.name)
+        name, key, parse = up.name, (up.file_id,), lambda: read_table(up.getvalue(), up.name)
     else:
         vec = st.file_uploader("vectors.tsv (no header)", type=["tsv"], key="dm_proj_vec")
         meta = st.file_uploader("metadata.tsv", type=["tsv"], key="dm_proj_meta")
         if vec is None or meta is None:
             return None, False
-        name, parse = vec.name, lambda: read_projector_pair(vec.getvalue(), meta.getvalue())
+        name, key = vec.name, (vec.file_id, meta.file_id)
+        parse = lambda: read_projector_pair(vec.getvalue(), meta.getvalue())  # noqa: E731
     try:
-        frame = parse()
+        frame = _parsed_once(key, parse)
     except InputError as exc:
         st.error(str(exc))
         return None, False
@@ -109,6 +111,15 @@ def _table_picker(source: str) -> tuple[Callable | None, bool]:
                                   is_embedding=not as_inputs)
 
     return load, as_inputs
+
+
+def _parsed_once(key: tuple, parse: Callable):
+    """Parse an uploaded table once per upload, not on every rerun (this session only)."""
+    cached = st.session_state.get(PARSED_TABLE)
+    if cached is None or cached[0] != key:
+        cached = (key, parse())
+        st.session_state[PARSED_TABLE] = cached
+    return cached[1]
 
 
 def model_picker(needs_model: bool) -> Callable | None:

@@ -9,13 +9,11 @@ from explorer.workspace import Workspace
 
 WORKSPACE = "workspace"
 UPLOAD_CACHE = "upload_embedding_cache"
-LAST_ERROR = "last_load_error"
 
 
 def init() -> None:
     st.session_state.setdefault(WORKSPACE, None)
     st.session_state.setdefault(UPLOAD_CACHE, EmbeddingCache(directory=None, max_memory_entries=4))
-    st.session_state.setdefault(LAST_ERROR, None)
 
 
 def get_workspace() -> Workspace | None:
