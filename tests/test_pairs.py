@@ -1,54 +1,92 @@
+"""All-pairs statistics against brute-force enumeration (scipy pdist)."""
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
 
-from explorer.analysis.pairs import pair_histograms
+from explorer.analysis.distances import pairwise
+from explorer.analysis.pairs import all_pairs, separation
 
 RNG = np.random.default_rng(0)
-X = RNG.normal(size=(157, 5))
-Y = RNG.integers(0, 7, size=157)
+X = RNG.normal(size=(457, 5))
+Y = RNG.integers(0, 7, size=457)
 
 
-def _brute(metric):
-    d = pdist(X, {"manhattan": "cityblock"}.get(metric, metric))
-    i, j = np.triu_indices(len(X), 1)
-    same = Y[i] == Y[j]
-    return d[same], d[~same]
+def _brute(metric, x=X, y=Y):
+    d = pairwise(x, metric=metric)
+    i, j = np.triu_indices(len(x), 1)
+    same = y[i] == y[j]
+    return d[i, j][same], d[i, j][~same], i[~same], j[~same]
 
 
-@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine", "manhattan"])
-@pytest.mark.parametrize("block", [16, 50, 1000])
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine", "manhattan", "mahalanobis"])
+@pytest.mark.parametrize("block", [16, 100, 1000])
 def test_counts_and_tails_match_brute_force(metric, block):
-    h = pair_histograms(X, Y, metric=metric, bins=64, k_tail=25, block=block)
-    dg, di = _brute(metric)
+    h = all_pairs(X, Y, metric=metric, bins=64, k_tail=25, block=block)
+    dg, di, ia, ib = _brute(metric)
     ref_g, _ = np.histogram(dg, h.edges)
     ref_i, _ = np.histogram(di, h.edges)
-    # the same bins up to floating ties at the edges: totals exact, per-bin within 1 pair
-    assert h.n_genuine == len(dg) and h.n_impostor == len(di)
-    assert np.abs(h.genuine - ref_g).max() <= 1 and np.abs(h.impostor - ref_i).max() <= 1
-    np.testing.assert_allclose(h.impostor_smallest, np.sort(di)[:25], atol=1e-9)
-    np.testing.assert_allclose(h.genuine_largest, np.sort(dg)[::-1][:25], atol=1e-9)
+    assert h.n_genuine == len(dg) and h.n_impostor == len(di) == h.n_impostor_total and not h.sampled
+    # float32 blocks: a pair may sit on the other side of a bin edge, never further
+    assert np.abs(h.genuine_hist - ref_g).max() <= 1 and np.abs(h.impostor_hist - ref_i).max() <= 2
+    # the impostor tail: exactly every impostor pair below its cover, with the right items
+    below = np.sort(di[di < h.impostor.cover])
+    assert len(h.impostor.values) >= 20 and len(below) == len(h.impostor.values)
+    np.testing.assert_allclose(h.impostor.values, below, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pairwise(X, metric=metric)[h.impostor.a, h.impostor.b], h.impostor.values, atol=1e-9)
+    assert (Y[h.impostor.a] != Y[h.impostor.b]).all() and (h.impostor.a < h.impostor.b).all()
+    # the genuine side is kept whole, exactly
+    np.testing.assert_allclose(h.genuine.values, np.sort(dg), atol=1e-9)
+    assert h.genuine.cover == -np.inf
+    assert h.impostor_moments[0] == pytest.approx(di.sum(), rel=1e-5)
 
 
 def test_one_class_has_no_impostors_and_nan_is_refused():
-    h = pair_histograms(X[:10], np.zeros(10), bins=8)
-    assert h.n_impostor == 0 and h.n_genuine == 45 and len(h.impostor_smallest) == 0
+    h = all_pairs(X[:10], np.zeros(10), bins=8)
+    assert h.n_impostor == 0 and h.n_genuine == 45 and len(h.impostor.values) == 0
     bad = X[:10].copy()
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        pair_histograms(bad, Y[:10])
+        all_pairs(bad, Y[:10])
+
+
+def test_singletons_have_no_genuine_pairs():
+    h = all_pairs(X[:6], np.arange(6), bins=8)
+    assert h.n_genuine == 0 and h.n_impostor == 15
 
 
 def test_separation_against_numpy():
-    from explorer.analysis.pairs import separation
-
-    h = pair_histograms(X, Y, metric="euclidean", bins=64, block=40)
-    dg, di = _brute("euclidean")
+    h = all_pairs(X, Y, metric="euclidean", bins=64, block=40)
+    dg, di, _, _ = _brute("euclidean")
     s = separation(h)
     ref = abs(di.mean() - dg.mean()) / np.sqrt((dg.var() + di.var()) / 2)
-    assert s.d_prime == pytest.approx(ref, rel=1e-9) and s.mean_genuine == pytest.approx(dg.mean())
+    assert s.d_prime == pytest.approx(ref, rel=1e-5) and s.mean_genuine == pytest.approx(dg.mean())
     pg, _ = np.histogram(dg, h.edges)
     pi, _ = np.histogram(di, h.edges)
-    assert s.overlap == pytest.approx(np.minimum(pg / len(dg), pi / len(di)).sum(), abs=2 / len(dg))
-    one = separation(pair_histograms(X[:10], np.zeros(10), bins=8))
+    assert s.overlap == pytest.approx(np.minimum(pg / len(dg), pi / len(di)).sum(), abs=4 / len(dg))
+    one = separation(all_pairs(X[:10], np.zeros(10), bins=8))
     assert one.d_prime is None and one.overlap is None
+
+
+def test_sampled_impostors_beyond_max_pairs():
+    h = all_pairs(X, Y, metric="euclidean", bins=64, max_pairs=10_000, sample_size=5_000, k_tail=100)
+    dg, di, _, _ = _brute("euclidean")
+    assert h.sampled and h.n_impostor == 5_000 and h.n_impostor_total == len(di) and h.n_genuine == len(dg)
+    assert "sampled" in h.source
+    # a uniform sample: its mean is the population's within a few standard errors
+    mean = h.impostor_moments[0] / h.n_impostor
+    assert abs(mean - di.mean()) < 5 * di.std() / np.sqrt(5_000)
+    np.testing.assert_allclose(pairwise(X)[h.impostor.a, h.impostor.b], h.impostor.values, atol=1e-9)
+
+
+def test_large_block_run_matches_pdist_counts():
+    x = RNG.normal(size=(2500, 16)).astype(np.float32)
+    y = RNG.integers(0, 30, 2500)
+    h = all_pairs(x, y, metric="euclidean", bins=256, block=512)
+    d = pdist(x.astype(np.float64))
+    i, j = np.triu_indices(len(x), 1)
+    same = y[i] == y[j]
+    ref_i, _ = np.histogram(d[~same], h.edges)
+    assert h.n_impostor == int((~same).sum()) and np.abs(h.impostor_hist - ref_i).sum() <= 50
+    k = len(h.impostor.values)
+    np.testing.assert_allclose(h.impostor.values, np.sort(d[~same])[:k], rtol=1e-7)

@@ -29,9 +29,11 @@ def test_picks_against_scans():
 
 
 def test_at_threshold_counts_and_intervals():
-    r = at_threshold(gen, imp, 1.3, ci_method="exact")
+    r = at_threshold(roc_curve(gen, imp), 1.3, ci_method="exact")
     assert r.tp == (gen <= 1.3).sum() and r.fp == (imp <= 1.3).sum() and r.tp + r.fn == 150
+    assert r.threshold == dist[dist <= 1.3].max()  # the nearest distinct distance at or below
     assert r.far_ci[0] <= r.far <= r.far_ci[1] and r.tar_ci[0] <= r.tar <= r.tar_ci[1]
+    assert at_threshold(roc_curve(gen, imp), -5.0).tp == 0  # below every distance: nothing accepted
     lo, hi = proportion_ci(0, 1000, method="exact")  # Clopper-Pearson upper bound for 0/1000
     assert lo == 0 and hi == pytest.approx(1 - 0.025 ** (1 / 1000), rel=1e-6)
 
@@ -53,3 +55,15 @@ def test_kfold_against_plain_loop():
     mean, std = _plain_kfold(d, y, fold)
     assert res["accuracy_mean"] == pytest.approx(mean) and res["accuracy_std"] == pytest.approx(std)
     assert res["folds"] == 10
+
+
+@pytest.mark.parametrize("by", ["target FAR", "target TAR"])
+@pytest.mark.parametrize("target", [None, -0.1, 1.5])
+def test_bad_targets_are_refused(by, target):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        pick_threshold(roc_curve(gen, imp), by, target=target)
+
+
+def test_unknown_pick_is_refused():
+    with pytest.raises(ValueError, match="unknown pick"):
+        pick_threshold(roc_curve(gen, imp), "median")

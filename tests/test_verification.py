@@ -65,3 +65,78 @@ def test_needs_both_kinds():
         roc_curve(np.ones(3), np.empty(0))
     with pytest.raises(ValueError, match="NaN"):
         auc(np.array([np.nan]), np.ones(2))
+
+
+# --- fast exact figures (histogram + refinement) against sklearn and the sort-based reference ---
+
+from explorer.analysis.scores import from_distances  # noqa: E402
+from explorer.analysis.verification import curve_auc, fast_figures, scores_curve  # noqa: E402
+
+
+@pytest.mark.parametrize("n_g,n_i,rounding,bins", [(3000, 20000, None, 1 << 16), (3000, 20000, 2, 1 << 16),
+                                                    (5000, 100_000, 3, 64), (20, 30, None, 4)])
+def test_fast_figures_equal_the_sorted_path(n_g, n_i, rounding, bins):
+    g, i = _pairs(n_g, n_i, rounding)
+    f = fast_figures(g, i, bins=bins)
+    curve = roc_curve(g, i)
+    y = np.r_[np.ones(len(g)), np.zeros(len(i))]
+    assert abs(f.auc - roc_auc_score(y, -np.r_[g, i])) <= 1e-6 and f.auc == pytest.approx(auc(g, i), abs=1e-12)
+    assert (f.eer, f.eer_threshold) == eer(curve)
+    for target in FAR_TARGETS:
+        assert f.tar_at_far[target] == tar_at_far(curve, target)
+        ref = _ref_tar_at_far(g, i, target)
+        assert (ref is None) == (f.tar_at_far[target] is None)
+
+
+def test_fast_figures_at_a_million_pairs():
+    g, i = _pairs(100_000, 900_000)
+    g, i = g.astype(np.float32), i.astype(np.float32)  # float32 distances: many exact ties
+    f = fast_figures(g, i)
+    y = np.r_[np.ones(len(g)), np.zeros(len(i))]
+    assert abs(f.auc - roc_auc_score(y, -np.r_[g, i].astype(np.float64))) <= 1e-6
+    curve = roc_curve(g, i)
+    assert (f.eer, f.eer_threshold) == eer(curve)
+    assert all(f.tar_at_far[t] == tar_at_far(curve, t) for t in FAR_TARGETS)
+
+
+def test_all_distances_equal():
+    f = fast_figures(np.ones(10), np.ones(40))
+    assert f.auc == 0.5 and f.eer == 0.5
+
+
+def test_complete_scores_curve_is_the_raw_curve():
+    g, i = _pairs(400, 3000, 2)
+    c = scores_curve(from_distances(g, i, metric="euclidean", bins=32))
+    ref = roc_curve(g, i)
+    np.testing.assert_array_equal(c.thresholds, ref.thresholds)
+    np.testing.assert_array_equal(c.tp, ref.tp)
+    np.testing.assert_array_equal(c.fp, ref.fp)
+    assert curve_auc(c) == (pytest.approx(auc(g, i), abs=1e-12), 0.0)
+
+
+def test_grid_curve_points_are_exact_and_auc_within_its_bound():
+    from explorer.analysis.pairs import all_pairs
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(900, 8)), rng.integers(0, 12, 900)
+    s = all_pairs(x, y, metric="euclidean", bins=128, k_tail=200)
+    assert not s.complete
+    c = scores_curve(s)
+    d = pairwise_upper(x)
+    ii, jj = np.triu_indices(len(x), 1)
+    same = y[ii] == y[jj]
+    g, i = d[same], d[~same]
+    for k in range(1, len(c.thresholds), 7):  # counts at the grid points are exact (edges: float32 ties aside)
+        t = c.thresholds[k]
+        assert abs(c.tp[k] - (g <= t).sum()) <= 1 and abs(c.fp[k] - (i <= t).sum()) <= 2
+    a, bound = curve_auc(c)
+    assert 0 < bound < 0.05 and abs(a - auc(g, i)) <= bound + 1e-9
+    low = c.far <= 1e-3  # the low-FAR end comes from the exact impostor tail
+    assert c.thresholds[low][-1] < s.impostor.cover
+
+
+def pairwise_upper(x):
+    from explorer.analysis.distances import pairwise
+
+    d = pairwise(x, metric="euclidean")
+    return d[np.triu_indices(len(x), 1)]

@@ -1,47 +1,32 @@
-"""Genuine / impostor pair statistics over ALL pairs, without an N x N matrix.
+"""Genuine / impostor statistics over ALL pairs of an embedding, without an N x N matrix.
 
-Blocks of rows are compared by matrix products; each block's distances are counted into fine
-histograms (genuine = same label, impostor = different label) and the extreme tails are kept
-exactly: the k smallest impostor distances and the k largest genuine distances, so low-FAR
-figures come from exact values, not bins.
+Blocks of rows are compared by float32 matrix products in two worker threads (one BLAS thread
+each: OpenBLAS's own threads spin between calls and starve a second stage); a compiled kernel
+turns each block into distances, counts them into the two histograms and collects the impostor
+pairs below a running cut. Those candidates are recomputed in float64, so the tails are exact.
+Genuine pairs (same label, a small share of all pairs) are computed class by class in float64
+and kept whole while there are at most ``genuine_limit`` of them.
+
+Beyond ``max_pairs`` pairs, impostor pairs are a uniform random sample of ``sample_size`` pairs
+(all genuine pairs are still used); :attr:`PairScores.sampled` then says so.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from explorer.analysis.distances import block_distances, prepare
+from explorer.analysis.kernels import FORM_DISTANCE, FORMS, bin_block
+from explorer.analysis.scores import PairScores, Tail, histogram_edges, value_histogram
 
-
-@dataclass(frozen=True)
-class PairHistograms:
-    """Counts of i < j pairs per distance bin.
-
-    edges : (B + 1,) bin edges in distance units of ``metric``.
-    genuine, impostor : (B,) int64 counts.
-    impostor_smallest : (<= k,) the k smallest impostor distances, ascending (exact).
-    genuine_largest : (<= k,) the k largest genuine distances, descending (exact).
-    """
-
-    metric: str
-    edges: np.ndarray
-    genuine: np.ndarray
-    impostor: np.ndarray
-    impostor_smallest: np.ndarray
-    genuine_largest: np.ndarray
-    genuine_moments: tuple[float, float] = (0.0, 0.0)  # exact (sum, sum of squares) of distances
-    impostor_moments: tuple[float, float] = (0.0, 0.0)
-
-    @property
-    def n_genuine(self) -> int:
-        return int(self.genuine.sum())
-
-    @property
-    def n_impostor(self) -> int:
-        return int(self.impostor.sum())
+Progress = Callable[[float, str], None] | None
+WORKERS = 2
 
 
 def distance_bound(x: np.ndarray, base: str) -> float:
@@ -54,69 +39,230 @@ def distance_bound(x: np.ndarray, base: str) -> float:
     return (2 * radius) ** 2 if base == "sqeuclidean" else 2 * radius
 
 
-def _merge_smallest(kept: np.ndarray, new: np.ndarray, k: int) -> np.ndarray:
-    both = np.concatenate([kept, new])
-    if len(both) > k:
-        both = np.partition(both, k - 1)[:k]
-    return np.sort(both)
+def _row_distances(x: np.ndarray, a: np.ndarray, b: np.ndarray, base: str, chunk: int = 1 << 16) -> np.ndarray:
+    """Exact float64 distances of the pairs (a[k], b[k]) of prepared rows."""
+    out = np.empty(len(a))
+    for s in range(0, len(a), chunk):
+        xa, xb = x[a[s : s + chunk]], x[b[s : s + chunk]]
+        if base == "cosine":
+            out[s : s + chunk] = np.clip(1.0 - np.einsum("ij,ij->i", xa, xb), 0.0, 2.0)
+        elif base == "manhattan":
+            out[s : s + chunk] = np.abs(xa - xb).sum(1)
+        else:
+            sq = np.einsum("ij,ij->i", xa - xb, xa - xb)
+            out[s : s + chunk] = sq if base == "sqeuclidean" else np.sqrt(sq)
+    return out
 
 
-def pair_histograms(
-    vectors: np.ndarray,
-    labels: np.ndarray,
-    *,
-    metric: str = "euclidean",
-    bins: int = 4096,
-    k_tail: int = 1000,
-    block: int = 2048,
-    progress: Callable[[float, str], None] | None = None,
-) -> PairHistograms:
-    """Histograms of all N(N-1)/2 pair distances, split into genuine and impostor.
+def _genuine_pairs(x: np.ndarray, y: np.ndarray, base: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every same-label pair (a < b), exact: distances, a, b."""
+    vals, aa, bb = [], [], []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if len(idx) < 2:
+            continue
+        for s in range(0, len(idx), 2048):  # rows of the class against the rest of it
+            rows = idx[s : s + 2048]
+            d = block_distances(x[rows], x[idx], base)
+            r, cc = np.nonzero(np.arange(len(idx))[None, :] > (s + np.arange(len(rows)))[:, None])
+            vals.append(d[r, cc])
+            aa.append(rows[r])
+            bb.append(idx[cc])
+    if not vals:
+        return np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(vals), np.concatenate(aa), np.concatenate(bb)
 
-    Memory is O(block^2), time O(N^2 D / BLAS). Raises ValueError for NaN/inf vectors.
+
+class _ImpostorTail:
+    """The smallest impostor pairs seen so far, with a cut that only goes down."""
+
+    def __init__(self, k: int, cut: float, margin: float):
+        self.k, self.cut, self.margin = k, cut, margin
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def add(self, d: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+        with self.lock:
+            self.parts.append((d.copy(), a.astype(np.int64), b.astype(np.int64)))
+            self.size += len(d)
+            if self.size > 4 * self.k:  # amortised: merge and prune only when the pile has doubled
+                self._merge()
+
+    def _merge(self) -> None:
+        d, a, b = (np.concatenate(p) for p in zip(*self.parts, strict=True))
+        if len(d) > self.k:
+            self.cut = min(self.cut, float(np.partition(d, self.k - 1)[self.k - 1]))
+            keep = d <= self.cut + self.margin
+            d, a, b = d[keep], a[keep], b[keep]
+        self.parts, self.size = [(d, a, b)], len(d)
+
+    def finish(self, x: np.ndarray, base: str) -> Tail:
+        """Exact float64 distances; complete below (final cut - margin)."""
+        self._merge() if self.parts else self.parts.append((np.empty(0, np.float32), *[np.empty(0, np.int64)] * 2))
+        d, a, b = self.parts[0]
+        exact = _row_distances(x, a, b, base)
+        cover = self.cut - self.margin if np.isfinite(self.cut) else np.inf
+        keep = exact < cover if np.isfinite(cover) else np.ones(len(exact), bool)
+        return Tail.of(exact[keep], a[keep], b[keep], cover)
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    x32: np.ndarray
+    sq: np.ndarray
+    y: np.ndarray
+    form: int
+    scale: np.float32
+    hist_g: np.ndarray
+    hist_i: np.ndarray
+    mom_i: np.ndarray
+    cap: int
+
+
+def _run_block(blk: _Blocks, tail: _ImpostorTail, slot: int, i: int, j: int, size: int, base: str) -> None:
+    a, b = blk.x32[i : i + size], blk.x32[j : j + size]
+    dots = (a @ b.T) if blk.form != FORM_DISTANCE else block_distances(a, b, base).astype(np.float32)
+    ya, yb, na, nb = blk.y[i : i + size], blk.y[j : j + size], blk.sq[i : i + size], blk.sq[j : j + size]
+    cut = tail.cut + tail.margin
+    bufs = [np.empty((2, 1, blk.cap), t) for t in (np.float32, np.int32, np.int32)]
+    n = np.zeros((2, 1), np.int64)
+    hg, hi, mom = blk.hist_g[slot : slot + 1], blk.hist_i[slot : slot + 1], blk.mom_i[slot : slot + 1]
+    bin_block(dots, na, nb, ya, yb, i == j, blk.form, blk.scale, hg, hi, mom, cut, np.inf, *bufs, n, True)
+    if n[0, 0] > blk.cap:  # too many candidates under the current cut: tighten it on this block, collect again
+        same = ya[:, None] == yb[None, :]
+        d = _block_values(dots, na, nb, blk.form)
+        if i == j:
+            same |= np.tril(np.ones(same.shape, bool))
+        cand = d[~same]
+        cut = min(cut, float(np.partition(cand, blk.cap // 2)[blk.cap // 2]))
+        n[:] = 0
+        bin_block(dots, na, nb, ya, yb, i == j, blk.form, blk.scale, hg, hi, mom, cut, np.inf, *bufs, n, False)
+    m = int(min(n[0, 0], blk.cap))
+    tail.add(bufs[0][0, 0, :m], bufs[1][0, 0, :m] + i, bufs[2][0, 0, :m] + j)
+
+
+def _block_values(dots, na, nb, form):
+    if form == 0:
+        return np.sqrt(np.maximum(na[:, None] + nb[None, :] - 2 * dots, 0))
+    if form == 1:
+        return np.maximum(na[:, None] + nb[None, :] - 2 * dots, 0)
+    if form == 2:
+        return np.maximum(1 - dots, 0)
+    return dots
+
+
+def _initial_cut(x: np.ndarray, y: np.ndarray, base: str, k: int, n_imp: int, rng) -> float:
+    """A first impostor cut from a random sample: about the 4k/I quantile (generous)."""
+    m = min(20_000, n_imp)
+    a, b = rng.integers(0, len(x), m), rng.integers(0, len(x), m)
+    ok = y[a] != y[b]
+    d = _row_distances(x, a[ok], b[ok], base)
+    if not len(d):
+        return np.inf
+    q = min(1.0, 4 * k / max(n_imp, 1))
+    return float(np.quantile(d, q)) if q * len(d) >= 20 else float(np.sort(d)[min(len(d) - 1, 20)])
+
+
+def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", bins: int = 16384,
+              k_tail: int | None = None, block: int = 1024, max_pairs: int = 1_500_000_000,
+              sample_size: int = 20_000_000, genuine_limit: int = 20_000_000, random_state: int = 0,
+              progress: Progress = None) -> PairScores:
+    """Genuine / impostor statistics of all N(N-1)/2 pairs under ``metric``.
+
+    k_tail : impostor pairs kept exactly (default: 1% of impostor pairs, between 1,000 and 50,000).
+    Raises ValueError for NaN/inf vectors or an unknown metric.
     """
     x, base = prepare(vectors, metric)
     if not np.isfinite(x).all():
         raise ValueError("vectors hold NaN or inf: fix or drop those rows before pair statistics")
     _, y = np.unique(np.asarray(labels), return_inverse=True)
+    y = y.astype(np.int32)
     n = len(x)
-    hi = max(distance_bound(x, base), 1e-12) * (1 + 1e-9)
-    edges = np.linspace(0.0, hi, bins + 1)
-    gen = np.zeros(bins, np.int64)
-    imp = np.zeros(bins, np.int64)
-    imp_small, gen_large = np.empty(0), np.empty(0)
-    mom = np.zeros(4)  # genuine sum, sumsq, impostor sum, sumsq
-    starts = list(range(0, n, block))
-    total_blocks = len(starts) * (len(starts) + 1) // 2
-    done = 0
-    for bi, i in enumerate(starts):
-        for j in starts[bi:]:
-            d = block_distances(x[i : i + block], x[j : j + block], base)
-            same = y[i : i + block, None] == y[None, j : j + block]
-            if i == j:  # upper triangle only: each unordered pair once, no self-pairs
-                upper = np.triu(np.ones(d.shape, bool), 1)
-                dg, di = d[upper & same], d[upper & ~same]
-            else:
-                dg, di = d[same], d[~same]
-            idx_g = np.minimum((dg * (bins / hi)).astype(np.int64), bins - 1)
-            idx_i = np.minimum((di * (bins / hi)).astype(np.int64), bins - 1)
-            mom += (dg.sum(), (dg * dg).sum(), di.sum(), (di * di).sum())
-            gen += np.bincount(idx_g, minlength=bins)
-            imp += np.bincount(idx_i, minlength=bins)
-            if k_tail:
-                imp_small = _merge_smallest(imp_small, di, k_tail)
-                gen_large = -_merge_smallest(-gen_large, -dg, k_tail)
-            done += 1
-            if progress:
-                progress(done / total_blocks, f"pairs: block {done} of {total_blocks}")
-    return PairHistograms(metric, edges, gen, imp, imp_small, gen_large, (mom[0], mom[1]), (mom[2], mom[3]))
+    counts = np.bincount(y)
+    n_gen = int((counts * (counts - 1) // 2).sum())
+    n_imp = n * (n - 1) // 2 - n_gen
+    if n_gen > genuine_limit:
+        raise ValueError(f"{n_gen:,} genuine pairs is more than this tool keeps ({genuine_limit:,}); "
+                         "use fewer items per class")
+    hi = max(distance_bound(x, base), 1e-12)
+    edges, scale = histogram_edges(0.0, hi, bins)
+    g, ga, gb = _genuine_pairs(x, y, base)
+    rng = np.random.default_rng(random_state)
+    k = k_tail if k_tail is not None else int(np.clip(n_imp // 100, 1000, 50_000))
+    if n * (n - 1) // 2 > max_pairs:
+        imp, tail = _sampled_impostors(x, y, base, sample_size, k, rng, scale, bins)
+        source = f"all genuine pairs, {len(imp):,} impostor pairs sampled uniformly"
+        moments = (float(imp.sum()), float((imp * imp).sum()))
+        hist_i = value_histogram(imp, 0.0, scale, bins)
+    else:
+        hist_i, tail, moments = _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress)
+        source = "all pairs"
+    gen_tail = Tail.of(g, ga, gb, -np.inf)
+    hist_g = value_histogram(g, 0.0, scale, bins)
+    return PairScores(metric, edges, hist_g, hist_i, gen_tail, tail, (float(g.sum()), float((g * g).sum())),
+                      moments, n_imp, source)
+
+
+def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
+    center = x - x.mean(0) if base in ("euclidean", "sqeuclidean") else x  # less cancellation in float32
+    x32 = np.ascontiguousarray(center, np.float32)
+    form = FORMS.get(base, FORM_DISTANCE)
+    hist_g = np.zeros((WORKERS, bins), np.int64)
+    hist_i = np.zeros((WORKERS, bins), np.int64)
+    mom_i = np.zeros((WORKERS, 2))
+    blk = _Blocks(x32, (x32 * x32).sum(1), y, form, np.float32(scale), hist_g, hist_i, mom_i, max(2 * k, 1 << 16))
+    # float32 error of a distance, generously: relative 1e-5 of the largest squared norm
+    sq_max = float(blk.sq.max()) if len(x) else 0.0
+    margin = 1e-5 * max(sq_max, 1.0) if base == "sqeuclidean" else np.sqrt(1e-5 * max(sq_max, 1.0))
+    if base == "cosine":
+        margin = 1e-5
+    tail = _ImpostorTail(k, _initial_cut(x, y, base, k, n_imp, rng) if n_imp else -np.inf, margin)
+    starts = range(0, len(x), block)
+    tasks = [(i, j) for i in starts for j in starts if j >= i]
+    slots: dict[int, int] = {}
+    done = [0]
+    lock = threading.Lock()
+
+    def work(ij):
+        with lock:
+            slot = slots.setdefault(threading.get_ident(), len(slots))
+        _run_block(blk, tail, slot, ij[0], ij[1], block, base)
+        with lock:
+            done[0] += 1
+            if progress and (done[0] % 8 == 0 or done[0] == len(tasks)):
+                progress(done[0] / len(tasks), f"pairs: block {done[0]:,} of {len(tasks):,}")
+
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(work, tasks))
+    # moments: float32 distances summed in float64 (relative error ~1e-7, not binned)
+    return hist_i.sum(0), tail.finish(x, base), (float(mom_i[:, 0].sum()), float(mom_i[:, 1].sum()))
+
+
+def _sampled_impostors(x, y, base, size, k, rng, scale, bins):
+    """A uniform sample of impostor pairs (a != b, different labels), exact distances."""
+    a_all, b_all = [], []
+    need = size
+    while need > 0:
+        a = rng.integers(0, len(x), 2 * need)
+        b = rng.integers(0, len(x), 2 * need)
+        ok = y[a] != y[b]
+        a_all.append(a[ok][:need])
+        b_all.append(b[ok][:need])
+        need -= len(a_all[-1])
+    a, b = np.concatenate(a_all), np.concatenate(b_all)
+    a, b = np.minimum(a, b), np.maximum(a, b)
+    d = _row_distances(x, a, b, base)
+    order = np.argpartition(d, min(k, len(d) - 1))[:k] if len(d) > k else np.arange(len(d))
+    cover = float(np.partition(d, k)[k]) if len(d) > k else np.inf
+    return d, Tail.of(d[order], a[order], b[order], cover)
 
 
 @dataclass(frozen=True)
 class Separation:
     """How well genuine and impostor distances separate.
 
-    d_prime : |mean_imp - mean_gen| / sqrt((var_gen + var_imp) / 2), from exact moments.
+    d_prime : |mean_imp - mean_gen| / sqrt((var_gen + var_imp) / 2).
     overlap : sum over bins of min(p_gen, p_imp), 0 (disjoint) .. 1 (identical), binned.
     """
 
@@ -128,7 +274,7 @@ class Separation:
     overlap: float | None
 
 
-def separation(h: PairHistograms) -> Separation:
+def separation(h: PairScores) -> Separation:
     def stats(moments, n):
         if n == 0:
             return float("nan"), float("nan")
@@ -141,5 +287,5 @@ def separation(h: PairHistograms) -> Separation:
         return Separation(mg, mi, sg, si, None, None)
     pooled = np.sqrt((sg * sg + si * si) / 2)
     d_prime = float(abs(mi - mg) / pooled) if pooled > 0 else None
-    overlap = float(np.minimum(h.genuine / h.n_genuine, h.impostor / h.n_impostor).sum())
+    overlap = float(np.minimum(h.genuine_hist / h.n_genuine, h.impostor_hist / h.n_impostor).sum())
     return Separation(mg, mi, sg, si, d_prime, overlap)

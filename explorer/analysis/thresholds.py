@@ -39,14 +39,22 @@ def proportion_ci(k: int, n: int, *, method: str = "wilson", level: float = 0.95
     return float(ci.low), float(ci.high)
 
 
-def at_threshold(genuine: np.ndarray, impostor: np.ndarray, threshold: float, *, ci_method: str = "wilson") -> ThresholdResult:
-    g, i = np.asarray(genuine), np.asarray(impostor)
-    tp, fp = int((g <= threshold).sum()), int((i <= threshold).sum())
-    fn, tn = len(g) - tp, len(i) - fp
+def at_threshold(curve: RocCurve, threshold: float, *, ci_method: str = "wilson") -> ThresholdResult:
+    """Counts, rates and intervals when accepting d <= ``threshold``.
+
+    The threshold is taken down to the curve's nearest point at or below it, where the counts
+    are exact (for a curve of every distinct distance that changes nothing); the result's
+    ``threshold`` is that point.
+    """
+    k = max(int(np.searchsorted(curve.thresholds, threshold, side="right")) - 1, 0)
+    tp, fp = int(curve.tp[k]), int(curve.fp[k])
+    n_g, n_i = curve.n_genuine, curve.n_impostor
+    fn, tn = n_g - tp, n_i - fp
+    t = float(curve.thresholds[k])
     return ThresholdResult(
-        float(threshold), tp, fn, fp, tn, fp / max(len(i), 1), tp / max(len(g), 1),
-        proportion_ci(fp, len(i), method=ci_method), proportion_ci(tp, len(g), method=ci_method),
-        (tp + tn) / max(len(g) + len(i), 1), tp / (tp + fp) if tp + fp else 0.0, tp / max(len(g), 1), ci_method,
+        t, tp, fn, fp, tn, fp / max(n_i, 1), tp / max(n_g, 1),
+        proportion_ci(fp, n_i, method=ci_method), proportion_ci(tp, n_g, method=ci_method),
+        (tp + tn) / max(n_g + n_i, 1), tp / (tp + fp) if tp + fp else 0.0, tp / max(n_g, 1), ci_method,
     )
 
 
@@ -60,8 +68,12 @@ def pick_threshold(curve: RocCurve, by: str, *, target: float | None = None, cos
     """
     t, far, tar = curve.thresholds, curve.far, curve.tar
     if by == "target FAR":
+        if target is None or not 0 <= target <= 1:
+            raise ValueError(f"target FAR must be between 0 and 1, got {target}")
         return float(t[np.flatnonzero(far <= target).max()])
     if by == "target TAR":
+        if target is None or not 0 <= target <= 1:
+            raise ValueError(f"target TAR must be between 0 and 1, got {target}")
         ok = np.flatnonzero(tar >= target)
         if not len(ok):
             raise ValueError(f"no threshold reaches TAR {target}")
@@ -69,7 +81,7 @@ def pick_threshold(curve: RocCurve, by: str, *, target: float | None = None, cos
     if by == "EER":
         return eer(curve)[1]
     g, n_i = curve.n_genuine, curve.n_impostor
-    tp, fp = tar * g, far * n_i
+    tp, fp = curve.tp.astype(np.float64), curve.fp.astype(np.float64)
     if by == "max accuracy":
         return float(t[np.argmax(tp + (n_i - fp))])
     if by == "max F1":
