@@ -10,6 +10,7 @@ st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter
 pages = [
     st.Page("app_pages/data_model.py", title="Data & model", icon=":material/dataset:", default=True),
     st.Page("app_pages/distances.py", title="Distances", icon=":material/bar_chart:"),
+    st.Page("app_pages/threshold.py", title="Threshold", icon=":material/tune:"),
 ]
 nav = st.navigation(pages)
 ensure_workspace()

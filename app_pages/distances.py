@@ -6,8 +6,8 @@ import streamlit as st
 from explorer import plots
 from explorer.analysis.classes import class_spread, closest_class_pairs
 from explorer.analysis.distances import METRICS
-from explorer.analysis.pairs import pair_histograms, separation
-from explorer.ui import state
+from explorer.analysis.pairs import separation
+from explorer.ui import pairs, state
 from explorer.ui.memo import memo
 
 st.title("Distances")
@@ -23,19 +23,11 @@ metric = c1.selectbox("Distance", METRICS, index=1, key="ds_metric")
 density = c2.toggle("Density", key="ds_density")
 log_y = c3.toggle("Log y", key="ds_log")
 
-
-def _pairs():
-    bar = st.progress(0.0, text="Counting pairs ...")
-    try:
-        return pair_histograms(emb.vectors, emb.labels, metric=metric, progress=lambda f, m: bar.progress(f, text=m))
-    finally:
-        bar.empty()
-
-
+pairs.explain_dropped(pairs.usable(ws))
 try:
-    h = memo(ws, "pairs", (metric,), _pairs)
+    h = pairs.workspace_scores(ws, metric)
 except ValueError as exc:
-    st.error(f"Cannot compute pair distances: {exc}")
+    st.error(f"Cannot compute pair distances: {exc}. Your workspace is unchanged.")
     st.stop()
 sep = separation(h)
 unit_norm = bool(np.allclose(np.linalg.norm(emb.vectors, axis=1), 1.0, atol=1e-3))
@@ -55,14 +47,19 @@ if not h.n_impostor:
     st.warning("Only one class: there are no impostor pairs, so separation cannot be measured.")
 if not h.n_genuine:
     st.warning("Every class has a single item: there are no genuine pairs, so separation cannot be measured.")
-st.plotly_chart(plots.pair_histogram(h.edges, h.genuine, h.impostor, metric=metric, density=density,
+if h.all_equal:
+    st.warning("Every pair has the same distance: the embedding separates nothing. Check the model.")
+if h.sampled:
+    st.caption(h.source + f" (of {h.n_impostor_total:,}): the impostor histogram is the sample's.")
+st.plotly_chart(plots.pair_histogram(h.edges, h.genuine_hist, h.impostor_hist, metric=metric, density=density,
                                      log_y=log_y, mark=mark), key="ds_hist")
 
 st.subheader("Per class")
 left, right = st.columns(2)
-spread = memo(ws, "spread", (metric,), lambda: class_spread(emb.vectors, emb.labels, metric=metric))
+u = pairs.usable(ws)
+spread = memo(ws, "spread", (metric,), lambda: class_spread(u.vectors, u.labels, metric=metric))
 left.write("Widest classes (mean distance between their items)")
 left.dataframe(spread.head(10), hide_index=True, key="ds_spread")
-closest = memo(ws, "closest", (metric,), lambda: closest_class_pairs(emb.vectors, emb.labels, metric=metric))
+closest = memo(ws, "closest", (metric,), lambda: closest_class_pairs(u.vectors, u.labels, metric=metric))
 right.write("Closest class pairs (distance between class centroids)")
 right.dataframe(closest, hide_index=True, key="ds_closest")

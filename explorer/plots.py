@@ -28,7 +28,7 @@ def norms_histogram(norms: np.ndarray, *, bins: int = 50) -> go.Figure:
 
 def pair_histogram(edges: np.ndarray, genuine: np.ndarray, impostor: np.ndarray, *, metric: str,
                    density: bool = False, log_y: bool = False, mark: float | None = None,
-                   max_bars: int = 200) -> go.Figure:
+                   max_bars: int = 200, threshold: float | None = None) -> go.Figure:
     """Overlaid genuine / impostor distance histograms (fine bins merged by powers of two)."""
     factor = 1  # merge neighbouring fine bins in powers of two, so the edges stay exact
     while len(genuine) // factor > max_bars and len(genuine) % (2 * factor) == 0:
@@ -46,7 +46,52 @@ def pair_histogram(edges: np.ndarray, genuine: np.ndarray, impostor: np.ndarray,
     fig.add_bar(x=centers, y=i, width=width, name="impostor (different label)", marker_color="#e45756", opacity=0.6)
     if mark is not None:
         fig.add_vline(x=mark, line_dash="dash", annotation_text=f"{mark:g}")
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_color="#333", annotation_text=f"threshold {threshold:.4g}")
     fig.update_layout(barmode="overlay", xaxis_title=f"{metric} distance", yaxis_title="density" if density else "pairs",
                       yaxis_type="log" if log_y else "linear", height=380, margin=dict(l=40, r=10, t=30, b=40),
                       legend=dict(orientation="h", y=1.1))
+    return fig
+
+
+def curve_points(far: np.ndarray, tar: np.ndarray, *, n: int = 1500) -> np.ndarray:
+    """Indices of at most ~2n curve points for drawing: even in index and in log FAR, ends kept."""
+    m = len(far)
+    if m <= 2 * n:
+        return np.arange(m)
+    positive = far[far > 0]
+    lo = np.log10(positive.min()) if len(positive) else 0.0
+    by_far = np.searchsorted(far, np.logspace(lo, 0, n), side="right") - 1
+    return np.unique(np.clip(np.r_[np.linspace(0, m - 1, n).astype(int), by_far, 0, m - 1], 0, m - 1))
+
+
+def roc_figure(far: np.ndarray, tar: np.ndarray, *, point: tuple[float, float] | None = None,
+               log_x: bool = True) -> go.Figure:
+    """TAR against FAR; a marker at the chosen threshold. Log FAR leaves out FAR = 0."""
+    k = curve_points(far, tar)
+    f, t = far[k], tar[k]
+    if log_x:
+        f, t = f[f > 0], t[f > 0]
+    fig = go.Figure(go.Scattergl(x=f, y=t, mode="lines", name="ROC", line=dict(color="#4c78a8")))
+    if point is not None and (point[0] > 0 or not log_x):
+        fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="threshold",
+                        marker=dict(size=11, color="#e45756", symbol="x"))
+    fig.update_layout(title="ROC", xaxis_title="FAR (false accept rate)", yaxis_title="TAR (true accept rate)",
+                      xaxis_type="log" if log_x else "linear", height=360, margin=dict(l=40, r=10, t=40, b=40),
+                      showlegend=False)
+    return fig
+
+
+def det_figure(far: np.ndarray, frr: np.ndarray, *, point: tuple[float, float] | None = None) -> go.Figure:
+    """DET: FRR against FAR, both on log axes (points where either is 0 cannot be drawn)."""
+    k = curve_points(far, 1 - frr)
+    f, r = far[k], frr[k]
+    ok = (f > 0) & (r > 0)
+    fig = go.Figure(go.Scattergl(x=f[ok], y=r[ok], mode="lines", name="DET", line=dict(color="#72b7b2")))
+    if point is not None and point[0] > 0 and point[1] > 0:
+        fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="threshold",
+                        marker=dict(size=11, color="#e45756", symbol="x"))
+    fig.update_layout(title="DET", xaxis_title="FAR (false accept rate)", yaxis_title="FRR (false reject rate)",
+                      xaxis_type="log", yaxis_type="log", height=360, margin=dict(l=40, r=10, t=40, b=40),
+                      showlegend=False)
     return fig

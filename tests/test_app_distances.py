@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.analysis.pairs import pair_histograms, separation
+from explorer.analysis.pairs import all_pairs, separation
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -32,10 +32,10 @@ def test_figures_match_library_and_metric_switch(page):
     counts = np.unique(labels, return_counts=True)[1]
     n_gen = int((counts * (counts - 1) // 2).sum())
     assert m["Genuine pairs"] == f"{n_gen:,}" and m["Impostor pairs"] == f"{n * (n - 1) // 2 - n_gen:,}"
-    ref = separation(pair_histograms(emb.vectors, labels, metric="sqeuclidean"))
+    ref = separation(all_pairs(emb.vectors, labels, metric="sqeuclidean"))
     assert m["d-prime"] == f"{ref.d_prime:.3f}"
     page.selectbox(key="ds_metric").set_value("cosine").run()
-    ref = separation(pair_histograms(emb.vectors, labels, metric="cosine"))
+    ref = separation(all_pairs(emb.vectors, labels, metric="cosine"))
     assert _metrics(page)["d-prime"] == f"{ref.d_prime:.3f}"
     assert len(page.dataframe) == 2
 

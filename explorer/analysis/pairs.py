@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from explorer.analysis.distances import block_distances, prepare
 from explorer.analysis.kernels import FORM_DISTANCE, FORMS, bin_block
-from explorer.analysis.scores import PairScores, Tail, histogram_edges, value_histogram
+from explorer.analysis.scores import PairScores, Tail, from_distances, histogram_edges, value_histogram
 
 Progress = Callable[[float, str], None] | None
 WORKERS = 2
@@ -39,8 +39,8 @@ def distance_bound(x: np.ndarray, base: str) -> float:
     return (2 * radius) ** 2 if base == "sqeuclidean" else 2 * radius
 
 
-def _row_distances(x: np.ndarray, a: np.ndarray, b: np.ndarray, base: str, chunk: int = 1 << 16) -> np.ndarray:
-    """Exact float64 distances of the pairs (a[k], b[k]) of prepared rows."""
+def pair_distances(x: np.ndarray, a: np.ndarray, b: np.ndarray, base: str, chunk: int = 1 << 16) -> np.ndarray:
+    """Exact float64 distances of the pairs (a[k], b[k]) of rows prepared by distances.prepare."""
     out = np.empty(len(a))
     for s in range(0, len(a), chunk):
         xa, xb = x[a[s : s + chunk]], x[b[s : s + chunk]]
@@ -101,7 +101,7 @@ class _ImpostorTail:
         """Exact float64 distances; complete below (final cut - margin)."""
         self._merge() if self.parts else self.parts.append((np.empty(0, np.float32), *[np.empty(0, np.int64)] * 2))
         d, a, b = self.parts[0]
-        exact = _row_distances(x, a, b, base)
+        exact = pair_distances(x, a, b, base)
         cover = self.cut - self.margin if np.isfinite(self.cut) else np.inf
         keep = exact < cover if np.isfinite(cover) else np.ones(len(exact), bool)
         return Tail.of(exact[keep], a[keep], b[keep], cover)
@@ -157,7 +157,7 @@ def _initial_cut(x: np.ndarray, y: np.ndarray, base: str, k: int, n_imp: int, rn
     m = min(20_000, n_imp)
     a, b = rng.integers(0, len(x), m), rng.integers(0, len(x), m)
     ok = y[a] != y[b]
-    d = _row_distances(x, a[ok], b[ok], base)
+    d = pair_distances(x, a[ok], b[ok], base)
     if not len(d):
         return np.inf
     q = min(1.0, 4 * k / max(n_imp, 1))
@@ -221,20 +221,19 @@ def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
     starts = range(0, len(x), block)
     tasks = [(i, j) for i in starts for j in starts if j >= i]
     slots: dict[int, int] = {}
-    done = [0]
     lock = threading.Lock()
 
     def work(ij):
         with lock:
             slot = slots.setdefault(threading.get_ident(), len(slots))
         _run_block(blk, tail, slot, ij[0], ij[1], block, base)
-        with lock:
-            done[0] += 1
-            if progress and (done[0] % 8 == 0 or done[0] == len(tasks)):
-                progress(done[0] / len(tasks), f"pairs: block {done[0]:,} of {len(tasks):,}")
 
+    # progress is reported from the calling thread only (a UI may not be touched from workers)
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(work, tasks))
+        for done, fut in enumerate(as_completed([pool.submit(work, ij) for ij in tasks]), 1):
+            fut.result()
+            if progress and (done % 8 == 0 or done == len(tasks)):
+                progress(done / len(tasks), f"pairs: block {done:,} of {len(tasks):,}")
     # moments: float32 distances summed in float64 (relative error ~1e-7, not binned)
     return hist_i.sum(0), tail.finish(x, base), (float(mom_i[:, 0].sum()), float(mom_i[:, 1].sum()))
 
@@ -252,10 +251,35 @@ def _sampled_impostors(x, y, base, size, k, rng, scale, bins):
         need -= len(a_all[-1])
     a, b = np.concatenate(a_all), np.concatenate(b_all)
     a, b = np.minimum(a, b), np.maximum(a, b)
-    d = _row_distances(x, a, b, base)
+    d = pair_distances(x, a, b, base)
     order = np.argpartition(d, min(k, len(d) - 1))[:k] if len(d) > k else np.arange(len(d))
     cover = float(np.partition(d, k)[k]) if len(d) > k else np.inf
     return d, Tail.of(d[order], a[order], b[order], cover)
+
+
+def protocol_pairs(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, same: np.ndarray, *,
+                   metric: str = "euclidean") -> tuple[PairScores, np.ndarray]:
+    """Scores of listed pairs (rows a[k], b[k]; same[k] = genuine) and their distances.
+
+    Rows with NaN/inf are left out of the metric's fit (mahalanobis) and their pairs get a NaN
+    distance and are not scored. Raises ValueError when no listed pair is usable.
+    """
+    a, b, same = np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(same, bool)
+    finite = np.isfinite(vectors).all(axis=1)
+    rows = np.flatnonzero(finite)
+    ok = finite[a] & finite[b]
+    if not ok.any():
+        raise ValueError("none of the listed pairs has two items with finite embeddings")
+    x, base = prepare(np.asarray(vectors)[rows], metric)
+    where = np.full(len(vectors), -1, np.int64)
+    where[rows] = np.arange(len(rows))
+    d = np.full(len(a), np.nan)
+    d[ok] = pair_distances(x, where[a[ok]], where[b[ok]], base)
+    g, i = ok & same, ok & ~same
+    pairs = np.c_[a, b]
+    scores = from_distances(d[g], d[i], metric=metric, pairs_genuine=pairs[g], pairs_impostor=pairs[i],
+                            source="protocol pairs")
+    return scores, d
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,13 @@ class PairScores:
         return self.n_impostor < self.n_impostor_total
 
     @property
+    def all_equal(self) -> bool:
+        """Every pair has the same distance (one occupied bin, and the exact tails agree)."""
+        occupied = np.count_nonzero(self.genuine_hist + self.impostor_hist)
+        ends = np.r_[self.genuine.values, self.impostor.values]
+        return occupied == 1 and len(ends) > 0 and ends.min() == ends.max()
+
+    @property
     def complete(self) -> bool:
         """Both tails hold every pair: every figure is exact at every distinct distance."""
         return self.impostor.cover == np.inf and self.genuine.cover == -np.inf

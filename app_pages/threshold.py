@@ -1,0 +1,87 @@
+"""Threshold: pick the verification threshold from ROC / DET and take away a threshold card."""
+
+import streamlit as st
+
+from explorer.analysis.distances import METRICS
+from explorer.analysis.thresholds import at_threshold
+from explorer.analysis.verification import scores_curve
+from explorer.report import card_json, card_markdown, headline, threshold_card
+from explorer.ui import pairs, state
+from explorer.ui import threshold as ui
+from explorer.ui.memo import memo
+
+st.title("Threshold")
+ws = state.get_workspace()
+if ws is None:
+    st.info("Load data on the Data & model page first.")
+    st.stop()
+st.write("Accept two items as the same identity when their distance is at most the threshold. Every figure is "
+         "counted exactly at the threshold shown.")
+c1, c2, c3 = st.columns([2, 2, 1])
+source = c1.radio("Pairs", ["All pairs of the workspace", "Pairs from a protocol file"], key="th_source",
+                  horizontal=True)
+metric = c2.selectbox("Distance", METRICS, index=1, key="th_metric")
+ci_method = c3.radio("Intervals", ["wilson", "exact"], key="th_ci", horizontal=True,
+                     format_func=lambda m: "Wilson" if m == "wilson" else "Clopper-Pearson")
+pairs.explain_dropped(pairs.usable(ws))
+
+proto = dists = file_key = None
+try:
+    if source == "All pairs of the workspace":
+        scores = pairs.workspace_scores(ws, metric)
+        pairs_from = scores.source
+    else:
+        proto, file_key = ui.protocol_upload(ws)
+        if proto is None:
+            st.stop()
+        scores, dists = pairs.protocol_scores(ws, metric, proto, file_key)
+        pairs_from = f"protocol file, {len(proto.same):,} pairs"
+except ValueError as exc:
+    st.error(f"Cannot compute pair distances: {exc}. Your workspace is unchanged.")
+    st.stop()
+if not scores.n_impostor:
+    st.warning("Only one identity here: every pair is genuine, so nothing can be falsely accepted and a threshold has "
+               "nothing to separate. Load data with at least two identities.")
+    st.stop()
+if not scores.n_genuine:
+    st.warning("Every identity has a single item here: there are no genuine pairs, so no true accept can be counted. "
+               "Load at least two items of some identity.")
+    st.stop()
+curve = memo(ws, "curve", (metric, source, file_key), lambda: scores_curve(scores))
+head = memo(ws, "headline", (metric, source, file_key), lambda: headline(curve))
+if len(curve.thresholds) == 2:
+    st.warning(f"All {curve.n_genuine + curve.n_impostor:,} pair distances are equal ({curve.thresholds[1]:.5g}): the "
+               "embedding separates nothing, so any threshold accepts every pair or none. Check the model.")
+    threshold, how = float(curve.thresholds[1]), "the only distance"
+else:
+    threshold, how = ui.pick(curve)
+r = at_threshold(curve, threshold, ci_method=ci_method)
+ui.results(r, scores)
+log_y = st.toggle("Log y (histogram)", key="th_log")
+ui.figures(curve, scores, r, log_y)
+
+st.subheader("Whole curve")
+m = st.columns(3)
+m[0].metric("ROC AUC", f"{head.auc:.6f}", help="Exact" if head.exact else f"Largest binning error {head.auc_bound:.1e}")
+m[1].metric("EER", f"{100 * head.eer:.3f}%", help="Where FAR and FRR meet")
+m[2].metric("EER threshold", f"{head.eer_threshold:.5g}")
+if not head.exact:
+    st.caption(f"{scores.n_genuine + scores.n_impostor:,} pairs are summarised on {len(curve.thresholds) - 1:,} "
+               "exact threshold points (fine bins, plus every value of the exact low-FAR and high-FRR tails); "
+               f"the AUC is within {head.auc_bound:.1e} of the exact value.")
+ui.tar_table(head, curve)
+if proto is not None:
+    ui.kfold(proto, dists)
+
+st.subheader("Errors at this threshold")
+ui.gallery(ws, scores, r.threshold)
+
+st.subheader("Threshold card")
+card = threshold_card(r, head, scores, how=how, provenance=ws.embeddings.provenance, pairs_from=pairs_from)
+d1, d2 = st.columns(2)
+d1.download_button("Download card (JSON)", card_json(card), file_name="threshold_card.json",
+                   mime="application/json", key="th_card_json")
+d2.download_button("Download card (Markdown)", card_markdown(card), file_name="threshold_card.md",
+                   mime="text/markdown", key="th_card_md")
+with st.expander("Preview the card"):
+    st.markdown(card_markdown(card))

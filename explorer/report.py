@@ -1,0 +1,132 @@
+"""Threshold cards: what a product team ships with a verification threshold (JSON and Markdown)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from explorer.analysis.scores import PairScores
+from explorer.analysis.thresholds import ThresholdResult
+from explorer.analysis.verification import FAR_TARGETS, RocCurve, curve_auc, eer, tar_at_far
+
+
+@dataclass(frozen=True)
+class Headline:
+    """Figures of a whole curve: AUC (with its largest binning error), EER and TAR@FAR."""
+
+    auc: float
+    auc_bound: float
+    eer: float
+    eer_threshold: float
+    tar_at_far: dict[float, float | None]
+    exact: bool
+
+
+def headline(curve: RocCurve) -> Headline:
+    a, bound = curve_auc(curve)
+    e, t = eer(curve)
+    return Headline(a, bound, e, t, {f: tar_at_far(curve, f) for f in FAR_TARGETS}, curve.exact_all)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One pair for a gallery: item indices, distance, and whether it shares a label."""
+
+    a: int
+    b: int
+    distance: float
+
+
+def false_accepts(scores: PairScores, threshold: float, limit: int = 12) -> list[Pair]:
+    """The closest impostor pairs accepted at ``threshold`` (closest first), from the exact tail."""
+    t = scores.impostor
+    k = int(np.searchsorted(t.values, threshold, side="right"))
+    return [Pair(int(t.a[j]), int(t.b[j]), float(t.values[j])) for j in range(min(k, limit)) if t.a[j] >= 0]
+
+
+def false_rejects(scores: PairScores, threshold: float, limit: int = 12) -> list[Pair]:
+    """The farthest genuine pairs rejected at ``threshold`` (farthest first), from the exact tail."""
+    t = scores.genuine
+    k = int(np.searchsorted(t.values, threshold, side="right"))
+    idx = range(len(t.values) - 1, max(k, len(t.values) - limit) - 1, -1)
+    return [Pair(int(t.a[j]), int(t.b[j]), float(t.values[j])) for j in idx if t.a[j] >= 0]
+
+
+def threshold_card(result: ThresholdResult, head: Headline, scores: PairScores, *, how: str,
+                   provenance: dict, pairs_from: str) -> dict:
+    """Everything needed to ship and later audit the threshold, as plain JSON-able values."""
+    sampling = None
+    if scores.sampled:
+        sampling = {"impostor_pairs_sampled": scores.n_impostor, "impostor_pairs_total": scores.n_impostor_total,
+                    "note": "FAR and its interval are estimated from the uniform sample"}
+    return {
+        "card": "verification threshold",
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "decision": f"same identity when {scores.metric} distance <= threshold",
+        "metric": scores.metric,
+        "threshold": result.threshold,
+        "how_chosen": how,
+        "far": result.far,
+        "far_interval": list(result.far_ci),
+        "tar": result.tar,
+        "tar_interval": list(result.tar_ci),
+        "interval": f"95% {'Clopper-Pearson' if result.ci_method == 'exact' else 'Wilson'}",
+        "counts": {"true_accepts": result.tp, "false_rejects": result.fn, "false_accepts": result.fp,
+                   "true_rejects": result.tn},
+        "pairs": {"genuine": scores.n_genuine, "impostor": scores.n_impostor, "from": pairs_from,
+                  "sampling": sampling},
+        "accuracy": result.accuracy,
+        "precision": result.precision,
+        "curve": {"auc": head.auc, "auc_max_binning_error": head.auc_bound, "eer": head.eer,
+                  "eer_threshold": head.eer_threshold,
+                  "tar_at_far": {f"{k:g}": v for k, v in head.tar_at_far.items()}},
+        "model": {"name": provenance.get("model_name"), "format": provenance.get("model_format"),
+                  "sha256": provenance.get("checkpoint_hash"), "preprocessing": provenance.get("preprocessing")},
+        "data": {"name": provenance.get("data_name"), "sha256": provenance.get("data_hash"),
+                 "items": provenance.get("n"), "dim": provenance.get("dim")},
+    }
+
+
+def card_json(card: dict) -> bytes:
+    return json.dumps(card, indent=2, default=float).encode()
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.4g}%"
+
+
+def card_markdown(card: dict) -> str:
+    lo_f, hi_f = card["far_interval"]
+    lo_t, hi_t = card["tar_interval"]
+    p, c = card["pairs"], card["counts"]
+    rows = "\n".join(f"| {k} | {'not measurable' if v is None else f'{v:.4f}'} |"
+                     for k, v in card["curve"]["tar_at_far"].items())
+    sampling = f"\n\n{p['sampling']['impostor_pairs_sampled']:,} of {p['sampling']['impostor_pairs_total']:,} impostor " \
+               f"pairs, sampled uniformly; {p['sampling']['note']}." if p["sampling"] else ""
+    return f"""# Verification threshold card
+
+**Decision:** {card['decision']}, threshold **{card['threshold']:.6g}** ({card['how_chosen']}).
+
+| figure | value | {card['interval']} interval |
+| --- | --- | --- |
+| FAR (false accept rate) | {_pct(card['far'])} | {_pct(lo_f)} to {_pct(hi_f)} |
+| TAR (true accept rate) | {_pct(card['tar'])} | {_pct(lo_t)} to {_pct(hi_t)} |
+| accuracy | {_pct(card['accuracy'])} | |
+| precision | {_pct(card['precision'])} | |
+
+Counts: {c['true_accepts']:,} true accepts, {c['false_rejects']:,} false rejects, {c['false_accepts']:,} false accepts,
+{c['true_rejects']:,} true rejects, over {p['genuine']:,} genuine and {p['impostor']:,} impostor pairs ({p['from']}).{sampling}
+
+Whole curve: AUC {card['curve']['auc']:.6f}, EER {_pct(card['curve']['eer'])} at {card['curve']['eer_threshold']:.6g}.
+
+| FAR target | TAR |
+| --- | --- |
+{rows}
+
+- Model: {card['model']['name']} ({card['model']['format']}), sha256 `{card['model']['sha256']}`, preprocessing {card['model']['preprocessing']}
+- Data: {card['data']['name']}, {card['data']['items']} items, sha256 `{card['data']['sha256']}`
+- Created {card['created']} with Embedding Explorer.
+"""

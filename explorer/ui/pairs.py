@@ -1,0 +1,72 @@
+"""Pair statistics of the workspace for the Distances and Threshold pages (per session, memoised)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import streamlit as st
+
+from explorer.analysis.pairs import all_pairs, protocol_pairs
+from explorer.analysis.scores import PairScores
+from explorer.data.protocol import PairProtocol
+from explorer.ui.memo import memo
+from explorer.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Usable:
+    """The rows that pair statistics can use: finite vectors. ``rows`` maps back to the workspace."""
+
+    vectors: np.ndarray
+    labels: np.ndarray
+    rows: np.ndarray
+    dropped_ids: list[str]
+
+
+def usable(ws: Workspace) -> Usable:
+    def compute():
+        emb = ws.embeddings
+        ok = np.isfinite(emb.vectors).all(axis=1)
+        rows = np.flatnonzero(ok)
+        return Usable(emb.vectors[rows], emb.labels[rows], rows, [str(i) for i in emb.ids[~ok]])
+
+    return memo(ws, "usable", (), compute)
+
+
+def explain_dropped(u: Usable) -> None:
+    if u.dropped_ids:
+        st.warning(f"{len(u.dropped_ids):,} items have NaN or infinite embedding values and are left out of every "
+                   "pair: " + ", ".join(u.dropped_ids[:10]) + (" ..." if len(u.dropped_ids) > 10 else ""))
+
+
+def workspace_scores(ws: Workspace, metric: str) -> PairScores:
+    """All pairs of the workspace's usable items under ``metric``; raises ValueError when impossible."""
+    u = usable(ws)
+
+    def compute():
+        if len(u.rows) < 2:
+            raise ValueError("fewer than two items with finite embeddings: there are no pairs")
+        bar = st.progress(0.0, text="Counting pairs ...")
+        try:
+            s = all_pairs(u.vectors, u.labels, metric=metric, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+        finally:
+            bar.empty()
+        return _remap(s, u.rows)
+
+    return memo(ws, "pairs", (metric,), compute)
+
+
+def protocol_scores(ws: Workspace, metric: str, protocol: PairProtocol, key: str) -> tuple[PairScores, np.ndarray]:
+    """Scores of a protocol's pairs and each pair's distance (NaN where an item is unusable)."""
+    return memo(ws, "protocol", (metric, key), lambda: protocol_pairs(
+        ws.embeddings.vectors, protocol.index_a, protocol.index_b, protocol.same, metric=metric))
+
+
+def _remap(s: PairScores, rows: np.ndarray) -> PairScores:
+    """Tail pair indices from the usable rows back to workspace rows."""
+
+    def fix(t):
+        return replace(t, a=rows[t.a], b=rows[t.b])
+
+    return replace(s, genuine=fix(s.genuine), impostor=fix(s.impostor))

@@ -1,0 +1,170 @@
+"""Widgets and rendering for the Threshold page (the page itself stays a thin script)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explorer import plots
+from explorer.analysis.scores import PairScores
+from explorer.analysis.thresholds import PICK_BY, ThresholdResult, kfold_accuracy, pick_threshold
+from explorer.analysis.verification import FAR_TARGETS, RocCurve
+from explorer.data.protocol import PairProtocol, parse_lfw_pairs, parse_pairs_csv
+from explorer.errors import InputError
+from explorer.report import Headline, Pair, false_accepts, false_rejects
+from explorer.workspace import Workspace
+
+MANUAL = "slider (manual)"
+SLIDER = "th_slider"
+PROTOCOL = "th_protocol_parsed"
+
+
+def pick(curve: RocCurve) -> tuple[float, str]:
+    """Pick-by choice and the slider, linked: a pick moves the slider; 'slider' lets you move it."""
+    lo, hi = float(curve.thresholds[1]), float(curve.thresholds[-1])
+    c1, c2, c3 = st.columns([2, 2, 3])
+    by = c1.selectbox("Pick the threshold by", [MANUAL, *PICK_BY], key="th_by")
+    opts: dict = {}
+    how = "set by hand"
+    if by == "target FAR":
+        opts["target"] = c2.number_input("Target FAR", 1e-7, 1.0, 1e-3, format="%.1e", key="th_far")
+    elif by == "target TAR":
+        opts["target"] = c2.number_input("Target TAR", 0.0, 1.0, 0.95, format="%.4f", key="th_tar")
+    elif by == "min cost":
+        opts["cost_fa"] = c2.number_input("Cost of a false accept", 0.0, 1e6, 10.0, key="th_cfa")
+        opts["cost_fr"] = c2.number_input("Cost of a false reject", 0.0, 1e6, 1.0, key="th_cfr")
+        share = curve.n_genuine / (curve.n_genuine + curve.n_impostor)
+        opts["prior_genuine"] = c3.number_input("Prior of genuine pairs", 0.0, 1.0, float(round(share, 6)),
+                                                format="%.6f", key="th_prior",
+                                                help="How often a real attempt is genuine; defaults to the share here")
+    if by != MANUAL:
+        try:
+            t = pick_threshold(curve, by, **opts)
+        except ValueError as exc:
+            st.error(str(exc))
+            t = st.session_state.get(SLIDER, lo)
+        how = by + "".join(f", {k.replace('_', ' ')} {v:g}" for k, v in opts.items())
+        st.session_state[SLIDER] = min(max(t, lo), hi)
+    elif not lo <= st.session_state.get(SLIDER, lo) <= hi:
+        st.session_state[SLIDER] = min(max(st.session_state[SLIDER], lo), hi)
+    if SLIDER not in st.session_state:
+        st.session_state[SLIDER] = (lo + hi) / 2
+    t = st.slider("Threshold: accept as the same identity when distance <= threshold", lo, hi, key=SLIDER,
+                  step=(hi - lo) / 2000, format="%.5f", disabled=by != MANUAL,
+                  help="Choose 'slider (manual)' above to move it by hand")
+    return t, how
+
+
+def results(r: ThresholdResult, scores: PairScores) -> None:
+    pct = lambda v: f"{100 * v:.4g}%"  # noqa: E731
+    m = st.columns(6)
+    m[0].metric("Threshold", f"{r.threshold:.5g}", help="The nearest exact point at or below the slider")
+    m[1].metric("FAR", pct(r.far), help="Impostor pairs accepted / impostor pairs")
+    m[2].metric("TAR", pct(r.tar), help="Genuine pairs accepted / genuine pairs")
+    m[3].metric("FRR", pct(1 - r.tar))
+    m[4].metric("Accuracy", pct(r.accuracy))
+    m[5].metric("Precision", pct(r.precision))
+    name = "Clopper-Pearson" if r.ci_method == "exact" else "Wilson"
+    st.caption(f"95% {name} intervals: FAR {pct(r.far_ci[0])} to {pct(r.far_ci[1])}, TAR {pct(r.tar_ci[0])} to "
+               f"{pct(r.tar_ci[1])}. Recall = TAR.")
+    if scores.sampled:
+        st.caption(f"FAR is estimated from {scores.n_impostor:,} impostor pairs sampled uniformly out of "
+                   f"{scores.n_impostor_total:,}; its interval is the sample's.")
+    st.dataframe(pd.DataFrame({"accepted (same)": [r.tp, r.fp], "rejected (different)": [r.fn, r.tn]},
+                              index=["genuine pairs", "impostor pairs"]), key="th_confusion")
+
+
+def figures(curve: RocCurve, scores: PairScores, r: ThresholdResult, log_y: bool) -> None:
+    far, frr = curve.far, 1.0 - curve.tar
+    a, b, c = st.columns(3)
+    a.plotly_chart(plots.roc_figure(far, curve.tar, point=(r.far, r.tar)), key="th_roc")
+    b.plotly_chart(plots.det_figure(far, frr, point=(r.far, 1 - r.tar)), key="th_det")
+    c.plotly_chart(plots.pair_histogram(scores.edges, scores.genuine_hist, scores.impostor_hist, metric=scores.metric,
+                                        log_y=log_y, threshold=r.threshold), key="th_hist")
+
+
+def tar_table(head: Headline, curve: RocCurve) -> None:
+    rows = []
+    for f in FAR_TARGETS:
+        v = head.tar_at_far[f]
+        t = pick_threshold(curve, "target FAR", target=f) if v is not None else None
+        rows.append({"FAR target": f"{f:g}", "TAR": "not measurable" if v is None else f"{v:.4f}",
+                     "threshold": "" if t is None else f"{t:.5g}"})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="th_tar_table")
+    st.caption(f"Not measurable: fewer than one impostor pair would be allowed ({curve.n_impostor:,} impostor pairs).")
+
+
+def gallery(ws: Workspace, scores: PairScores, threshold: float) -> None:
+    fa, fr = false_accepts(scores, threshold), false_rejects(scores, threshold)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**False accepts**: the closest impostor pairs (different identities, accepted)")
+        _pairs(ws, fa, "No impostor pair is accepted at this threshold.")
+    with right:
+        st.markdown("**False rejects**: the farthest genuine pairs (same identity, rejected)")
+        _pairs(ws, fr, "No genuine pair is rejected at this threshold.")
+
+
+def _pairs(ws: Workspace, pairs: list[Pair], empty: str) -> None:
+    if not pairs:
+        st.caption(empty)
+        return
+    ds = ws.dataset
+    if ds.kind == "image" and ds.thumbnails:
+        for p in pairs[:6]:
+            st.image([ds.thumbnails[p.a], ds.thumbnails[p.b]], width=64,
+                     caption=[f"{ds.ids[p.a]} ({ds.labels[p.a]})", f"{ds.ids[p.b]} ({ds.labels[p.b]})"])
+            st.caption(f"distance {p.distance:.5g}")
+    st.dataframe(pd.DataFrame({"item a": ds.ids[[p.a for p in pairs]], "label a": ds.labels[[p.a for p in pairs]],
+                               "item b": ds.ids[[p.b for p in pairs]], "label b": ds.labels[[p.b for p in pairs]],
+                               "distance": [p.distance for p in pairs]}), hide_index=True)
+
+
+def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
+    """Upload and parse a pairs file once per upload; unknown ids and bad lines are listed."""
+    up = st.file_uploader("Pairs file: LFW pairs.txt, or a CSV with id_a, id_b, same (and optionally fold)",
+                          type=["txt", "csv"], key="th_pairs_file")
+    if up is None:
+        st.info("Upload a pairs file to evaluate on a protocol instead of all pairs.")
+        return None, ""
+    cached = st.session_state.get(PROTOCOL)
+    if cached is None or cached[0] != (up.file_id, ws.key):
+        try:
+            ids = ws.embeddings.ids
+            proto = parse_pairs_csv(up.getvalue(), ids) if up.name.lower().endswith(".csv") else \
+                parse_lfw_pairs(up.getvalue().decode("utf-8", errors="replace"), ids)
+        except InputError as exc:
+            st.error(f"Cannot read {up.name}: {exc}")
+            return None, ""
+        cached = ((up.file_id, ws.key), proto)
+        st.session_state[PROTOCOL] = cached
+    proto = cached[1]
+    if proto.unknown_ids or proto.malformed:
+        with st.expander(f"{len(proto.unknown_ids):,} unknown ids and {len(proto.malformed):,} malformed lines "
+                         "were skipped", expanded=not len(proto.same)):
+            if proto.unknown_ids:
+                st.write("Not in the workspace: " + ", ".join(proto.unknown_ids[:50]))
+            if proto.malformed:
+                st.write("Malformed: " + "; ".join(proto.malformed[:50]))
+    if not len(proto.same):
+        st.error("No pair of this file names two items of the workspace: nothing to evaluate.")
+        return None, ""
+    return proto, up.file_id
+
+
+def kfold(proto: PairProtocol, distances: np.ndarray) -> None:
+    ok = np.isfinite(distances)
+    fold = proto.fold[ok]
+    note = ""
+    if len(np.unique(fold)) < 2:
+        fold = np.random.default_rng(0).permutation(np.arange(ok.sum()) % 10)
+        note = " (the file has no folds: pairs were split into 10 at random, seed 0)"
+    try:
+        res = kfold_accuracy(distances[ok], proto.same[ok], fold)
+    except ValueError as exc:
+        st.caption(f"k-fold accuracy: not possible, {exc}.")
+        return
+    st.markdown(f"**{res['folds']}-fold accuracy** (threshold of best accuracy on the other folds){note}: "
+                f"{100 * res['accuracy_mean']:.2f}% +- {100 * res['accuracy_std']:.2f}%, threshold "
+                f"{res['threshold_mean']:.5g} +- {res['threshold_std']:.2g}")

@@ -1,0 +1,114 @@
+"""AppTest of the Threshold page on the bundled digits: the figures shown match the library."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.analysis.pairs import all_pairs
+from explorer.analysis.thresholds import at_threshold, pick_threshold
+from explorer.analysis.verification import eer, scores_curve, tar_at_far
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    emb = at.session_state["workspace"].embeddings
+    return scores_curve(all_pairs(emb.vectors, emb.labels, metric="sqeuclidean"))
+
+
+@pytest.fixture
+def page():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("app_pages/threshold.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def _pct(v):
+    return f"{100 * v:.4g}%"
+
+
+def test_slider_moves_every_figure(page, reference):
+    page.selectbox(key="th_by").set_value("slider (manual)").run()
+    page.slider(key="th_slider").set_value(0.6).run()
+    assert not page.exception
+    r = at_threshold(reference, 0.6)
+    m = _metrics(page)
+    assert m["Threshold"] == f"{r.threshold:.5g}" and m["FAR"] == _pct(r.far) and m["TAR"] == _pct(r.tar)
+    assert m["Accuracy"] == _pct(r.accuracy)
+    conf = page.dataframe[0].value
+    assert conf.iloc[0, 0] == r.tp and conf.iloc[1, 0] == r.fp and conf.iloc[0, 1] == r.fn
+    e, et = eer(reference)
+    assert m["EER"] == f"{100 * e:.3f}%" and m["EER threshold"] == f"{et:.5g}"
+    table = page.dataframe[1].value
+    tar = tar_at_far(reference, 1e-3)
+    assert table.loc[table["FAR target"] == "0.001", "TAR"].item() == f"{tar:.4f}"
+    # 1.45 M impostor pairs: FAR 1e-6 allows one false accept, so it is measurable (and exact, from the tail)
+    assert table.loc[table["FAR target"] == "1e-06", "TAR"].item() == f"{tar_at_far(reference, 1e-6):.4f}"
+
+
+@pytest.mark.parametrize("by", ["EER", "max accuracy", "target FAR"])
+def test_pick_by_sets_the_threshold(page, reference, by):
+    page.selectbox(key="th_by").set_value(by).run()
+    assert not page.exception
+    opts = {"target": 1e-3} if by == "target FAR" else {}
+    t = pick_threshold(reference, by, **opts)
+    r = at_threshold(reference, t)
+    m = _metrics(page)
+    assert m["Threshold"] == f"{r.threshold:.5g}" and m["FAR"] == _pct(r.far) and m["TAR"] == _pct(r.tar)
+    assert page.slider(key="th_slider").value == pytest.approx(t)
+    if by == "target FAR":
+        assert r.far <= 1e-3
+
+
+def test_card_and_gallery(page):
+    page.selectbox(key="th_by").set_value("EER").run()
+    md = [m.value for m in page.markdown if "Verification threshold card" in m.value]
+    assert md and "EER" in md[0] and "sha256" in md[0]
+    texts = " ".join(m.value for m in page.markdown)
+    assert "False accepts" in texts and "False rejects" in texts
+
+
+def test_protocol_csv_with_unknown_ids_and_bad_lines(page):
+    emb = page.session_state["workspace"].embeddings
+    ids, labels = emb.ids, emb.labels
+    rng = np.random.default_rng(0)
+    lines = ["id_a,id_b,same"]
+    for _ in range(300):
+        a, b = rng.integers(0, len(ids), 2)
+        lines.append(f"{ids[a]},{ids[b]},{int(labels[a] == labels[b])}")
+    for c in np.unique(labels):  # genuine pairs of every class
+        k = np.flatnonzero(labels == c)[:6]
+        lines += [f"{ids[k[j]]},{ids[k[j + 1]]},1" for j in range(5)]
+    lines += ["nobody,also_nobody,1", f"{ids[0]},{ids[1]},maybe"]
+    page.radio(key="th_source").set_value("Pairs from a protocol file").run()
+    assert not page.exception
+    page.file_uploader(key="th_pairs_file").set_value(("pairs.csv", "\n".join(lines).encode(), "text/csv")).run()
+    assert not page.exception
+    texts = " ".join(e.label for e in page.expander)
+    assert "2 unknown ids and 1 malformed lines" in texts
+    # the figures are those of the listed pairs, computed by hand
+    from explorer.analysis.distances import pairwise
+    from explorer.analysis.verification import roc_curve
+
+    rows = [ln.split(",") for ln in lines[1:-2]]
+    where = {v: k for k, v in enumerate(ids)}
+    a, b = np.array([where[r[0]] for r in rows]), np.array([where[r[1]] for r in rows])
+    same = np.array([r[2] == "1" for r in rows])
+    d = np.array([pairwise(emb.vectors[[i]], emb.vectors[[j]], metric="sqeuclidean")[0, 0] for i, j in zip(a, b)])
+    curve = roc_curve(d[same], d[~same])
+    page.selectbox(key="th_by").set_value("EER").run()
+    e, et = eer(curve)
+    m = _metrics(page)
+    assert m["EER"] == f"{100 * e:.3f}%" and m["EER threshold"] == f"{et:.5g}"
+    assert any("fold accuracy" in md.value for md in page.markdown)
