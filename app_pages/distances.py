@@ -44,9 +44,9 @@ m[3].metric("Overlap", "n/a" if sep.overlap is None else f"{sep.overlap:.4f}",
 m[4].metric("Mean genuine", f"{sep.mean_genuine:.3f}")
 m[5].metric("Mean impostor", f"{sep.mean_impostor:.3f}")
 if not h.n_impostor:
-    st.warning("Only one class: there are no impostor pairs, so separation cannot be measured.")
+    st.warning("Only one identity: there are no impostor pairs, so separation cannot be measured.")
 if not h.n_genuine:
-    st.warning("Every class has a single item: there are no genuine pairs, so separation cannot be measured.")
+    st.warning("Every identity has a single item: there are no genuine pairs, so separation cannot be measured.")
 if h.all_equal:
     st.warning("Every pair has the same distance: the embedding separates nothing. Check the model.")
 if h.sampled:

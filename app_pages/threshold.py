@@ -48,11 +48,12 @@ if not scores.n_genuine:
                "Load at least two items of some identity.")
     st.stop()
 curve = memo(ws, "curve", (metric, source, file_key), lambda: scores_curve(scores))
-head = memo(ws, "headline", (metric, source, file_key), lambda: headline(curve))
-if len(curve.thresholds) == 2:
-    st.warning(f"All {curve.n_genuine + curve.n_impostor:,} pair distances are equal ({curve.thresholds[1]:.5g}): the "
-               "embedding separates nothing, so any threshold accepts every pair or none. Check the model.")
-    threshold, how = float(curve.thresholds[1]), "the only distance"
+head = memo(ws, "headline", (metric, source, file_key), lambda: headline(curve, scores.figures))
+if scores.all_equal or len(curve.thresholds) == 2:
+    only = float(scores.impostor.values[0] if len(scores.impostor.values) else curve.thresholds[-1])
+    st.warning(f"All {curve.n_genuine + curve.n_impostor:,} pair distances are equal ({only:.5g}): the embedding "
+               "separates nothing, so any threshold accepts every pair or none. Check the model.")
+    threshold, how = only, "the only distance"
 else:
     threshold, how = ui.pick(curve)
 r = at_threshold(curve, threshold, ci_method=ci_method)

@@ -10,7 +10,7 @@ import numpy as np
 
 from explorer.analysis.scores import PairScores
 from explorer.analysis.thresholds import ThresholdResult
-from explorer.analysis.verification import FAR_TARGETS, RocCurve, curve_auc, eer, tar_at_far
+from explorer.analysis.verification import FAR_TARGETS, Figures, RocCurve, curve_auc, eer, tar_at_far
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,11 @@ class Headline:
     exact: bool
 
 
-def headline(curve: RocCurve) -> Headline:
+def headline(curve: RocCurve, figures: Figures | None = None) -> Headline:
+    """From the curve, or from exact figures of the raw distances where the scores carry them."""
+    if figures is not None:
+        return Headline(figures.auc, figures.auc_bound, figures.eer, figures.eer_threshold, figures.tar_at_far,
+                        figures.auc_bound == 0)
     a, bound = curve_auc(curve)
     e, t = eer(curve)
     return Headline(a, bound, e, t, {f: tar_at_far(curve, f) for f in FAR_TARGETS}, curve.exact_all)

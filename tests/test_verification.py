@@ -77,8 +77,9 @@ from explorer.analysis.verification import curve_auc, fast_figures, scores_curve
                                                     (5000, 100_000, 3, 64), (20, 30, None, 4)])
 def test_fast_figures_equal_the_sorted_path(n_g, n_i, rounding, bins):
     g, i = _pairs(n_g, n_i, rounding)
-    f = fast_figures(g, i, bins=bins)
+    f = fast_figures(g, i, bins=bins, auc_tolerance=0)
     curve = roc_curve(g, i)
+    assert f.auc_bound == 0
     y = np.r_[np.ones(len(g)), np.zeros(len(i))]
     assert abs(f.auc - roc_auc_score(y, -np.r_[g, i])) <= 1e-6 and f.auc == pytest.approx(auc(g, i), abs=1e-12)
     assert (f.eer, f.eer_threshold) == eer(curve)
@@ -93,7 +94,10 @@ def test_fast_figures_at_a_million_pairs():
     g, i = g.astype(np.float32), i.astype(np.float32)  # float32 distances: many exact ties
     f = fast_figures(g, i)
     y = np.r_[np.ones(len(g)), np.zeros(len(i))]
-    assert abs(f.auc - roc_auc_score(y, -np.r_[g, i].astype(np.float64))) <= 1e-6
+    ref = roc_auc_score(y, -np.r_[g, i].astype(np.float64))
+    assert abs(f.auc - ref) <= max(f.auc_bound, 1e-12) <= 1e-6  # binned, within its stated bound
+    exact = fast_figures(g, i, auc_tolerance=0)
+    assert exact.auc_bound == 0 and exact.auc == pytest.approx(auc(g, i), abs=1e-12)
     curve = roc_curve(g, i)
     assert (f.eer, f.eer_threshold) == eer(curve)
     assert all(f.tar_at_far[t] == tar_at_far(curve, t) for t in FAR_TARGETS)
@@ -101,7 +105,7 @@ def test_fast_figures_at_a_million_pairs():
 
 def test_all_distances_equal():
     f = fast_figures(np.ones(10), np.ones(40))
-    assert f.auc == 0.5 and f.eer == 0.5
+    assert f.auc == 0.5 and f.eer == 0.5 and f.tar_at_far[0.1] == 0.0
 
 
 def test_complete_scores_curve_is_the_raw_curve():

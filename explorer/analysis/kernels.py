@@ -3,14 +3,17 @@
 Hand-written because no library counts a block of pair distances into two histograms (split by
 label) while keeping the extreme pairs: NumPy would need a mask, a boolean gather and a bincount
 per side, five passes over memory per block, and it is the hot path of every all-pairs figure.
-Each kernel takes its chunk of rows through ``prange`` with a private histogram and candidate
-buffer per chunk, so there are no races.
+The kernels are serial and release the GIL; callers run them in worker threads, each with a
+private histogram and candidate buffer (numba's own parallel layer is not safe to enter from
+several server threads at once).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # How a block of dot products becomes distances.
 FORM_EUCLIDEAN, FORM_SQEUCLIDEAN, FORM_COSINE, FORM_DISTANCE = 0, 1, 2, 3
@@ -35,7 +38,7 @@ def bin_block(dots, na, nb, ya, yb, diag, form, scale, hist_g, hist_i, mom_i, cu
     chunks, nbins = hist_g.shape
     cap = cand_d.shape[2]
     two, zero, one = np.float32(2.0), np.float32(0.0), np.float32(1.0)
-    for t in prange(chunks):
+    for t in range(chunks):
         hg = hist_g[t]
         hi = hist_i[t]
         ds = np.empty(c, np.float32)
@@ -88,27 +91,60 @@ def bin_block(dots, na, nb, ya, yb, diag, form, scale, hist_g, hist_i, mom_i, cu
         mom_i[t, 1] += s2
 
 
-@njit(nogil=True, parallel=True, cache=True)
-def bin_values(values, lo, scale, nbins, chunks):  # pragma: no cover - compiled
-    """Histogram of 1-D values: bin = int((v - lo) * scale) clipped to [0, nbins). (chunks, nbins)."""
-    hist = np.zeros((chunks, nbins), np.int64)
-    n = values.shape[0]
-    for t in prange(chunks):
-        for i in range(n * t // chunks, n * (t + 1) // chunks):
-            k = int((values[i] - lo) * scale)
-            hist[t, min(max(k, 0), nbins - 1)] += 1
+@njit(nogil=True, cache=True)
+def _bin_values(values, lo, scale, nbins):  # pragma: no cover - compiled
+    hist = np.zeros(nbins, np.int64)
+    for i in range(values.shape[0]):
+        k = int((values[i] - lo) * scale)
+        hist[min(max(k, 0), nbins - 1)] += 1
     return hist
 
 
+def _halves(values: np.ndarray) -> list[np.ndarray]:
+    if len(values) < 1 << 20:
+        return [values]
+    return [values[: len(values) // 2], values[len(values) // 2 :]]
+
+
+def bin_value_parts(values: np.ndarray, lo: float, scale: float, nbins: int) -> list[np.ndarray]:
+    """Histograms of the halves of ``values`` (one per thread; one part for small inputs);
+    bin = int((v - lo) * scale) clipped to [0, nbins). The kernel releases the GIL."""
+    parts = _halves(values)
+    if len(parts) == 1:
+        return [_bin_values(values, lo, scale, nbins)]
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(lambda v: _bin_values(v, lo, scale, nbins), parts))
+
+
+def bin_values(values: np.ndarray, lo: float, scale: float, nbins: int) -> np.ndarray:
+    """Histogram of 1-D values (see :func:`bin_value_parts`)."""
+    return np.sum(bin_value_parts(values, lo, scale, nbins), axis=0)
+
+
 @njit(nogil=True, cache=True)
-def gather_bins(values, lo, scale, nbins, wanted, offsets):  # pragma: no cover - compiled
-    """The values whose bin is marked in ``wanted`` (bool, nbins), grouped by bin: bin k's values
-    land at out[offsets[k]:offsets[k + 1]] (offsets from the counts of the wanted bins)."""
-    out = np.empty(offsets[-1], values.dtype)
-    fill = offsets[:-1].copy()
+def _gather(values, lo, scale, nbins, wanted, fill, out):  # pragma: no cover - compiled
     for i in range(values.shape[0]):
         k = min(max(int((values[i] - lo) * scale), 0), nbins - 1)
         if wanted[k]:
             out[fill[k]] = values[i]
             fill[k] += 1
-    return out
+
+
+def gather_bins(values: np.ndarray, lo: float, scale: float, nbins: int, wanted: np.ndarray,
+                parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The values whose bin is marked in ``wanted``, grouped by bin in bin order, and the offsets
+    (bin k's values at out[offsets[k]:offsets[k + 1]]). ``parts``: the per-half histograms of
+    :func:`bin_value_parts`, so each half is gathered by its own thread into its own slots."""
+    counts = [np.where(wanted, h, 0) for h in parts]
+    offsets = np.r_[0, np.cumsum(np.sum(counts, axis=0))]
+    out = np.empty(offsets[-1], values.dtype)
+    fills = [offsets[:-1].copy()]
+    if len(parts) == 2:
+        fills.append(offsets[:-1] + counts[0])
+    halves = _halves(values)
+    if len(halves) == 1:
+        _gather(values, lo, scale, nbins, wanted, fills[0], out)
+    else:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda a: _gather(a[0], lo, scale, nbins, wanted, a[1], out), zip(halves, fills, strict=True)))
+    return out, offsets

@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from explorer.analysis.distances import block_distances, prepare
 from explorer.analysis.kernels import FORM_DISTANCE, FORMS, bin_block
 from explorer.analysis.scores import PairScores, Tail, from_distances, histogram_edges, value_histogram
+from explorer.analysis.verification import fast_figures
 
 Progress = Callable[[float, str], None] | None
 WORKERS = 2
@@ -190,6 +191,7 @@ def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclide
     g, ga, gb = _genuine_pairs(x, y, base)
     rng = np.random.default_rng(random_state)
     k = k_tail if k_tail is not None else int(np.clip(n_imp // 100, 1000, 50_000))
+    imp = None
     if n * (n - 1) // 2 > max_pairs:
         imp, tail = _sampled_impostors(x, y, base, sample_size, k, rng, scale, bins)
         source = f"all genuine pairs, {len(imp):,} impostor pairs sampled uniformly"
@@ -200,8 +202,10 @@ def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclide
         source = "all pairs"
     gen_tail = Tail.of(g, ga, gb, -np.inf)
     hist_g = value_histogram(g, 0.0, scale, bins)
+    # with the sample's raw distances at hand, the headline figures are exact over the sample
+    figures = fast_figures(g, imp) if source != "all pairs" and len(g) and len(imp) else None
     return PairScores(metric, edges, hist_g, hist_i, gen_tail, tail, (float(g.sum()), float((g * g).sum())),
-                      moments, n_imp, source)
+                      moments, n_imp, source, figures)
 
 
 def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):

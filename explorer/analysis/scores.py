@@ -15,6 +15,7 @@ threshold grid (:func:`explorer.analysis.verification.scores_curve`) holds exact
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -64,6 +65,7 @@ class PairScores:
     impostor_moments: tuple[float, float]
     n_impostor_total: int
     source: str = "all pairs"
+    figures: Any = None  # verification.Figures, exact, where the raw distances were at hand (a sample)
 
     @property
     def n_genuine(self) -> int:
@@ -102,7 +104,7 @@ def value_histogram(values: np.ndarray, lo: float, scale: float, bins: int) -> n
     if not len(values):
         return np.zeros(bins, np.int64)
     v = np.ascontiguousarray(values, np.float64)
-    return bin_values(v, float(lo), float(scale), bins, 1).sum(0)
+    return bin_values(v, float(lo), float(scale), bins)
 
 
 def from_distances(genuine: np.ndarray, impostor: np.ndarray, *, metric: str, pairs_genuine=None,

@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 from numba import njit
 
-from explorer.analysis.kernels import bin_values, gather_bins
+from explorer.analysis.kernels import bin_value_parts, gather_bins
 from explorer.analysis.scores import PairScores
 
 FAR_TARGETS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
@@ -127,9 +127,11 @@ def eer(curve: RocCurve) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Figures:
-    """Exact headline figures of raw pair distances (see :func:`fast_figures`)."""
+    """Headline figures of raw pair distances (see :func:`fast_figures`); ``auc_bound`` is the
+    largest possible error of ``auc`` (0 when computed exactly)."""
 
     auc: float
+    auc_bound: float
     eer: float
     eer_threshold: float
     tar_at_far: dict[float, float | None]
@@ -137,113 +139,146 @@ class Figures:
     n_impostor: int
 
 
-@njit(cache=True)
-def _within_bins(gv, go, iv, io):  # pragma: no cover - compiled
-    """Per bin, genuine < impostor pairs and ties among the values that share it."""
+@njit(nogil=True, cache=True)
+def _within_sorted(gs, is_, lo, scale, nbins, iend):  # pragma: no cover - compiled
+    """Genuine < impostor pairs, and ties, among values that share a bin. gs, is_: the values of
+    the shared bins, sorted; iend[k]: where bin k's impostors end in is_."""
     less = 0
     ties = 0
-    for k in range(len(go) - 1):
-        g = np.sort(gv[go[k] : go[k + 1]])
-        i = np.sort(iv[io[k] : io[k + 1]])
-        lo = 0
-        hi = 0
-        for x in g:  # impostors > x: len - (number <= x); ties: number == x
-            while lo < len(i) and i[lo] < x:
-                lo += 1
-            hi = max(hi, lo)
-            while hi < len(i) and i[hi] <= x:
-                hi += 1
-            less += len(i) - hi
-            ties += hi - lo
+    a = 0
+    b = 0
+    for x in gs:
+        while a < len(is_) and is_[a] < x:
+            a += 1
+        b = max(a, b)
+        while b < len(is_) and is_[b] <= x:
+            b += 1
+        k = min(max(int((x - lo) * scale), 0), nbins - 1)
+        less += iend[k] - b
+        ties += b - a
     return less, ties
 
 
 class _Binned:
-    """Both sides counted into the same fine bins, with value-level look-ups of chosen bins."""
+    """Both sides counted into the same fine bins; the values of chosen bins gathered in one pass."""
 
     def __init__(self, g: np.ndarray, i: np.ndarray, bins: int):
         self.g, self.i, self.bins = g, i, bins
         self.lo = float(min(g.min(), i.min()))
         width = max(float(max(g.max(), i.max())) - self.lo, 1e-300)
         self.scale = bins / width * (1 - 1e-12)
-        self.hg = bin_values(g, self.lo, self.scale, bins, 1)[0]
-        self.hi = bin_values(i, self.lo, self.scale, bins, 1)[0]
+        self.pg = bin_value_parts(g, self.lo, self.scale, bins)
+        self.pi = bin_value_parts(i, self.lo, self.scale, bins)
+        self.hg, self.hi = np.sum(self.pg, axis=0), np.sum(self.pi, axis=0)
         self.cg, self.ci = np.cumsum(self.hg), np.cumsum(self.hi)
 
-    def values(self, side: np.ndarray, hist: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        offsets = np.r_[0, np.cumsum(np.where(wanted, hist, 0))]
-        return gather_bins(side, self.lo, self.scale, self.bins, wanted, offsets), offsets
+    def gather(self, wanted: np.ndarray) -> None:
+        """Values of the wanted bins of both sides, grouped by bin (see :meth:`sorted_bin`)."""
+        self.wanted = wanted
+        self.gv, self.go = gather_bins(self.g, self.lo, self.scale, self.bins, wanted, self.pg)
+        self.iv, self.io = gather_bins(self.i, self.lo, self.scale, self.bins, wanted, self.pi)
 
-    def bin_of(self, v: float) -> int:
-        return min(max(int((v - self.lo) * self.scale), 0), self.bins - 1)
+    def sorted_bin(self, side: str, k: int) -> np.ndarray:
+        assert self.wanted[k], "bin not gathered"
+        if side == "g":
+            return np.sort(self.gv[self.go[k] : self.go[k + 1]])
+        return np.sort(self.iv[self.io[k] : self.io[k + 1]])
 
 
-def fast_figures(genuine: np.ndarray, impostor: np.ndarray, *, targets=FAR_TARGETS, bins: int = 1 << 16) -> Figures:
-    """AUC, EER (and its threshold) and TAR@FAR, exactly as :func:`auc`, :func:`eer` and
-    :func:`tar_at_far` on :func:`roc_curve` give them, in O(n) instead of a sort of all values.
+def fast_figures(genuine: np.ndarray, impostor: np.ndarray, *, targets=FAR_TARGETS, bins: int = 1 << 18,
+                 auc_tolerance: float = 1e-6) -> Figures:
+    """AUC, EER (and its threshold) and TAR@FAR from raw distances in O(n), without sorting them.
 
-    Binning is monotone (a smaller distance never lands in a later bin), so pairs in different
-    bins are ordered by their bins; only values that share a bin with the other side, or that hold
-    a quantile a figure needs, are sorted.
+    EER and TAR@FAR are exactly what :func:`eer` and :func:`tar_at_far` give on :func:`roc_curve`.
+    Binning is monotone (a smaller distance never lands in a later bin), so pairs in different bins
+    are ordered by their bins; a pair inside one bin counts one half. That AUC is off by at most
+    ``auc_bound`` = half the share of pairs that share a bin; when that exceeds ``auc_tolerance``
+    (0: always) those bins are looked at value by value and the AUC is exact (auc_bound 0). Only
+    the bins that hold a quantile a figure needs are gathered (one pass per side) and sorted.
     """
-    g, i = _check(genuine, impostor)
+    g, i = _check_fast(genuine), _check_fast(impostor)
     b = _Binned(g, i, bins)
     n_g, n_i = len(g), len(i)
-    # AUC: across bins by counts, within shared bins value by value
-    above = n_i - b.ci  # impostors in later bins
-    less = int((b.hg * above).sum())
+    plans = {t: _tar_plan(b, t) for t in targets}
+    eer_bins = _eer_bins(b)
     shared = (b.hg > 0) & (b.hi > 0)
-    gv, go = b.values(g, b.hg, shared)
-    iv, io = b.values(i, b.hi, shared)
-    w_less, w_ties = _within_bins(gv, go[np.r_[shared, True]], iv, io[np.r_[shared, True]])
-    area = ((less + w_less) + 0.5 * w_ties) / (n_g * n_i)
-    tars = {t: _tar_at_far(b, t) for t in targets}
-    e, th = _eer(b)
-    return Figures(float(area), e, th, tars, n_g, n_i)
+    in_bin = float((b.hg * b.hi).sum())  # genuine-impostor pairs that share a bin
+    less = float((b.hg * (n_i - b.ci)).sum())  # each genuine against the impostors of later bins
+    bound = 0.5 * in_bin / (n_g * n_i)
+    wanted = shared.copy() if bound > auc_tolerance else np.zeros(bins, bool)
+    wanted[[p[1] for p in plans.values() if p is not None and p[1] is not None] + eer_bins] = True
+    b.gather(wanted)
+    if bound > auc_tolerance:
+        keep_g = np.repeat(shared[wanted], b.hg[wanted])  # gathered values that sit in shared bins
+        keep_i = np.repeat(shared[wanted], b.hi[wanted])
+        iend = np.cumsum(np.where(shared, b.hi, 0))
+        w_less, w_ties = _within_sorted(np.sort(b.gv[keep_g]), np.sort(b.iv[keep_i]), b.lo, b.scale, bins, iend)
+        area, bound = (less + w_less + 0.5 * w_ties) / (n_g * n_i), 0.0
+    else:
+        area = (less + 0.5 * in_bin) / (n_g * n_i)
+    tars = {t: _tar_at_far(b, p) for t, p in plans.items()}
+    e, th = _eer(b, eer_bins)
+    return Figures(float(area), bound, e, th, tars, n_g, n_i)
 
 
-def _sorted_bin(b: _Binned, side: str, k: int) -> np.ndarray:
-    wanted = np.zeros(b.bins, bool)
-    wanted[k] = True
-    vals, _ = b.values(b.g if side == "g" else b.i, b.hg if side == "g" else b.hi, wanted)
-    return np.sort(vals)
+def _check_fast(v: np.ndarray) -> np.ndarray:
+    """float32 or float64 as given (no copy), 1-D, non-empty and finite."""
+    v = np.asarray(v)
+    v = v.ravel() if v.dtype in (np.float32, np.float64) else v.astype(np.float64).ravel()
+    if not len(v):
+        raise ValueError("need genuine and impostor pairs (one side is empty)")
+    if not np.isfinite(v.min()) or not np.isfinite(v.max()):  # NaN propagates through min/max
+        raise ValueError("pair distances hold NaN or inf")
+    return v
 
 
-def _tar_at_far(b: _Binned, target: float) -> float | None:
-    n_i, n_g = len(b.i), len(b.g)
+def _tar_plan(b: _Binned, target: float) -> tuple[int, int | None] | None:
+    """(m, bin of the (m+1)-th smallest impostor): m = the most impostors FAR <= target allows."""
+    n_i = len(b.i)
     if target * n_i < 1:
         return None
-    m = int(np.floor(target * n_i))  # the most impostors that may be accepted, as far <= target decides it
+    m = int(np.floor(target * n_i))  # as far <= target decides it, float for float
     while (m + 1) <= n_i and (m + 1) / n_i <= target:
         m += 1
     while m / n_i > target:
         m -= 1
     if m >= n_i:
+        return m, None
+    return m, int(np.searchsorted(b.ci, m + 1, side="left"))
+
+
+def _tar_at_far(b: _Binned, plan) -> float | None:
+    if plan is None:
+        return None
+    m, k = plan
+    if k is None:
         return 1.0
-    k = int(np.searchsorted(b.ci, m + 1, side="left"))  # bin of the (m+1)-th smallest impostor
     before_i = int(b.ci[k - 1]) if k else 0
-    v = _sorted_bin(b, "i", k)[m - before_i]
+    v = b.sorted_bin("i", k)[m - before_i]
     before_g = int(b.cg[k - 1]) if k else 0
-    accepted = before_g + int(np.searchsorted(_sorted_bin(b, "g", k), v, side="left"))  # genuine < v
-    return accepted / n_g
+    return (before_g + int(np.searchsorted(b.sorted_bin("g", k), v, side="left"))) / len(b.g)  # genuine < v
 
 
-def _eer(b: _Binned) -> tuple[float, float]:
+def _eer_bins(b: _Binned) -> list[int]:
     """FAR - FRR rises strictly from one distinct distance to the next, so the smallest |FAR - FRR|
-    sits on either side of its sign change: find that bin by counts, then look at its values."""
-    n_i, n_g = len(b.i), len(b.g)
-    diff_end = b.ci / n_i - (1.0 - b.cg / n_g)
+    sits on either side of its sign change: the bin where it changes, and the last non-empty one before."""
+    diff_end = b.ci / len(b.i) - (1.0 - b.cg / len(b.g))
     k = int(np.argmax(diff_end >= 0))
     nonempty = np.flatnonzero((b.hg + b.hi)[:k] > 0)
+    return ([int(nonempty[-1])] if len(nonempty) else []) + [k]
+
+
+def _eer(b: _Binned, bins: list[int]) -> tuple[float, float]:
+    n_i, n_g = len(b.i), len(b.g)
     cands_t, cands_far, cands_frr = [-np.inf], [0.0], [1.0]
-    for kk in ([int(nonempty[-1])] if len(nonempty) else []) + [k]:
-        gs, is_ = _sorted_bin(b, "g", kk), _sorted_bin(b, "i", kk)
+    for kk in bins:
+        gs, is_ = b.sorted_bin("g", kk), b.sorted_bin("i", kk)
         before_g = int(b.cg[kk - 1]) if kk else 0
         before_i = int(b.ci[kk - 1]) if kk else 0
-        for t in np.unique(np.r_[gs, is_]):
-            cands_t.append(float(t))
-            cands_far.append((before_i + int(np.searchsorted(is_, t, side="right"))) / n_i)
-            cands_frr.append(1.0 - (before_g + int(np.searchsorted(gs, t, side="right"))) / n_g)
+        ts = np.unique(np.r_[gs, is_])
+        cands_t += [float(t) for t in ts]
+        cands_far += list((before_i + np.searchsorted(is_, ts, side="right")) / n_i)
+        cands_frr += list(1.0 - (before_g + np.searchsorted(gs, ts, side="right")) / n_g)
     far, frr = np.array(cands_far), np.array(cands_frr)
     j = int(np.argmin(np.abs(far - frr)))
     return float((far[j] + frr[j]) / 2), cands_t[j]
