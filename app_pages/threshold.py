@@ -15,6 +15,7 @@ ws = state.get_workspace()
 if ws is None:
     st.info("Load data on the Data & model page first.")
     st.stop()
+ui.keep_choices()
 st.write("Accept two items as the same identity when their distance is at most the threshold. Every figure is "
          "counted exactly at the threshold shown.")
 c1, c2, c3 = st.columns([2, 2, 1])

@@ -47,10 +47,12 @@ def pair_histogram(edges: np.ndarray, genuine: np.ndarray, impostor: np.ndarray,
     if mark is not None:
         fig.add_vline(x=mark, line_dash="dash", annotation_text=f"{mark:g}")
     if threshold is not None:
-        fig.add_vline(x=threshold, line_color="#333", annotation_text=f"threshold {threshold:.4g}")
-    fig.update_layout(barmode="overlay", xaxis_title=f"{metric} distance", yaxis_title="density" if density else "pairs",
-                      yaxis_type="log" if log_y else "linear", height=380, margin=dict(l=40, r=10, t=30, b=40),
-                      legend=dict(orientation="h", y=1.1))
+        fig.add_vline(x=threshold, line_color="#333", annotation_text=f"threshold {threshold:.4g}",
+                      annotation_position="bottom right")
+    fig.update_layout(barmode="overlay", title="Genuine and impostor distances", xaxis_title=f"{metric} distance",
+                      yaxis_title="density" if density else "pairs",
+                      yaxis_type="log" if log_y else "linear", height=400, margin=dict(l=40, r=10, t=40, b=40),
+                      legend=dict(orientation="h", y=-0.25))
     return fig
 
 
@@ -76,6 +78,8 @@ def roc_figure(far: np.ndarray, tar: np.ndarray, *, point: tuple[float, float] |
     if point is not None and (point[0] > 0 or not log_x):
         fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="threshold",
                         marker=dict(size=11, color="#e45756", symbol="x"))
+    low = float(t.min()) if len(t) else 0.0
+    fig.update_yaxes(range=[max(0.0, low - 0.02), 1.005])
     fig.update_layout(title="ROC", xaxis_title="FAR (false accept rate)", yaxis_title="TAR (true accept rate)",
                       xaxis_type="log" if log_x else "linear", height=360, margin=dict(l=40, r=10, t=40, b=40),
                       showlegend=False)
@@ -91,6 +95,11 @@ def det_figure(far: np.ndarray, frr: np.ndarray, *, point: tuple[float, float] |
     if point is not None and point[0] > 0 and point[1] > 0:
         fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="threshold",
                         marker=dict(size=11, color="#e45756", symbol="x"))
+    if not ok.any():
+        fig.add_annotation(text="no point with both FAR > 0 and FRR > 0:<br>genuine and impostor pairs do not overlap",
+                           showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+        fig.update_xaxes(range=[-6, 0])
+        fig.update_yaxes(range=[-6, 0])
     fig.update_layout(title="DET", xaxis_title="FAR (false accept rate)", yaxis_title="FRR (false reject rate)",
                       xaxis_type="log", yaxis_type="log", height=360, margin=dict(l=40, r=10, t=40, b=40),
                       showlegend=False)

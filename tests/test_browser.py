@@ -95,3 +95,39 @@ def test_default_summary_shows_in_chromium(browser, tmp_path):
         assert shot.stat().st_size > 10_000
         body = page.inner_text("body")
         assert "Data & model" in body and "Download embeddings (Parquet)" in body
+
+
+def test_threshold_page_pick_and_protocol_upload(browser, tmp_path):
+    """A person picks a threshold by target FAR, then evaluates a pairs CSV they upload."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    y = load_digits().target
+    ids = [f"digit_{k:04d}" for k in range(len(y))]
+    rng = np.random.default_rng(0)
+    rows = ["id_a,id_b,same"]
+    for _ in range(400):
+        a, b = rng.integers(0, len(y), 2)
+        rows.append(f"{ids[a]},{ids[b]},{int(y[a] == y[b])}")
+    rows += [f"{ids[k]},{ids[k + 10]},{int(y[k] == y[k + 10])}" for k in range(200)]
+    rows.append("nobody,digit_0001,1")
+    csv = tmp_path / "pairs.csv"
+    csv.write_text("\n".join(rows))
+    with _server(tmp_path / "cache") as url:
+        pg = browser.new_page(viewport={"width": 1400, "height": 2400})
+        pg.goto(url + "/threshold")
+        pg.get_by_text("Whole curve").first.wait_for(timeout=120_000)
+        pg.get_by_text("EER threshold").first.wait_for(timeout=30_000)
+        pg.get_by_role("combobox").nth(1).click()  # "Pick the threshold by"
+        pg.get_by_role("option", name="target FAR").click()
+        pg.get_by_text("Target FAR").first.wait_for(timeout=30_000)
+        pg.wait_for_timeout(1500)
+        body = pg.inner_text("body")
+        assert "Threshold card" in body and "False accepts" in body
+        pg.get_by_text("Pairs from a protocol file").click()
+        pg.locator("input[type=file]").set_input_files(str(csv))
+        pg.get_by_text("fold accuracy").first.wait_for(timeout=60_000)
+        pg.wait_for_timeout(1500)
+        pg.screenshot(path=str(ARTIFACTS / "threshold_protocol.png"), full_page=True)
+        body = pg.inner_text("body")
+        assert "1 unknown ids" in body and "10-fold accuracy" in body

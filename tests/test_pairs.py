@@ -90,3 +90,16 @@ def test_large_block_run_matches_pdist_counts():
     assert h.n_impostor == int((~same).sum()) and np.abs(h.impostor_hist - ref_i).sum() <= 50
     k = len(h.impostor.values)
     np.testing.assert_allclose(h.impostor.values, np.sort(d[~same])[:k], rtol=1e-7)
+
+
+def test_candidate_overflow_tightens_the_cut(monkeypatch):
+    """A strip with more candidates than its buffer holds is collected again under a tighter cut."""
+    import explorer.analysis.pairs as pairs_mod
+
+    monkeypatch.setattr(pairs_mod, "MIN_CAP", 8)
+    h = all_pairs(X, Y, metric="euclidean", bins=64, k_tail=4, block=64)
+    _, di, _, _ = _brute("euclidean")
+    below = np.sort(di[di < h.impostor.cover])
+    assert len(below) == len(h.impostor.values) >= 1
+    np.testing.assert_allclose(h.impostor.values, below, rtol=1e-9)
+    assert h.n_impostor == len(di)

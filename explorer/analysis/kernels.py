@@ -20,75 +20,121 @@ FORM_EUCLIDEAN, FORM_SQEUCLIDEAN, FORM_COSINE, FORM_DISTANCE = 0, 1, 2, 3
 FORMS = {"euclidean": FORM_EUCLIDEAN, "sqeuclidean": FORM_SQEUCLIDEAN, "cosine": FORM_COSINE}
 
 
-@njit(nogil=True, cache=True, fastmath=True)
-def bin_block(dots, na, nb, ya, yb, diag, form, scale, hist_g, hist_i, mom_i, cut_imp, cut_gen,
-              cand_d, cand_a, cand_b, cand_n, count):  # pragma: no cover - compiled
-    """Count one block of pairs into per-chunk histograms and collect the extreme pairs.
+def bin_block(dots, na, nb, ya, yb, diag, form, scale, hist, sums, cut, cand_d, cand_a, cand_b, cand_n,
+              count=True, tile: int = 64):
+    """Count one block of pairs into a histogram and collect the closest impostor pairs.
 
-    dots (r, c) float32: dot products (forms 0-2) or distances (form 3) of rows a of the left
-    block and b of the right; na, nb: float32 squared norms; ya, yb: int32 label codes; diag: the
-    block is on the diagonal (only b > a counts). Bin = int(d * scale), clipped to the last bin.
-    mom_i (chunks, 2) float64 accumulates the sum and sum of squares of impostor distances.
-    Impostor pairs with d < cut_imp go to side 0 of the candidate buffers, genuine pairs with
-    d > cut_gen to side 1; cand_n[side, chunk] counts past the buffer's capacity (overflow).
-    count=False only collects candidates (a rerun with a tighter cut).
-    Two loops per row: the first (distances and bins) vectorises, the second scatters.
+    dots (r, c) float32, C-contiguous: dot products (forms 0-2) or distances (form 3) of rows a of
+    the left block and b of the right; na, nb: float32 squared norms; ya, yb: int32 label codes;
+    diag: the block is on the diagonal (only b > a counts). Bin k = int(d * scale), clipped to the
+    last of B bins. hist (2B,) int64 gets impostor pairs at k and genuine pairs at B + k; sums (2,)
+    float64 gets the sum and sum of squares of ALL the block's distances (the caller takes the
+    genuine ones off). Impostor pairs with d < cut go to the candidate buffers (cap,);
+    cand_n[0] counts past the capacity (overflow). count=False only collects candidates.
+
+    A diagonal block is cut into row strips: each strip's part right of the diagonal is a plain
+    rectangle for the fast kernel, and only its small tile on the diagonal needs b > a.
     """
-    r, c = dots.shape
-    chunks, nbins = hist_g.shape
-    cap = cand_d.shape[2]
+    args = (np.float32(scale), hist, sums, np.float32(cut), cand_d, cand_a, cand_b, cand_n)
+    if not count:  # the rare rerun: only the candidates, in plain loops
+        _bin_tile(dots, 0, 0, na, nb, ya, yb, form, *args, False, diag)
+        return
+    if not diag:
+        _bin_rect(dots, 0, 0, na, nb, ya, yb, form, *args)
+        return
+    r = dots.shape[0]
+    for r0 in range(0, r, tile):
+        r1 = min(r0 + tile, r)
+        _bin_tile(dots[r0:r1], r0, r0, na[r0:r1], nb, ya[r0:r1], yb, form, *args, True, True)
+        if r1 < dots.shape[1]:
+            _bin_rect(dots[r0:r1], r0, r1, na[r0:r1], nb, ya[r0:r1], yb, form, *args)
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _bin_rect(dots, a0, col0, na, nb, ya, yb, form, scale, hist, sums, cut, cand_d, cand_a, cand_b,
+              cand_n):  # pragma: no cover - compiled
+    """Every pair (a, b) with b >= col0 of a C-contiguous block; a0 offsets the recorded rows.
+    Per row, three vectorised loops (distances; bin + side codes; float32 row sums), then one
+    scatter: a single increment per pair, the label folded into the code."""
+    c = dots.shape[1] - col0
+    nbins = hist.shape[0] // 2
+    cap = cand_d.shape[0]
     two, zero, one = np.float32(2.0), np.float32(0.0), np.float32(1.0)
-    for t in range(chunks):
-        hg = hist_g[t]
-        hi = hist_i[t]
-        ds = np.empty(c, np.float32)
-        ks = np.empty(c, np.int32)
-        s1 = 0.0
-        s2 = 0.0
-        for a in range(t, r, chunks):
-            la = ya[a]
-            sa = na[a]
-            row = dots[a]
-            if form == 0:
-                for b in range(c):
-                    ds[b] = np.sqrt(max(sa + nb[b] - two * row[b], zero))
-            elif form == 1:
-                for b in range(c):
-                    ds[b] = max(sa + nb[b] - two * row[b], zero)
-            elif form == 2:
-                for b in range(c):
-                    ds[b] = max(one - row[b], zero)
-            else:
-                for b in range(c):
-                    ds[b] = row[b]
+    ds = np.empty(c, np.float32)
+    code = np.empty(c, np.int32)
+    nbv = nb[col0:]
+    ybv = yb[col0:]
+    s1 = 0.0
+    s2 = 0.0
+    for a in range(dots.shape[0]):
+        la = ya[a]
+        sa = na[a]
+        row = dots[a, col0:]
+        if form == 0:
             for b in range(c):
-                ks[b] = min(np.int32(ds[b] * scale), nbins - 1)
-            for b in range(a + 1 if diag else 0, c):
-                d = ds[b]
-                if la == yb[b]:
-                    if count:
-                        hg[ks[b]] += 1
-                    if d > cut_gen:
-                        n = cand_n[1, t]
-                        if n < cap:
-                            cand_d[1, t, n] = d
-                            cand_a[1, t, n] = a
-                            cand_b[1, t, n] = b
-                        cand_n[1, t] = n + 1
-                else:
-                    if count:
-                        hi[ks[b]] += 1
-                        s1 += d
-                        s2 += np.float64(d) * d
-                    if d < cut_imp:
-                        n = cand_n[0, t]
-                        if n < cap:
-                            cand_d[0, t, n] = d
-                            cand_a[0, t, n] = a
-                            cand_b[0, t, n] = b
-                        cand_n[0, t] = n + 1
-        mom_i[t, 0] += s1
-        mom_i[t, 1] += s2
+                ds[b] = np.sqrt(max(sa + nbv[b] - two * row[b], zero))
+        elif form == 1:
+            for b in range(c):
+                ds[b] = max(sa + nbv[b] - two * row[b], zero)
+        elif form == 2:
+            for b in range(c):
+                ds[b] = max(one - row[b], zero)
+        else:
+            for b in range(c):
+                ds[b] = row[b]
+        for b in range(c):
+            code[b] = min(np.int32(ds[b] * scale), nbins - 1) + (nbins if la == ybv[b] else 0)
+        r1 = np.float32(0.0)
+        r2 = np.float32(0.0)
+        for b in range(c):
+            r1 += ds[b]
+            r2 += ds[b] * ds[b]
+        s1 += r1
+        s2 += r2
+        for b in range(c):
+            hist[code[b]] += 1
+            if ds[b] < cut and la != ybv[b]:
+                n = cand_n[0]
+                if n < cap:
+                    cand_d[n] = ds[b]
+                    cand_a[n] = a + a0
+                    cand_b[n] = b + col0
+                cand_n[0] = n + 1
+    sums[0] += s1
+    sums[1] += s2
+
+
+@njit(nogil=True, cache=True)
+def _bin_tile(dots, a0, col0, na, nb, ya, yb, form, scale, hist, sums, cut, cand_d, cand_a, cand_b, cand_n,
+              count, diag):  # pragma: no cover - compiled
+    """Plain scalar loops over rows a of ``dots`` (block rows a0 + a) and columns b >= col0, only
+    b > a0 + a when ``diag``: the small tiles on a diagonal, and candidate-only reruns."""
+    nbins = hist.shape[0] // 2
+    cap = cand_d.shape[0]
+    stop = min(dots.shape[1], col0 + dots.shape[0]) if diag and count else dots.shape[1]
+    for a in range(dots.shape[0]):
+        for b in range(a0 + a + 1 if diag else col0, stop):
+            v = dots[a, b]
+            if form == 0:
+                d = np.sqrt(max(na[a] + nb[b] - np.float32(2.0) * v, np.float32(0.0)))
+            elif form == 1:
+                d = max(na[a] + nb[b] - np.float32(2.0) * v, np.float32(0.0))
+            elif form == 2:
+                d = max(np.float32(1.0) - v, np.float32(0.0))
+            else:
+                d = v
+            genuine = ya[a] == yb[b]
+            if count:
+                hist[min(np.int32(d * scale), nbins - 1) + (nbins if genuine else 0)] += 1
+                sums[0] += d
+                sums[1] += np.float64(d) * d
+            if d < cut and not genuine:
+                n = cand_n[0]
+                if n < cap:
+                    cand_d[n] = d
+                    cand_a[n] = a + a0
+                    cand_b[n] = b
+                cand_n[0] = n + 1
 
 
 @njit(nogil=True, cache=True)
@@ -148,3 +194,48 @@ def gather_bins(values: np.ndarray, lo: float, scale: float, nbins: int, wanted:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda a: _gather(a[0], lo, scale, nbins, wanted, a[1], out), zip(halves, fills, strict=True)))
     return out, offsets
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def pair_rows_distance(x, a, b, base):  # pragma: no cover - compiled
+    """Exact float64 distances of row pairs (a[k], b[k]) of x; base 0 euclidean, 1 sqeuclidean,
+    2 cosine (rows already unit length), 3 manhattan. No (n, D) temporaries, unlike a gather."""
+    out = np.empty(a.shape[0])
+    d = x.shape[1]
+    for k in range(a.shape[0]):
+        i, j = a[k], b[k]
+        s = 0.0
+        if base == 2:
+            for c in range(d):
+                s += x[i, c] * x[j, c]
+            out[k] = min(max(1.0 - s, 0.0), 2.0)
+        elif base == 3:
+            for c in range(d):
+                s += abs(x[i, c] - x[j, c])
+            out[k] = s
+        else:
+            for c in range(d):
+                t = x[i, c] - x[j, c]
+                s += t * t
+            out[k] = np.sqrt(s) if base == 0 else s
+    return out
+
+
+@njit(nogil=True, cache=True)
+def class_pairs(order, starts):  # pragma: no cover - compiled
+    """Every pair (a < b by position) inside each class; order: item indices sorted by class,
+    starts: where each class begins in order (plus the end)."""
+    total = 0
+    for c in range(len(starts) - 1):
+        m = starts[c + 1] - starts[c]
+        total += m * (m - 1) // 2
+    a = np.empty(total, np.int64)
+    b = np.empty(total, np.int64)
+    k = 0
+    for c in range(len(starts) - 1):
+        for p in range(starts[c], starts[c + 1]):
+            for q in range(p + 1, starts[c + 1]):
+                a[k] = min(order[p], order[q])
+                b[k] = max(order[p], order[q])
+                k += 1
+    return a, b

@@ -22,12 +22,13 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from explorer.analysis.distances import block_distances, prepare
-from explorer.analysis.kernels import FORM_DISTANCE, FORMS, bin_block
+from explorer.analysis.kernels import FORM_DISTANCE, FORMS, bin_block, class_pairs, pair_rows_distance
 from explorer.analysis.scores import PairScores, Tail, from_distances, histogram_edges, value_histogram
 from explorer.analysis.verification import fast_figures
 
 Progress = Callable[[float, str], None] | None
 WORKERS = 2
+MIN_CAP = 1 << 16  # candidate buffer per strip (tests shrink it to exercise the overflow path)
 
 
 def distance_bound(x: np.ndarray, base: str) -> float:
@@ -36,42 +37,26 @@ def distance_bound(x: np.ndarray, base: str) -> float:
         return 2.0
     if base == "manhattan":
         return float((x.max(0) - x.min(0)).sum())
-    radius = float(np.linalg.norm(x - x.mean(0), axis=1).max())
+    centred = x - x.mean(0)
+    radius = float(np.sqrt(np.einsum("ij,ij->i", centred, centred).max())) * (1 + 1e-6)
     return (2 * radius) ** 2 if base == "sqeuclidean" else 2 * radius
 
 
-def pair_distances(x: np.ndarray, a: np.ndarray, b: np.ndarray, base: str, chunk: int = 1 << 16) -> np.ndarray:
+BASES = {"euclidean": 0, "sqeuclidean": 1, "cosine": 2, "manhattan": 3}
+
+
+def pair_distances(x: np.ndarray, a: np.ndarray, b: np.ndarray, base: str) -> np.ndarray:
     """Exact float64 distances of the pairs (a[k], b[k]) of rows prepared by distances.prepare."""
-    out = np.empty(len(a))
-    for s in range(0, len(a), chunk):
-        xa, xb = x[a[s : s + chunk]], x[b[s : s + chunk]]
-        if base == "cosine":
-            out[s : s + chunk] = np.clip(1.0 - np.einsum("ij,ij->i", xa, xb), 0.0, 2.0)
-        elif base == "manhattan":
-            out[s : s + chunk] = np.abs(xa - xb).sum(1)
-        else:
-            sq = np.einsum("ij,ij->i", xa - xb, xa - xb)
-            out[s : s + chunk] = sq if base == "sqeuclidean" else np.sqrt(sq)
-    return out
+    x = np.ascontiguousarray(x, np.float64)
+    return pair_rows_distance(x, np.asarray(a, np.int64), np.asarray(b, np.int64), BASES[base])
 
 
 def _genuine_pairs(x: np.ndarray, y: np.ndarray, base: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every same-label pair (a < b), exact: distances, a, b."""
-    vals, aa, bb = [], [], []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        if len(idx) < 2:
-            continue
-        for s in range(0, len(idx), 2048):  # rows of the class against the rest of it
-            rows = idx[s : s + 2048]
-            d = block_distances(x[rows], x[idx], base)
-            r, cc = np.nonzero(np.arange(len(idx))[None, :] > (s + np.arange(len(rows)))[:, None])
-            vals.append(d[r, cc])
-            aa.append(rows[r])
-            bb.append(idx[cc])
-    if not vals:
-        return np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(vals), np.concatenate(aa), np.concatenate(bb)
+    order = np.argsort(y, kind="stable")
+    starts = np.r_[np.flatnonzero(np.r_[True, np.diff(y[order]) != 0]), len(y)] if len(y) else np.zeros(1, np.int64)
+    a, b = class_pairs(order.astype(np.int64), starts.astype(np.int64))
+    return pair_distances(x, a, b, base), a, b
 
 
 class _ImpostorTail:
@@ -115,32 +100,39 @@ class _Blocks:
     y: np.ndarray
     form: int
     scale: np.float32
-    hist_g: np.ndarray
-    hist_i: np.ndarray
-    mom_i: np.ndarray
+    hist: np.ndarray
+    sums: np.ndarray
     cap: int
 
 
+STRIP = 256  # rows per matrix product: a 256 x 1024 float32 strip (1 MiB) stays in cache for the kernel
+
+
 def _run_block(blk: _Blocks, tail: _ImpostorTail, slot: int, i: int, j: int, size: int, base: str) -> None:
-    a, b = blk.x32[i : i + size], blk.x32[j : j + size]
-    dots = (a @ b.T) if blk.form != FORM_DISTANCE else block_distances(a, b, base).astype(np.float32)
-    ya, yb, na, nb = blk.y[i : i + size], blk.y[j : j + size], blk.sq[i : i + size], blk.sq[j : j + size]
-    cut = tail.cut + tail.margin
-    bufs = [np.empty((2, 1, blk.cap), t) for t in (np.float32, np.int32, np.int32)]
-    n = np.zeros((2, 1), np.int64)
-    hg, hi, mom = blk.hist_g[slot : slot + 1], blk.hist_i[slot : slot + 1], blk.mom_i[slot : slot + 1]
-    bin_block(dots, na, nb, ya, yb, i == j, blk.form, blk.scale, hg, hi, mom, cut, np.inf, *bufs, n, True)
-    if n[0, 0] > blk.cap:  # too many candidates under the current cut: tighten it on this block, collect again
-        same = ya[:, None] == yb[None, :]
-        d = _block_values(dots, na, nb, blk.form)
-        if i == j:
-            same |= np.tril(np.ones(same.shape, bool))
-        cand = d[~same]
-        cut = min(cut, float(np.partition(cand, blk.cap // 2)[blk.cap // 2]))
+    """Block (i, j) of the pair matrix, strip by strip; a diagonal block only right of its diagonal."""
+    bufs = [np.empty(blk.cap, t) for t in (np.float32, np.int32, np.int32)]
+    n = np.zeros(1, np.int64)
+    hist, sums = blk.hist[slot], blk.sums[slot]
+    stop_i, stop_j = min(i + size, len(blk.y)), min(j + size, len(blk.y))
+    for r in range(i, stop_i, STRIP):
+        r2 = min(r + STRIP, stop_i)
+        c0 = r if i == j else j  # a diagonal strip starts at its own diagonal
+        a, b = blk.x32[r:r2], blk.x32[c0:stop_j]
+        dots = (a @ b.T) if blk.form != FORM_DISTANCE else block_distances(a, b, base).astype(np.float32)
+        ya, yb, na, nb = blk.y[r:r2], blk.y[c0:stop_j], blk.sq[r:r2], blk.sq[c0:stop_j]
+        cut = tail.cut + tail.margin
         n[:] = 0
-        bin_block(dots, na, nb, ya, yb, i == j, blk.form, blk.scale, hg, hi, mom, cut, np.inf, *bufs, n, False)
-    m = int(min(n[0, 0], blk.cap))
-    tail.add(bufs[0][0, 0, :m], bufs[1][0, 0, :m] + i, bufs[2][0, 0, :m] + j)
+        bin_block(dots, na, nb, ya, yb, i == j, blk.form, blk.scale, hist, sums, cut, *bufs, n)
+        if n[0] > blk.cap:  # too many candidates under the current cut: tighten it on this strip, collect again
+            d = _block_values(dots, na, nb, blk.form)
+            skip = ya[:, None] == yb[None, :]
+            if i == j:
+                skip |= np.tril(np.ones(skip.shape, bool))
+            cut = min(cut, float(np.partition(d[~skip], blk.cap // 2)[blk.cap // 2]))
+            n[:] = 0
+            bin_block(dots, na, nb, ya, yb, i == j, blk.form, blk.scale, hist, sums, cut, *bufs, n, count=False)
+        m = int(min(n[0], blk.cap))
+        tail.add(bufs[0][:m], bufs[1][:m] + r, bufs[2][:m] + c0)
 
 
 def _block_values(dots, na, nb, form):
@@ -165,7 +157,7 @@ def _initial_cut(x: np.ndarray, y: np.ndarray, base: str, k: int, n_imp: int, rn
     return float(np.quantile(d, q)) if q * len(d) >= 20 else float(np.sort(d)[min(len(d) - 1, 20)])
 
 
-def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", bins: int = 16384,
+def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", bins: int = 8192,
               k_tail: int | None = None, block: int = 1024, max_pairs: int = 1_500_000_000,
               sample_size: int = 20_000_000, genuine_limit: int = 20_000_000, random_state: int = 0,
               progress: Progress = None) -> PairScores:
@@ -198,7 +190,9 @@ def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclide
         moments = (float(imp.sum()), float((imp * imp).sum()))
         hist_i = value_histogram(imp, 0.0, scale, bins)
     else:
-        hist_i, tail, moments = _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress)
+        hist_i, tail, (all1, all2) = _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress)
+        # the kernel sums every pair (float32 distances); the exact genuine sums come off
+        moments = (all1 - float(g.sum()), all2 - float((g * g).sum()))
         source = "all pairs"
     gen_tail = Tail.of(g, ga, gb, -np.inf)
     hist_g = value_histogram(g, 0.0, scale, bins)
@@ -212,10 +206,9 @@ def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
     center = x - x.mean(0) if base in ("euclidean", "sqeuclidean") else x  # less cancellation in float32
     x32 = np.ascontiguousarray(center, np.float32)
     form = FORMS.get(base, FORM_DISTANCE)
-    hist_g = np.zeros((WORKERS, bins), np.int64)
-    hist_i = np.zeros((WORKERS, bins), np.int64)
-    mom_i = np.zeros((WORKERS, 2))
-    blk = _Blocks(x32, (x32 * x32).sum(1), y, form, np.float32(scale), hist_g, hist_i, mom_i, max(2 * k, 1 << 16))
+    hist = np.zeros((WORKERS, 2 * bins), np.int64)  # impostor bins, then genuine bins
+    sums = np.zeros((WORKERS, 2))
+    blk = _Blocks(x32, (x32 * x32).sum(1), y, form, np.float32(scale), hist, sums, max(2 * k, MIN_CAP))
     # float32 error of a distance, generously: relative 1e-5 of the largest squared norm
     sq_max = float(blk.sq.max()) if len(x) else 0.0
     margin = 1e-5 * max(sq_max, 1.0) if base == "sqeuclidean" else np.sqrt(1e-5 * max(sq_max, 1.0))
@@ -238,8 +231,8 @@ def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
             fut.result()
             if progress and (done % 8 == 0 or done == len(tasks)):
                 progress(done / len(tasks), f"pairs: block {done:,} of {len(tasks):,}")
-    # moments: float32 distances summed in float64 (relative error ~1e-7, not binned)
-    return hist_i.sum(0), tail.finish(x, base), (float(mom_i[:, 0].sum()), float(mom_i[:, 1].sum()))
+    # sums of every pair's float32 distance (relative error ~1e-6, not binned)
+    return hist.sum(0)[:bins], tail.finish(x, base), (float(sums[:, 0].sum()), float(sums[:, 1].sum()))
 
 
 def _sampled_impostors(x, y, base, size, k, rng, scale, bins):

@@ -41,7 +41,7 @@ class Tail:
 
     @classmethod
     def of(cls, values, a, b, cover: float) -> Tail:
-        order = np.argsort(values, kind="stable")
+        order = np.argsort(values)
         return cls(np.asarray(values, np.float64)[order], np.asarray(a, np.int64)[order],
                    np.asarray(b, np.int64)[order], float(cover))
 

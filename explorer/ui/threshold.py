@@ -20,11 +20,22 @@ SLIDER = "th_slider"
 PROTOCOL = "th_protocol_parsed"
 
 
+KEPT = ("th_by", "th_far", "th_tar", "th_cfa", "th_cfr", "th_prior", SLIDER, "th_ci", "th_metric", "th_log")
+
+
+def keep_choices() -> None:
+    """Keep the page's choices while their widgets are not drawn (e.g. before a pairs file is
+    uploaded): Streamlit drops the state of widgets that a run does not draw."""
+    for key in KEPT:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def pick(curve: RocCurve) -> tuple[float, str]:
     """Pick-by choice and the slider, linked: a pick moves the slider; 'slider' lets you move it."""
     lo, hi = float(curve.thresholds[1]), float(curve.thresholds[-1])
     c1, c2, c3 = st.columns([2, 2, 3])
-    by = c1.selectbox("Pick the threshold by", [MANUAL, *PICK_BY], key="th_by")
+    by = c1.selectbox("Pick the threshold by", [MANUAL, *PICK_BY], index=1 + PICK_BY.index("EER"), key="th_by")
     opts: dict = {}
     how = "set by hand"
     if by == "target FAR":
@@ -45,6 +56,10 @@ def pick(curve: RocCurve) -> tuple[float, str]:
             st.error(str(exc))
             t = st.session_state.get(SLIDER, lo)
         how = by + "".join(f", {k.replace('_', ' ')} {v:g}" for k, v in opts.items())
+        if by == "target FAR" and opts["target"] * curve.n_impostor < 1:
+            st.warning(f"With {curve.n_impostor:,} impostor pairs a FAR of {opts['target']:g} cannot be measured (it "
+                       "would allow less than one false accept): the threshold shown accepts no impostor pair; see "
+                       "the FAR interval for what that proves.")
         st.session_state[SLIDER] = min(max(t, lo), hi)
     elif not lo <= st.session_state.get(SLIDER, lo) <= hi:
         st.session_state[SLIDER] = min(max(st.session_state[SLIDER], lo), hi)
@@ -92,7 +107,9 @@ def tar_table(head: Headline, curve: RocCurve) -> None:
         rows.append({"FAR target": f"{f:g}", "TAR": "not measurable" if v is None else f"{v:.4f}",
                      "threshold": "" if t is None else f"{t:.5g}"})
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="th_tar_table")
-    st.caption(f"Not measurable: fewer than one impostor pair would be allowed ({curve.n_impostor:,} impostor pairs).")
+    if any(v is None for v in head.tar_at_far.values()):
+        st.caption(f"Not measurable: with {curve.n_impostor:,} impostor pairs, that FAR would allow less than one "
+                   "false accept.")
 
 
 def gallery(ws: Workspace, scores: PairScores, threshold: float) -> None:
@@ -113,7 +130,7 @@ def _pairs(ws: Workspace, pairs: list[Pair], empty: str) -> None:
     ds = ws.dataset
     if ds.kind == "image" and ds.thumbnails:
         for p in pairs[:6]:
-            st.image([ds.thumbnails[p.a], ds.thumbnails[p.b]], width=64,
+            st.image([ds.thumbnails[p.a], ds.thumbnails[p.b]], width=88,
                      caption=[f"{ds.ids[p.a]} ({ds.labels[p.a]})", f"{ds.ids[p.b]} ({ds.labels[p.b]})"])
             st.caption(f"distance {p.distance:.5g}")
     st.dataframe(pd.DataFrame({"item a": ds.ids[[p.a for p in pairs]], "label a": ds.labels[[p.a for p in pairs]],
