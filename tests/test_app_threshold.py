@@ -112,3 +112,60 @@ def test_protocol_csv_with_unknown_ids_and_bad_lines(page):
     m = _metrics(page)
     assert m["EER"] == f"{100 * e:.3f}%" and m["EER threshold"] == f"{et:.5g}"
     assert any("fold accuracy" in md.value for md in page.markdown)
+
+
+def test_lfw_pairs_on_real_faces_end_to_end(att_faces):
+    """Faces named the LFW way, a 10-fold pairs.txt: the page's k-fold line equals a plain loop."""
+    import io
+    import zipfile
+
+    from test_thresholds import _plain_kfold
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for person in sorted(att_faces.iterdir()):
+            for img in sorted(person.glob("*.pgm")):
+                zf.write(img, f"faces/{person.name}/{person.name}_{int(img.stem):04d}.pgm")
+    rng = np.random.default_rng(1)
+    lines, folds, n = [], 10, 20
+    for _ in range(folds):
+        for _ in range(n):
+            p = f"s{rng.integers(1, 41)}"
+            i, j = rng.choice(np.arange(1, 11), 2, replace=False)
+            lines.append(f"{p} {i} {j}")
+        for _ in range(n):
+            p, q = rng.choice(np.arange(1, 41), 2, replace=False)
+            lines.append(f"s{p} {rng.integers(1, 11)} s{q} {rng.integers(1, 11)}")
+    text = f"{folds} {n}\n" + "\n".join(lines) + "\nnot a pair line\n"
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.radio(key="dm_source").set_value("Image folder (zip)").run()
+    at.file_uploader[0].upload("faces.zip", buf.getvalue(), "application/zip")
+    at.run()
+    at.button(key="dm_go").click().run()
+    assert not at.exception, at.exception
+    at.switch_page("app_pages/threshold.py").run()
+    at.radio(key="th_source").set_value("Pairs from a protocol file").run()
+    at.file_uploader(key="th_pairs_file").set_value(("pairs.txt", text.encode(), "text/plain")).run()
+    assert not at.exception, at.exception
+    assert "0 unknown ids and 1 malformed lines" in " ".join(e.label for e in at.expander)
+
+    emb = at.session_state["workspace"].embeddings
+    where = {str(v).rsplit(".", 1)[0]: k for k, v in enumerate(emb.ids)}
+    a, b, same, fold = [], [], [], []
+    for k, ln in enumerate(lines):
+        parts = ln.split()
+        if len(parts) == 3:
+            ia, ib = f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}", f"{parts[0]}/{parts[0]}_{int(parts[2]):04d}"
+        else:
+            ia, ib = f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}", f"{parts[2]}/{parts[2]}_{int(parts[3]):04d}"
+        a.append(where[ia])
+        b.append(where[ib])
+        same.append(len(parts) == 3)
+        fold.append(k // (2 * n))
+    v = emb.vectors.astype(np.float64)
+    d = ((v[a] - v[b]) ** 2).sum(1)  # sqeuclidean, the page's default
+    mean, std = _plain_kfold(d, np.array(same), np.array(fold))
+    line = next(m.value for m in at.markdown if "fold accuracy" in m.value)
+    assert line.startswith("**10-fold accuracy**") and f"{100 * mean:.2f}% +- {100 * std:.2f}%" in line

@@ -103,3 +103,21 @@ def test_candidate_overflow_tightens_the_cut(monkeypatch):
     assert len(below) == len(h.impostor.values) >= 1
     np.testing.assert_allclose(h.impostor.values, below, rtol=1e-9)
     assert h.n_impostor == len(di)
+
+
+def test_genuine_pairs_beyond_the_limit_keep_histogram_and_largest():
+    h = all_pairs(X, Y, metric="euclidean", bins=64, k_tail=30, genuine_limit=100)
+    dg, di, _, _ = _brute("euclidean")
+    ref_g, _ = np.histogram(dg, h.edges)
+    assert h.n_genuine == len(dg) and np.abs(h.genuine_hist - ref_g).max() <= 1
+    np.testing.assert_allclose(h.genuine.values, np.sort(dg)[-30:], atol=1e-9)
+    assert h.genuine.cover == pytest.approx(np.sort(dg)[-30]) and not h.complete
+    assert h.impostor_moments[0] == pytest.approx(di.sum(), rel=1e-5)
+    from explorer.analysis.verification import auc, curve_auc, scores_curve
+
+    c = scores_curve(h)
+    a, bound = curve_auc(c)
+    assert abs(a - auc(dg, di)) <= bound + 1e-9
+    ii = np.searchsorted(c.thresholds, 1.0)  # a grid point's counts are exact (float32 edge ties aside)
+    t = c.thresholds[ii]
+    assert abs(c.tp[ii] - (dg <= t).sum()) <= 1 and abs(c.fp[ii] - (di <= t).sum()) <= 2

@@ -159,11 +159,13 @@ def _initial_cut(x: np.ndarray, y: np.ndarray, base: str, k: int, n_imp: int, rn
 
 def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", bins: int = 8192,
               k_tail: int | None = None, block: int = 1024, max_pairs: int = 1_500_000_000,
-              sample_size: int = 20_000_000, genuine_limit: int = 20_000_000, random_state: int = 0,
+              sample_size: int = 20_000_000, genuine_limit: int = 5_000_000, random_state: int = 0,
               progress: Progress = None) -> PairScores:
     """Genuine / impostor statistics of all N(N-1)/2 pairs under ``metric``.
 
     k_tail : impostor pairs kept exactly (default: 1% of impostor pairs, between 1,000 and 50,000).
+    genuine_limit : genuine pairs kept whole; beyond it, their histogram and the largest k_tail of
+    them are kept (exact, float64).
     Raises ValueError for NaN/inf vectors or an unknown metric.
     """
     x, base = prepare(vectors, metric)
@@ -175,14 +177,17 @@ def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclide
     counts = np.bincount(y)
     n_gen = int((counts * (counts - 1) // 2).sum())
     n_imp = n * (n - 1) // 2 - n_gen
-    if n_gen > genuine_limit:
-        raise ValueError(f"{n_gen:,} genuine pairs is more than this tool keeps ({genuine_limit:,}); "
-                         "use fewer items per class")
     hi = max(distance_bound(x, base), 1e-12)
     edges, scale = histogram_edges(0.0, hi, bins)
-    g, ga, gb = _genuine_pairs(x, y, base)
     rng = np.random.default_rng(random_state)
     k = k_tail if k_tail is not None else int(np.clip(n_imp // 100, 1000, 50_000))
+    if n_gen <= genuine_limit:
+        g, ga, gb = _genuine_pairs(x, y, base)
+        hist_g, gen_tail, gen_sums = value_histogram(g, 0.0, scale, bins), Tail.of(g, ga, gb, -np.inf), \
+            (float(g.sum()), float((g * g).sum()))
+    else:
+        g = None
+        hist_g, gen_tail, gen_sums = _genuine_stream(x, y, base, scale, bins, k)
     imp = None
     if n * (n - 1) // 2 > max_pairs:
         imp, tail = _sampled_impostors(x, y, base, sample_size, k, rng, scale, bins)
@@ -192,14 +197,35 @@ def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclide
     else:
         hist_i, tail, (all1, all2) = _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress)
         # the kernel sums every pair (float32 distances); the exact genuine sums come off
-        moments = (all1 - float(g.sum()), all2 - float((g * g).sum()))
+        moments = (all1 - gen_sums[0], all2 - gen_sums[1])
         source = "all pairs"
-    gen_tail = Tail.of(g, ga, gb, -np.inf)
-    hist_g = value_histogram(g, 0.0, scale, bins)
     # with the sample's raw distances at hand, the headline figures are exact over the sample
-    figures = fast_figures(g, imp) if source != "all pairs" and len(g) and len(imp) else None
-    return PairScores(metric, edges, hist_g, hist_i, gen_tail, tail, (float(g.sum()), float((g * g).sum())),
-                      moments, n_imp, source, figures)
+    figures = fast_figures(g, imp) if imp is not None and g is not None and len(g) and len(imp) else None
+    return PairScores(metric, edges, hist_g, hist_i, gen_tail, tail, gen_sums, moments, n_imp, source, figures)
+
+
+def _genuine_stream(x, y, base, scale, bins, k):
+    """Genuine pairs too many to keep: class by class in row blocks, counted into the histogram,
+    summed, and the k largest kept (exact float64); the tail covers distances above its smallest."""
+    hist = np.zeros(bins, np.int64)
+    s1 = s2 = 0.0
+    keep_d, keep_a, keep_b = np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        for s in range(0, len(idx), 1024):
+            rows = idx[s : s + 1024]
+            d = block_distances(x[rows], x[idx], base)
+            r, cc = np.nonzero(np.arange(len(idx))[None, :] > (s + np.arange(len(rows)))[:, None])
+            v = d[r, cc]
+            hist += np.bincount(np.minimum((v * scale).astype(np.int64), bins - 1), minlength=bins)
+            s1, s2 = s1 + float(v.sum()), s2 + float((v * v).sum())
+            keep_d, keep_a, keep_b = np.r_[keep_d, v], np.r_[keep_a, rows[r]], np.r_[keep_b, idx[cc]]
+            if len(keep_d) > 2 * k:
+                top = np.argpartition(keep_d, len(keep_d) - k)[len(keep_d) - k :]
+                keep_d, keep_a, keep_b = keep_d[top], keep_a[top], keep_b[top]
+    top = np.argpartition(keep_d, len(keep_d) - k)[len(keep_d) - k :] if len(keep_d) > k else np.arange(len(keep_d))
+    cover = float(keep_d[top].min()) if len(top) < hist.sum() else -np.inf  # -inf: every pair was kept
+    return hist, Tail.of(keep_d[top], keep_a[top], keep_b[top], cover), (s1, s2)
 
 
 def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
