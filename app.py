@@ -3,6 +3,7 @@
 import streamlit as st
 
 from explorer.ui.restore import ensure_workspace
+from explorer.ui.warmup import start_warmup
 from explorer.ui.workspace import sidebar
 
 st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
@@ -13,6 +14,7 @@ pages = [
     st.Page("app_pages/threshold.py", title="Threshold", icon=":material/tune:"),
 ]
 nav = st.navigation(pages)
+start_warmup()  # compiles the pair kernels while the first visitor looks at the data
 ensure_workspace()
 nav.run()
 sidebar()  # after the page, so it shows a workspace the page just replaced

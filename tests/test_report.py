@@ -11,7 +11,7 @@ from explorer.analysis.verification import roc_curve, scores_curve
 from explorer.report import card_json, card_markdown, false_accepts, false_rejects, headline, threshold_card
 
 RNG = np.random.default_rng(5)
-G, I = RNG.normal(0.5, 0.2, 300), RNG.normal(1.2, 0.25, 2000)
+gen_d, imp_d = RNG.normal(0.5, 0.2, 300), RNG.normal(1.2, 0.25, 2000)
 PG = RNG.integers(0, 100, (300, 2))
 PI = RNG.integers(0, 100, (2000, 2))
 PROV = {"model_name": "m.safetensors", "model_format": "safetensors", "checkpoint_hash": "c" * 64,
@@ -20,18 +20,18 @@ PROV = {"model_name": "m.safetensors", "model_format": "safetensors", "checkpoin
 
 @pytest.fixture(scope="module")
 def scores():
-    return from_distances(G, I, metric="sqeuclidean", pairs_genuine=PG, pairs_impostor=PI)
+    return from_distances(gen_d, imp_d, metric="sqeuclidean", pairs_genuine=PG, pairs_impostor=PI)
 
 
 def test_galleries_are_the_extreme_errors(scores):
     t = 0.8
     fa = false_accepts(scores, t, limit=5)
-    order = np.argsort(I)
-    assert [p.distance for p in fa] == pytest.approx(list(I[order][:5]))
+    order = np.argsort(imp_d)
+    assert [p.distance for p in fa] == pytest.approx(list(imp_d[order][:5]))
     assert [(p.a, p.b) for p in fa] == [tuple(PI[k]) for k in order[:5]]
     assert all(p.distance <= t for p in fa)
     fr = false_rejects(scores, t, limit=5)
-    assert [p.distance for p in fr] == pytest.approx(list(np.sort(G)[::-1][:5]))
+    assert [p.distance for p in fr] == pytest.approx(list(np.sort(gen_d)[::-1][:5]))
     assert all(p.distance > t for p in fr)
     assert false_accepts(scores, -1.0) == [] and false_rejects(scores, 99.0) == []
 
@@ -43,13 +43,15 @@ def test_card_holds_what_a_team_ships(scores):
                           pairs_from="protocol file, 2,300 pairs")
     back = json.loads(card_json(card))
     assert back["metric"] == "sqeuclidean" and back["threshold"] == r.threshold
-    assert back["far"] == (I <= r.threshold).mean() and back["tar"] == (G <= r.threshold).mean()
+    t = r.threshold
+    far, tar = np.mean(imp_d <= t), np.mean(gen_d <= t)
+    assert back["far"] == far and back["tar"] == tar
     assert back["far_interval"][0] <= back["far"] <= back["far_interval"][1]
     assert back["interval"] == "95% Clopper-Pearson"
     assert back["pairs"] == {"genuine": 300, "impostor": 2000, "from": "protocol file, 2,300 pairs", "sampling": None}
     assert back["model"]["sha256"] == "c" * 64 and back["data"]["sha256"] == "d" * 64
     assert back["how_chosen"].startswith("target FAR") and back["created"]
-    assert back["curve"]["auc"] == pytest.approx(roc_auc(G, I))
+    assert back["curve"]["auc"] == pytest.approx(roc_auc(gen_d, imp_d))
     md = card_markdown(card)
     assert f"{card['threshold']:.6g}" in md and "c" * 64 in md and "Clopper-Pearson" in md
     assert f"{100 * back['far']:.4g}%" in md
@@ -63,6 +65,6 @@ def roc_auc(g, i):
 
 def test_headline_of_a_complete_curve_is_exact(scores):
     h = headline(scores_curve(scores))
-    assert h.exact and h.auc_bound == 0 and h.auc == pytest.approx(roc_auc(G, I), abs=1e-12)
-    ref = roc_curve(G, I)
+    assert h.exact and h.auc_bound == 0 and h.auc == pytest.approx(roc_auc(gen_d, imp_d), abs=1e-12)
+    ref = roc_curve(gen_d, imp_d)
     assert h.tar_at_far[0.01] == ref.tar[ref.far <= 0.01].max()

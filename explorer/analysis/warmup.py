@@ -1,0 +1,21 @@
+"""Compile the pair kernels ahead of a visitor's first click (numba caches them on disk)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def compile_kernels() -> None:
+    """Run every compiled pair path once on tiny data: all metrics, a diagonal and an off-diagonal
+    block, both float widths of raw distances, and the exact figures."""
+    from explorer.analysis.pairs import all_pairs
+    from explorer.analysis.verification import fast_figures
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(80, 4)), np.arange(80) % 4
+    for metric in ("euclidean", "sqeuclidean", "cosine", "manhattan"):
+        all_pairs(x, y, metric=metric, block=32, bins=64)
+    all_pairs(x, y, bins=64, max_pairs=100, sample_size=200)  # sampled impostors
+    for dtype in (np.float32, np.float64):
+        g, i = rng.random(50).astype(dtype), (rng.random(60) + 0.5).astype(dtype)
+        fast_figures(g, i, bins=64, auc_tolerance=0)
