@@ -5,7 +5,7 @@ import streamlit as st
 from explorer.analysis.distances import METRICS
 from explorer.analysis.thresholds import at_threshold
 from explorer.analysis.verification import scores_curve
-from explorer.report import card_json, card_markdown, headline, threshold_card
+from explorer.report import card_json, card_markdown, curve_csv, headline, threshold_card
 from explorer.ui import pairs, state
 from explorer.ui import threshold as ui
 from explorer.ui.memo import memo
@@ -72,6 +72,8 @@ if not head.exact:
                "exact threshold points (fine bins, plus every value of the exact low-FAR and high-FRR tails); "
                f"the AUC is within {head.auc_bound:.1e} of the exact value.")
 ui.tar_table(head, curve)
+st.download_button("Download the curve's exact points (CSV)", lambda: curve_csv(curve), file_name="roc_points.csv",
+                   mime="text/csv", key="th_curve_csv")
 if proto is not None:
     ui.kfold(proto, dists)
 

@@ -94,6 +94,15 @@ def threshold_card(result: ThresholdResult, head: Headline, scores: PairScores, 
     }
 
 
+def curve_csv(curve: RocCurve) -> bytes:
+    """Every exact point of the curve: threshold, accepted genuine / impostor pairs, TAR, FAR."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"threshold": curve.thresholds[1:], "genuine_accepted": curve.tp[1:],
+                          "impostor_accepted": curve.fp[1:], "tar": curve.tar[1:], "far": curve.far[1:]})
+    return frame.to_csv(index=False).encode()
+
+
 def card_json(card: dict) -> bytes:
     return json.dumps(card, indent=2, default=float).encode()
 

@@ -44,6 +44,8 @@ def test_counts_and_tails_match_brute_force(metric, block):
 def test_one_class_has_no_impostors_and_nan_is_refused():
     h = all_pairs(X[:10], np.zeros(10), bins=8)
     assert h.n_impostor == 0 and h.n_genuine == 45 and len(h.impostor.values) == 0
+    sampled = all_pairs(X[:10], np.zeros(10), bins=8, max_pairs=1)  # nothing to sample from: no endless draw
+    assert sampled.n_impostor == 0 and not sampled.sampled
     bad = X[:10].copy()
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):

@@ -68,3 +68,18 @@ def test_headline_of_a_complete_curve_is_exact(scores):
     assert h.exact and h.auc_bound == 0 and h.auc == pytest.approx(roc_auc(gen_d, imp_d), abs=1e-12)
     ref = roc_curve(gen_d, imp_d)
     assert h.tar_at_far[0.01] == ref.tar[ref.far <= 0.01].max()
+
+
+def test_curve_csv_rows_are_the_curve(scores):
+    import io
+
+    import pandas as pd
+
+    from explorer.report import curve_csv
+
+    curve = scores_curve(scores)
+    frame = pd.read_csv(io.BytesIO(curve_csv(curve)))
+    assert len(frame) == len(curve.thresholds) - 1
+    k = len(frame) // 2
+    t = frame["threshold"][k]
+    assert frame["impostor_accepted"][k] == (imp_d <= t).sum() and frame["genuine_accepted"][k] == (gen_d <= t).sum()

@@ -85,8 +85,10 @@ class _ImpostorTail:
 
     def finish(self, x: np.ndarray, base: str) -> Tail:
         """Exact float64 distances; complete below (final cut - margin)."""
-        self._merge() if self.parts else self.parts.append((np.empty(0, np.float32), *[np.empty(0, np.int64)] * 2))
-        d, a, b = self.parts[0]
+        if not self.parts:
+            return Tail.empty(np.inf)
+        self._merge()
+        _, a, b = self.parts[0]
         exact = pair_distances(x, a, b, base)
         cover = self.cut - self.margin if np.isfinite(self.cut) else np.inf
         keep = exact < cover if np.isfinite(cover) else np.ones(len(exact), bool)
@@ -189,8 +191,8 @@ def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclide
         g = None
         hist_g, gen_tail, gen_sums = _genuine_stream(x, y, base, scale, bins, k)
     imp = None
-    if n * (n - 1) // 2 > max_pairs:
-        imp, tail = _sampled_impostors(x, y, base, sample_size, k, rng, scale, bins)
+    if n * (n - 1) // 2 > max_pairs and n_imp:
+        imp, tail = _sampled_impostors(x, y, base, sample_size, k, rng)
         source = f"all genuine pairs, {len(imp):,} impostor pairs sampled uniformly"
         moments = (float(imp.sum()), float((imp * imp).sum()))
         hist_i = value_histogram(imp, 0.0, scale, bins)
@@ -235,11 +237,7 @@ def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
     hist = np.zeros((WORKERS, 2 * bins), np.int64)  # impostor bins, then genuine bins
     sums = np.zeros((WORKERS, 2))
     blk = _Blocks(x32, (x32 * x32).sum(1), y, form, np.float32(scale), hist, sums, max(2 * k, MIN_CAP))
-    # float32 error of a distance, generously: relative 1e-5 of the largest squared norm
-    sq_max = float(blk.sq.max()) if len(x) else 0.0
-    margin = 1e-5 * max(sq_max, 1.0) if base == "sqeuclidean" else np.sqrt(1e-5 * max(sq_max, 1.0))
-    if base == "cosine":
-        margin = 1e-5
+    margin = _float32_margin(base, float(blk.sq.max()) if len(x) else 0.0)
     tail = _ImpostorTail(k, _initial_cut(x, y, base, k, n_imp, rng) if n_imp else -np.inf, margin)
     starts = range(0, len(x), block)
     tasks = [(i, j) for i in starts for j in starts if j >= i]
@@ -261,7 +259,16 @@ def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
     return hist.sum(0)[:bins], tail.finish(x, base), (float(sums[:, 0].sum()), float(sums[:, 1].sum()))
 
 
-def _sampled_impostors(x, y, base, size, k, rng, scale, bins):
+def _float32_margin(base: str, sq_max: float) -> float:
+    """A generous bound on the float32 error of a kernel distance (rows of squared norm <= sq_max):
+    candidates are taken this far past the cut, so none that float64 puts below it is missed."""
+    if base == "cosine":
+        return 1e-5
+    scale = 1e-5 * max(sq_max, 1.0)  # ~100x float32's rounding of |a|^2 + |b|^2 - 2ab
+    return scale if base == "sqeuclidean" else float(np.sqrt(scale))
+
+
+def _sampled_impostors(x, y, base, size, k, rng):
     """A uniform sample of impostor pairs (a != b, different labels), exact distances."""
     a_all, b_all = [], []
     need = size
