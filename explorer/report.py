@@ -69,9 +69,10 @@ def threshold_card(result: ThresholdResult, head: Headline, scores: PairScores, 
     return {
         "card": "verification threshold",
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "decision": f"same identity when {scores.metric} distance <= threshold",
+        "decision": f"same identity when {scores.metric} distance <= threshold" if np.isfinite(result.threshold)
+        else "accept no pair (no threshold meets the target)",
         "metric": scores.metric,
-        "threshold": result.threshold,
+        "threshold": result.threshold if np.isfinite(result.threshold) else None,
         "how_chosen": how,
         "far": result.far,
         "far_interval": list(result.far_ci),
@@ -103,8 +104,23 @@ def curve_csv(curve: RocCurve) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
+def _finite(v):
+    """JSON has no infinity or NaN: such values become null."""
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_finite(x) for x in v]
+    if isinstance(v, float | np.floating):
+        return float(v) if np.isfinite(v) else None
+    return v
+
+
 def card_json(card: dict) -> bytes:
-    return json.dumps(card, indent=2, default=float).encode()
+    return json.dumps(_finite(card), indent=2, allow_nan=False, default=float).encode()
+
+
+def _num(v: float | None) -> str:
+    return "none" if v is None else f"{v:.6g}"
 
 
 def _pct(v: float) -> str:
@@ -121,7 +137,7 @@ def card_markdown(card: dict) -> str:
                f"pairs, sampled uniformly; {p['sampling']['note']}." if p["sampling"] else ""
     return f"""# Verification threshold card
 
-**Decision:** {card['decision']}, threshold **{card['threshold']:.6g}** ({card['how_chosen']}).
+**Decision:** {card['decision']}, threshold **{_num(card['threshold'])}** ({card['how_chosen']}).
 
 | figure | value | {card['interval']} interval |
 | --- | --- | --- |

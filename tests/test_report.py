@@ -83,3 +83,17 @@ def test_curve_csv_rows_are_the_curve(scores):
     k = len(frame) // 2
     t = frame["threshold"][k]
     assert frame["impostor_accepted"][k] == (imp_d <= t).sum() and frame["genuine_accepted"][k] == (gen_d <= t).sum()
+
+
+def test_card_when_nothing_may_be_accepted():
+    s = from_distances(np.array([0.5, 0.7]), np.array([0.0, 1.0, 2.0]), metric="euclidean")
+    curve = scores_curve(s)
+    from explorer.analysis.thresholds import pick_threshold
+
+    t = pick_threshold(curve, "target FAR", target=0.1)  # the closest pair is an impostor at 0
+    r = at_threshold(curve, t)
+    assert t == -np.inf and r.fp == 0 and r.tp == 0
+    card = threshold_card(r, headline(curve), s, how="target FAR", provenance=PROV, pairs_from="test")
+    assert card["threshold"] is None and "accept no pair" in card["decision"]
+    json.loads(card_json(card))  # valid JSON: no -Infinity
+    assert "threshold **none**" in card_markdown(card)

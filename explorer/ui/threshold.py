@@ -65,16 +65,18 @@ def pick(curve: RocCurve) -> tuple[float, str]:
         st.session_state[SLIDER] = min(max(st.session_state[SLIDER], lo), hi)
     if SLIDER not in st.session_state:
         st.session_state[SLIDER] = (lo + hi) / 2
-    t = st.slider("Threshold: accept as the same identity when distance <= threshold", lo, hi, key=SLIDER,
-                  step=(hi - lo) / 2000, format="%.5f", disabled=by != MANUAL,
-                  help="Choose 'slider (manual)' above to move it by hand")
-    return t, how
+    slid = st.slider("Threshold: accept as the same identity when distance <= threshold", lo, hi, key=SLIDER,
+                     step=(hi - lo) / 2000, format="%.5f", disabled=by != MANUAL,
+                     help="Choose 'slider (manual)' above to move it by hand")
+    # a pick below every distance (accept nothing) is kept as it is; the slider can only show its end
+    return (slid if by == MANUAL else t), how
 
 
 def results(r: ThresholdResult, scores: PairScores) -> None:
     pct = lambda v: f"{100 * v:.4g}%"  # noqa: E731
     m = st.columns(6)
-    m[0].metric("Threshold", f"{r.threshold:.5g}", help="The nearest exact point at or below the slider")
+    m[0].metric("Threshold", f"{r.threshold:.5g}" if np.isfinite(r.threshold) else "accept none",
+                help="The nearest exact point at or below the slider")
     m[1].metric("FAR", pct(r.far), help="Impostor pairs accepted / impostor pairs")
     m[2].metric("TAR", pct(r.tar), help="Genuine pairs accepted / genuine pairs")
     m[3].metric("FRR", pct(1 - r.tar))
