@@ -48,6 +48,8 @@ class Settings:
     - ``EXPLORER_CACHE_UPLOADS``: also cache embeddings of uploads on disk (personal data: off).
     - ``EXPLORER_ALLOW_TORCHSCRIPT_UPLOAD``: accept TorchScript uploads (they run code: off).
     - ``EXPLORER_THREADS``: torch intra-op threads for embedding (default: all cores).
+    - ``EXPLORER_MAX_PAIRS``: above this many pairs, impostor pairs are sampled (default 1.5e9).
+    - ``EXPLORER_IMPOSTOR_SAMPLE``: how many impostor pairs are then sampled (default 2e7).
     """
 
     cache_dir: Path
@@ -55,6 +57,8 @@ class Settings:
     cache_uploads: bool = False
     allow_torchscript_upload: bool = False
     threads: int = 1
+    max_pairs: int = 1_500_000_000
+    impostor_sample: int = 20_000_000
 
 
 def settings() -> Settings:
@@ -69,4 +73,6 @@ def settings() -> Settings:
         cache_uploads=_flag("EXPLORER_CACHE_UPLOADS"),
         allow_torchscript_upload=_flag("EXPLORER_ALLOW_TORCHSCRIPT_UPLOAD"),
         threads=threads,
+        max_pairs=int(float(os.environ.get("EXPLORER_MAX_PAIRS", "1.5e9"))),
+        impostor_sample=int(float(os.environ.get("EXPLORER_IMPOSTOR_SAMPLE", "2e7"))),
     )

@@ -68,3 +68,15 @@ def test_nan_rows_are_left_out_and_named(page):
         assert int(labels["Genuine pairs"].replace(",", "")) + int(labels["Impostor pairs"].replace(",", "")) == n * 57 // 2
     else:
         assert "Threshold" in labels
+
+
+def test_sampling_beyond_the_operators_limit_is_reported(monkeypatch):
+    monkeypatch.setenv("EXPLORER_MAX_PAIRS", "1000")
+    monkeypatch.setenv("EXPLORER_IMPOSTOR_SAMPLE", "3000")
+    x = RNG.normal(size=(200, 4))
+    at = _open("app_pages/threshold.py", _workspace(x, np.arange(200) % 5, "sampled"))
+    captions = " ".join(c.value for c in at.caption)
+    assert "3,000 impostor pairs sampled uniformly out of" in captions
+    at.switch_page("app_pages/distances.py").run()
+    assert not at.exception
+    assert "sampled uniformly" in " ".join(c.value for c in at.caption)

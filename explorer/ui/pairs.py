@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import streamlit as st
 
+from explorer import config
 from explorer.analysis.pairs import all_pairs, protocol_pairs
 from explorer.analysis.scores import PairScores
 from explorer.data.protocol import PairProtocol
@@ -48,8 +49,10 @@ def workspace_scores(ws: Workspace, metric: str) -> PairScores:
         if len(u.rows) < 2:
             raise ValueError("fewer than two items with finite embeddings: there are no pairs")
         bar = st.progress(0.0, text="Counting pairs ...")
+        cfg = config.settings()
         try:
-            s = all_pairs(u.vectors, u.labels, metric=metric, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            s = all_pairs(u.vectors, u.labels, metric=metric, max_pairs=cfg.max_pairs, sample_size=cfg.impostor_sample,
+                          progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
         finally:
             bar.empty()
         return _remap(s, u.rows)
