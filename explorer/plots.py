@@ -41,7 +41,11 @@ def pair_histogram(edges: np.ndarray, genuine: np.ndarray, impostor: np.ndarray,
         g = g / max(g.sum(), 1) / width
         i = i / max(i.sum(), 1) / width
     centers = (e[:-1] + e[1:]) / 2
+    used = np.flatnonzero((g + i) > 0)
     fig = go.Figure()
+    if len(used):  # the edges run to a bound on the distance; show up to the last occupied bin
+        top = max([float(e[used[-1] + 1])] + [v * 1.02 for v in (mark, threshold) if v is not None and np.isfinite(v)])
+        fig.update_xaxes(range=[float(e[0]), top])
     fig.add_bar(x=centers, y=g, width=width, name="genuine (same label)", marker_color="#54a24b", opacity=0.6)
     fig.add_bar(x=centers, y=i, width=width, name="impostor (different label)", marker_color="#e45756", opacity=0.6)
     if mark is not None:
