@@ -21,7 +21,7 @@ st.write("Accept two items as the same identity when their distance is at most t
 c1, c2, c3 = st.columns([2, 2, 1])
 source = c1.radio("Pairs", ["All pairs of the workspace", "Pairs from a protocol file"], key="th_source",
                   horizontal=True)
-metric = c2.selectbox("Distance", METRICS, index=1, key="th_metric")
+metric = c2.selectbox("Distance", METRICS, key="th_metric")
 ci_method = c3.radio("Intervals", ["wilson", "exact"], key="th_ci", horizontal=True,
                      format_func=lambda m: "Wilson" if m == "wilson" else "Clopper-Pearson")
 pairs.explain_dropped(pairs.usable(ws))

@@ -20,13 +20,17 @@ SLIDER = "th_slider"
 PROTOCOL = "th_protocol_parsed"
 
 
-KEPT = ("th_by", "th_far", "th_tar", "th_cfa", "th_cfr", "th_prior", SLIDER, "th_ci", "th_metric", "th_log")
+# the page's choices and their first values; widgets read them from the session, not a default
+KEPT = {"th_by": "EER", "th_far": 1e-3, "th_tar": 0.95, "th_cfa": 10.0, "th_cfr": 1.0, "th_metric": "sqeuclidean",
+        "th_ci": "wilson", "th_log": False}
 
 
 def keep_choices() -> None:
     """Keep the page's choices while their widgets are not drawn (e.g. before a pairs file is
     uploaded): Streamlit drops the state of widgets that a run does not draw."""
-    for key in KEPT:
+    for key, first in KEPT.items():
+        st.session_state[key] = st.session_state.get(key, first)
+    for key in (SLIDER, "th_prior"):  # first values that depend on the data
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
@@ -35,19 +39,19 @@ def pick(curve: RocCurve) -> tuple[float, str]:
     """Pick-by choice and the slider, linked: a pick moves the slider; 'slider' lets you move it."""
     lo, hi = float(curve.thresholds[1]), float(curve.thresholds[-1])
     c1, c2, c3 = st.columns([2, 2, 3])
-    by = c1.selectbox("Pick the threshold by", [MANUAL, *PICK_BY], index=1 + PICK_BY.index("EER"), key="th_by")
+    by = c1.selectbox("Pick the threshold by", [MANUAL, *PICK_BY], key="th_by")
     opts: dict = {}
     how = "set by hand"
     if by == "target FAR":
-        opts["target"] = c2.number_input("Target FAR", 1e-7, 1.0, 1e-3, format="%.1e", key="th_far")
+        opts["target"] = c2.number_input("Target FAR", 1e-7, 1.0, format="%.1e", key="th_far")
     elif by == "target TAR":
-        opts["target"] = c2.number_input("Target TAR", 0.0, 1.0, 0.95, format="%.4f", key="th_tar")
+        opts["target"] = c2.number_input("Target TAR", 0.0, 1.0, format="%.4f", key="th_tar")
     elif by == "min cost":
-        opts["cost_fa"] = c2.number_input("Cost of a false accept", 0.0, 1e6, 10.0, key="th_cfa")
-        opts["cost_fr"] = c2.number_input("Cost of a false reject", 0.0, 1e6, 1.0, key="th_cfr")
+        opts["cost_fa"] = c2.number_input("Cost of a false accept", 0.0, 1e6, key="th_cfa")
+        opts["cost_fr"] = c2.number_input("Cost of a false reject", 0.0, 1e6, key="th_cfr")
         share = curve.n_genuine / (curve.n_genuine + curve.n_impostor)
-        opts["prior_genuine"] = c3.number_input("Prior of genuine pairs", 0.0, 1.0, float(round(share, 6)),
-                                                format="%.6f", key="th_prior",
+        st.session_state.setdefault("th_prior", float(round(share, 6)))
+        opts["prior_genuine"] = c3.number_input("Prior of genuine pairs", 0.0, 1.0, format="%.6f", key="th_prior",
                                                 help="How often a real attempt is genuine; defaults to the share here")
     if by != MANUAL:
         try:
