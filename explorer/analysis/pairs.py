@@ -111,30 +111,40 @@ STRIP = 256  # rows per matrix product: a 256 x 1024 float32 strip (1 MiB) stays
 
 
 def _run_block(blk: _Blocks, tail: _ImpostorTail, slot: int, i: int, j: int, size: int, base: str) -> None:
-    """Block (i, j) of the pair matrix, strip by strip; a diagonal block only right of its diagonal."""
-    bufs = [np.empty(blk.cap, t) for t in (np.float32, np.int32, np.int32)]
-    n = np.zeros(1, np.int64)
-    hist, sums = blk.hist[slot], blk.sums[slot]
+    """Block (i, j) of the pair matrix, strip by strip. A diagonal block's strip is its small
+    square on the diagonal (pairs b > a) plus the plain rectangle right of it."""
     stop_i, stop_j = min(i + size, len(blk.y)), min(j + size, len(blk.y))
     for r in range(i, stop_i, STRIP):
         r2 = min(r + STRIP, stop_i)
-        c0 = r if i == j else j  # a diagonal strip starts at its own diagonal
-        a, b = blk.x32[r:r2], blk.x32[c0:stop_j]
-        dots = (a @ b.T) if blk.form != FORM_DISTANCE else block_distances(a, b, base).astype(np.float32)
-        ya, yb, na, nb = blk.y[r:r2], blk.y[c0:stop_j], blk.sq[r:r2], blk.sq[c0:stop_j]
-        cut = tail.cut + tail.margin
+        if i == j:
+            _run_strip(blk, tail, slot, r, r2, r, r2, base, diag=True)
+            if r2 < stop_j:
+                _run_strip(blk, tail, slot, r, r2, r2, stop_j, base, diag=False)
+        else:
+            _run_strip(blk, tail, slot, r, r2, j, stop_j, base, diag=False)
+
+
+def _run_strip(blk: _Blocks, tail: _ImpostorTail, slot: int, r: int, r2: int, c: int, c2: int, base: str,
+               diag: bool) -> None:
+    """Pairs of rows r..r2 against rows c..c2 (only b > a when diag)."""
+    bufs = [np.empty(blk.cap, t) for t in (np.float32, np.int32, np.int32)]
+    n = np.zeros(1, np.int64)
+    hist, sums = blk.hist[slot], blk.sums[slot]
+    a, b = blk.x32[r:r2], blk.x32[c:c2]
+    dots = (a @ b.T) if blk.form != FORM_DISTANCE else block_distances(a, b, base).astype(np.float32)
+    ya, yb, na, nb = blk.y[r:r2], blk.y[c:c2], blk.sq[r:r2], blk.sq[c:c2]
+    cut = tail.cut + tail.margin
+    bin_block(dots, na, nb, ya, yb, diag, blk.form, blk.scale, hist, sums, cut, *bufs, n)
+    if n[0] > blk.cap:  # too many candidates under the current cut: tighten it on this strip, collect again
+        d = _block_values(dots, na, nb, blk.form)
+        skip = ya[:, None] == yb[None, :]
+        if diag:
+            skip |= np.tril(np.ones(skip.shape, bool))
+        cut = min(cut, float(np.partition(d[~skip], blk.cap // 2)[blk.cap // 2]))
         n[:] = 0
-        bin_block(dots, na, nb, ya, yb, i == j, blk.form, blk.scale, hist, sums, cut, *bufs, n)
-        if n[0] > blk.cap:  # too many candidates under the current cut: tighten it on this strip, collect again
-            d = _block_values(dots, na, nb, blk.form)
-            skip = ya[:, None] == yb[None, :]
-            if i == j:
-                skip |= np.tril(np.ones(skip.shape, bool))
-            cut = min(cut, float(np.partition(d[~skip], blk.cap // 2)[blk.cap // 2]))
-            n[:] = 0
-            bin_block(dots, na, nb, ya, yb, i == j, blk.form, blk.scale, hist, sums, cut, *bufs, n, count=False)
-        m = int(min(n[0], blk.cap))
-        tail.add(bufs[0][:m], bufs[1][:m] + r, bufs[2][:m] + c0)
+        bin_block(dots, na, nb, ya, yb, diag, blk.form, blk.scale, hist, sums, cut, *bufs, n, count=False)
+    m = int(min(n[0], blk.cap))
+    tail.add(bufs[0][:m], bufs[1][:m] + r, bufs[2][:m] + c)
 
 
 def _block_values(dots, na, nb, form):
