@@ -23,16 +23,19 @@ class Headline:
     eer_threshold: float
     tar_at_far: dict[float, float | None]
     exact: bool
+    far_thresholds: dict[float, float | None]  # the threshold of each TAR@FAR on the curve
 
 
 def headline(curve: RocCurve, figures: Figures | None = None) -> Headline:
     """From the curve, or from exact figures of the raw distances where the scores carry them."""
+    ths = {f: (float(curve.thresholds[np.flatnonzero(curve.far <= f).max()]) if f * curve.n_impostor >= 1 else None)
+           for f in FAR_TARGETS}
     if figures is not None:
         return Headline(figures.auc, figures.auc_bound, figures.eer, figures.eer_threshold, figures.tar_at_far,
-                        figures.auc_bound == 0)
+                        figures.auc_bound == 0, ths)
     a, bound = curve_auc(curve)
     e, t = eer(curve)
-    return Headline(a, bound, e, t, {f: tar_at_far(curve, f) for f in FAR_TARGETS}, curve.exact_all)
+    return Headline(a, bound, e, t, {f: tar_at_far(curve, f) for f in FAR_TARGETS}, curve.exact_all, ths)
 
 
 @dataclass(frozen=True)

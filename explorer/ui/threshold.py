@@ -108,8 +108,7 @@ def figures(curve: RocCurve, scores: PairScores, r: ThresholdResult, log_y: bool
 def tar_table(head: Headline, curve: RocCurve) -> None:
     rows = []
     for f in FAR_TARGETS:
-        v = head.tar_at_far[f]
-        t = pick_threshold(curve, "target FAR", target=f) if v is not None else None
+        v, t = head.tar_at_far[f], head.far_thresholds[f]
         rows.append({"FAR target": f"{f:g}", "TAR": "not measurable" if v is None else f"{v:.4f}",
                      "threshold": "" if t is None else f"{t:.5g}"})
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="th_tar_table")
