@@ -1,0 +1,114 @@
+"""Retrieval metrics against pytorch-metric-learning's AccuracyCalculator; indexes against brute force."""
+
+import numpy as np
+import pytest
+import torch
+from pytorch_metric_learning.distances import LpDistance
+from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+from pytorch_metric_learning.utils.inference import CustomKNN
+
+from explorer.analysis.distances import pairwise
+from explorer.analysis.neighbors import BruteForceIndex, HnswIndex, build_index
+from explorer.analysis.retrieval import retrieval_metrics
+
+RNG = np.random.default_rng(0)
+
+
+def _blobs(n=600, d=16, c=12, noise=1.2, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(c, d)) * 2
+    y = rng.integers(0, c, n)
+    return (centres[y] + noise * rng.normal(size=(n, d))).astype(np.float32), y
+
+
+def _pml(x, y):
+    calc = AccuracyCalculator(include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
+                              knn_func=CustomKNN(LpDistance(normalize_embeddings=False)), device=torch.device("cpu"))
+    t, ty = torch.from_numpy(x), torch.from_numpy(y)
+    return calc.get_accuracy(t, ty, t, ty, ref_includes_query=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_metrics_equal_pml_accuracy_calculator(seed):
+    x, y = _blobs(seed=seed)
+    ours = retrieval_metrics(x, y, metric="euclidean", batch=97)
+    ref = _pml(x, y)
+    assert ours.precision_at_1 == pytest.approx(ref["precision_at_1"], abs=1e-6)
+    assert ours.r_precision == pytest.approx(ref["r_precision"], abs=1e-6)
+    assert ours.map_at_r == pytest.approx(ref["mean_average_precision_at_r"], abs=1e-6)
+
+
+def test_per_class_rows_average_to_the_overall_figures():
+    x, y = _blobs()
+    res = retrieval_metrics(x, y)
+    f = res.per_class
+    assert f["items"].sum() == len(y)
+    assert (f["precision_at_1"] * f["items"]).sum() / len(y) == pytest.approx(res.precision_at_1)
+    with pytest.raises(ValueError, match="single item"):
+        retrieval_metrics(x[:5], np.arange(5))
+    assert (f["map_at_r"] * f["items"]).sum() / len(y) == pytest.approx(res.map_at_r)
+
+
+def test_one_item_classes_are_left_out_of_r_metrics():
+    x, y = _blobs(n=200)
+    y = y.copy()
+    y[:3] = [100, 101, 102]  # three singletons
+    res = retrieval_metrics(x, y)
+    f = res.per_class.set_index("class")
+    assert np.isnan(f.loc["100", "map_at_r"]) and f.loc["100", "items"] == 1
+    ref = _pml(x, y)
+    assert res.map_at_r == pytest.approx(ref["mean_average_precision_at_r"], abs=1e-6)
+    assert res.precision_at_1 == pytest.approx(ref["precision_at_1"], abs=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine"])
+def test_exact_index_against_full_matrix(metric):
+    x, _ = _blobs(n=300)
+    idx = build_index(x, metric=metric)
+    d, nb = idx.query(x[:50], 5, exclude=np.arange(50))
+    full = pairwise(x[:50].astype(np.float64), x.astype(np.float64), metric=metric)
+    full[np.arange(50), np.arange(50)] = np.inf
+    ref = np.argsort(full, axis=1)[:, :5]
+    np.testing.assert_array_equal(nb, ref)
+    np.testing.assert_allclose(d, np.take_along_axis(full, ref, axis=1), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_hnsw_recall_against_exact(metric):
+    x, _ = _blobs(n=3000, d=32)
+    exact = BruteForceIndex(metric)
+    exact.add(x)
+    hnsw = HnswIndex(metric, ef=100)
+    hnsw.add(x[:1500])
+    hnsw.add(x[1500:])  # grows
+    assert len(hnsw) == 3000
+    q = np.arange(0, 3000, 7)
+    _, ne = exact.query(x[q], 10, exclude=q)
+    dh, nh = hnsw.query(x[q], 10, exclude=q)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ne, nh, strict=True)])
+    assert recall >= 0.98
+    full = pairwise(x[q].astype(np.float64), x.astype(np.float64), metric=metric)
+    np.testing.assert_allclose(dh, np.take_along_axis(full, nh, axis=1), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("bad,match", [(np.array([[1.0, np.nan]]), "NaN"), (np.zeros((1, 3)), "dimensions")])
+def test_index_refuses_bad_vectors(bad, match):
+    idx = BruteForceIndex("euclidean")
+    idx.add(np.ones((2, 2)))
+    with pytest.raises(ValueError, match=match):
+        idx.add(bad)
+
+
+def test_cosine_index_refuses_zero_rows_and_unknown_metric():
+    with pytest.raises(ValueError, match="all zero"):
+        HnswIndex("cosine").add(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="unknown metric"):
+        BruteForceIndex("manhattan")
+
+
+def test_metrics_through_hnsw_match_exact():
+    x, y = _blobs(n=800)
+    exact = retrieval_metrics(x, y)
+    approx = retrieval_metrics(x, y, index=build_index(x, kind="hnsw", ef=200))
+    assert approx.map_at_r == pytest.approx(exact.map_at_r, abs=5e-3)
+    assert approx.precision_at_1 == pytest.approx(exact.precision_at_1, abs=5e-3)
