@@ -12,6 +12,7 @@ pages = [
     st.Page("app_pages/data_model.py", title="Data & model", icon=":material/dataset:", default=True),
     st.Page("app_pages/distances.py", title="Distances", icon=":material/bar_chart:"),
     st.Page("app_pages/threshold.py", title="Threshold", icon=":material/tune:"),
+    st.Page("app_pages/retrieval.py", title="Retrieval", icon=":material/manage_search:"),
 ]
 nav = st.navigation(pages)
 start_warmup()  # compiles the pair kernels while the first visitor looks at the data

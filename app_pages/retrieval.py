@@ -1,0 +1,32 @@
+"""Retrieval: how well each item finds its own class, and the items that look wrong."""
+
+import streamlit as st
+
+from explorer.analysis.neighbors import INDEX_METRICS
+from explorer.ui import pairs, state
+from explorer.ui import retrieval as ui
+
+st.title("Retrieval")
+ws = state.get_workspace()
+if ws is None:
+    st.info("Load data on the Data & model page first.")
+    st.stop()
+st.write("Every item queries all the others by distance. Precision@1, R-Precision and MAP@R measure how much of "
+         "its own class comes back first (R = class size - 1); below, the items that look wrong.")
+u = pairs.usable(ws)
+pairs.explain_dropped(u)
+c1, c2 = st.columns(2)
+metric = c1.selectbox("Distance", INDEX_METRICS, index=1, key="rt_metric")
+kinds = ["exact", "hnsw"]
+kind = c2.radio("Neighbour search", kinds, index=0 if len(u.rows) <= ui.EXACT_UP_TO else 1, key="rt_kind",
+                horizontal=True, format_func=lambda k: "exact" if k == "exact" else "HNSW (approximate, faster)")
+try:
+    f = ui.findings(ws, u, metric, kind)
+except ValueError as exc:
+    st.error(f"Cannot compute retrieval metrics: {exc}. Your workspace is unchanged.")
+    st.stop()
+ui.headline(f.result)
+st.subheader("Per class, worst first")
+ui.per_class(f.result)
+st.subheader("Data quality")
+ui.quality(ws, u, f, metric)

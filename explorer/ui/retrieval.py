@@ -1,0 +1,106 @@
+"""Computing and showing retrieval metrics and data-quality flags (the Retrieval page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explorer.analysis.neighbors import NeighborIndex, build_index
+from explorer.analysis.quality import exact_duplicates, label_suspects, near_duplicates, outliers
+from explorer.analysis.retrieval import RetrievalResult, retrieval_metrics
+from explorer.ui.memo import memo
+from explorer.ui.pairs import Usable
+from explorer.workspace import Workspace
+
+EXACT_UP_TO = 20_000  # items: beyond, the default index is HNSW
+
+
+@dataclass(frozen=True)
+class Findings:
+    result: RetrievalResult
+    index: NeighborIndex
+    nn_median: float  # median distance to the nearest other item (scale for the duplicate radius)
+
+
+def findings(ws: Workspace, u: Usable, metric: str, kind: str) -> Findings:
+    """Index + retrieval metrics of the usable items, memoised per (metric, index kind)."""
+
+    def compute():
+        bar = st.progress(0.0, text="Building the neighbour index ...")
+        try:
+            index = build_index(u.vectors, metric=metric, kind=kind)
+            res = retrieval_metrics(u.vectors, u.labels, metric=metric, index=index,
+                                    progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            rows = np.arange(len(u.vectors))
+            d, _ = index.query(u.vectors, 1, exclude=rows)
+        finally:
+            bar.empty()
+        return Findings(res, index, float(np.median(d[:, 0])))
+
+    return memo(ws, "retrieval", (metric, kind), compute)
+
+
+def headline(res: RetrievalResult) -> None:
+    m = st.columns(3)
+    m[0].metric("Precision@1", f"{res.precision_at_1:.4f}", help="The nearest other item shares the label")
+    m[1].metric("R-Precision", f"{res.r_precision:.4f}", help="Share of the R nearest with the label, R = class size - 1")
+    m[2].metric("MAP@R", f"{res.map_at_r:.4f}", help="Mean average precision over the first R ranks")
+
+
+def per_class(res: RetrievalResult) -> None:
+    frame = res.per_class.sort_values("map_at_r", na_position="last", ignore_index=True)
+    st.dataframe(frame, hide_index=True)
+    st.download_button("Download per-class metrics (CSV)", frame.to_csv(index=False).encode(),
+                       file_name="retrieval_per_class.csv", mime="text/csv", key="rt_dl_class")
+
+
+def flagged(ws: Workspace, u: Usable, frame: pd.DataFrame, item_cols: list[str], caption, *, key: str,
+            empty: str, limit: int = 12) -> None:
+    """A flag's table (workspace ids added) with thumbnails of its first rows, and a download."""
+    if frame.empty:
+        st.caption(empty)
+        return
+    ds = ws.dataset
+    shown = frame.copy()
+    for col in item_cols:  # usable-row indices -> workspace ids
+        shown[col] = ds.ids[u.rows[frame[col].to_numpy()]]
+    if ds.kind == "image" and ds.thumbnails:
+        head = frame.head(limit)
+        images, captions = [], []
+        for _, row in head.iterrows():
+            for col in item_cols:
+                images.append(ds.thumbnails[u.rows[int(row[col])]])
+                captions.append(caption(row, col))
+        st.image(images, caption=captions, width=88)
+    st.dataframe(shown, hide_index=True)
+    st.download_button("Download (CSV)", shown.to_csv(index=False).encode(), file_name=f"{key}.csv", mime="text/csv",
+                       key=f"rt_dl_{key}")
+
+
+def quality(ws: Workspace, u: Usable, f: Findings, metric: str) -> None:
+    labels = u.labels.astype(str)
+    st.markdown("**Exact duplicates**: byte-identical embeddings")
+    dup = memo(ws, "dups", (), lambda: exact_duplicates(u.vectors))
+    flagged(ws, u, dup, ["item"], lambda r, c: f"group {int(r['group'])} ({labels[int(r['item'])]})", key="duplicates",
+            empty="No two items have identical embeddings.")
+
+    st.markdown("**Near duplicates**: pairs closer than a radius")
+    default = float(f"{0.05 * f.nn_median:.3g}") if f.nn_median > 0 else 1e-6
+    radius = st.number_input(f"Radius ({metric} distance; the median distance to the nearest other item is "
+                             f"{f.nn_median:.4g})", min_value=0.0, value=default, format="%.4g", key="rt_radius")
+    near = memo(ws, "near", (metric, radius, id(f.index)), lambda: near_duplicates(u.vectors, index=f.index, radius=radius))
+    flagged(ws, u, near, ["a", "b"], lambda r, c: f"{labels[int(r[c])]} d={r['distance']:.3g}", key="near_duplicates",
+            empty="No pair is that close.")
+
+    st.markdown("**Likely label errors**: most of the 10 nearest neighbours carry another label")
+    sus = memo(ws, "suspects", (metric, id(f.index)), lambda: label_suspects(u.labels, vectors=u.vectors, index=f.index))
+    flagged(ws, u, sus, ["item"], lambda r, c: f"{r['label']} -> {r['neighbour_label']} ({100 * r['support']:.0f}%)",
+            key="label_suspects", empty="No item sits among neighbours of another label.")
+
+    st.markdown("**Outliers**: far from their class centre (robust z above 3.5)")
+    out = memo(ws, "outliers", (metric,), lambda: outliers(u.vectors, u.labels, metric=metric))
+    flagged(ws, u, out, ["item"], lambda r, c: f"{r['label']} z={r['robust_z']:.1f}", key="outliers",
+            empty="No item is that far from its class centre.")
