@@ -13,6 +13,7 @@ pages = [
     st.Page("app_pages/distances.py", title="Distances", icon=":material/bar_chart:"),
     st.Page("app_pages/threshold.py", title="Threshold", icon=":material/tune:"),
     st.Page("app_pages/retrieval.py", title="Retrieval", icon=":material/manage_search:"),
+    st.Page("app_pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
 ]
 nav = st.navigation(pages)
 start_warmup()  # compiles the pair kernels while the first visitor looks at the data

@@ -108,3 +108,23 @@ def det_figure(far: np.ndarray, frr: np.ndarray, *, point: tuple[float, float] |
                       xaxis_type="log", yaxis_type="log", height=360, margin=dict(l=40, r=10, t=40, b=40),
                       showlegend=False)
     return fig
+
+
+def contingency_heatmap(table, *, max_rows: int = 60, max_cols: int = 60) -> go.Figure:
+    """Items per (cluster, label) as a heatmap (the first max_rows x max_cols of a large table)."""
+    t = table.iloc[:max_rows, :max_cols]
+    t = t.iloc[np.argsort(t.to_numpy().argmax(axis=1), kind="stable")]  # clusters in the order of their main label
+    fig = go.Figure(go.Heatmap(z=t.to_numpy(), x=[str(c) for c in t.columns], y=[f"cluster {r}" for r in t.index],
+                               colorscale="Blues", hovertemplate="%{y}, label %{x}: %{z} items<extra></extra>"))
+    fig.update_layout(title="Clusters x labels", xaxis_title="label", xaxis_type="category", yaxis_type="category",
+                      height=max(300, 22 * len(t) + 120), margin=dict(l=40, r=10, t=40, b=40))
+    return fig
+
+
+def silhouette_sweep(ks, scores, *, suggested: int | None = None) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=list(ks), y=list(scores), mode="lines+markers", line=dict(color="#4c78a8")))
+    if suggested is not None:
+        fig.add_vline(x=suggested, line_dash="dash", annotation_text=f"k = {suggested}")
+    fig.update_layout(title="Silhouette by number of clusters", xaxis_title="k", yaxis_title="silhouette",
+                      height=320, margin=dict(l=40, r=10, t=40, b=40))
+    return fig

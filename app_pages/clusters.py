@@ -1,0 +1,43 @@
+"""Clusters: k-means or agglomerative clusters of the embedding, against the labels."""
+
+import streamlit as st
+
+from explorer import plots
+from explorer.analysis.clustering import against_labels, cluster, contingency, silhouette
+from explorer.ui import clusters as ui
+from explorer.ui import pairs, state
+from explorer.ui.memo import memo
+
+st.title("Clusters")
+ws = state.get_workspace()
+if ws is None:
+    st.info("Load data on the Data & model page first.")
+    st.stop()
+st.write("Which groups does the model make by itself, and do they follow the labels?")
+u = pairs.usable(ws)
+pairs.explain_dropped(u)
+if len(u.rows) < 3:
+    st.warning("Clustering needs at least three items with finite embeddings.")
+    st.stop()
+opts = ui.settings(len(set(u.labels)), len(u.rows))
+ui.sweep(ws, u, opts)
+key = tuple(sorted(opts.items()))
+
+
+def _run():
+    extra = {"linkage": opts["linkage"]} if opts["method"] == "agglomerative" else {}
+    with st.spinner("Clustering ..."):
+        res = cluster(u.vectors, method=opts["method"], n_clusters=opts["n_clusters"], metric=opts["metric"], **extra)
+        return res, silhouette(u.vectors, res.labels, metric=opts["metric"])
+
+
+try:
+    res, sil = memo(ws, "clusters", key, _run)
+except ValueError as exc:
+    st.error(f"Cannot cluster: {exc}. Your workspace is unchanged.")
+    st.stop()
+st.subheader("Against the labels")
+ui.scores(against_labels(u.labels, res.labels), sil)
+st.plotly_chart(plots.contingency_heatmap(contingency(res.labels, u.labels)), key="cl_heat")
+st.subheader("Inside a cluster")
+ui.galleries(ws, u, res)

@@ -1,0 +1,130 @@
+"""Clusters of an embedding (k-means, agglomerative) and how they agree with the labels.
+
+scikit-learn does the clustering and the scores; what is ours is the choice of settings that keep
+it fast on a 2-core server (mini-batch k-means and a k-nearest-neighbour connectivity graph for
+agglomerative clustering beyond a few thousand items, a sampled silhouette) and purity, which
+scikit-learn does not have.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.neighbors import kneighbors_graph
+
+LINKAGES = ("ward", "average", "complete", "single")
+CLUSTER_METRICS = ("euclidean", "cosine", "manhattan")
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    labels: np.ndarray  # (N,) int cluster of each item
+    method: str
+    n_clusters: int
+    settings: dict
+
+
+def _prepared(vectors: np.ndarray, metric: str, linkage: str) -> tuple[np.ndarray, str]:
+    x = np.asarray(vectors, np.float64)
+    if metric not in CLUSTER_METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(CLUSTER_METRICS)}")
+    if metric == "cosine" and linkage == "ward":  # ward needs euclidean: on unit rows it orders as cosine
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        if (norms == 0).any():
+            raise ValueError("cosine is undefined for all-zero vectors")
+        return x / norms, "euclidean"
+    if linkage == "ward" and metric != "euclidean":
+        raise ValueError("ward linkage works with euclidean (or cosine, as euclidean on unit vectors) only")
+    return x, metric
+
+
+def cluster(vectors: np.ndarray, *, method: str = "kmeans", n_clusters: int = 10, linkage: str = "ward",
+            metric: str = "euclidean", connectivity_k: int | None = None, random_state: int = 0,
+            large: int = 5000) -> ClusterResult:
+    """Cluster ``vectors`` into ``n_clusters``.
+
+    method "kmeans": k-means (euclidean; cosine = k-means on unit rows); mini-batch beyond 50k items.
+    method "agglomerative": ``linkage`` in LINKAGES with ``metric``; beyond ``large`` items a
+    k-nearest-neighbour connectivity graph (``connectivity_k``, default 10) keeps it fast.
+    """
+    n = len(vectors)
+    if metric not in CLUSTER_METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(CLUSTER_METRICS)}")
+    if not 2 <= n_clusters <= n:
+        raise ValueError(f"n_clusters must be between 2 and the number of items ({n}), got {n_clusters}")
+    if method == "kmeans":
+        if metric == "manhattan":
+            raise ValueError("k-means works with euclidean or cosine (k-means on unit vectors)")
+        x, _ = _prepared(vectors, "cosine" if metric == "cosine" else "euclidean", "ward")
+        algo = MiniBatchKMeans if n > 50_000 else KMeans
+        labels = algo(n_clusters=n_clusters, n_init=3, random_state=random_state).fit_predict(x)
+        return ClusterResult(labels, method, n_clusters, {"metric": metric, "algorithm": algo.__name__})
+    if method != "agglomerative":
+        raise ValueError(f"unknown method {method!r}; choose 'kmeans' or 'agglomerative'")
+    if linkage not in LINKAGES:
+        raise ValueError(f"unknown linkage {linkage!r}; choose one of {', '.join(LINKAGES)}")
+    x, m = _prepared(vectors, metric, linkage)
+    k = connectivity_k or (10 if n > large else None)
+    conn = kneighbors_graph(x, k, metric=m, include_self=False) if k else None
+    with warnings.catch_warnings():  # a graph of several components is completed by sklearn, as wanted
+        warnings.filterwarnings("ignore", message="the number of connected components")
+        labels = AgglomerativeClustering(n_clusters=n_clusters, linkage=linkage, metric=m,
+                                         connectivity=conn).fit_predict(x)
+    return ClusterResult(labels, method, n_clusters, {"metric": metric, "linkage": linkage, "connectivity_k": k})
+
+
+def silhouette(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", sample: int = 3000,
+               random_state: int = 0) -> float:
+    """Silhouette score, on a random sample of ``sample`` items beyond that size (O(sample^2))."""
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    size = min(sample, len(labels)) if len(labels) > sample else None
+    return float(skm.silhouette_score(vectors, labels, metric=metric, sample_size=size, random_state=random_state))
+
+
+def k_sweep(vectors: np.ndarray, ks, *, method: str = "kmeans", metric: str = "euclidean", sample: int = 3000,
+            random_state: int = 0, progress=None, **options) -> pd.DataFrame:
+    """Silhouette for each k (columns k, silhouette), and the suggested k is the best silhouette."""
+    rows = []
+    ks = [int(k) for k in ks if 2 <= int(k) < len(vectors)]
+    for j, k in enumerate(ks):
+        res = cluster(vectors, method=method, n_clusters=k, metric=metric, random_state=random_state, **options)
+        rows.append((k, silhouette(vectors, res.labels, metric=metric, sample=sample, random_state=random_state)))
+        if progress:
+            progress((j + 1) / len(ks), f"k = {k}: silhouette {rows[-1][1]:.3f}")
+    return pd.DataFrame(rows, columns=["k", "silhouette"])
+
+
+def suggest_k(sweep: pd.DataFrame) -> int | None:
+    ok = sweep.dropna()
+    return None if ok.empty else int(ok.loc[ok["silhouette"].idxmax(), "k"])
+
+
+def purity(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
+    """Share of items whose cluster's most common label is their own."""
+    table = contingency(labels_pred, labels_true)
+    return float(table.to_numpy().max(axis=1).sum() / len(labels_true))
+
+
+def contingency(labels_pred: np.ndarray, labels_true: np.ndarray) -> pd.DataFrame:
+    """Items per (cluster, label): rows clusters, columns labels."""
+    return pd.crosstab(pd.Series(labels_pred, name="cluster"), pd.Series(np.asarray(labels_true).astype(str),
+                                                                          name="label"))
+
+
+def against_labels(labels_true: np.ndarray, labels_pred: np.ndarray) -> dict[str, float]:
+    """NMI, AMI, ARI, purity, homogeneity and completeness of a clustering against the labels."""
+    t = np.asarray(labels_true).astype(str)
+    return {
+        "NMI": float(skm.normalized_mutual_info_score(t, labels_pred)),
+        "AMI": float(skm.adjusted_mutual_info_score(t, labels_pred)),
+        "ARI": float(skm.adjusted_rand_score(t, labels_pred)),
+        "purity": purity(t, labels_pred),
+        "homogeneity": float(skm.homogeneity_score(t, labels_pred)),
+        "completeness": float(skm.completeness_score(t, labels_pred)),
+    }

@@ -1,0 +1,53 @@
+"""AppTest of the Clusters page on the bundled digits: scores shown equal scikit-learn's."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(scope="module")
+def page():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("app_pages/clusters.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _m(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def test_kmeans_scores_equal_sklearn(page):
+    emb = page.session_state["workspace"].embeddings
+    pred = KMeans(n_clusters=10, n_init=3, random_state=0).fit_predict(emb.vectors.astype(np.float64))
+    m = _m(page)
+    assert m["NMI"] == f"{skm.normalized_mutual_info_score(emb.labels, pred):.4f}"
+    assert m["ARI"] == f"{skm.adjusted_rand_score(emb.labels, pred):.4f}"
+    assert m["Silhouette"] == f"{skm.silhouette_score(emb.vectors.astype(np.float64), pred):.4f}"
+
+
+def test_agglomerative_average_cosine(page):
+    page.radio(key="cl_method").set_value("agglomerative").run()
+    page.selectbox(key="cl_linkage").set_value("average").run()
+    page.selectbox(key="cl_metric").set_value("cosine").run()
+    assert not page.exception
+    emb = page.session_state["workspace"].embeddings
+    pred = AgglomerativeClustering(n_clusters=10, linkage="average", metric="cosine").fit_predict(
+        emb.vectors.astype(np.float64))
+    assert _m(page)["AMI"] == f"{skm.adjusted_mutual_info_score(emb.labels, pred):.4f}"
+
+
+def test_sweep_suggests_a_k(page):
+    page.radio(key="cl_method").set_value("kmeans").run()
+    page.slider(key="cl_sweep_range").set_value((5, 12)).run()
+    page.button(key="cl_sweep_go").click().run()
+    assert not page.exception
+    cap = " ".join(c.value for c in page.caption)
+    assert "Suggested k = " in cap

@@ -1,0 +1,60 @@
+"""Clustering and its scores against scikit-learn and hand loops."""
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.datasets import make_blobs
+
+from explorer.analysis.clustering import against_labels, cluster, contingency, k_sweep, purity, silhouette, suggest_k
+
+X, Y = make_blobs(n_samples=400, centers=5, n_features=8, cluster_std=1.0, random_state=0)
+
+
+def test_kmeans_is_sklearns():
+    res = cluster(X, method="kmeans", n_clusters=5, random_state=0)
+    ref = KMeans(n_clusters=5, n_init=3, random_state=0).fit_predict(X)
+    assert skm.adjusted_rand_score(res.labels, ref) == 1.0
+
+
+@pytest.mark.parametrize("linkage", ["ward", "average", "complete", "single"])
+def test_agglomerative_is_sklearns(linkage):
+    res = cluster(X, method="agglomerative", n_clusters=5, linkage=linkage)
+    ref = AgglomerativeClustering(n_clusters=5, linkage=linkage).fit_predict(X)
+    assert skm.adjusted_rand_score(res.labels, ref) == 1.0
+
+
+def test_connectivity_graph_for_large_sets_still_finds_blobs():
+    x, y = make_blobs(n_samples=3000, centers=4, n_features=8, random_state=1)
+    res = cluster(x, method="agglomerative", n_clusters=4, large=1000)
+    assert res.settings["connectivity_k"] == 10 and skm.adjusted_rand_score(y, res.labels) > 0.95
+
+
+def test_scores_against_sklearn_and_a_hand_loop():
+    pred = cluster(X, n_clusters=6).labels
+    s = against_labels(Y, pred)
+    assert s["NMI"] == pytest.approx(skm.normalized_mutual_info_score(Y, pred))
+    assert s["AMI"] == pytest.approx(skm.adjusted_mutual_info_score(Y, pred))
+    assert s["ARI"] == pytest.approx(skm.adjusted_rand_score(Y, pred))
+    assert s["homogeneity"] == pytest.approx(skm.homogeneity_score(Y, pred))
+    assert s["completeness"] == pytest.approx(skm.completeness_score(Y, pred))
+    hand = sum(max(np.sum((pred == c) & (t == Y)) for t in set(Y)) for c in set(pred)) / len(Y)
+    assert purity(Y, pred) == pytest.approx(hand)
+    table = contingency(pred, Y)
+    assert table.to_numpy().sum() == len(Y) and table.loc[pred[0], str(Y[0])] >= 1
+
+
+def test_sweep_suggests_the_true_k_and_silhouette_matches_sklearn():
+    sweep = k_sweep(X, range(2, 9))
+    assert suggest_k(sweep) == 5 and list(sweep["k"]) == list(range(2, 9))
+    pred = cluster(X, n_clusters=5).labels
+    assert silhouette(X, pred) == pytest.approx(skm.silhouette_score(X, pred))
+
+
+@pytest.mark.parametrize("kw,match", [({"n_clusters": 1}, "between 2"), ({"method": "dbscan"}, "unknown method"),
+                                      ({"method": "agglomerative", "linkage": "median"}, "unknown linkage"),
+                                      ({"method": "agglomerative", "metric": "manhattan"}, "ward"),
+                                      ({"metric": "hamming"}, "unknown metric")])
+def test_bad_settings_are_refused(kw, match):
+    with pytest.raises(ValueError, match=match):
+        cluster(X, **kw)
