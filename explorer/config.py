@@ -25,6 +25,12 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".pgm", ".ppm", ".
 BF16_MIN_COSINE = 0.9999
 
 
+def numba_cache_dir() -> Path:
+    """Where numba keeps compiled code: ``<EXPLORER_CACHE_DIR>/numba``."""
+    cache = Path(os.environ.get("EXPLORER_CACHE_DIR", ".cache")).expanduser()
+    return (cache if cache.is_absolute() else REPO_ROOT / cache) / "numba"
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 

@@ -131,3 +131,25 @@ def test_threshold_page_pick_and_protocol_upload(browser, tmp_path):
         pg.screenshot(path=str(ARTIFACTS / "threshold_protocol.png"), full_page=True)
         body = pg.inner_text("body")
         assert "1 unknown ids" in body and "10-fold accuracy" in body
+
+
+def test_projection_box_select_opens_the_gallery(browser, tmp_path):
+    """A person drags a box over the map: the selected items and one item's neighbours appear."""
+    with _server(tmp_path / "cache") as url:
+        pg = browser.new_page(viewport={"width": 1400, "height": 1800})
+        pg.goto(url + "/projection")
+        pg.get_by_text("points drawn (UMAP, 2D)").first.wait_for(timeout=240_000)
+        plot = pg.locator(".js-plotly-plot .nsewdrag").first
+        plot.wait_for(timeout=60_000)
+        box = plot.bounding_box()
+        pg.mouse.move(box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.05)
+        pg.mouse.down()
+        pg.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=12)
+        pg.mouse.up()
+        pg.get_by_text("items selected").first.wait_for(timeout=60_000)
+        pg.get_by_text("Nearest neighbours in the embedding").first.wait_for(timeout=60_000)
+        pg.wait_for_timeout(1500)
+        pg.screenshot(path=str(ARTIFACTS / "projection_selection.png"), full_page=True)
+        body = pg.inner_text("body")
+        n = int(body.split(" items selected")[0].split()[-1].replace(",", ""))
+        assert 0 < n < 1797 and "Download the selection (CSV)" in body

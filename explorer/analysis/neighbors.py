@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+from explorer.compute import heavy
 
 INDEX_METRICS = ("euclidean", "sqeuclidean", "cosine")
 
@@ -134,7 +135,7 @@ class HnswIndex:
         start = len(self)
         if start + len(x) > self._index.get_max_elements():
             self._index.resize_index(start + len(x))
-        with threadpool_limits(1):  # hnswlib's own threads do the work
+        with heavy(blas_threads=1):  # hnswlib's own threads do the work
             self._index.add_items(x, np.arange(start, start + len(x)))
 
     def query(self, vectors: np.ndarray, k: int, *, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -19,12 +19,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from explorer.analysis.distances import block_distances, prepare
 from explorer.analysis.kernels import FORM_DISTANCE, FORMS, bin_block, class_pairs, pair_rows_distance
 from explorer.analysis.scores import PairScores, Tail, from_distances, histogram_edges, value_histogram
 from explorer.analysis.verification import fast_figures
+from explorer.compute import heavy
 
 Progress = Callable[[float, str], None] | None
 WORKERS = 2
@@ -260,7 +260,7 @@ def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
         _run_block(blk, tail, slot, ij[0], ij[1], block, base)
 
     # progress is reported from the calling thread only (a UI may not be touched from workers)
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(WORKERS) as pool:
+    with heavy(blas_threads=1), ThreadPoolExecutor(WORKERS) as pool:
         for done, fut in enumerate(as_completed([pool.submit(work, ij) for ij in tasks]), 1):
             fut.result()
             if progress and (done % 8 == 0 or done == len(tasks)):

@@ -1,4 +1,4 @@
-"""Compile the pair kernels ahead of a visitor's first click (numba caches them on disk)."""
+"""Compile numba code ahead of a visitor's first click (numba also caches it on disk)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,12 @@ def compile_kernels() -> None:
     for dtype in (np.float32, np.float64):
         g, i = rng.random(50).astype(dtype), (rng.random(60) + 0.5).astype(dtype)
         fast_figures(g, i, bins=64, auc_tolerance=0)
+
+
+def compile_umap() -> None:
+    """A tiny UMAP: compiles umap-learn's numba code (the slow part of a first UMAP) into the cache."""
+    from explorer.analysis.projection import project_umap
+
+    x = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    project_umap(x, n_epochs=20, random_state=0)
+    project_umap(x, n_components=3, n_epochs=20, random_state=0)

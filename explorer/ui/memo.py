@@ -25,3 +25,9 @@ def memo(ws: Workspace, name: str, params: tuple, compute: Callable[[], Any]) ->
     if key not in store:
         store[key] = compute()
     return store[key]
+
+
+def memo_get(ws: Workspace, name: str, params: tuple) -> Any:
+    """A memoised result if there is one for this workspace, else None (nothing is computed)."""
+    store = st.session_state.get(MEMO, {})
+    return store.get((name, params)) if store.get("_workspace") == ws.key else None

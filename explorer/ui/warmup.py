@@ -1,4 +1,4 @@
-"""Server-wide warm-up: compile the pair kernels in the background once per server process."""
+"""Server-wide warm-up: compile numba code (pair kernels, UMAP) in the background once per server."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ import threading
 
 import streamlit as st
 
-from explorer.analysis.warmup import compile_kernels
+from explorer.analysis.warmup import compile_kernels, compile_umap
+
+
+def _warm() -> None:
+    compile_kernels()
+    compile_umap()
 
 
 @st.cache_resource(show_spinner=False)
 def start_warmup() -> threading.Thread:
     """Shared by every visitor on purpose: it holds no data, only compiled code."""
-    thread = threading.Thread(target=compile_kernels, name="kernel-warmup", daemon=True)
+    thread = threading.Thread(target=_warm, name="numba-warmup", daemon=True)
     thread.start()
     return thread

@@ -1,0 +1,120 @@
+"""Widgets and rendering for the Projection page: settings, the map, selection and neighbours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explorer.analysis.clustering import cluster
+from explorer.analysis.distances import prepare
+from explorer.analysis.neighbors import INDEX_METRICS
+from explorer.analysis.projection import KnnGraph, knn_graph, project_pca, project_umap
+from explorer.ui.memo import memo, memo_get
+from explorer.ui.pairs import Usable
+from explorer.workspace import Workspace
+
+COLOURS = ("label", "cluster (k-means, k = classes)", "nearest neighbour has another label",
+           "distance to class centre")
+PREVIEW_EPOCHS = 30
+
+
+def settings() -> dict:
+    c1, c2, c3, c4, c5 = st.columns([2, 1, 2, 2, 2])
+    method = c1.radio("Map", ["UMAP", "PCA"], key="pj_method", horizontal=True)
+    dims = c2.radio("Dimensions", [2, 3], key="pj_dims", horizontal=True)
+    metric = c3.selectbox("Distance", INDEX_METRICS, key="pj_metric")
+    colour = c4.selectbox("Colour by", COLOURS, key="pj_colour")
+    seed = c5.number_input("random_state", 0, 2**31 - 1, 0, key="pj_seed", help="The same value gives the same map")
+    opts = {"method": method, "dims": int(dims), "metric": metric, "colour": colour, "seed": int(seed)}
+    if method == "UMAP":
+        d1, d2 = st.columns(2)
+        opts["n_neighbors"] = d1.slider("n_neighbors", 2, 100, 15, key="pj_nn")
+        opts["min_dist"] = d2.slider("min_dist", 0.0, 0.99, 0.1, step=0.01, key="pj_md")
+    return opts
+
+
+def graph(ws: Workspace, u: Usable, metric: str, k: int) -> KnnGraph:
+    def compute():
+        with st.spinner("Finding every item's nearest neighbours ..."):
+            return knn_graph(u.vectors, k=k, metric=metric)
+
+    return memo(ws, "knn_graph", (metric, k), compute)
+
+
+def colour_values(ws: Workspace, u: Usable, how: str, g: KnnGraph, metric: str) -> tuple[np.ndarray, str]:
+    labels = u.labels.astype(str)
+    if how == "label":
+        return labels, "category"
+    if how.startswith("cluster"):
+        k = max(2, min(len(set(labels)), len(labels) - 1))
+        res = memo(ws, "pj_cluster", (k,), lambda: cluster(u.vectors, n_clusters=k))
+        return np.array([f"cluster {c}" for c in res.labels]), "category"
+    if how.startswith("nearest"):
+        other = labels[g.indices[:, 1]] != labels
+        return np.where(other, "another label", "same label"), "category"
+    x, base = prepare(u.vectors, metric)
+    d = np.zeros(len(x))
+    for c in np.unique(labels):
+        idx = labels == c
+        centre = x[idx].mean(0)
+        d[idx] = np.linalg.norm(x[idx] - centre, axis=1)
+    return d, "continuous"
+
+
+def coordinates(ws: Workspace, u: Usable, opts: dict, g: KnnGraph | None, draw) -> np.ndarray:
+    """PCA at once; for UMAP, a short preview run, then the full layout (each drawn as it comes)."""
+    dims, seed = opts["dims"], opts["seed"]
+    pca = memo(ws, "pca", (dims, seed), lambda: project_pca(u.vectors, n_components=dims, random_state=seed))
+    if opts["method"] == "PCA":
+        return pca
+    key = (dims, seed, opts["metric"], opts["n_neighbors"], opts["min_dist"])
+    done = memo_get(ws, "umap", key)
+    if done is not None:
+        return done
+    draw(pca, "PCA while UMAP runs ...")
+    common = dict(n_components=dims, n_neighbors=opts["n_neighbors"], min_dist=opts["min_dist"],
+                  metric=opts["metric"], random_state=seed, graph=g)
+    with st.spinner("UMAP: a first layout ..."):
+        preview = project_umap(u.vectors, n_epochs=PREVIEW_EPOCHS, **common)
+    draw(preview, "UMAP preview: refining ...")
+    with st.spinner("UMAP: refining ..."):
+        return memo(ws, "umap", key, lambda: project_umap(u.vectors, init=preview, **common))
+
+
+def selected_rows(event) -> np.ndarray:
+    """Rows (into the usable items) of the points a box or lasso selected."""
+    if not event or not event.selection:
+        return np.empty(0, np.int64)
+    rows = []
+    for p in event.selection.get("points", []):
+        c = p.get("customdata")
+        if c is not None:
+            rows.append(int(c[0] if isinstance(c, list | tuple) else c))
+    return np.unique(np.array(rows, np.int64))
+
+
+def selection(ws: Workspace, u: Usable, rows: np.ndarray, limit: int = 60) -> None:
+    ds = ws.dataset
+    items = u.rows[rows]
+    frame = pd.DataFrame({"item": ds.ids[items], "label": ds.labels[items]})
+    st.caption(f"{len(rows):,} items selected; labels: " + ", ".join(
+        f"{k} ({v})" for k, v in frame["label"].value_counts().head(10).items()))
+    if ds.kind == "image" and ds.thumbnails:
+        st.image([ds.thumbnails[i] for i in items[:limit]], caption=[str(ds.labels[i]) for i in items[:limit]], width=64)
+    st.dataframe(frame, hide_index=True)
+    st.download_button("Download the selection (CSV)", frame.to_csv(index=False).encode(), file_name="selection.csv",
+                       mime="text/csv", key="pj_dl_sel")
+
+
+def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:
+    """One selected item and its nearest neighbours in the embedding itself (not on the map)."""
+    ds = ws.dataset
+    pick = st.selectbox("Item", rows, key="pj_item", format_func=lambda r: f"{ds.ids[u.rows[r]]} ({u.labels[r]})")
+    nb, d = g.indices[pick], g.distances[pick]
+    items = u.rows[nb]
+    caps = ["this item"] + [f"{ds.labels[i]} d={v:.3g}" for i, v in zip(items[1:], d[1:], strict=True)]
+    if ds.kind == "image" and ds.thumbnails:
+        st.image([ds.thumbnails[i] for i in items], caption=caps, width=72)
+    st.dataframe(pd.DataFrame({"rank": np.arange(len(nb)), "item": ds.ids[items], "label": ds.labels[items],
+                               f"{g.metric} distance": d}), hide_index=True)

@@ -1,0 +1,62 @@
+"""AppTest of the Projection page on the bundled digits: every point drawn, at the library's coordinates."""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.analysis.projection import project_pca, project_umap
+from explorer.ui.projection import PREVIEW_EPOCHS
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(scope="module")
+def page():
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("app_pages/projection.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _array(v):
+    """Plotly sends numpy arrays as typed arrays: {"dtype": ..., "bdata": base64}."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v)
+
+
+def _points(at):
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    xs = np.concatenate([_array(t["x"]).astype(float) for t in spec["data"]])
+    rows = np.concatenate([_array(t["customdata"]).astype(int) for t in spec["data"]])
+    return rows, xs, spec
+
+
+def test_umap_map_draws_every_point_at_library_coordinates(page):
+    emb = page.session_state["workspace"].embeddings
+    assert any("1,797 points drawn (UMAP, 2D)" in c.value for c in page.caption)
+    rows, xs, spec = _points(page)
+    assert len(rows) == 1797 and sorted(rows) == list(range(1797))
+    assert len(spec["data"]) == 10  # one trace per digit
+    # same seed, same map: the page's preview run, then the full run from it
+    preview = project_umap(emb.vectors, random_state=0, n_epochs=PREVIEW_EPOCHS)
+    ref = project_umap(emb.vectors, random_state=0, init=preview)
+    np.testing.assert_allclose(xs, ref[rows, 0], rtol=1e-5, atol=1e-5)
+
+
+def test_pca_3d_and_colour_by_neighbour(page):
+    page.radio(key="pj_method").set_value("PCA").run()
+    page.radio(key="pj_dims").set_value(3).run()
+    page.selectbox(key="pj_colour").set_value("nearest neighbour has another label").run()
+    assert not page.exception
+    emb = page.session_state["workspace"].embeddings
+    rows, xs, spec = _points(page)
+    assert spec["data"][0]["type"] == "scatter3d" and len(rows) == 1797
+    ref = project_pca(emb.vectors, n_components=3)
+    np.testing.assert_allclose(xs, ref[rows, 0], rtol=1e-4, atol=1e-4)
+    assert {t["name"] for t in spec["data"]} <= {"another label", "same label"}
