@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.analysis.projection import project_pca, project_umap
+from explorer.analysis.projection import default_epochs, project_pca, project_umap
 from explorer.ui.projection import PREVIEW_EPOCHS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -45,7 +45,7 @@ def test_umap_map_draws_every_point_at_library_coordinates(page):
     assert len(spec["data"]) == 10  # one trace per digit
     # same seed, same map: the page's preview run, then the full run from it
     preview = project_umap(emb.vectors, random_state=0, n_epochs=PREVIEW_EPOCHS)
-    ref = project_umap(emb.vectors, random_state=0, init=preview)
+    ref = project_umap(emb.vectors, random_state=0, init=preview, n_epochs=default_epochs(1797) - PREVIEW_EPOCHS)
     np.testing.assert_allclose(xs, ref[rows, 0], rtol=1e-5, atol=1e-5)
 
 

@@ -53,6 +53,11 @@ def knn_graph(vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", ki
     return KnnGraph(np.c_[rows, nb].astype(np.int64), np.c_[np.zeros(len(rows)), d].astype(np.float32), metric)
 
 
+def default_epochs(n_items: int) -> int:
+    """umap-learn's own choice: 500 epochs up to 10k items, 200 beyond."""
+    return 500 if n_items <= 10_000 else 200
+
+
 def _reduced(vectors: np.ndarray, pca_dims: int, random_state: int) -> np.ndarray:
     x = np.asarray(vectors, np.float32)
     return project_pca(x, n_components=pca_dims, random_state=random_state) if x.shape[1] > pca_dims else x

@@ -9,7 +9,7 @@ import streamlit as st
 from explorer.analysis.clustering import cluster
 from explorer.analysis.distances import prepare
 from explorer.analysis.neighbors import INDEX_METRICS
-from explorer.analysis.projection import KnnGraph, knn_graph, project_pca, project_umap
+from explorer.analysis.projection import KnnGraph, default_epochs, knn_graph, project_pca, project_umap
 from explorer.ui.memo import memo, memo_get
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
@@ -78,8 +78,9 @@ def coordinates(ws: Workspace, u: Usable, opts: dict, g: KnnGraph | None, draw) 
     with st.spinner("UMAP: a first layout ..."):
         preview = project_umap(u.vectors, n_epochs=PREVIEW_EPOCHS, **common)
     draw(preview, "UMAP preview: refining ...")
+    rest = max(default_epochs(len(u.vectors)) - PREVIEW_EPOCHS, 1)  # the preview's epochs count
     with st.spinner("UMAP: refining ..."):
-        return memo(ws, "umap", key, lambda: project_umap(u.vectors, init=preview, **common))
+        return memo(ws, "umap", key, lambda: project_umap(u.vectors, init=preview, n_epochs=rest, **common))
 
 
 def selected_rows(event) -> np.ndarray:

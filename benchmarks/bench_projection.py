@@ -1,0 +1,194 @@
+"""Projection and retrieval benchmarks, each against a named baseline (ratios printed).
+
+1. First UMAP after a (re)start, 10k x 64: a fresh process with our persistent numba cache runs the
+   page's path (PCA, preview, refined) against stock umap-learn in a fresh process (its own
+   compile). Goal <= 10 s, trustworthiness within 0.01 of stock.
+2. UMAP 50k x 64, warm: stock umap-learn against ours (preview, refined). Goal: preview <= 3 s,
+   final <= 9 s.
+3. Retrieval metrics (P@1, R-Precision, MAP@R) at 100k x 128: time and peak memory against
+   pytorch-metric-learning's AccuracyCalculator (its torch k-NN; its faiss default is not installed).
+
+Each measurement runs in its own process, so peak memory (max RSS) is its own.
+Run: ``.venv/bin/python benchmarks/bench_projection.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+DATA = """
+import numpy as np
+from sklearn.datasets import make_blobs
+def data(n, d, seed=0):
+    x, y = make_blobs(n_samples=n, centers=max(10, n // 500), n_features=d, cluster_std=4.0, random_state=seed)
+    return x.astype(np.float32), y
+"""
+
+
+def _run(code: str, env: dict | None = None) -> dict:
+    """Run code in a fresh interpreter; it prints one JSON line last. Adds peak RSS in MB."""
+    wrapped = DATA + textwrap.dedent(code) + textwrap.dedent("""
+        import resource, json as _j
+        OUT["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(_j.dumps(OUT))
+    """)
+    import os
+
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", wrapped], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=1800)
+    if proc.returncode:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def first_umap(n: int) -> None:
+    stock = _run(f"""
+        import time
+        t0 = time.perf_counter()
+        import umap
+        from explorer.analysis.projection import trustworthiness
+        x, y = data({n}, 64)
+        t1 = time.perf_counter()
+        e = umap.UMAP(random_state=0).fit_transform(x)
+        OUT = {{"import_s": t1 - t0, "fit_s": time.perf_counter() - t1, "tw": trustworthiness(x, e)}}
+    """, env={"NUMBA_CACHE_DIR": tempfile.mkdtemp(prefix="numba-stock-")})
+    # ours: the server's persistent numba cache (filled by an earlier start), and its warm-up thread
+    # starting with the process; the first visitor clicks at once, or once the warm-up is done
+    _run("from explorer.analysis.warmup import compile_kernels, compile_umap\ncompile_umap()\nOUT = {}")
+    runs = {}
+    for when in ("at once", "after warm-up"):
+        runs[when] = _run(f"""
+            import threading, time
+            t0 = time.perf_counter()
+            from explorer.analysis.warmup import compile_kernels, compile_umap
+            warm = threading.Thread(target=lambda: (compile_kernels(), compile_umap()))
+            warm.start()
+            from explorer.analysis.projection import default_epochs, project_pca, project_umap, knn_graph, trustworthiness
+            x, y = data({n}, 64)
+            if {when == "after warm-up"}:
+                warm.join()
+            t_wait = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            pca = project_pca(x)
+            t_pca = time.perf_counter() - t1
+            g = knn_graph(x, k=15)
+            prev = project_umap(x, n_epochs=30, graph=g, random_state=0)
+            t_prev = time.perf_counter() - t1
+            e = project_umap(x, init=prev, graph=g, random_state=0, n_epochs=default_epochs(len(x)) - 30)
+            OUT = {{"start_s": t_wait, "pca_s": t_pca, "preview_s": t_prev, "final_s": time.perf_counter() - t1,
+                    "tw": trustworthiness(x, e)}}
+        """)
+    ours = runs["at once"]
+    print(f"\n1. first UMAP after a start, {n:,} x 64")
+    if "error" in stock or "error" in ours:
+        print(f"   failed: stock {stock.get('error')}, ours {ours.get('error')}")
+        return
+    print(f"   stock umap-learn, fresh process and numba cache: import {stock['import_s']:.1f} s + fit "
+          f"{stock['fit_s']:.1f} s; trustworthiness {stock['tw']:.4f}")
+    for when, r in runs.items():
+        if "error" in r:
+            print(f"   ours, click {when}: failed ({r['error']})")
+            continue
+        print(f"   ours, fresh server, click {when} ({r['start_s']:.1f} s after start): PCA at {r['pca_s']:.2f} s, "
+              f"preview at {r['preview_s']:.1f} s, final at {r['final_s']:.1f} s; trustworthiness {r['tw']:.4f}")
+    print(f"   click to final map: {stock['fit_s'] / ours['final_s']:.1f}x faster than stock's fit; "
+          f"trustworthiness difference {ours['tw'] - stock['tw']:+.4f}")
+
+
+def warm_umap(n: int) -> None:
+    code = f"""
+        import time
+        import umap
+        from explorer.analysis.projection import default_epochs, project_umap, knn_graph, trustworthiness
+        from explorer.analysis.warmup import compile_umap
+        compile_umap()
+        umap.UMAP(n_epochs=10).fit_transform(data(5000, 64)[0])  # warm stock's own paths (NN-descent) too
+        x, y = data({n}, 64)
+        t = time.perf_counter()
+        e0 = umap.UMAP().fit_transform(x)
+        t_stock = time.perf_counter() - t
+        t = time.perf_counter()
+        g = knn_graph(x, k=15)
+        t_knn = time.perf_counter() - t
+        prev = project_umap(x, n_epochs=30, graph=g, random_state=0)
+        t_prev = time.perf_counter() - t
+        e = project_umap(x, init=prev, graph=g, random_state=0, n_epochs=default_epochs(len(x)) - 30)
+        OUT = {{"stock_s": t_stock, "knn_s": t_knn, "preview_s": t_prev, "final_s": time.perf_counter() - t,
+                "tw_stock": trustworthiness(x, e0), "tw": trustworthiness(x, e)}}
+    """
+    r = _run(code)
+    print(f"\n2. UMAP {n:,} x 64, warm")
+    if "error" in r:
+        print(f"   failed: {r['error']}")
+        return
+    print(f"   stock umap-learn (default, parallel): {r['stock_s']:.1f} s, trustworthiness {r['tw_stock']:.4f}")
+    print(f"   ours (deterministic, random_state=0): kNN graph {r['knn_s']:.1f} s, preview at {r['preview_s']:.1f} s, "
+          f"final at {r['final_s']:.1f} s, trustworthiness {r['tw']:.4f}; {r['stock_s'] / r['final_s']:.2f}x stock")
+
+
+def retrieval(n: int, pml_n: int) -> None:
+    ours = _run(f"""
+        import time
+        from explorer.analysis.retrieval import retrieval_metrics
+        x, y = data({n}, 128)
+        t = time.perf_counter()
+        r = retrieval_metrics(x, y)
+        OUT = {{"s": time.perf_counter() - t, "map": r.map_at_r, "p1": r.precision_at_1}}
+    """)
+    lines = [f"\n3. retrieval metrics, {n:,} x 128"]
+    lines.append(f"   ours (exact index, query batches): {ours.get('s', float('nan')):.1f} s, peak "
+                 f"{ours.get('peak_mb', float('nan')):.0f} MB, MAP@R {ours.get('map', float('nan')):.4f}"
+                 if "error" not in ours else f"   ours failed: {ours['error']}")
+    for size in sorted({pml_n, n}):
+        pml = _run(f"""
+            import time, torch
+            from pytorch_metric_learning.distances import LpDistance
+            from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+            from pytorch_metric_learning.utils.inference import CustomKNN
+            x, y = data({size}, 128)
+            calc = AccuracyCalculator(include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
+                                      knn_func=CustomKNN(LpDistance(normalize_embeddings=False)),
+                                      device=torch.device("cpu"))
+            t = time.perf_counter()
+            tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+            r = calc.get_accuracy(tx, ty, tx, ty, ref_includes_query=True)
+            OUT = {{"s": time.perf_counter() - t, "map": r["mean_average_precision_at_r"]}}
+        """)
+        if "error" in pml:
+            lines.append(f"   AccuracyCalculator (torch k-NN) at {size:,}: failed ({pml['error']})")
+            continue
+        lines.append(f"   AccuracyCalculator (torch k-NN) at {size:,}: {pml['s']:.1f} s, peak {pml['peak_mb']:.0f} MB, "
+                     f"MAP@R {pml['map']:.4f}")
+        if size != n:
+            small = _run(f"""
+                import time
+                from explorer.analysis.retrieval import retrieval_metrics
+                x, y = data({size}, 128)
+                t = time.perf_counter()
+                r = retrieval_metrics(x, y)
+                OUT = {{"s": time.perf_counter() - t, "map": r.map_at_r}}
+            """)
+            lines.append(f"   ours at {size:,}: {small['s']:.1f} s, peak {small['peak_mb']:.0f} MB, MAP@R {small['map']:.4f}"
+                         f" ({pml['s'] / small['s']:.1f}x faster, {pml['peak_mb'] / small['peak_mb']:.1f}x less memory)")
+    print("\n".join(lines))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    q = ap.parse_args().quick
+    first_umap(2000 if q else 10_000)
+    warm_umap(5000 if q else 50_000)
+    retrieval(5000 if q else 100_000, 2000 if q else 20_000)
+
+
+if __name__ == "__main__":
+    main()
