@@ -36,6 +36,7 @@ try:
 except ValueError as exc:
     st.error(f"Cannot cluster: {exc}. Your workspace is unchanged.")
     st.stop()
+ui.remember(ws, res)
 st.subheader("Against the labels")
 ui.scores(against_labels(u.labels, res.labels), sil)
 st.plotly_chart(plots.contingency_heatmap(contingency(res.labels, u.labels)), key="cl_heat")

@@ -51,3 +51,18 @@ def test_sweep_suggests_a_k(page):
     assert not page.exception
     cap = " ".join(c.value for c in page.caption)
     assert "Suggested k = " in cap
+
+
+def test_projection_colours_by_the_chosen_clustering(page):
+    page.radio(key="cl_method").set_value("agglomerative").run()
+    page.selectbox(key="cl_linkage").set_value("ward").run()
+    page.number_input(key="cl_k").set_value(4).run()
+    page.switch_page("app_pages/projection.py").run()
+    page.radio(key="pj_method").set_value("PCA").run()
+    page.selectbox(key="pj_colour").set_value("cluster").run()
+    assert not page.exception
+    assert any("agglomerative, k = 4" in c.value for c in page.caption)
+    import json
+
+    spec = json.loads(page.get("plotly_chart")[0].proto.spec)
+    assert sorted(t["name"] for t in spec["data"]) == [f"cluster {c}" for c in range(4)]

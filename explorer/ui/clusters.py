@@ -11,6 +11,18 @@ from explorer.analysis.clustering import LINKAGES, ClusterResult, k_sweep, sugge
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
 
+LATEST = "cl_latest"  # this session's latest clustering, which the Projection page can colour by
+
+
+def remember(ws: Workspace, res: ClusterResult) -> None:
+    st.session_state[LATEST] = (ws.key, res)
+
+
+def latest(ws: Workspace) -> ClusterResult | None:
+    """The clustering last shown on the Clusters page, if it belongs to this workspace."""
+    kept = st.session_state.get(LATEST)
+    return kept[1] if kept and kept[0] == ws.key else None
+
 
 def settings(n_labels: int, n_items: int) -> dict:
     c1, c2, c3, c4 = st.columns(4)

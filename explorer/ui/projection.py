@@ -10,12 +10,12 @@ from explorer.analysis.clustering import cluster
 from explorer.analysis.distances import prepare
 from explorer.analysis.neighbors import INDEX_METRICS
 from explorer.analysis.projection import KnnGraph, default_epochs, knn_graph, project_pca, project_umap
+from explorer.ui.clusters import latest
 from explorer.ui.memo import memo, memo_get
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
 
-COLOURS = ("label", "cluster (k-means, k = classes)", "nearest neighbour has another label",
-           "distance to class centre")
+COLOURS = ("label", "cluster", "nearest neighbour has another label", "distance to class centre")
 PREVIEW_EPOCHS = 30
 
 
@@ -46,9 +46,14 @@ def colour_values(ws: Workspace, u: Usable, how: str, g: KnnGraph, metric: str) 
     labels = u.labels.astype(str)
     if how == "label":
         return labels, "category"
-    if how.startswith("cluster"):
-        k = max(2, min(len(set(labels)), len(labels) - 1))
-        res = memo(ws, "pj_cluster", (k,), lambda: cluster(u.vectors, n_clusters=k))
+    if how == "cluster":
+        res = latest(ws)  # the clustering chosen on the Clusters page, else k-means with k = classes
+        if res is None:
+            k = max(2, min(len(set(labels)), len(labels) - 1))
+            res = memo(ws, "pj_cluster", (k,), lambda: cluster(u.vectors, n_clusters=k))
+            st.caption(f"Clusters: k-means with k = {k} (set others on the Clusters page).")
+        else:
+            st.caption(f"Clusters from the Clusters page: {res.method}, k = {res.n_clusters}.")
         return np.array([f"cluster {c}" for c in res.labels]), "category"
     if how.startswith("nearest"):
         other = labels[g.indices[:, 1]] != labels
