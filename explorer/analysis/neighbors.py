@@ -62,39 +62,45 @@ def _drop_excluded(d: np.ndarray, idx: np.ndarray, exclude: np.ndarray | None, k
 
 
 class BruteForceIndex:
-    """Exact search: query blocks against all indexed rows by matrix products."""
+    """Exact search: query blocks against all indexed rows by float32 matrix products (the rows
+    are centred first, which keeps |a|^2 + |b|^2 - 2ab accurate in float32)."""
 
     def __init__(self, metric: str = "euclidean", *, block: int = 2048):
         check_vectors(np.zeros((0, 1)), dim=None, metric=metric)
         self.metric, self.block = metric, block
-        self._x = np.zeros((0, 0), np.float32)
-        self._sq = np.zeros(0, np.float32)
+        self._raw = np.zeros((0, 0), np.float32)
 
     def __len__(self) -> int:
-        return len(self._x)
+        return len(self._raw)
 
     def add(self, vectors: np.ndarray) -> None:
-        x = check_vectors(vectors, dim=self._x.shape[1] if len(self._x) else None, metric=self.metric)
+        x = check_vectors(vectors, dim=self._raw.shape[1] if len(self._raw) else None, metric=self.metric)
         if self.metric == "cosine":
             x = x / np.linalg.norm(x, axis=1, keepdims=True)
-        self._x = x if not len(self._x) else np.concatenate([self._x, x])
-        self._sq = (self._x.astype(np.float64) ** 2).sum(1).astype(np.float32)
+        self._raw = x if not len(self._raw) else np.concatenate([self._raw, x])
+        self._centre = self._raw.mean(0) if self.metric != "cosine" else np.zeros(self._raw.shape[1], np.float32)
+        self._x = np.ascontiguousarray(self._raw - self._centre)
+        self._sq = np.einsum("ij,ij->i", self._x, self._x)
 
     def query(self, vectors: np.ndarray, k: int, *, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        q = check_vectors(vectors, dim=self._x.shape[1], metric=self.metric)
+        q = check_vectors(vectors, dim=self._raw.shape[1], metric=self.metric)
         if self.metric == "cosine":
             q = q / np.linalg.norm(q, axis=1, keepdims=True)
+        q = q - self._centre
         extra = 0 if exclude is None else 1
         kk = min(k + extra, len(self))
         out_d = np.empty((len(q), kk), np.float32)
         out_i = np.empty((len(q), kk), np.int64)
         for s in range(0, len(q), self.block):
             qb = q[s : s + self.block]
-            dot = qb @ self._x.T
+            d = qb @ self._x.T  # float32, in place from here on: blocks are large
             if self.metric == "cosine":
-                d = 1.0 - dot
+                np.subtract(1.0, d, out=d)
             else:
-                d = np.maximum((qb.astype(np.float64) ** 2).sum(1)[:, None] + self._sq[None, :] - 2 * dot, 0)
+                d *= -2.0
+                d += np.einsum("ij,ij->i", qb, qb)[:, None]
+                d += self._sq[None, :]
+                np.maximum(d, 0.0, out=d)
             part = np.argpartition(d, kk - 1, axis=1)[:, :kk] if kk < d.shape[1] else np.tile(np.arange(kk), (len(d), 1))
             pd = np.take_along_axis(d, part, axis=1)
             order = np.argsort(pd, axis=1, kind="stable")
