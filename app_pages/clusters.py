@@ -19,6 +19,8 @@ pairs.explain_dropped(u)
 if len(u.rows) < 3:
     st.warning("Clustering needs at least three items with finite embeddings.")
     st.stop()
+if pairs.all_identical(u):
+    st.stop()
 opts = ui.settings(len(set(u.labels)), len(u.rows))
 ui.sweep(ws, u, opts)
 key = tuple(sorted(opts.items()))

@@ -19,6 +19,8 @@ pairs.explain_dropped(u)
 if len(u.rows) < 3:
     st.warning("A map needs at least three items with finite embeddings.")
     st.stop()
+if pairs.all_identical(u):
+    st.stop()
 opts = ui.settings()
 try:
     g = ui.graph(ws, u, opts["metric"], min(max(opts.get("n_neighbors", 15), 11), len(u.rows)))

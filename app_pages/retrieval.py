@@ -15,6 +15,8 @@ st.write("Every item queries all the others by distance. Precision@1, R-Precisio
          "its own class comes back first (R = class size - 1); below, the items that look wrong.")
 u = pairs.usable(ws)
 pairs.explain_dropped(u)
+if pairs.all_identical(u):
+    st.stop()
 c1, c2 = st.columns(2)
 metric = c1.selectbox("Distance", INDEX_METRICS, index=1, key="rt_metric")
 kinds = ["exact", "hnsw"]

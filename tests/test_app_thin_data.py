@@ -80,3 +80,21 @@ def test_sampling_beyond_the_operators_limit_is_reported(monkeypatch):
     at.switch_page("app_pages/distances.py").run()
     assert not at.exception
     assert "sampled uniformly" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("case", sorted(CASES) + ["nan"])
+@pytest.mark.parametrize("page", ["app_pages/projection.py", "app_pages/retrieval.py", "app_pages/clusters.py"])
+def test_other_pages_hold_on_thin_data(case, page):
+    if case == "nan":
+        x = RNG.normal(size=(60, 4))
+        x[[3, 7], 1] = np.nan
+        y = np.arange(60) % 4
+    else:
+        x, y, _ = CASES[case]
+    at = _open(page, _workspace(x, y, case))  # no exception, workspace kept
+    if case == "singletons" and page.endswith("retrieval.py"):
+        assert "single item" in _texts(at)
+    if case == "nan":
+        assert "2 items have NaN" in _texts(at)
+    if case == "equal":
+        assert "same embedding" in _texts(at)

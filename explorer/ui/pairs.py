@@ -73,3 +73,11 @@ def _remap(s: PairScores, rows: np.ndarray) -> PairScores:
         return replace(t, a=rows[t.a], b=rows[t.b])
 
     return replace(s, genuine=fix(s.genuine), impostor=fix(s.impostor))
+
+
+def all_identical(u: Usable) -> bool:
+    """Every usable item has the same embedding; says so on the page."""
+    same = len(u.vectors) > 1 and float(np.ptp(u.vectors, axis=0).max()) == 0.0
+    if same:
+        st.warning("Every item has the same embedding: nothing can be told apart. Check the model.")
+    return same
