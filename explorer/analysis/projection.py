@@ -54,8 +54,9 @@ def knn_graph(vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", ki
 
 
 def default_epochs(n_items: int) -> int:
-    """umap-learn's own choice: 500 epochs up to 10k items, 200 beyond."""
-    return 500 if n_items <= 10_000 else 200
+    """200 epochs at every size (umap-learn takes 500 up to 10k items): started from the PCA map,
+    10k x 64 blobs lose 0.001 of trustworthiness (0.9779 against 0.9788) in a third of the time."""
+    return 200
 
 
 def _reduced(vectors: np.ndarray, pca_dims: int, random_state: int) -> np.ndarray:
