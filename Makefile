@@ -31,6 +31,7 @@ lint: install-dev
 bench: install-dev
 	$(PY) benchmarks/bench_embedding.py
 	$(PY) benchmarks/bench_verification.py
+	$(PY) benchmarks/bench_projection.py
 
 model: install
 	$(PY) scripts/train_default_model.py
