@@ -38,7 +38,7 @@ m = st.columns(6)
 m[0].metric("Genuine pairs", f"{h.n_genuine:,}")
 m[1].metric("Impostor pairs", f"{h.n_impostor:,}")
 m[2].metric("d-prime", "n/a" if sep.d_prime is None else f"{sep.d_prime:.3f}",
-            help="|mean impostor - mean genuine| / sqrt((var genuine + var impostor) / 2), exact")
+            help="|mean impostor - mean genuine| / sqrt((var genuine + var impostor) / 2), from sums over every pair")
 m[3].metric("Overlap", "n/a" if sep.overlap is None else f"{sep.overlap:.4f}",
             help="Shared area of the two normalised histograms: 0 = separated, 1 = identical")
 m[4].metric("Mean genuine", f"{sep.mean_genuine:.3f}")

@@ -5,7 +5,7 @@ A :class:`PairScores` holds, for one distance ``metric``:
 - the exact extreme pairs of each side with their item indices (:class:`Tail`): the smallest
   impostor distances (false accepts at strict thresholds) and the largest genuine distances
   (false rejects at lax ones); a tail that holds every pair of its side is "complete";
-- exact sums and sums of squares (means and spreads without binning);
+- sums and sums of squares over every pair (means and spreads without binning);
 - how the impostor pairs were taken: all of them, or a uniform sample of them.
 
 Counts are exact at every bin edge and at every tail value on the side the tail covers, so the
