@@ -3,6 +3,7 @@
 import streamlit as st
 
 from explorer.analysis.neighbors import INDEX_METRICS
+from explorer.config import EXACT_SEARCH_UP_TO
 from explorer.ui import pairs, state
 from explorer.ui import retrieval as ui
 
@@ -20,7 +21,7 @@ if pairs.all_identical(u):
 c1, c2 = st.columns(2)
 metric = c1.selectbox("Distance", INDEX_METRICS, index=1, key="rt_metric")
 kinds = ["exact", "hnsw"]
-kind = c2.radio("Neighbour search", kinds, index=0 if len(u.rows) <= ui.EXACT_UP_TO else 1, key="rt_kind",
+kind = c2.radio("Neighbour search", kinds, index=0 if len(u.rows) <= EXACT_SEARCH_UP_TO else 1, key="rt_kind",
                 horizontal=True, format_func=lambda k: "exact" if k == "exact" else "HNSW (approximate, faster)")
 try:
     f = ui.findings(ws, u, metric, kind)

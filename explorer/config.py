@@ -23,6 +23,7 @@ MAX_IMAGE_PIXELS = 40_000_000  # 40 MP, well above any photo a face demo needs
 THUMBNAIL_SIZE = 64
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff")
 BF16_MIN_COSINE = 0.9999
+EXACT_SEARCH_UP_TO = 20_000  # items: neighbour search is exact up to here, HNSW beyond
 
 
 def numba_cache_dir() -> Path:

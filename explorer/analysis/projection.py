@@ -17,8 +17,7 @@ from sklearn.decomposition import PCA
 
 from explorer.analysis.neighbors import INDEX_METRICS, build_index
 from explorer.compute import heavy
-
-EXACT_UP_TO = 20_000
+from explorer.config import EXACT_SEARCH_UP_TO
 
 
 def project_pca(vectors: np.ndarray, *, n_components: int = 2, random_state: int = 0) -> np.ndarray:
@@ -45,7 +44,7 @@ class KnnGraph:
 def knn_graph(vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", kind: str | None = None) -> KnnGraph:
     if metric not in INDEX_METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(INDEX_METRICS)}")
-    kind = kind or ("exact" if len(vectors) <= EXACT_UP_TO else "hnsw")
+    kind = kind or ("exact" if len(vectors) <= EXACT_SEARCH_UP_TO else "hnsw")
     rows = np.arange(len(vectors))
     with heavy(blas_threads=1):  # float32 products give other last bits with other BLAS threads: UMAP would too
         index = build_index(vectors, metric=metric, kind=kind)

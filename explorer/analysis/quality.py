@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis.distances import prepare
-from explorer.analysis.neighbors import NeighborIndex, build_index
+from explorer.analysis.neighbors import NeighborIndex
 
 
 def exact_duplicates(vectors: np.ndarray) -> pd.DataFrame:
@@ -86,7 +86,3 @@ def outliers(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidea
         return pd.DataFrame(columns=["item", "label", "distance", "robust_z"])
     return pd.concat(rows).sort_values("robust_z", ascending=False, ignore_index=True)
 
-
-def default_index(vectors: np.ndarray, metric: str) -> NeighborIndex:
-    """Exact up to 20k items, HNSW beyond (where exact search over all items gets slow)."""
-    return build_index(vectors, metric=metric, kind="exact" if len(vectors) <= 20_000 else "hnsw")

@@ -15,8 +15,6 @@ from explorer.ui.memo import memo
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
 
-EXACT_UP_TO = 20_000  # items: beyond, the default index is HNSW
-
 
 @dataclass(frozen=True)
 class Findings:
