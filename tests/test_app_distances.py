@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.analysis.pairs import all_pairs, separation
+from explorer.analysis.pairs import all_pairs
+from explorer.analysis.scores import separation
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -5,7 +5,8 @@ import pytest
 from scipy.spatial.distance import pdist
 
 from explorer.analysis.distances import pairwise
-from explorer.analysis.pairs import all_pairs, separation
+from explorer.analysis.pairs import all_pairs
+from explorer.analysis.scores import separation
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(457, 5))

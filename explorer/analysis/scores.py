@@ -128,3 +128,36 @@ def from_distances(genuine: np.ndarray, impostor: np.ndarray, *, metric: str, pa
     return PairScores(metric, edges, value_histogram(g, 0.0, scale, bins), value_histogram(i, 0.0, scale, bins),
                       tail(g, pairs_genuine, -np.inf), tail(i, pairs_impostor, np.inf),
                       (float(g.sum()), float((g * g).sum())), (float(i.sum()), float((i * i).sum())), len(i), source)
+
+
+@dataclass(frozen=True)
+class Separation:
+    """How well genuine and impostor distances separate.
+
+    d_prime : |mean_imp - mean_gen| / sqrt((var_gen + var_imp) / 2).
+    overlap : sum over bins of min(p_gen, p_imp), 0 (disjoint) .. 1 (identical), binned.
+    """
+
+    mean_genuine: float
+    mean_impostor: float
+    std_genuine: float
+    std_impostor: float
+    d_prime: float | None
+    overlap: float | None
+
+
+def separation(h: PairScores) -> Separation:
+    def stats(moments, n):
+        if n == 0:
+            return float("nan"), float("nan")
+        mean = moments[0] / n
+        return mean, float(np.sqrt(max(moments[1] / n - mean * mean, 0.0)))
+
+    mg, sg = stats(h.genuine_moments, h.n_genuine)
+    mi, si = stats(h.impostor_moments, h.n_impostor)
+    if not (h.n_genuine and h.n_impostor):
+        return Separation(mg, mi, sg, si, None, None)
+    pooled = np.sqrt((sg * sg + si * si) / 2)
+    d_prime = float(abs(mi - mg) / pooled) if pooled > 0 else None
+    overlap = float(np.minimum(h.genuine_hist / h.n_genuine, h.impostor_hist / h.n_impostor).sum())
+    return Separation(mg, mi, sg, si, d_prime, overlap)
