@@ -9,18 +9,9 @@ from explorer.ui import pairs, state
 from explorer.ui.memo import memo
 
 st.title("Clusters")
-ws = state.get_workspace()
-if ws is None:
-    st.info("Load data on the Data & model page first.")
-    st.stop()
+ws = state.require_workspace()
 st.write("Which groups does the model make by itself, and do they follow the labels?")
-u = pairs.usable(ws)
-pairs.explain_dropped(u)
-if len(u.rows) < 3:
-    st.warning("Clustering needs at least three items with finite embeddings.")
-    st.stop()
-if pairs.all_identical(u):
-    st.stop()
+u = pairs.require_usable(ws, min_items=3, what="Clustering")
 opts = ui.settings(len(set(u.labels)), len(u.rows))
 ui.sweep(ws, u, opts)
 key = tuple(sorted(opts.items()))

@@ -11,10 +11,7 @@ from explorer.ui import pairs, state
 from explorer.ui.memo import memo
 
 st.title("Distances")
-ws = state.get_workspace()
-if ws is None:
-    st.info("Load data on the Data & model page first.")
-    st.stop()
+ws = state.require_workspace()
 emb = ws.embeddings
 st.write(f"All {emb.n * (emb.n - 1) // 2:,} pairs of the {emb.n:,} items: genuine pairs share a label, impostor "
          "pairs do not. Smaller distance = more similar.")

@@ -8,19 +8,10 @@ from explorer.ui import pairs, state
 from explorer.ui import projection as ui
 
 st.title("Projection")
-ws = state.get_workspace()
-if ws is None:
-    st.info("Load data on the Data & model page first.")
-    st.stop()
+ws = state.require_workspace()
 st.write("Each point is an item. Box- or lasso-select points on the 2D map to see them, and one item's nearest "
          "neighbours in the embedding itself (not on the map).")
-u = pairs.usable(ws)
-pairs.explain_dropped(u)
-if len(u.rows) < 3:
-    st.warning("A map needs at least three items with finite embeddings.")
-    st.stop()
-if pairs.all_identical(u):
-    st.stop()
+u = pairs.require_usable(ws, min_items=3, what="A map")
 opts = ui.settings()
 try:
     g = ui.graph(ws, u, opts["metric"], min(max(opts.get("n_neighbors", 15), 11), len(u.rows)))

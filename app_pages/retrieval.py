@@ -8,16 +8,10 @@ from explorer.ui import pairs, state
 from explorer.ui import retrieval as ui
 
 st.title("Retrieval")
-ws = state.get_workspace()
-if ws is None:
-    st.info("Load data on the Data & model page first.")
-    st.stop()
+ws = state.require_workspace()
 st.write("Every item queries all the others by distance. Precision@1, R-Precision and MAP@R measure how much of "
          "its own class comes back first (R = class size - 1); below, the items that look wrong.")
-u = pairs.usable(ws)
-pairs.explain_dropped(u)
-if pairs.all_identical(u):
-    st.stop()
+u = pairs.require_usable(ws, what="Retrieval")
 c1, c2 = st.columns(2)
 metric = c1.selectbox("Distance", INDEX_METRICS, index=1, key="rt_metric")
 kinds = ["exact", "hnsw"]
@@ -32,4 +26,4 @@ ui.headline(f.result)
 st.subheader("Per class, worst first")
 ui.per_class(f.result)
 st.subheader("Data quality")
-ui.quality(ws, u, f, metric)
+ui.quality(ws, u, f, metric, kind)

@@ -11,10 +11,7 @@ from explorer.ui import threshold as ui
 from explorer.ui.memo import memo
 
 st.title("Threshold")
-ws = state.get_workspace()
-if ws is None:
-    st.info("Load data on the Data & model page first.")
-    st.stop()
+ws = state.require_workspace()
 ui.keep_choices()
 st.write("Accept two items as the same identity when their distance is at most the threshold. Every figure is "
          "counted exactly at the threshold shown.")

@@ -54,3 +54,17 @@ def make_zip(entries: dict[str, bytes]) -> bytes:
 
 def rng_image(seed: int, shape=(20, 16, 3)) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
+
+
+APP = str(REPO / "app.py")
+
+
+def open_page(page: str, *, timeout: int = 180):
+    """A fresh AppTest session on the bundled default workspace, switched to ``page``."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at

@@ -4,20 +4,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import open_page
 from sklearn import metrics as skm
 from sklearn.cluster import AgglomerativeClustering, KMeans
-from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture(scope="module")
 def page():
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page("app_pages/clusters.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("app_pages/clusters.py")
 
 
 def _m(at):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
+from conftest import open_page
 
 from explorer.analysis.pairs import all_pairs
 from explorer.analysis.scores import separation
@@ -14,11 +14,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 @pytest.fixture
 def page():
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page("app_pages/distances.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("app_pages/distances.py")
 
 
 def _metrics(at):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
+from conftest import open_page
 
 from explorer.analysis.projection import default_epochs, project_pca, project_umap
 from explorer.ui.projection import PREVIEW_EPOCHS
@@ -16,11 +16,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 @pytest.fixture(scope="module")
 def page():
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.run()
-    at.switch_page("app_pages/projection.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("app_pages/projection.py", timeout=300)
 
 
 def _array(v):

@@ -5,24 +5,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import open_page
 from pytorch_metric_learning.distances import LpDistance
 from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
 from pytorch_metric_learning.utils.inference import CustomKNN
-from streamlit.testing.v1 import AppTest
 
 from explorer.analysis.neighbors import build_index
-from explorer.analysis.quality import label_suspects
+from explorer.analysis.quality import label_suspects, neighbours
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture(scope="module")
 def page():
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page("app_pages/retrieval.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("app_pages/retrieval.py")
 
 
 def test_metrics_shown_equal_pml(page):
@@ -40,7 +36,7 @@ def test_metrics_shown_equal_pml(page):
 
 def test_flags_listed_with_ids(page):
     emb = page.session_state["workspace"].embeddings
-    sus = label_suspects(emb.labels, vectors=emb.vectors, index=build_index(emb.vectors, metric="sqeuclidean"))
+    sus = label_suspects(emb.labels, neighbours(emb.vectors, build_index(emb.vectors, metric="sqeuclidean")))
     frames = [d.value for d in page.dataframe]
     shown = next(f for f in frames if "neighbour_label" in f.columns)
     assert list(shown["item"]) == list(emb.ids[sus["item"].to_numpy()])

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import open_page
 from streamlit.testing.v1 import AppTest
 
 from explorer.analysis.pairs import all_pairs
@@ -23,11 +24,7 @@ def reference():
 
 @pytest.fixture
 def page():
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page("app_pages/threshold.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("app_pages/threshold.py")
 
 
 def _metrics(at):
@@ -171,3 +168,12 @@ def test_lfw_pairs_on_real_faces_end_to_end(att_faces):
     mean, std = _plain_kfold(d, np.array(same), np.array(fold))
     line = next(m.value for m in at.markdown if "fold accuracy" in m.value)
     assert line.startswith("**10-fold accuracy**") and f"{100 * mean:.2f}% +- {100 * std:.2f}%" in line
+
+
+def test_a_pairs_file_that_is_not_one_is_refused(page):
+    ws = page.session_state["workspace"]
+    page.radio(key="th_source").set_value("Pairs from a protocol file").run()
+    page.file_uploader(key="th_pairs_file").set_value(("pairs.txt", b"hello world\nnot pairs\n", "text/plain")).run()
+    assert not page.exception
+    assert any("folds n" in e.value for e in page.error)
+    assert page.session_state["workspace"] is ws

@@ -5,7 +5,7 @@ import pytest
 
 from explorer.analysis.distances import pairwise
 from explorer.analysis.neighbors import build_index
-from explorer.analysis.quality import exact_duplicates, label_suspects, near_duplicates, outliers
+from explorer.analysis.quality import exact_duplicates, label_suspects, near_duplicates, neighbours, outliers
 
 RNG = np.random.default_rng(0)
 CENTRES = RNG.normal(size=(6, 8)) * 5
@@ -28,7 +28,7 @@ def test_near_duplicates_against_all_pairs():
     x = X.copy()
     x[7] = x[5] + 1e-3
     x[120] = x[121] + 2e-3
-    pairs = near_duplicates(x, index=build_index(x), radius=0.01)
+    pairs = near_duplicates(neighbours(x, build_index(x)), radius=0.01)
     d = pairwise(x.astype(np.float64))
     i, j = np.triu_indices(len(x), 1)
     ref = {(a, b) for a, b in zip(i, j, strict=True) if d[a, b] <= 0.01}
@@ -39,7 +39,7 @@ def test_planted_label_errors_are_found():
     y = Y.astype(str).copy()
     planted = [3, 45, 130]
     y[planted] = ["5", "0", "2"]  # wrong labels, embeddings left where the true class is
-    sus = label_suspects(y, vectors=X, index=build_index(X), k=10)
+    sus = label_suspects(y, neighbours(X, build_index(X), k=10))
     assert set(planted) <= set(sus["item"])
     row = sus.set_index("item").loc[3]
     assert row["label"] == "5" and row["neighbour_label"] == "0" and row["agreement"] == 0.0

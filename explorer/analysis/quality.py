@@ -23,28 +23,33 @@ def exact_duplicates(vectors: np.ndarray) -> pd.DataFrame:
         ["group", "item"], ignore_index=True)
 
 
-def near_duplicates(vectors: np.ndarray, *, index: NeighborIndex, radius: float, k: int = 10) -> pd.DataFrame:
-    """Pairs (a < b) closer than ``radius`` (in the index's metric) among each item's k nearest,
-    byte-identical ones included: columns a, b, distance, closest first."""
+def neighbours(vectors: np.ndarray, index: NeighborIndex, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's k nearest other items, (distances, indices): one query the flags below share."""
     rows = np.arange(len(vectors))
-    d, nb = index.query(vectors, min(k, len(vectors) - 1), exclude=rows)
-    a = np.repeat(rows, nb.shape[1])
+    return index.query(vectors, min(k, len(vectors) - 1), exclude=rows)
+
+
+def near_duplicates(nearest: tuple[np.ndarray, np.ndarray], *, radius: float) -> pd.DataFrame:
+    """Pairs (a < b) closer than ``radius`` among each item's nearest (from :func:`neighbours`),
+    byte-identical ones included: columns a, b, distance, closest first."""
+    d, nb = nearest
+    a = np.repeat(np.arange(len(nb)), nb.shape[1])
     close = d.ravel() <= radius
     pairs = pd.DataFrame({"a": np.minimum(a, nb.ravel())[close], "b": np.maximum(a, nb.ravel())[close],
                           "distance": d.ravel()[close]})
     return pairs.drop_duplicates(["a", "b"]).sort_values("distance", ignore_index=True)
 
 
-def label_suspects(labels: np.ndarray, *, vectors: np.ndarray, index: NeighborIndex, k: int = 10,
+def label_suspects(labels: np.ndarray, nearest: tuple[np.ndarray, np.ndarray], *,
                    max_agreement: float = 0.2) -> pd.DataFrame:
-    """Items whose k nearest neighbours mostly carry another label: columns item, label,
-    neighbour_label (the most common among the neighbours), agreement (share of neighbours with
-    the item's own label) and support (share with neighbour_label); least agreement first."""
+    """Items whose nearest neighbours (from :func:`neighbours`) mostly carry another label:
+    columns item, label, neighbour_label (the most common among the neighbours), agreement (share
+    of neighbours with the item's own label) and support (share with neighbour_label); least
+    agreement first."""
     labels = np.asarray(labels).astype(str)
     classes, y = np.unique(labels, return_inverse=True)
     rows = np.arange(len(y))
-    _, nb = index.query(vectors, min(k, len(y) - 1), exclude=rows)
-    ny = y[nb]
+    ny = y[nearest[1]]
     agree = (ny == y[:, None]).mean(axis=1)
     counts = np.zeros((len(y), len(classes)), np.int64)
     np.add.at(counts, (np.repeat(rows, ny.shape[1]), ny.ravel()), 1)
@@ -55,26 +60,37 @@ def label_suspects(labels: np.ndarray, *, vectors: np.ndarray, index: NeighborIn
     return out.sort_values(["agreement", "support"], ascending=[True, False], ignore_index=True)
 
 
+def centre_distances(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean") -> np.ndarray:
+    """(N,) each item's distance, under ``metric``, to the centre of its class (for cosine, the
+    centre is the normalised mean of the unit rows)."""
+    x, base = prepare(vectors, metric)
+    labels = np.asarray(labels).astype(str)
+    out = np.empty(len(x))
+    for c in np.unique(labels):
+        idx = labels == c
+        centre = x[idx].mean(0)
+        if base == "cosine":
+            out[idx] = 1.0 - x[idx] @ (centre / max(np.linalg.norm(centre), 1e-12))
+        elif base == "manhattan":
+            out[idx] = np.abs(x[idx] - centre).sum(1)
+        else:
+            sq = ((x[idx] - centre) ** 2).sum(1)
+            out[idx] = sq if base == "sqeuclidean" else np.sqrt(sq)
+    return out
+
+
 def outliers(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", z: float = 3.5) -> pd.DataFrame:
     """Items far from their class centroid: robust z = 0.6745 (d - median) / MAD within the class
     above ``z`` (Iglewicz and Hoaglin). Columns item, label, distance, robust_z; farthest first.
     Classes with fewer than 5 items are not judged."""
-    x, base = prepare(vectors, metric)
     labels = np.asarray(labels).astype(str)
+    dist = centre_distances(vectors, labels, metric=metric)
     rows = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
         if len(idx) < 5:
             continue
-        centre = x[idx].mean(0)
-        if base == "cosine":
-            centre = centre / max(np.linalg.norm(centre), 1e-12)
-            d = 1.0 - x[idx] @ centre
-        elif base == "manhattan":
-            d = np.abs(x[idx] - centre).sum(1)
-        else:
-            d = ((x[idx] - centre) ** 2).sum(1)
-            d = d if base == "sqeuclidean" else np.sqrt(d)
+        d = dist[idx]
         med = np.median(d)
         mad = np.median(np.abs(d - med))
         if mad == 0:
@@ -85,4 +101,3 @@ def outliers(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidea
     if not rows:
         return pd.DataFrame(columns=["item", "label", "distance", "robust_z"])
     return pd.concat(rows).sort_values("robust_z", ascending=False, ignore_index=True)
-

@@ -75,9 +75,15 @@ def _remap(s: PairScores, rows: np.ndarray) -> PairScores:
     return replace(s, genuine=fix(s.genuine), impostor=fix(s.impostor))
 
 
-def all_identical(u: Usable) -> bool:
-    """Every usable item has the same embedding; says so on the page."""
-    same = len(u.vectors) > 1 and float(np.ptp(u.vectors, axis=0).max()) == 0.0
-    if same:
+def require_usable(ws: Workspace, *, min_items: int = 2, what: str = "This page") -> Usable:
+    """The usable items, with dropped ones named; ends the page's run (saying why) when there are
+    fewer than ``min_items`` or every item has the same embedding."""
+    u = usable(ws)
+    explain_dropped(u)
+    if len(u.rows) < min_items:
+        st.warning(f"{what} needs at least {min_items} items with finite embeddings.")
+        st.stop()
+    if float(np.ptp(u.vectors, axis=0).max()) == 0.0:
         st.warning("Every item has the same embedding: nothing can be told apart. Check the model.")
-    return same
+        st.stop()
+    return u

@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from explorer.analysis.clustering import cluster
-from explorer.analysis.distances import prepare
 from explorer.analysis.neighbors import INDEX_METRICS
 from explorer.analysis.projection import KnnGraph, default_epochs, knn_graph, project_pca, project_umap
+from explorer.analysis.quality import centre_distances
 from explorer.ui.clusters import latest
 from explorer.ui.memo import memo, memo_get
 from explorer.ui.pairs import Usable
@@ -58,12 +58,7 @@ def colour_values(ws: Workspace, u: Usable, how: str, g: KnnGraph, metric: str) 
     if how.startswith("nearest"):
         other = labels[g.indices[:, 1]] != labels
         return np.where(other, "another label", "same label"), "category"
-    x, base = prepare(u.vectors, metric)
-    d = np.zeros(len(x))
-    for c in np.unique(labels):
-        idx = labels == c
-        centre = x[idx].mean(0)
-        d[idx] = np.linalg.norm(x[idx] - centre, axis=1)
+    d = memo(ws, "centre_distances", (metric,), lambda: centre_distances(u.vectors, labels, metric=metric))
     return d, "continuous"
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer.analysis.neighbors import NeighborIndex, build_index
-from explorer.analysis.quality import exact_duplicates, label_suspects, near_duplicates, outliers
+from explorer.analysis.neighbors import build_index
+from explorer.analysis.quality import exact_duplicates, label_suspects, near_duplicates, neighbours, outliers
 from explorer.analysis.retrieval import RetrievalResult, retrieval_metrics
 from explorer.ui.memo import memo
 from explorer.ui.pairs import Usable
@@ -19,8 +19,12 @@ from explorer.workspace import Workspace
 @dataclass(frozen=True)
 class Findings:
     result: RetrievalResult
-    index: NeighborIndex
-    nn_median: float  # median distance to the nearest other item (scale for the duplicate radius)
+    nearest: tuple[np.ndarray, np.ndarray]  # each item's 10 nearest others: (distances, indices)
+
+    @property
+    def nn_median(self) -> float:
+        """Median distance to the nearest other item (the scale for the duplicate radius)."""
+        return float(np.median(self.nearest[0][:, 0]))
 
 
 def findings(ws: Workspace, u: Usable, metric: str, kind: str) -> Findings:
@@ -32,11 +36,10 @@ def findings(ws: Workspace, u: Usable, metric: str, kind: str) -> Findings:
             index = build_index(u.vectors, metric=metric, kind=kind)
             res = retrieval_metrics(u.vectors, u.labels, metric=metric, index=index,
                                     progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-            rows = np.arange(len(u.vectors))
-            d, _ = index.query(u.vectors, 1, exclude=rows)
+            nearest = neighbours(u.vectors, index)
         finally:
             bar.empty()
-        return Findings(res, index, float(np.median(d[:, 0])))
+        return Findings(res, nearest)
 
     return memo(ws, "retrieval", (metric, kind), compute)
 
@@ -78,7 +81,7 @@ def flagged(ws: Workspace, u: Usable, frame: pd.DataFrame, item_cols: list[str],
                        key=f"rt_dl_{key}")
 
 
-def quality(ws: Workspace, u: Usable, f: Findings, metric: str) -> None:
+def quality(ws: Workspace, u: Usable, f: Findings, metric: str, kind: str) -> None:
     labels = u.labels.astype(str)
     st.markdown("**Exact duplicates**: byte-identical embeddings")
     dup = memo(ws, "dups", (), lambda: exact_duplicates(u.vectors))
@@ -89,12 +92,12 @@ def quality(ws: Workspace, u: Usable, f: Findings, metric: str) -> None:
     default = float(f"{0.05 * f.nn_median:.3g}") if f.nn_median > 0 else 1e-6
     radius = st.number_input(f"Radius ({metric} distance; the median distance to the nearest other item is "
                              f"{f.nn_median:.4g})", min_value=0.0, value=default, format="%.4g", key="rt_radius")
-    near = memo(ws, "near", (metric, radius, id(f.index)), lambda: near_duplicates(u.vectors, index=f.index, radius=radius))
+    near = memo(ws, "near", (metric, kind, radius), lambda: near_duplicates(f.nearest, radius=radius))
     flagged(ws, u, near, ["a", "b"], lambda r, c: f"{labels[int(r[c])]} d={r['distance']:.3g}", key="near_duplicates",
             empty="No pair is that close.")
 
     st.markdown("**Likely label errors**: most of the 10 nearest neighbours carry another label")
-    sus = memo(ws, "suspects", (metric, id(f.index)), lambda: label_suspects(u.labels, vectors=u.vectors, index=f.index))
+    sus = memo(ws, "suspects", (metric, kind), lambda: label_suspects(u.labels, f.nearest))
     flagged(ws, u, sus, ["item"], lambda r, c: f"{r['label']} -> {r['neighbour_label']} ({100 * r['support']:.0f}%)",
             key="label_suspects", empty="No item sits among neighbours of another label.")
 

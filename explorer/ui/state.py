@@ -20,6 +20,15 @@ def get_workspace() -> Workspace | None:
     return st.session_state.get(WORKSPACE)
 
 
+def require_workspace() -> Workspace:
+    """The workspace, or a pointer to the Data & model page and the end of this page's run."""
+    ws = get_workspace()
+    if ws is None:
+        st.info("Load data on the Data & model page first.")
+        st.stop()
+    return ws
+
+
 def set_workspace(ws: Workspace) -> None:
     """Replace the workspace; results keyed on the old workspace's key are stale from now on."""
     st.session_state[WORKSPACE] = ws
