@@ -65,3 +65,70 @@ def test_same_map_while_other_heavy_work_runs():
         stop.set()
         t.join()
     assert all(np.array_equal(ref, a) for a in again)
+
+
+def test_nndescent_graph_is_reproducible_and_close_to_exact():
+    exact = knn_graph(X, k=10, kind="exact")
+    a = knn_graph(X, k=10, kind="nndescent")
+    b = knn_graph(X, k=10, kind="nndescent")
+    np.testing.assert_array_equal(a.indices, b.indices)
+    assert (a.indices[:, 0] == np.arange(len(X))).all() and (a.distances[:, 0] == 0).all()
+    recall = np.mean([len(set(p[1:]) & set(q[1:])) / 9 for p, q in zip(a.indices, exact.indices, strict=True)])
+    assert recall > 0.95
+    # its distances are the true ones for the neighbours it found
+    d = np.linalg.norm(X[a.indices[:, 1:]] - X[:, None, :], axis=2)
+    np.testing.assert_allclose(a.distances[:, 1:], d, rtol=1e-4, atol=1e-4)
+
+
+def test_layout_is_the_same_on_any_thread_count_and_in_stages():
+    from explorer.analysis.umap_layout import Layout, fuzzy_graph
+
+    g = knn_graph(X, k=15)
+    fuzzy = fuzzy_graph(g.indices, g.distances)
+    init = project_pca(X)
+    one = Layout(fuzzy, init, n_epochs=60, random_state=3).run(threads=1)
+    two = Layout(fuzzy, init, n_epochs=60, random_state=3).run(threads=2)
+    staged = Layout(fuzzy, init, n_epochs=60, random_state=3)
+    staged.run(25, threads=2)
+    assert not staged.done
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, staged.run())
+
+
+def test_coefficient_tables_follow_the_formula():
+    """The layout interpolates UMAP's gradient coefficients in a table: check it against the formula."""
+    import numba
+
+    from explorer.analysis.umap_layout import HI_EXP, LO_EXP, _lookup, coefficient_tables
+
+    a, b, gamma = 1.577, 0.895, 1.0
+    attract, repel = coefficient_tables(a, b, gamma)
+    lookup = numba.njit(lambda t, v: _lookup(t, v))
+    d2 = np.float32(np.geomspace(2.0**LO_EXP * 1.001, 2.0**HI_EXP * 0.999, 20_000))
+    got_a = np.array([lookup(attract, v) for v in d2])
+    got_r = np.array([lookup(repel, v) for v in d2])
+    x = d2.astype(np.float64)
+    want_a = -2 * a * b * x ** (b - 1) / (a * x**b + 1)
+    want_r = 2 * gamma * b / ((0.001 + x) * (a * x**b + 1))
+    assert np.max(np.abs(got_a / want_a - 1)) < 1e-4
+    assert np.max(np.abs(got_r / want_r - 1)) < 1e-4
+
+
+def test_layout_as_trustworthy_as_umap_learns_own():
+    """Oracle: umap-learn's layout on the same graph and start."""
+    import umap
+
+    g = knn_graph(X, k=15)
+    init = project_pca(X).astype(np.float64)
+    stock = umap.UMAP(random_state=0, n_epochs=200, init=init,
+                      precomputed_knn=(g.indices, g.distances)).fit_transform(X)
+    ours = project_umap(X, graph=g, init=init, n_epochs=200)
+    assert trustworthiness(X, ours) > trustworthiness(X, stock) - 0.01
+
+
+def test_umap_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="1 to 3"):
+        project_umap(X, n_components=4)
+    g = knn_graph(X, k=5)
+    with pytest.raises(ValueError, match="neighbours per item"):
+        project_umap(X, graph=g, n_neighbors=15)

@@ -50,7 +50,7 @@ def check_vectors(vectors: np.ndarray, *, dim: int | None, metric: str) -> np.nd
     return x
 
 
-def _drop_excluded(d: np.ndarray, idx: np.ndarray, exclude: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+def drop_excluded(d: np.ndarray, idx: np.ndarray, exclude: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
     """From k + 1 results per row, drop the excluded index (else the farthest): k remain."""
     if exclude is None:
         return d[:, :k], idx[:, :k]
@@ -108,7 +108,7 @@ class BruteForceIndex:
             out_d[s : s + self.block] = np.take_along_axis(pd, order, axis=1)
         if self.metric == "euclidean":
             np.sqrt(out_d, out=out_d)
-        return _drop_excluded(out_d, out_i, exclude, k)
+        return drop_excluded(out_d, out_i, exclude, k)
 
 
 class HnswIndex:
@@ -153,7 +153,7 @@ class HnswIndex:
         d = np.maximum(d, 0)
         if self.metric == "euclidean":
             d = np.sqrt(d)
-        return _drop_excluded(d.astype(np.float32), idx.astype(np.int64), exclude, k)
+        return drop_excluded(d.astype(np.float32), idx.astype(np.int64), exclude, k)
 
 
 def build_index(vectors: np.ndarray, *, metric: str = "euclidean", kind: str = "exact", **options) -> NeighborIndex:

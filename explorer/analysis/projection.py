@@ -1,10 +1,12 @@
-"""2D / 3D maps of an embedding: PCA (instant) and UMAP (umap-learn) on our own neighbour graph.
+"""2D / 3D maps of an embedding: PCA (instant) and UMAP on our own neighbour graph.
 
-UMAP here is umap-learn with three choices of ours: the k-nearest-neighbour graph comes from our
-NeighborIndex (exact up to 20k items, HNSW beyond) and is handed over as ``precomputed_knn``; high
-dimensions are first reduced by PCA; the layout starts from the PCA map instead of a spectral
-embedding. A short run (``preview_epochs``) gives a first picture; the full run refines it.
-The same ``random_state`` gives the same coordinates (umap-learn then runs single-threaded).
+UMAP here: the k-nearest-neighbour graph is exact up to 20k items (our BruteForceIndex) and
+NN-descent beyond (pynndescent, which umap-learn itself uses: deterministic for a seed and a
+thread count, unlike a multi-threaded HNSW build, and 5x faster than one at 50k items); umap-learn
+turns it into its fuzzy graph; the layout is ours (``umap_layout``: parallel and reproducible);
+it starts from the PCA map instead of a spectral embedding. Beyond ``pca_dims`` dimensions a graph
+built here is built on PCA-reduced vectors. A short run gives a first picture; a second run goes
+on from it. The same ``random_state`` gives the same coordinates.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.decomposition import PCA
 
-from explorer.analysis.neighbors import INDEX_METRICS, build_index
+from explorer.analysis.neighbors import INDEX_METRICS, build_index, check_vectors, drop_excluded
+from explorer.analysis.umap_layout import Layout, fuzzy_graph
 from explorer.compute import heavy
 from explorer.config import EXACT_SEARCH_UP_TO
+
+GRAPH_KINDS = ("exact", "hnsw", "nndescent")
+GRAPH_THREADS = 2  # NN-descent's result depends on its thread count: fixed, so a seed gives one map
 
 
 def project_pca(vectors: np.ndarray, *, n_components: int = 2, random_state: int = 0) -> np.ndarray:
@@ -41,15 +47,46 @@ class KnnGraph:
     metric: str
 
 
-def knn_graph(vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", kind: str | None = None) -> KnnGraph:
+def knn_graph(vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", kind: str | None = None,
+              random_state: int = 0) -> KnnGraph:
+    """Each item's k nearest: ``kind`` "exact" (default up to 20k items), "nndescent" (default
+    beyond) or "hnsw" (fast too, but its multi-threaded build is not reproducible)."""
     if metric not in INDEX_METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(INDEX_METRICS)}")
-    kind = kind or ("exact" if len(vectors) <= EXACT_SEARCH_UP_TO else "hnsw")
+    kind = kind or ("exact" if len(vectors) <= EXACT_SEARCH_UP_TO else "nndescent")
+    if kind not in GRAPH_KINDS:
+        raise ValueError(f"unknown graph kind {kind!r}; choose one of {', '.join(GRAPH_KINDS)}")
     rows = np.arange(len(vectors))
+    k = min(k, len(vectors))
     with heavy(blas_threads=1):  # float32 products give other last bits with other BLAS threads: UMAP would too
-        index = build_index(vectors, metric=metric, kind=kind)
-        d, nb = index.query(vectors, k - 1, exclude=rows)
+        if kind == "nndescent":
+            x = check_vectors(vectors, dim=None, metric=metric)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # numba: "cannot cache ... dynamic globals", known
+                idx, d = _nndescent()(x, metric=metric, n_neighbors=min(k + 1, len(x)), random_state=random_state,
+                                      n_jobs=GRAPH_THREADS).neighbor_graph
+            d, nb = drop_excluded(d.astype(np.float32), idx.astype(np.int64), rows, k - 1)
+        else:
+            index = build_index(vectors, metric=metric, kind=kind)
+            d, nb = index.query(vectors, k - 1, exclude=rows)
     return KnnGraph(np.c_[rows, nb].astype(np.int64), np.c_[np.zeros(len(rows)), d].astype(np.float32), metric)
+
+
+def _nndescent():
+    """pynndescent's NNDescent, its compiled functions cached on disk where numba can (pynndescent
+    does not ask for it: 35 s of compiling at every server start, 14 s with this)."""
+    import pynndescent.pynndescent_ as pn
+    import pynndescent.rp_trees as rp
+    import pynndescent.utils as pu
+    from numba.core.dispatcher import Dispatcher
+
+    if not getattr(pn, "_explorer_cached", False):
+        for mod in (pn, pu, rp):
+            for obj in vars(mod).values():
+                if isinstance(obj, Dispatcher) and type(obj._cache).__name__ == "NullCache":
+                    obj.enable_caching()
+        pn._explorer_cached = True
+    return pn.NNDescent
 
 
 def default_epochs(n_items: int) -> int:
@@ -63,33 +100,37 @@ def _reduced(vectors: np.ndarray, pca_dims: int, random_state: int) -> np.ndarra
     return project_pca(x, n_components=pca_dims, random_state=random_state) if x.shape[1] > pca_dims else x
 
 
+def start_map(vectors: np.ndarray, n_components: int, random_state: int) -> np.ndarray:
+    """The PCA map UMAP starts from."""
+    return project_pca(vectors, n_components=n_components, random_state=random_state)
+
+
 def project_umap(vectors: np.ndarray, *, n_components: int = 2, n_neighbors: int = 15, min_dist: float = 0.1,
                  metric: str = "euclidean", random_state: int | None = 0, n_epochs: int | None = None,
-                 graph: KnnGraph | None = None, init: np.ndarray | None = None, pca_dims: int = 50) -> np.ndarray:
+                 graph: KnnGraph | None = None, init: np.ndarray | None = None, pca_dims: int = 50,
+                 progress=None) -> np.ndarray:
     """(N, n_components) float32 UMAP coordinates.
 
-    graph: our kNN graph (built here when None; its k must be at least n_neighbors); init: start
-    coordinates (default: the PCA map, scaled as umap-learn scales its own); n_epochs: None lets
-    umap-learn choose (200 beyond 10k items, else 500).
+    graph: our kNN graph (built here when None, on PCA-reduced vectors beyond ``pca_dims``; its k
+    must be at least n_neighbors); init: start coordinates (default: the PCA map); n_epochs: None
+    takes ``default_epochs``; progress(fraction) is called as epochs finish.
     """
-    import umap  # imported here: it compiles numba code on import
-
     if len(vectors) <= n_neighbors:
         raise ValueError(f"UMAP needs more items than n_neighbors ({n_neighbors}); there are {len(vectors)}")
-    with heavy(blas_threads=1):  # the whole map under one lock and one BLAS thread: reproducible bits
-        x = _reduced(vectors, pca_dims, random_state or 0)
-        graph = graph if graph is not None else knn_graph(vectors, k=n_neighbors, metric=metric)
-        if init is None:
-            init = project_pca(x, n_components=n_components, random_state=random_state or 0).astype(np.float64)
-            span = init.max(0) - init.min(0)
-            init = 10 * (init - init.min(0)) / np.where(span > 0, span, 1)
-        model = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
-                          metric="cosine" if metric == "cosine" else "euclidean", random_state=random_state,
-                          n_epochs=n_epochs, init=np.asarray(init, np.float64),
-                          precomputed_knn=(graph.indices[:, :n_neighbors], graph.distances[:, :n_neighbors]))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # umap-learn warns that random_state turns off parallelism: wanted
-            return model.fit_transform(x).astype(np.float32)
+    if not 1 <= n_components <= 3:
+        raise ValueError(f"a map has 1 to 3 dimensions, not {n_components}")
+    seed = 0 if random_state is None else int(random_state)
+    x = _reduced(vectors, pca_dims, seed) if graph is None or init is None else None
+    if graph is None:
+        graph = knn_graph(x, k=n_neighbors, metric=metric, random_state=seed)
+    if graph.indices.shape[1] < n_neighbors:
+        raise ValueError(f"the graph holds {graph.indices.shape[1]} neighbours per item; n_neighbors is {n_neighbors}")
+    if init is None:
+        init = start_map(x, n_components, seed)
+    fuzzy = fuzzy_graph(graph.indices[:, :n_neighbors], graph.distances[:, :n_neighbors], random_state=seed)
+    layout = Layout(fuzzy, init, min_dist=min_dist, n_epochs=n_epochs or default_epochs(len(vectors)),
+                    random_state=seed)
+    return layout.run(progress=progress)
 
 
 def trustworthiness(vectors: np.ndarray, coords: np.ndarray, *, n_neighbors: int = 5, sample: int = 3000,

@@ -22,9 +22,22 @@ def compile_kernels() -> None:
 
 
 def compile_umap() -> None:
-    """A tiny UMAP: compiles umap-learn's numba code (the slow part of a first UMAP) into the cache."""
+    """A tiny UMAP: loads (first time: compiles) the fuzzy graph and layout code."""
     from explorer.analysis.projection import project_umap
 
     x = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
     project_umap(x, n_epochs=20, random_state=0)
-    project_umap(x, n_components=3, n_epochs=20, random_state=0)
+
+
+def compile_nndescent() -> None:
+    """NN-descent (the kNN graph beyond 20k items) compiles about 15 s at every start: part of
+    it cannot be cached. Not under the heavy-work lock, so a visitor's first map need not wait."""
+    import warnings
+
+    from explorer.analysis.projection import GRAPH_THREADS, _nndescent
+
+    x = np.random.default_rng(0).normal(size=(400, 8)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba: "cannot cache ... dynamic globals", known
+        for metric in ("euclidean", "cosine"):
+            _nndescent()(x, metric=metric, n_neighbors=6, random_state=0, n_jobs=GRAPH_THREADS).neighbor_graph

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.analysis.clustering import cluster
-from explorer.analysis.neighbors import INDEX_METRICS
+from explorer.analysis.neighbors import INDEX_METRICS, build_index
 from explorer.analysis.projection import KnnGraph, default_epochs, knn_graph, project_pca, project_umap
 from explorer.analysis.quality import centre_distances
 from explorer.ui.clusters import latest
@@ -75,12 +75,21 @@ def coordinates(ws: Workspace, u: Usable, opts: dict, g: KnnGraph | None, draw) 
     draw(pca, "PCA while UMAP runs ...")
     common = dict(n_components=dims, n_neighbors=opts["n_neighbors"], min_dist=opts["min_dist"],
                   metric=opts["metric"], random_state=seed, graph=g)
-    with st.spinner("UMAP: a first layout ..."):
-        preview = project_umap(u.vectors, n_epochs=PREVIEW_EPOCHS, **common)
+    total = max(default_epochs(len(u.vectors)), PREVIEW_EPOCHS + 1)
+    bar = st.progress(0.0, text="UMAP: a first layout ...")
+    preview = project_umap(u.vectors, n_epochs=PREVIEW_EPOCHS, init=pca, **common,
+                           progress=lambda f: bar.progress(f * PREVIEW_EPOCHS / total, text="UMAP: a first layout ..."))
     draw(preview, "UMAP preview: refining ...")
-    rest = max(default_epochs(len(u.vectors)) - PREVIEW_EPOCHS, 1)  # the preview's epochs count
-    with st.spinner("UMAP: refining ..."):
-        return memo(ws, "umap", key, lambda: project_umap(u.vectors, init=preview, n_epochs=rest, **common))
+    rest = total - PREVIEW_EPOCHS  # the preview's epochs count
+
+    def refine():
+        return project_umap(u.vectors, init=preview, n_epochs=rest, **common, progress=lambda f: bar.progress(
+            (PREVIEW_EPOCHS + f * rest) / total, text=f"UMAP: refining ({PREVIEW_EPOCHS + round(f * rest)} / "
+                                                       f"{total} epochs) ..."))
+
+    coords = memo(ws, "umap", key, refine)
+    bar.empty()
+    return coords
 
 
 def selected_rows(event) -> np.ndarray:
@@ -112,7 +121,11 @@ def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:
     """One selected item and its nearest neighbours in the embedding itself (not on the map)."""
     ds = ws.dataset
     pick = st.selectbox("Item", rows, key="pj_item", format_func=lambda r: f"{ds.ids[u.rows[r]]} ({u.labels[r]})")
-    nb, d = g.indices[pick], g.distances[pick]
+    # exact, whatever built the map's graph (NN-descent beyond 20k items): one row costs one pass
+    index = memo(ws, "exact_index", (g.metric,), lambda: build_index(u.vectors, metric=g.metric, kind="exact"))
+    k = g.indices.shape[1] - 1
+    d, nb = index.query(u.vectors[[pick]], k, exclude=np.array([pick]))
+    nb, d = np.r_[pick, nb[0]], np.r_[0.0, d[0]]
     items = u.rows[nb]
     caps = ["this item"] + [f"{ds.labels[i]} d={v:.3g}" for i, v in zip(items[1:], d[1:], strict=True)]
     if ds.kind == "image" and ds.thumbnails:

@@ -6,12 +6,13 @@ import threading
 
 import streamlit as st
 
-from explorer.analysis.warmup import compile_kernels, compile_umap
+from explorer.analysis.warmup import compile_kernels, compile_nndescent, compile_umap
 
 
 def _warm() -> None:
     compile_kernels()
     compile_umap()
+    compile_nndescent()
 
 
 @st.cache_resource(show_spinner=False)
