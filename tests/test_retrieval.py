@@ -112,3 +112,33 @@ def test_metrics_through_hnsw_match_exact():
     approx = retrieval_metrics(x, y, index=build_index(x, kind="hnsw", ef=200))
     assert approx.map_at_r == pytest.approx(exact.map_at_r, abs=5e-3)
     assert approx.precision_at_1 == pytest.approx(exact.precision_at_1, abs=5e-3)
+
+
+def _hand_loop(x, y, metric):
+    """Every query ranks all others by distance (ties: other labels first), then the three figures."""
+    d = pairwise(x.astype(np.float64), metric=metric)
+    p1, rp, mr = [], [], []
+    for q in range(len(x)):
+        others = np.delete(np.arange(len(x)), q)
+        rel = y[others] == y[q]
+        r = int(rel.sum())
+        if r == 0:
+            continue
+        order = np.lexsort((rel, d[q, others]))  # by distance, then negatives (False) first
+        hit = rel[order][:r]
+        prec = np.cumsum(hit) / np.arange(1, r + 1)
+        p1.append(float(rel[order][0]))
+        rp.append(hit.mean())
+        mr.append((prec * hit).sum() / r)
+    return np.mean(p1), np.mean(rp), np.mean(mr)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_exact_kernel_against_hand_loop(metric):
+    """Overlapping classes (many negatives rank among the positives), a one-item class, odd batches."""
+    x, y = _blobs(n=400, d=6, c=7, noise=3.0, seed=3)
+    y = y.astype(str)
+    y[:1] = "alone"
+    ours = retrieval_metrics(x, y, metric=metric, batch=37)
+    ref = _hand_loop(x, y, metric)
+    assert (ours.precision_at_1, ours.r_precision, ours.map_at_r) == pytest.approx(ref, abs=1e-9)

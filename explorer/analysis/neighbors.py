@@ -82,11 +82,24 @@ class BruteForceIndex:
         self._x = np.ascontiguousarray(self._raw - self._centre)
         self._sq = np.einsum("ij,ij->i", self._x, self._x)
 
-    def query(self, vectors: np.ndarray, k: int, *, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def rows(self) -> np.ndarray:
+        """The indexed rows as products see them: unit rows for cosine, centred otherwise (float32)."""
+        return self._x
+
+    @property
+    def squared_norms(self) -> np.ndarray:
+        return self._sq
+
+    def prepare(self, vectors: np.ndarray) -> np.ndarray:
+        """Queries as products see them (like ``rows``)."""
         q = check_vectors(vectors, dim=self._raw.shape[1], metric=self.metric)
         if self.metric == "cosine":
             q = q / np.linalg.norm(q, axis=1, keepdims=True)
-        q = q - self._centre
+        return q - self._centre
+
+    def query(self, vectors: np.ndarray, k: int, *, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        q = self.prepare(vectors)
         extra = 0 if exclude is None else 1
         kk = min(k + extra, len(self))
         out_d = np.empty((len(q), kk), np.float32)
