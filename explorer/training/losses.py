@@ -1,0 +1,56 @@
+"""Losses for metric learning: triplet and contrastive from pytorch-metric-learning, and the
+binary Siamese head (ours: PML has no |f(x1) - f(x2)| -> MLP -> sigmoid verification head)."""
+
+from __future__ import annotations
+
+import torch
+from pytorch_metric_learning import distances, losses
+from torch import nn
+
+LOSSES = ("triplet", "contrastive", "siamese")
+
+
+def distance(squared: bool = False) -> distances.LpDistance:
+    """Euclidean distance between embeddings (squared when asked), as PML computes it."""
+    return distances.LpDistance(normalize_embeddings=False, p=2, power=2 if squared else 1)
+
+
+def triplet_loss(margin: float = 0.2, *, squared: bool = False) -> losses.TripletMarginLoss:
+    """max(0, d(a, p) - d(a, n) + margin), averaged over the triplets with a non-zero loss."""
+    return losses.TripletMarginLoss(margin=margin, distance=distance(squared))
+
+
+def contrastive_loss(margin: float = 0.5, *, squared: bool = False) -> losses.ContrastiveLoss:
+    """d(a, p) for positive pairs, max(0, margin - d(a, n)) for negative pairs."""
+    return losses.ContrastiveLoss(pos_margin=0.0, neg_margin=margin, distance=distance(squared))
+
+
+class SiameseHead(nn.Module):
+    """|f(x1) - f(x2)| -> hidden layer -> one logit: "same identity" (trained with BCE)."""
+
+    def __init__(self, dim: int, hidden: int = 64):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 1))
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.abs(a - b)).squeeze(-1)
+
+    def loss(self, emb: torch.Tensor, labels: torch.Tensor, pairs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Binary cross-entropy over positive pairs (a1, p) and negative pairs (a2, n)."""
+        a1, p, a2, n = pairs
+        logits = torch.cat([self(emb[a1], emb[p]), self(emb[a2], emb[n])])
+        target = torch.cat([torch.ones(len(a1)), torch.zeros(len(a2))]).to(logits)
+        return nn.functional.binary_cross_entropy_with_logits(logits, target)
+
+
+def all_pairs(labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Every positive and negative pair of a batch, as PML's (a1, p, a2, n)."""
+    from pytorch_metric_learning.utils import loss_and_miner_utils as lmu
+
+    return lmu.get_all_pairs_indices(labels)
+
+
+def triplets_to_pairs(triplets: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """Triplets (a, p, n) -> pairs (a, p, a, n), for the pair losses."""
+    a, p, n = triplets
+    return a, p, a, n
