@@ -40,4 +40,5 @@ def compile_nndescent() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba: "cannot cache ... dynamic globals", known
         for metric in ("euclidean", "cosine"):
-            _nndescent()(x, metric=metric, n_neighbors=6, random_state=0, n_jobs=GRAPH_THREADS).neighbor_graph
+            nn = _nndescent()(x, metric=metric, n_neighbors=6, random_state=0, n_jobs=GRAPH_THREADS)
+            _, _ = nn.neighbor_graph  # sorting the graph compiles too

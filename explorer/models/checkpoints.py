@@ -80,7 +80,10 @@ def _load_weights(model: torch.nn.Module, state: dict, spec: ModelSpec) -> None:
 
 def _torch_encoder(model, spec: ModelSpec, name: str, fmt: str, digest: str, origin: str) -> TorchEncoder:
     info = ModelInfo(name=name, format=fmt, checkpoint_hash=digest, origin=origin, info=spec.info)
-    return TorchEncoder(model, spec.input, spec.out_dim, info, normalize=spec.normalize)
+    enc = TorchEncoder(model, spec.input, spec.out_dim, info, normalize=spec.normalize)
+    if fmt != "torchscript":  # a built-in architecture: training can start from it (unfused weights)
+        enc.spec, enc.source = spec, model
+    return enc
 
 
 def _resolve_spec(spec_json: bytes | str | None, embedded: str | None, filename: str) -> ModelSpec:

@@ -131,6 +131,8 @@ class TorchEncoder(Encoder):
             self.model = self.model.to(memory_format=torch.channels_last)
         self.precision = "fp32"  # becomes "bf16" after a passing calibration
         self._calibrated = not (fast and bf16_supported())
+        self.spec = None  # ModelSpec and unfused module of a built-in architecture (training starts from them)
+        self.source: torch.nn.Module | None = None
 
     def _run(self, x: torch.Tensor, bf16: bool) -> np.ndarray:
         try:

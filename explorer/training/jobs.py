@@ -1,0 +1,260 @@
+"""A training run is a job, not a page: a background thread with a folder on disk.
+
+The folder (``<EXPLORER_CACHE_DIR>/runs/<run id>``) holds config.json, spec.json, the preprocessed
+data (data.npz), metrics.jsonl (one line per step, validation and map snapshot) and checkpoints:
+``step_000100.safetensors`` (model, head and optimiser: what a resume needs) and
+``step_000100.model.safetensors`` (+ .json: the model with its spec, to use or download), all
+written atomically. The thread checks the stop and pause flags at every step. One run at a time
+per server by default (``MAX_RUNNING``): a second start raises ``Busy``. After a server restart
+``open_run`` finds the folder and ``resume`` goes on from the last checkpoint.
+
+Run ids are random (unguessable): a visitor reaches a run only through the id it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from explorer import config
+from explorer.fileio import atomic_write_bytes
+from explorer.models.architectures import build_model
+from explorer.models.checkpoints import save_safetensors
+from explorer.models.spec import ModelSpec
+from explorer.training.trainer import TrainConfig, TrainData, Trainer
+
+MAX_RUNNING = 1
+SNAPSHOT_LIMIT = 1000  # validation items drawn in a map snapshot
+_RUNS: dict[str, Run] = {}
+_LOCK = threading.Lock()
+ACTIVE = ("starting", "running", "paused", "stopping")
+
+
+class Busy(RuntimeError):
+    """Another run holds the server's training slot."""
+
+
+def runs_dir() -> Path:
+    return config.settings().cache_dir / "runs"
+
+
+class Run:
+    """One run: its trainer, thread, flags and what it has measured so far (also on disk)."""
+
+    def __init__(self, run_id: str, folder: Path, cfg: TrainConfig, data: TrainData, spec: ModelSpec,
+                 model: torch.nn.Module | None = None, *, threads: int = 2):
+        self.id, self.folder, self.cfg, self.spec = run_id, folder, cfg, spec
+        self.trainer = Trainer(cfg, data, spec, model, threads=threads)
+        self.status, self.error = "starting", None
+        self.steps: list[dict] = []
+        self.validations: list[dict] = []
+        self.snapshots: list[dict] = []  # {"step", "coords" (n, 2), "labels"}
+        self.checkpoints: list[int] = []
+        self.started = time.time()
+        self._pause, self._stop = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
+        self._io = threading.Lock()
+
+    # -- control -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=f"train-{self.id}", daemon=True)
+        self.status = "running"
+        self._thread.start()
+
+    def pause(self) -> None:
+        if self.status == "running":
+            self._pause.set()
+            self.status = "paused"
+
+    def go_on(self) -> None:
+        if self.status == "paused":
+            self._pause.clear()
+            self.status = "running"
+
+    def stop(self) -> None:
+        if self.status in ACTIVE:
+            self.status = "stopping"
+            self._stop.set()
+            self._pause.clear()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def step(self) -> int:
+        return self.trainer.step_no
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        cfg, tr = self.cfg, self.trainer
+        try:
+            if not self.validations or self.validations[-1]["step"] != tr.step_no:
+                self._validate()
+            while tr.step_no < cfg.steps and not self._stop.is_set():
+                while self._pause.is_set() and not self._stop.is_set():
+                    time.sleep(0.1)
+                if self._stop.is_set():
+                    break
+                self._log("step", tr.step())
+                s = tr.step_no
+                if s % cfg.validate_every == 0 or s == cfg.steps:
+                    self._validate()
+                if s % cfg.snapshot_every == 0 or s == cfg.steps:
+                    self._snapshot()
+                if s % cfg.checkpoint_every == 0:
+                    self.checkpoint()
+            if not self.checkpoints or self.checkpoints[-1] != tr.step_no:
+                self.checkpoint()
+            self.status = "stopped" if self._stop.is_set() else "finished"
+        except Exception as exc:  # the page shows it; the folder keeps the last checkpoint
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.status = "failed"
+
+    def _log(self, kind: str, row: dict) -> None:
+        row = {"kind": kind, **row, "time": round(time.time() - self.started, 3)}
+        {"step": self.steps, "validation": self.validations}.get(kind, []).append(row)
+        with self._io, open(self.folder / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps({k: v for k, v in row.items() if k not in ("coords", "labels")}) + "\n")
+
+    def _validate(self) -> None:
+        self._log("validation", self.trainer.validate())
+
+    def _snapshot(self) -> None:
+        """A map of (up to SNAPSHOT_LIMIT) validation items in the current embedding (PCA: instant)."""
+        from explorer.analysis.projection import project_pca
+
+        x, y = self.trainer.data.x_val[:SNAPSHOT_LIMIT], self.trainer.data.y_val[:SNAPSHOT_LIMIT]
+        coords = project_pca(self.trainer.embed(x), n_components=2)
+        classes = self.trainer.data.classes
+        self.snapshots.append({"step": self.trainer.step_no, "coords": coords,
+                               "labels": np.array([classes[i] for i in y])})
+
+    def checkpoint(self) -> Path:
+        """Write the resume state and the usable model of the current step (atomically)."""
+        tr = self.trainer
+        name = f"step_{tr.step_no:06d}"
+        atomic_write_bytes(self.folder / f"{name}.safetensors", st_save(tr.state()))
+        spec = tr.trained_spec({"trained_by": "embedding-explorer", "run": self.id, "step": tr.step_no,
+                                "config": self.cfg.to_dict(),
+                                "validation": self.validations[-1] if self.validations else None})
+        save_safetensors(tr.model, spec, self.folder / f"{name}.model.safetensors")
+        if tr.step_no not in self.checkpoints:
+            self.checkpoints.append(tr.step_no)
+        return self.model_path(tr.step_no)
+
+    def model_path(self, step: int) -> Path:
+        return self.folder / f"step_{step:06d}.model.safetensors"
+
+
+def _new_folder() -> tuple[str, Path]:
+    run_id = secrets.token_hex(8)
+    folder = runs_dir() / run_id
+    folder.mkdir(parents=True, exist_ok=False)
+    return run_id, folder
+
+
+def _check_slot() -> None:
+    running = [r for r in _RUNS.values() if r.active]
+    if len(running) >= MAX_RUNNING:
+        since = time.strftime("%H:%M", time.localtime(running[0].started))
+        raise Busy(f"a training run is in progress on this server (started {since}); training takes both cores, "
+                   "so wait for it to finish, or try again later")
+
+
+def start_run(cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.nn.Module | None = None) -> Run:
+    """A new run in its own folder, started in the background. Raises Busy or ValueError."""
+    with _LOCK:
+        _check_slot()
+        cfg.check()
+        run_id, folder = _new_folder()
+        atomic_write_bytes(folder / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
+        atomic_write_bytes(folder / "spec.json", spec.to_json().encode())
+        buf = _npz(data)
+        atomic_write_bytes(folder / "data.npz", buf)
+        run = Run(run_id, folder, cfg, data, spec, model)
+        if model is not None:  # a fine-tuning run resumes from its own checkpoints, never from the workspace model
+            atomic_write_bytes(folder / "initial.safetensors", st_save(
+                {k: v.detach().contiguous() for k, v in run.trainer.model.state_dict().items()}))
+        _RUNS[run_id] = run
+        run.start()
+        return run
+
+
+def _npz(data: TrainData) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, x_train=data.x_train, y_train=data.y_train, x_val=data.x_val, y_val=data.y_val,
+             classes=np.array(data.classes, dtype=str))
+    return buf.getvalue()
+
+
+def get_run(run_id: str) -> Run | None:
+    """A run of this server process, or one found on disk (not running: ``resume`` it)."""
+    if not re.fullmatch(r"[0-9a-f]{16}", run_id or ""):
+        return None
+    with _LOCK:
+        if run_id in _RUNS:
+            return _RUNS[run_id]
+        folder = runs_dir() / run_id
+        if not (folder / "config.json").is_file():
+            return None
+        run = _load(run_id, folder)
+        _RUNS[run_id] = run
+        return run
+
+
+def _load(run_id: str, folder: Path) -> Run:
+    cfg = TrainConfig(**json.loads((folder / "config.json").read_text()))
+    spec = ModelSpec.from_json((folder / "spec.json").read_text())
+    with np.load(folder / "data.npz", allow_pickle=False) as z:
+        data = TrainData(z["x_train"], z["y_train"], z["x_val"], z["y_val"], z["classes"].tolist())
+    model = build_model(spec)
+    if (folder / "initial.safetensors").is_file():
+        model.load_state_dict(st_load((folder / "initial.safetensors").read_bytes()))
+    run = Run(run_id, folder, cfg, data, spec, model)
+    steps = sorted(int(p.name[5:11]) for p in folder.glob("step_*.model.safetensors"))
+    last = steps[-1] if steps else 0
+    if steps:
+        run.trainer.load_state(st_load((folder / f"step_{last:06d}.safetensors").read_bytes()))
+    run.checkpoints = steps
+    rows = []
+    if (folder / "metrics.jsonl").is_file():
+        for line in (folder / "metrics.jsonl").read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut by the crash
+                continue
+    rows = [r for r in rows if r.get("step", 0) <= last]  # what came after the checkpoint is redone
+    run.steps = [r for r in rows if r["kind"] == "step"]
+    run.validations = [r for r in rows if r["kind"] == "validation"]
+    atomic_write_bytes(folder / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
+    run.status = "finished" if last >= cfg.steps else "interrupted"
+    return run
+
+
+def resume(run: Run) -> Run:
+    """Go on with an interrupted run from its last checkpoint (raises Busy if the slot is taken)."""
+    with _LOCK:
+        if run.active or run.status == "finished":
+            return run
+        _check_slot()
+        run._stop.clear()
+        run._pause.clear()
+        run.error = None
+        run.start()
+        return run

@@ -1,0 +1,308 @@
+"""One training run's model, data and step: P x K batches, a loss, a miner, open-set validation.
+
+The trainer is plain Python (no threads, no Streamlit): ``step()`` trains one batch and returns
+its numbers, ``validate()`` embeds the held-out identities and measures them. ``jobs.Run`` drives
+it in a background thread and writes checkpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pytorch_metric_learning import samplers
+from scipy.spatial.distance import pdist
+
+from explorer.analysis.retrieval import retrieval_metrics
+from explorer.analysis.thresholds import kfold_accuracy
+from explorer.analysis.verification import fast_figures
+from explorer.models.architectures import build_model
+from explorer.models.encoder import Encoder, ModelInfo
+from explorer.models.spec import InputSpec, ModelSpec
+from explorer.training.augment import augment
+from explorer.training.losses import LOSSES, SiameseHead, contrastive_loss, triplet_loss, triplets_to_pairs
+from explorer.training.miners import MINERS, HnswMiner, in_batch_miner
+
+VALIDATION_LIMIT = 2000  # held-out items embedded at each validation (a seeded sample beyond)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    loss: str = "triplet"  # triplet | contrastive | siamese
+    miner: str = "hnsw"  # hnsw | semihard | hard | batch-hard
+    margin: float = 0.2
+    squared: bool = False  # triplet / contrastive on squared distances
+    lr: float = 1e-3
+    P: int = 8  # identities per batch
+    K: int = 4  # items per identity
+    steps: int = 300
+    augment: bool = True
+    hnsw_mode: str = "semihard"  # hard | semihard
+    hnsw_k: int = 32
+    hnsw_ef: int = 64
+    refresh_every: int = 50  # steps between index rebuilds
+    validate_every: int = 25
+    checkpoint_every: int = 100
+    snapshot_every: int = 100  # validation map snapshots
+    seed: int = 0
+
+    def check(self) -> TrainConfig:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}")
+        if self.miner not in MINERS:
+            raise ValueError(f"miner must be one of {', '.join(MINERS)}")
+        if self.P < 2 or self.K < 2:
+            raise ValueError("a batch needs at least 2 identities (P) of at least 2 items (K)")
+        if self.steps < 1 or self.margin <= 0 or self.lr <= 0:
+            raise ValueError("steps, margin and learning rate must be positive")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainData:
+    """Preprocessed inputs (float32, as the model takes them) and integer labels, split by identity."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    classes: list[str] = field(default_factory=list)
+
+
+def split_identities(labels: np.ndarray, *, val_fraction: float = 0.25, seed: int = 0,
+                     val_labels: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (train, validation): whole identities go to one side (open-set validation)."""
+    labels = np.asarray(labels).astype(str)
+    names = np.unique(labels)
+    if val_labels is None:
+        n_val = max(1, round(len(names) * val_fraction))
+        val_labels = np.random.default_rng(seed).choice(names, n_val, replace=False).tolist()
+    val = np.isin(labels, list(val_labels))
+    if val.all() or not val.any():
+        raise ValueError("training and validation each need at least one identity")
+    return ~val, val
+
+
+def input_spec_for(dataset, max_side: int = 48) -> InputSpec:
+    """An input spec for training from scratch: grey or RGB as the images are, the longer side
+    scaled to ``max_side``; vectors as they are."""
+    if dataset.kind == "vector":
+        return InputSpec(kind="vector", dim=int(np.asarray(dataset.items).shape[1]))
+    img = dataset.items[0]
+    h, w = img.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    return InputSpec(kind="image", height=max(4, round(h * scale)), width=max(4, round(w * scale)),
+                     channels=3 if img.ndim == 3 else 1, mean=(0.5,) * (3 if img.ndim == 3 else 1),
+                     std=(0.25,) * (3 if img.ndim == 3 else 1))
+
+
+def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48) -> ModelSpec:
+    inp = input_spec_for(dataset, max_side)
+    if inp.kind == "vector":
+        return ModelSpec("mlp", {"in_dim": inp.dim, "hidden": [256]}, inp, out_dim)
+    return ModelSpec("convnet", {"in_channels": inp.channels, "widths": [16, 32, 64]}, inp, out_dim)
+
+
+def prepare(dataset, spec: ModelSpec, train: np.ndarray, val: np.ndarray) -> TrainData:
+    """Preprocess a dataset's items as the spec says (once: training reuses the arrays)."""
+    pre = Encoder(spec.input, spec.out_dim, ModelInfo("prep", "none", "", "", {}))
+    items = dataset.items
+    x = pre.preprocess(items if dataset.kind == "vector" else list(items)).astype(np.float32)
+    classes, y = np.unique(np.asarray(dataset.labels).astype(str), return_inverse=True)
+    return TrainData(x[train], y[train].astype(np.int64), x[val], y[val].astype(np.int64), classes.tolist())
+
+
+class Trainer:
+    """Model, optimiser, sampler and miner of one run; ``state()`` / ``load_state()`` for checkpoints."""
+
+    def __init__(self, cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.nn.Module | None = None,
+                 *, threads: int = 2):
+        self.cfg, self.data, self.spec = cfg.check(), data, spec
+        if len(np.unique(data.y_train)) < cfg.P:
+            raise ValueError(f"P = {cfg.P} identities per batch, but training has {len(np.unique(data.y_train))}")
+        torch.manual_seed(cfg.seed)
+        self.threads = threads
+        self.model = model if model is not None else build_model(spec)
+        self.head = SiameseHead(spec.out_dim) if cfg.loss == "siamese" else None
+        params = list(self.model.parameters()) + (list(self.head.parameters()) if self.head else [])
+        self.opt = torch.optim.Adam(params, lr=cfg.lr)
+        self.step_no = 0
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.x = torch.from_numpy(data.x_train)
+        self.y = torch.from_numpy(data.y_train)
+        self.sampler = samplers.MPerClassSampler(data.y_train, m=cfg.K, batch_size=cfg.P * cfg.K,
+                                                 length_before_new_iter=max(len(data.y_train), cfg.P * cfg.K * 10))
+        self._batches = None
+        self.loss_fn = (triplet_loss(cfg.margin, squared=cfg.squared) if cfg.loss == "triplet"
+                        else contrastive_loss(cfg.margin, squared=cfg.squared) if cfg.loss == "contrastive" else None)
+        distance = triplet_loss(cfg.margin, squared=cfg.squared).distance
+        self.batch_miner = None if cfg.miner == "hnsw" else in_batch_miner(cfg.miner, cfg.margin, distance)
+        self.hnsw = (HnswMiner(data.y_train, k=cfg.hnsw_k, mode=cfg.hnsw_mode, margin=cfg.margin, ef=cfg.hnsw_ef,
+                               threads=threads, random_state=cfg.seed) if cfg.miner == "hnsw" else None)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _embed_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        e = self.model(x)
+        return F.normalize(e, dim=1) if self.spec.normalize else e
+
+    def embed(self, x: np.ndarray, batch: int = 256) -> np.ndarray:
+        """Embeddings of preprocessed inputs by the current model (eval mode, no gradients)."""
+        torch.set_num_threads(self.threads)
+        self.model.eval()
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(x), batch):
+                out.append(self._embed_tensor(torch.from_numpy(np.ascontiguousarray(x[s:s + batch]))).numpy())
+        self.model.train()
+        return np.concatenate(out) if out else np.zeros((0, self.spec.out_dim), np.float32)
+
+    def _next_batch(self) -> np.ndarray:
+        b = self.cfg.P * self.cfg.K
+        if self._batches is None or len(self._batches) < b:
+            torch.manual_seed(self.cfg.seed + self.step_no)  # the sampler draws from torch's global generator
+            self._batches = np.fromiter(iter(self.sampler), np.int64)
+        idx, self._batches = self._batches[:b], self._batches[b:]
+        return idx
+
+    def refresh_index(self) -> None:
+        self.hnsw.refresh(self.embed(self.data.x_train), self.step_no)
+
+    # -- one step ----------------------------------------------------------------------------------
+    def step(self) -> dict:
+        torch.set_num_threads(self.threads)
+        cfg = self.cfg
+        if self.hnsw is not None and (self.hnsw.index is None or self.hnsw.staleness(self.step_no) >= cfg.refresh_every):
+            self.refresh_index()
+        idx = self._next_batch()
+        xb, yb = self.x[idx], self.y[idx]
+        if cfg.augment:
+            xb = augment(xb, self.gen)
+        self.model.train()
+        emb = self._embed_tensor(xb)
+        labels = yb
+        duplicates = 0
+        if self.hnsw is not None:
+            a, p, n, extra, labels, duplicates = self._global_triplets(idx, emb, yb)
+            if extra is not None:
+                emb = torch.cat([emb, extra])
+        else:
+            a, p, n = self.batch_miner(emb, yb)
+        triplets = (a, p, n)
+        with torch.no_grad():
+            d_ap = (emb[a] - emb[p]).norm(dim=1)
+            d_an = (emb[a] - emb[n]).norm(dim=1)
+            if cfg.squared:
+                d_ap, d_an = d_ap**2, d_an**2
+            active = float(((d_ap - d_an + cfg.margin) > 0).float().mean()) if len(a) else 0.0
+        if len(a) == 0:
+            loss = emb.sum() * 0.0
+        elif self.head is not None:
+            loss = self.head.loss(emb, labels, triplets_to_pairs(triplets))
+        elif cfg.loss == "contrastive":
+            loss = self.loss_fn(emb, labels, indices_tuple=triplets_to_pairs(triplets))
+        else:
+            loss = self.loss_fn(emb, labels, indices_tuple=triplets)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        self.step_no += 1
+        out = {"step": self.step_no, "loss": float(loss.detach()), "active": active, "triplets": int(len(a)),
+               "d_ap": float(d_ap.mean()) if len(a) else float("nan"),
+               "d_an": float(d_an.mean()) if len(a) else float("nan")}
+        if self.hnsw is not None:
+            out.update(staleness=self.hnsw.staleness(self.step_no), refreshes=self.hnsw.refreshes,
+                       duplicates=duplicates)
+        return out
+
+    def _global_triplets(self, idx: np.ndarray, emb: torch.Tensor, yb: torch.Tensor):
+        """Triplets whose negatives come from the HNSW index: one per anchor, against the anchor's
+        hardest in-batch positive; the negatives are embedded now (with gradients)."""
+        with torch.no_grad():
+            d = torch.cdist(emb, emb)
+            same = (yb[:, None] == yb[None, :]) & ~torch.eye(len(yb), dtype=torch.bool)
+            hardest_pos = torch.where(same, d, torch.full_like(d, -1.0)).max(dim=1).values
+        mined = self.hnsw.mine(idx, emb.detach().numpy(), hardest_pos.numpy())
+        ok = np.flatnonzero(mined.negatives >= 0)
+        if len(ok) == 0:
+            empty = torch.empty(0, dtype=torch.long)
+            return empty, empty, empty, None, yb, len(mined.duplicates)
+        negs = mined.negatives[ok]
+        xn = self.x[negs]
+        if self.cfg.augment:
+            xn = augment(xn, self.gen)
+        extra = self._embed_tensor(xn)
+        a, p, n = [], [], []
+        same_np = same.numpy()
+        for j, i in enumerate(ok):
+            for q in np.flatnonzero(same_np[i]):
+                a.append(i)
+                p.append(q)
+                n.append(len(idx) + j)
+        labels = torch.cat([yb, self.y[negs]])
+        t = lambda v: torch.as_tensor(v, dtype=torch.long)  # noqa: E731
+        return t(a), t(p), t(n), extra, labels, len(mined.duplicates)
+
+    # -- validation --------------------------------------------------------------------------------
+    def validate(self) -> dict:
+        """Open-set figures on the held-out identities: P@1, MAP@R, pair ROC AUC, EER, 10-fold
+        verification accuracy, mean genuine and impostor distance and their gap."""
+        x, y = self.data.x_val, self.data.y_val
+        if len(x) > VALIDATION_LIMIT:
+            keep = np.sort(np.random.default_rng(self.cfg.seed).choice(len(x), VALIDATION_LIMIT, replace=False))
+            x, y = x[keep], y[keep]
+        e = self.embed(x)
+        return {"step": self.step_no, **evaluate(e, y)}
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def state(self) -> dict[str, torch.Tensor]:
+        """Every tensor a resume needs: model, head, optimiser (flattened names)."""
+        out = {f"model.{k}": v.detach().clone() for k, v in self.model.state_dict().items()}
+        if self.head is not None:
+            out.update({f"head.{k}": v.detach().clone() for k, v in self.head.state_dict().items()})
+        opt = self.opt.state_dict()
+        for pid, st in opt["state"].items():
+            for name, v in st.items():
+                out[f"opt.{pid}.{name}"] = v.detach().clone() if torch.is_tensor(v) else torch.tensor(v)
+        out["trainer.step"] = torch.tensor(self.step_no)
+        return out
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
+        if self.head is not None:
+            self.head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
+        opt = self.opt.state_dict()
+        restored: dict = {}
+        for k, v in state.items():
+            if k.startswith("opt."):
+                _, pid, name = k.split(".", 2)
+                restored.setdefault(int(pid), {})[name] = v
+        opt["state"] = restored
+        self.opt.load_state_dict(opt)
+        self.step_no = int(state["trainer.step"])
+        self.gen.manual_seed(self.cfg.seed + self.step_no)
+        self._batches = None
+        if self.hnsw is not None:
+            self.hnsw.index = None  # rebuilt from the restored model at the next step
+
+    def trained_spec(self, info: dict | None = None) -> ModelSpec:
+        return replace(self.spec, info={**self.spec.info, **(info or {})})
+
+
+def evaluate(vectors: np.ndarray, labels: np.ndarray, *, folds: int = 10, seed: int = 0) -> dict:
+    """Open-set figures of an embedding (see ``Trainer.validate``); every pair is used."""
+    labels = np.asarray(labels)
+    r = retrieval_metrics(vectors, labels)
+    d = pdist(np.asarray(vectors, np.float64))
+    i, j = np.triu_indices(len(labels), 1)
+    same = labels[i] == labels[j]
+    fig = fast_figures(d[same], d[~same])
+    fold = np.random.default_rng(seed).integers(0, folds, len(d))
+    acc = kfold_accuracy(d, same, fold)["accuracy_mean"]
+    gen, imp = float(d[same].mean()), float(d[~same].mean())
+    return {"p_at_1": r.precision_at_1, "map_at_r": r.map_at_r, "auc": fig.auc, "eer": fig.eer, "accuracy": acc,
+            "genuine": gen, "impostor": imp, "gap": imp - gen}

@@ -1,0 +1,179 @@
+"""Training: the HNSW miner against brute force, losses against hand loops, a run that learns,
+a resume after a crash."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.models.spec import InputSpec, ModelSpec
+from explorer.training import jobs
+from explorer.training.augment import augment
+from explorer.training.losses import SiameseHead, contrastive_loss, triplet_loss
+from explorer.training.miners import HnswMiner
+from explorer.training.trainer import TrainConfig, TrainData, Trainer, evaluate, split_identities
+
+
+def _blobs(n_ids=40, per=12, signal=4, noise_dims=28, seed=0):
+    """Identities differ in a few dimensions; many noisy dimensions hide it (raw MAP@R is poor)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_ids, signal)) * 1.5
+    y = np.repeat(np.arange(n_ids), per)
+    x = np.c_[centres[y] + 0.3 * rng.normal(size=(len(y), signal)), 2.0 * rng.normal(size=(len(y), noise_dims))]
+    return x.astype(np.float32), y
+
+
+def _data(seed=0):
+    x, y = _blobs(seed=seed)
+    train, val = split_identities(y.astype(str), val_fraction=0.25, seed=seed)
+    return TrainData(x[train], y[train], x[val], y[val], [str(i) for i in range(40)])
+
+
+SPEC = ModelSpec("mlp", {"in_dim": 32, "hidden": [64]}, InputSpec(kind="vector", dim=32), out_dim=16)
+
+
+def test_hnsw_miner_equals_brute_force_enumeration():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 8)).astype(np.float32)
+    y = rng.integers(0, 10, 300)
+    x[7] = x[3]  # a duplicate: if labels differ it must be reported, never used
+    y[7] = (y[3] + 1) % 10
+    miner = HnswMiner(y, k=40, mode="semihard", margin=0.5, ef=400)
+    miner.refresh(x, step=0)
+    anchors = np.arange(0, 300, 3)
+    q = x[anchors] + 0.01 * rng.normal(size=(len(anchors), 8)).astype(np.float32)
+    pos = rng.uniform(0.5, 2.0, len(anchors))
+    got = miner.mine(anchors, q, pos)
+    d_all = np.linalg.norm(q[:, None, :] - x[None, :, :], axis=2)
+    for r, a in enumerate(anchors):
+        near = np.argsort(d_all[r], kind="stable")[:40]
+        other = near[(y[near] != y[a]) & (d_all[r, near] > 1e-6)]
+        semi = other[(d_all[r, other] > pos[r]) & (d_all[r, other] < pos[r] + 0.5)]
+        # the miner's candidate set is exactly the brute-force set of valid negatives
+        d, nb, ok = miner.candidates(np.array([a]), q[r:r + 1])
+        assert set(nb[0][ok[0]].tolist()) == set(other.tolist())
+        want = semi[np.argmin(d_all[r, semi])] if len(semi) else other[np.argmin(d_all[r, other])]
+        assert got.negatives[r] == want
+    miner.mine(np.array([3]), x[[3]], np.array([1.0]))
+    assert (3, 7) in miner.duplicates
+
+
+def test_hnsw_hard_mode_takes_the_closest_other_identity():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(200, 4)).astype(np.float32)
+    y = rng.integers(0, 5, 200)
+    miner = HnswMiner(y, k=200, mode="hard", ef=400)
+    miner.refresh(x, step=3)
+    assert miner.staleness(10) == 7
+    got = miner.mine(np.arange(200), x, np.zeros(200))
+    d = np.linalg.norm(x[:, None] - x[None], axis=2)
+    d[y[:, None] == y[None, :]] = np.inf
+    np.testing.assert_array_equal(got.negatives, d.argmin(axis=1))
+
+
+def test_losses_equal_hand_loops():
+    torch.manual_seed(0)
+    e = torch.randn(12, 5)
+    y = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
+    a, p, n = torch.tensor([0, 3, 6, 9]), torch.tensor([1, 4, 7, 10]), torch.tensor([3, 0, 9, 6])
+    d = lambda i, j: float((e[i] - e[j]).norm())  # noqa: E731
+    per = [max(0.0, d(i, j) - d(i, k) + 1.0) for i, j, k in zip(a.tolist(), p.tolist(), n.tolist(), strict=True)]
+    nonzero = [v for v in per if v > 0]
+    got = float(triplet_loss(1.0)(e, y, indices_tuple=(a, p, n)))
+    assert got == pytest.approx(sum(nonzero) / len(nonzero), rel=1e-5)
+    sq = [max(0.0, d(i, j) ** 2 - d(i, k) ** 2 + 1.0) for i, j, k in zip(a.tolist(), p.tolist(), n.tolist(), strict=True)]
+    got_sq = float(triplet_loss(1.0, squared=True)(e, y, indices_tuple=(a, p, n)))
+    assert got_sq == pytest.approx(sum(v for v in sq if v > 0) / len([v for v in sq if v > 0]), rel=1e-5)
+    # contrastive: positives pull (d), negatives push (margin - d)+; PML averages each over its non-zero terms
+    pos = [d(i, j) for i, j in zip(a.tolist(), p.tolist(), strict=True)]
+    neg = [max(0.0, 3.0 - d(i, k)) for i, k in zip(a.tolist(), n.tolist(), strict=True)]
+    want = np.mean([v for v in pos if v > 0]) + (np.mean([v for v in neg if v > 0]) if any(neg) else 0)
+    got_c = float(contrastive_loss(3.0)(e, y, indices_tuple=(a, p, a, n)))
+    assert got_c == pytest.approx(want, rel=1e-5)
+    # Siamese head: BCE of sigmoid(head(|a - b|)) against same / different
+    head = SiameseHead(5, hidden=4)
+    logits = [float(head(e[i:i + 1], e[j:j + 1])) for i, j in zip(a.tolist() + a.tolist(), p.tolist() + n.tolist(), strict=True)]
+    target = [1.0] * 4 + [0.0] * 4
+    bce = np.mean([-(t * np.log(1 / (1 + np.exp(-z))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-z))))
+                   for z, t in zip(logits, target, strict=True)])
+    assert float(head.loss(e, y, (a, p, a, n))) == pytest.approx(bce, rel=1e-5)
+
+
+def test_augment_keeps_shape_and_is_seeded():
+    x = torch.arange(2 * 1 * 6 * 5, dtype=torch.float32).reshape(2, 1, 6, 5)
+    a = augment(x, torch.Generator().manual_seed(0))
+    b = augment(x, torch.Generator().manual_seed(0))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
+    v = torch.ones(3, 4)
+    assert torch.equal(augment(v, torch.Generator()), v)
+
+
+@pytest.mark.parametrize("miner,loss", [("hnsw", "triplet"), ("semihard", "triplet"), ("batch-hard", "contrastive"),
+                                        ("hnsw", "siamese")])
+def test_short_run_improves_validation_map(miner, loss):
+    data = _data()
+    before = evaluate(data.x_val, data.y_val)["map_at_r"]
+    tr = Trainer(TrainConfig(miner=miner, loss=loss, steps=150, lr=3e-3, augment=False, refresh_every=20,
+                             margin=0.3), data, SPEC)
+    for _ in range(150):
+        row = tr.step()
+    after = tr.validate()
+    assert after["map_at_r"] > before + 0.1, (before, after)
+    if miner == "hnsw":
+        assert row["refreshes"] >= 7 and 0 <= row["staleness"] < 20
+
+
+def test_evaluate_matches_sklearn_auc():
+    from scipy.spatial.distance import pdist
+    from sklearn.metrics import roc_auc_score
+
+    x, y = _blobs(n_ids=8, per=6)
+    got = evaluate(x, y)
+    d = pdist(x.astype(np.float64))
+    i, j = np.triu_indices(len(y), 1)
+    assert got["auc"] == pytest.approx(roc_auc_score(y[i] == y[j], -d), abs=1e-6)
+
+
+def _wait(run, cond, timeout=120):
+    t = time.time()
+    while not cond() and time.time() - t < timeout:
+        time.sleep(0.05)
+    assert cond(), run.status
+
+
+def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    from explorer import config
+
+    config.settings.cache_clear() if hasattr(config.settings, "cache_clear") else None
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="semihard", steps=14, checkpoint_every=5, validate_every=5, snapshot_every=7, lr=3e-3)
+    run = jobs.start_run(cfg, _data(), SPEC)
+    original = run.trainer.step
+
+    def crash_at_8():
+        if run.trainer.step_no == 8:
+            raise RuntimeError("power cut")
+        return original()
+
+    run.trainer.step = crash_at_8
+    _wait(run, lambda: not run.active)
+    assert run.status == "failed" and "power cut" in run.error and run.checkpoints == [5]
+    with pytest.raises(jobs.Busy):  # (no: the slot is free) -- a second run would start; check Busy below
+        jobs._RUNS["x"] = type("R", (), {"active": True, "started": time.time()})()
+        jobs.start_run(cfg, _data(), SPEC)
+    jobs._RUNS.clear()  # the server restarts
+    again = jobs.get_run(run.id)
+    assert again.status == "interrupted" and again.step == 5
+    assert [r["step"] for r in again.steps] == [1, 2, 3, 4, 5]
+    saved = jobs.st_load((run.folder / "step_000005.safetensors").read_bytes())
+    for k, v in again.trainer.model.state_dict().items():
+        assert torch.equal(v, saved[f"model.{k}"])
+    jobs.resume(again)
+    _wait(again, lambda: not again.active)
+    assert again.status == "finished" and again.step == 14
+    assert [r["step"] for r in again.steps] == list(range(1, 15))
+    assert again.checkpoints == [5, 10, 14] and again.model_path(14).is_file()
+    assert [s["step"] for s in again.snapshots] == [7, 14]
+    jobs._RUNS.clear()
