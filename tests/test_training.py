@@ -144,9 +144,6 @@ def _wait(run, cond, timeout=120):
 
 def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
-    from explorer import config
-
-    config.settings.cache_clear() if hasattr(config.settings, "cache_clear") else None
     monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
     cfg = TrainConfig(miner="semihard", steps=14, checkpoint_every=5, validate_every=5, snapshot_every=7, lr=3e-3)
     run = jobs.start_run(cfg, _data(), SPEC)
@@ -160,8 +157,8 @@ def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(tmp_path, monkeyp
     run.trainer.step = crash_at_8
     _wait(run, lambda: not run.active)
     assert run.status == "failed" and "power cut" in run.error and run.checkpoints == [5]
-    with pytest.raises(jobs.Busy):  # (no: the slot is free) -- a second run would start; check Busy below
-        jobs._RUNS["x"] = type("R", (), {"active": True, "started": time.time()})()
+    jobs._RUNS["other"] = type("R", (), {"active": True, "started": time.time()})()  # another visitor's run
+    with pytest.raises(jobs.Busy, match="in progress"):
         jobs.start_run(cfg, _data(), SPEC)
     jobs._RUNS.clear()  # the server restarts
     again = jobs.get_run(run.id)
@@ -177,3 +174,14 @@ def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(tmp_path, monkeyp
     assert again.checkpoints == [5, 10, 14] and again.model_path(14).is_file()
     assert [s["step"] for s in again.snapshots] == [7, 14]
     jobs._RUNS.clear()
+
+
+def test_matrix_figures_equal_vector_figures_for_a_metric():
+    from scipy.spatial.distance import cdist
+
+    from explorer.training.trainer import evaluate_matrix
+
+    x, y = _blobs(n_ids=9, per=7, seed=3)
+    a, b = evaluate(x, y), evaluate_matrix(cdist(x, x), y)
+    for k in ("p_at_1", "map_at_r", "auc", "eer", "accuracy", "genuine", "impostor"):
+        assert a[k] == pytest.approx(b[k], abs=1e-9), k

@@ -22,7 +22,7 @@ from explorer.models.architectures import build_model
 from explorer.models.encoder import Encoder, ModelInfo
 from explorer.models.spec import InputSpec, ModelSpec
 from explorer.training.augment import augment
-from explorer.training.losses import LOSSES, SiameseHead, contrastive_loss, triplet_loss, triplets_to_pairs
+from explorer.training.losses import LOSSES, SiameseHead, all_pairs, contrastive_loss, triplet_loss, triplets_to_pairs
 from explorer.training.miners import MINERS, HnswMiner, in_batch_miner
 
 VALIDATION_LIMIT = 2000  # held-out items embedded at each validation (a seeded sample beyond)
@@ -201,8 +201,9 @@ class Trainer:
             active = float(((d_ap - d_an + cfg.margin) > 0).float().mean()) if len(a) else 0.0
         if len(a) == 0:
             loss = emb.sum() * 0.0
-        elif self.head is not None:
-            loss = self.head.loss(emb, labels, triplets_to_pairs(triplets))
+        elif self.head is not None:  # every pair of the batch, and the mined negatives on top
+            a1, p1, a2, n2 = all_pairs(yb)
+            loss = self.head.loss(emb, labels, (a1, p1, torch.cat([a2, a]), torch.cat([n2, n])))
         elif cfg.loss == "contrastive":
             loss = self.loss_fn(emb, labels, indices_tuple=triplets_to_pairs(triplets))
         else:
@@ -256,7 +257,12 @@ class Trainer:
             keep = np.sort(np.random.default_rng(self.cfg.seed).choice(len(x), VALIDATION_LIMIT, replace=False))
             x, y = x[keep], y[keep]
         e = self.embed(x)
-        return {"step": self.step_no, **evaluate(e, y)}
+        if self.head is None:
+            return {"step": self.step_no, **evaluate(e, y)}
+        with torch.no_grad():  # a Siamese model is judged by its head: distance = -logit
+            t = torch.from_numpy(e)
+            logits = torch.stack([self.head(t[i:i + 1].expand(len(t), -1), t) for i in range(len(t))])
+        return {"step": self.step_no, **evaluate_matrix(-logits.numpy().astype(np.float64), y)}
 
     # -- checkpoints -------------------------------------------------------------------------------
     def state(self) -> dict[str, torch.Tensor]:
@@ -297,12 +303,35 @@ def evaluate(vectors: np.ndarray, labels: np.ndarray, *, folds: int = 10, seed: 
     """Open-set figures of an embedding (see ``Trainer.validate``); every pair is used."""
     labels = np.asarray(labels)
     r = retrieval_metrics(vectors, labels)
-    d = pdist(np.asarray(vectors, np.float64))
+    return _pair_figures(pdist(np.asarray(vectors, np.float64)), labels, r.precision_at_1, r.map_at_r, folds, seed)
+
+
+def evaluate_matrix(dist: np.ndarray, labels: np.ndarray, *, folds: int = 10, seed: int = 0) -> dict:
+    """The same figures from a full (n, n) dissimilarity matrix (a Siamese head's -logits), which
+    need not be a metric: each row ranks the others by it (small n: a validation set)."""
+    labels = np.asarray(labels)
+    d = np.array(dist, np.float64)
+    np.fill_diagonal(d, np.inf)
+    order = np.argsort(d, axis=1, kind="stable")[:, :-1]
+    rel = labels[order] == labels[:, None]
+    r = rel.sum(axis=1)
+    has = r > 0
+    ranks = np.arange(1, rel.shape[1] + 1)
+    within = rel & (ranks[None, :] <= r[:, None])
+    hits = np.cumsum(within, axis=1)
+    map_r = (within * hits / ranks).sum(axis=1)[has] / r[has]
+    p1 = rel[has, 0].mean() if has.any() else float("nan")
+    i, j = np.triu_indices(len(labels), 1)
+    sym = (np.where(np.isinf(d), 0, d) + np.where(np.isinf(d), 0, d).T) / 2  # the head is not symmetric
+    return _pair_figures(sym[i, j], labels, float(p1), float(map_r.mean()), folds, seed)
+
+
+def _pair_figures(d: np.ndarray, labels: np.ndarray, p1: float, map_r: float, folds: int, seed: int) -> dict:
     i, j = np.triu_indices(len(labels), 1)
     same = labels[i] == labels[j]
     fig = fast_figures(d[same], d[~same])
     fold = np.random.default_rng(seed).integers(0, folds, len(d))
     acc = kfold_accuracy(d, same, fold)["accuracy_mean"]
     gen, imp = float(d[same].mean()), float(d[~same].mean())
-    return {"p_at_1": r.precision_at_1, "map_at_r": r.map_at_r, "auc": fig.auc, "eer": fig.eer, "accuracy": acc,
+    return {"p_at_1": p1, "map_at_r": map_r, "auc": fig.auc, "eer": fig.eer, "accuracy": acc,
             "genuine": gen, "impostor": imp, "gap": imp - gen}
