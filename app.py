@@ -15,6 +15,7 @@ pages = [
     st.Page("app_pages/projection.py", title="Projection", icon=":material/scatter_plot:"),
     st.Page("app_pages/retrieval.py", title="Retrieval", icon=":material/manage_search:"),
     st.Page("app_pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
 ]
 nav = st.navigation(pages)
 start_warmup()  # compiles the pair kernels while the first visitor looks at the data

@@ -169,3 +169,40 @@ def scatter_map(coords: np.ndarray, values: np.ndarray, *, kind: str, name: str,
     fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), legend=dict(itemsizing="constant"),
                       dragmode="select" if not three else "orbit", title=f"coloured by {name}")
     return fig
+
+
+def training_curves(steps: list[dict], *, refreshes: list[int] | None = None) -> go.Figure:
+    """Loss and active-triplet fraction per step (smoothed over 10 steps), index refreshes as lines."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "active triplets / hardest positive vs negative"))
+    if steps:
+        s = np.array([r["step"] for r in steps])
+
+        def smooth(key):
+            v = np.array([r.get(key, np.nan) for r in steps], np.float64)
+            k = min(10, len(v))
+            return np.convolve(np.nan_to_num(v), np.ones(k) / k, mode="valid"), s[k - 1:]
+
+        for key, col, name in (("loss", 1, "loss"), ("active", 2, "active fraction"), ("d_ap", 2, "anchor-positive"),
+                               ("d_an", 2, "anchor-negative")):
+            v, x = smooth(key)
+            fig.add_trace(go.Scatter(x=x, y=v, mode="lines", name=name), row=1, col=col)
+    for step in refreshes or []:
+        fig.add_vline(x=step, line=dict(color="#bbb", dash="dot", width=1))
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    return fig
+
+
+def validation_curves(rows: list[dict]) -> go.Figure:
+    """Open-set validation per step: P@1, MAP@R, ROC AUC, 1 - EER; genuine and impostor distance."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("held-out identities", "mean distance"))
+    s = [r["step"] for r in rows]
+    for key, name in (("p_at_1", "P@1"), ("map_at_r", "MAP@R"), ("auc", "ROC AUC"), ("accuracy", "10-fold accuracy")):
+        fig.add_trace(go.Scatter(x=s, y=[r[key] for r in rows], mode="lines+markers", name=name), row=1, col=1)
+    for key, name in (("genuine", "genuine"), ("impostor", "impostor"), ("gap", "gap")):
+        fig.add_trace(go.Scatter(x=s, y=[r[key] for r in rows], mode="lines+markers", name=name), row=1, col=2)
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    return fig

@@ -153,3 +153,34 @@ def test_projection_box_select_opens_the_gallery(browser, tmp_path):
         body = pg.inner_text("body")
         n = int(body.split(" items selected")[0].split()[-1].replace(",", ""))
         assert 0 < n < 1797 and "Download the selection (CSV)" in body
+
+
+def test_train_page_starts_a_run_and_the_charts_update(browser, tmp_path):
+    """A person presses Start: the progress line moves on by itself (the live fragment), charts appear."""
+    import re
+
+    with _server(tmp_path / "cache") as url:
+        pg = browser.new_page(viewport={"width": 1400, "height": 1800})
+        pg.goto(url + "/train")
+        steps = pg.get_by_role("spinbutton", name="Steps", exact=True)
+        steps.wait_for(timeout=120_000)
+        steps.fill("400")
+        pg.get_by_role("button", name="Start").click()
+        # (the first validation waits for numba to compile in this fresh cache)
+        pg.get_by_text(re.compile(r"running: step [1-9]\d* of 400")).first.wait_for(timeout=300_000)
+
+        def step_now():
+            m = re.search(r"step (\d+) of 400", pg.inner_text("body"))
+            return int(m.group(1)) if m else -1
+
+        first = step_now()
+        pg.wait_for_timeout(6000)
+        assert step_now() > first  # redrawn without any click
+        assert "run=" in pg.url  # a refresh reattaches
+        pg.get_by_text("MAP@R").first.wait_for(timeout=60_000)
+        pg.screenshot(path=str(ARTIFACTS / "train_live.png"), full_page=True)
+        pg.reload()
+        pg.get_by_text(re.compile(r"step \d+ of 400")).first.wait_for(timeout=120_000)
+        assert step_now() >= first
+        pg.get_by_role("button", name="Stop").click()
+        pg.get_by_text(re.compile(r"stopped: step \d+ of 400")).first.wait_for(timeout=120_000)

@@ -120,7 +120,7 @@ class Run:
             if not self.checkpoints or self.checkpoints[-1] != tr.step_no:
                 self.checkpoint()
             self.status = "stopped" if self._stop.is_set() else "finished"
-        except Exception as exc:  # the page shows it; the folder keeps the last checkpoint
+        except Exception as exc:  # noqa: BLE001 - any failure ends the run; the page shows it, the folder keeps the last checkpoint
             self.error = f"{type(exc).__name__}: {exc}"
             self.status = "failed"
 

@@ -65,10 +65,11 @@ def _remember_in_address(load_data: Callable, load_model: Callable | None) -> No
     """Server-side choices go into the URL so a refresh restores them; uploads never do."""
     data = getattr(load_data, "restore", None)
     model = getattr(load_model, "restore", None) if load_model else "none"
+    keep = {"run": st.query_params["run"]} if "run" in st.query_params else {}  # a training run to reattach to
     if data and model and model != "none":
-        st.query_params.from_dict({"data": data, "model": model})
+        st.query_params.from_dict({"data": data, "model": model, **keep})
     else:
-        st.query_params.clear()
+        st.query_params.from_dict(keep)
 
 
 def sidebar() -> None:

@@ -1,0 +1,29 @@
+"""Train: triplet / contrastive / Siamese training of the workspace data, live, in the background."""
+
+import streamlit as st
+
+from explorer.ui import state
+from explorer.ui import train as ui
+
+st.title("Train")
+ws = state.require_workspace()
+st.write("Train an embedding on the workspace data and watch it learn. Whole identities are held out for "
+         "validation (open set). Negatives come from the batch, or from an HNSW index over the whole training "
+         "set, rebuilt as the model moves. The run goes on in the background: switch pages or refresh, it keeps "
+         "going (its id is in the address).")
+run = ui.current_run()
+if run is None:
+    if ws.dataset.kind == "vector" and ws.dataset.is_embedding:
+        st.info("These vectors are embeddings already: a small MLP on top of them will be trained.")
+    n_ids, usable = ui.summary_counts(ws)
+    if usable < 4:
+        st.warning(f"Training needs identities with at least 2 items; this data has {usable} of {n_ids}.")
+        st.stop()
+    got = ui.form(ws)
+    if got is not None:
+        run = ui.start(ws, *got)
+if run is not None:
+    ui.controls(run)
+    ui.live(run)
+    st.subheader("Checkpoints")
+    ui.checkpoints(run)

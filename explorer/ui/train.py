@@ -1,0 +1,187 @@
+"""The Train page's parts: the form, starting a run, the live view, using a checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import plots
+from explorer.errors import InputError
+from explorer.models.architectures import build_model
+from explorer.models.checkpoints import load_checkpoint
+from explorer.training import jobs
+from explorer.training.losses import LOSSES
+from explorer.training.miners import MINERS
+from explorer.training.trainer import TrainConfig, prepare, spec_from_scratch, split_identities
+from explorer.ui import state
+from explorer.ui.workspace import build_workspace
+from explorer.workspace import Workspace
+
+RUN_KEY = "train_run"
+MINER_NAMES = {"hnsw": "HNSW over the whole training set", "semihard": "in-batch semi-hard",
+               "hard": "in-batch hard", "batch-hard": "in-batch batch-hard"}
+
+
+def current_run() -> jobs.Run | None:
+    """The run this visitor started or reattached to (its id is in the address, so a refresh keeps it)."""
+    run_id = st.session_state.get(RUN_KEY) or st.query_params.get("run")
+    run = jobs.get_run(run_id) if run_id else None
+    if run is not None:
+        st.session_state[RUN_KEY] = run.id
+    return run
+
+
+def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
+    """The run's settings; returns them when Start is pressed."""
+    can_finetune = getattr(ws.encoder, "source", None) is not None
+    with st.form("train_form"):
+        c1, c2, c3 = st.columns(3)
+        start = c1.radio("Starting model", ["new", "workspace"] if can_finetune else ["new"],
+                         format_func=lambda s: "built-in architecture, from scratch" if s == "new"
+                         else f"the workspace model ({ws.encoder.model_info.name})")
+        loss = c2.selectbox("Loss", LOSSES, help="triplet; contrastive; or the binary Siamese head "
+                            "(|f(x1) - f(x2)| -> hidden layer -> sigmoid, binary cross-entropy)")
+        miner = c3.selectbox("Negatives", MINERS, format_func=MINER_NAMES.get)
+        d1, d2, d3, d4, d5 = st.columns(5)
+        margin = d1.number_input("Margin", 0.01, 5.0, 0.2, step=0.05)
+        lr = d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, step=1e-3, format="%.4f")
+        p = d3.number_input("P (identities per batch)", 2, 64, 8)
+        k = d4.number_input("K (items per identity)", 2, 32, 4)
+        steps = d5.number_input("Steps", 10, 100_000, 300, step=50)
+        e1, e2, e3, e4, e5 = st.columns(5)
+        refresh = e1.number_input("Index refresh every (steps)", 1, 10_000, 50, help="HNSW miner")
+        hk = e2.number_input("Neighbours asked (k)", 2, 512, 32, help="HNSW miner")
+        ef = e3.number_input("ef", 8, 1024, 64, help="HNSW search breadth")
+        mode = e4.selectbox("HNSW negatives", ["semihard", "hard"])
+        val = e5.slider("Validation identities", 0.1, 0.5, 0.25, help="share of identities held out (never trained on)")
+        f1, f2, f3, f4 = st.columns(4)
+        every = f1.number_input("Validate every (steps)", 1, 10_000, 25)
+        ckpt = f2.number_input("Checkpoint every (steps)", 1, 100_000, 100)
+        aug = f3.checkbox("Augment images (shift, flip, brightness)", True)
+        seed = f4.number_input("Seed", 0, 2**31 - 1, 0)
+        go = st.form_submit_button("Start", type="primary")
+    if not go:
+        return None
+    cfg = TrainConfig(loss=loss, miner=miner, margin=float(margin), lr=float(lr), P=int(p), K=int(k),
+                      steps=int(steps), augment=bool(aug), hnsw_mode=mode, hnsw_k=int(hk), hnsw_ef=int(ef),
+                      refresh_every=int(refresh), validate_every=int(every), checkpoint_every=int(ckpt),
+                      snapshot_every=int(max(every, ckpt)), seed=int(seed))
+    return cfg, {"start": start, "val": float(val)}
+
+
+def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
+    ds = ws.dataset
+    try:
+        train, val = split_identities(ds.labels, val_fraction=opts["val"], seed=cfg.seed)
+        if opts["start"] == "workspace":
+            spec, model = ws.encoder.spec, build_model(ws.encoder.spec)
+            model.load_state_dict(ws.encoder.source.state_dict())
+        else:
+            spec, model = spec_from_scratch(ds), None
+        with st.spinner("Preparing the training data ..."):
+            data = prepare(ds, spec, train, val)
+        run = jobs.start_run(cfg, data, spec, model)
+    except jobs.Busy as exc:
+        st.warning(str(exc))
+        return None
+    except (ValueError, InputError) as exc:
+        st.error(f"Cannot start: {exc}")
+        return None
+    st.session_state[RUN_KEY] = run.id
+    st.query_params["run"] = run.id
+    return run
+
+
+def controls(run: jobs.Run) -> None:
+    c = st.columns(5)
+    if run.status == "running" and c[0].button("Pause"):
+        run.pause()
+        st.rerun()
+    if run.status == "paused" and c[0].button("Resume"):
+        run.go_on()
+        st.rerun()
+    if run.active and c[1].button("Stop"):
+        run.stop()
+        st.rerun()
+    if run.status in ("interrupted", "stopped", "failed") and run.step < run.cfg.steps:
+        if c[0].button(f"Continue from step {run.step}", type="primary"):
+            try:
+                jobs.resume(run)
+            except jobs.Busy as exc:
+                st.warning(str(exc))
+            st.rerun()
+    if c[4].button("New run", disabled=run.active):
+        st.session_state.pop(RUN_KEY, None)
+        st.query_params.pop("run", None)
+        st.rerun()
+
+
+def live(run: jobs.Run) -> None:
+    """Charts of the run, redrawn every second while it runs."""
+
+    def body():
+        st.progress(min(run.step / run.cfg.steps, 1.0),
+                    text=f"{run.status}: step {run.step:,} of {run.cfg.steps:,} (run {run.id})")
+        if run.error:
+            st.error(f"The run failed: {run.error}. Its last checkpoint is kept.")
+        steps = list(run.steps)
+        if steps and "staleness" in steps[-1]:
+            last = steps[-1]
+            refresh_steps = [r["step"] for a, r in zip(steps[:-1], steps[1:], strict=True)
+                             if r["refreshes"] > a["refreshes"]]
+            dup = max(r.get("duplicates", 0) for r in steps)
+            st.caption(f"HNSW index: {last['refreshes']} builds, {last['staleness']} steps since the last; "
+                       f"{dup} other-identity items at distance ~0 from an anchor seen (never used as negatives).")
+        else:
+            refresh_steps = []
+        st.plotly_chart(plots.training_curves(steps, refreshes=refresh_steps), key="tr_curves")
+        vals = list(run.validations)
+        if vals:
+            v = vals[-1]
+            m = st.columns(6)
+            for col, (key, name) in zip(m, (("p_at_1", "P@1"), ("map_at_r", "MAP@R"), ("auc", "ROC AUC"),
+                                            ("eer", "EER"), ("accuracy", "10-fold accuracy"), ("gap", "distance gap")),
+                                        strict=True):
+                first = vals[0][key]
+                col.metric(name, f"{v[key]:.3f}", f"{v[key] - first:+.3f}", help=f"change since step {vals[0]['step']}",
+                           delta_color="inverse" if key == "eer" else "normal")
+            st.plotly_chart(plots.validation_curves(vals), key="tr_val")
+        snaps = list(run.snapshots)
+        if snaps:
+            s = snaps[-1]
+            st.caption(f"Held-out identities in the embedding at step {s['step']} (PCA)")
+            st.plotly_chart(plots.scatter_map(s["coords"], s["labels"], kind="category", name="identity",
+                                              hover=s["labels"]), key="tr_snap")
+        if not run.active and st.session_state.get("tr_was_active"):
+            st.session_state["tr_was_active"] = False
+            st.rerun(scope="app")  # the buttons outside this fragment change with the status
+        st.session_state["tr_was_active"] = run.active
+
+    st.fragment(body, run_every=1.0 if run.active else None)()
+
+
+def checkpoints(run: jobs.Run) -> None:
+    if not run.checkpoints:
+        st.caption("Checkpoints appear here as the run writes them.")
+        return
+    step = st.selectbox("Checkpoint", run.checkpoints[::-1], format_func=lambda s: f"step {s}", key="tr_ckpt")
+    path = run.model_path(step)
+    c1, c2 = st.columns(2)
+    c2.download_button("Download checkpoint (safetensors, spec inside)", path.read_bytes(),
+                       file_name=f"trained_{run.id}_step{step}.safetensors", mime="application/octet-stream",
+                       key="tr_dl")
+    if c1.button("Use this model", type="primary", help="Every page re-embeds the workspace data with it"):
+        ws = state.get_workspace()
+        data = path.read_bytes()
+        ws2 = build_workspace(lambda progress: ws.dataset,
+                              lambda ds: load_checkpoint(data, f"trained {run.id} step {step}.safetensors",
+                                                         origin="server"))
+        st.query_params["run"] = run.id  # keep the run reachable after the workspace's own address
+        if ws2 is not None:
+            st.success(f"The workspace now uses step {step} of run {run.id}: "
+                       f"{ws2.embeddings.n:,} items embedded in {ws2.embeddings.dim} dimensions.")
+
+
+def summary_counts(ws: Workspace) -> tuple[int, int]:
+    labels, counts = np.unique(np.asarray(ws.dataset.labels).astype(str), return_counts=True)
+    return len(labels), int((counts >= 2).sum())

@@ -1,0 +1,55 @@
+"""AppTest of the Train page: start a tiny run on the bundled digits, see progress, stop another."""
+
+import time
+
+from conftest import open_page
+
+from explorer.training import jobs
+
+
+def _number(at, label):
+    return next(n for n in at.number_input if n.label == label)
+
+
+def _wait(run, cond, timeout=180):
+    t = time.time()
+    while not cond() and time.time() - t < timeout:
+        time.sleep(0.1)
+    assert cond(), run.status
+
+
+def test_start_progress_checkpoint_and_stop():
+    jobs._RUNS.clear()
+    at = open_page("app_pages/train.py")
+    _number(at, "Steps").set_value(20)
+    _number(at, "Validate every (steps)").set_value(5)
+    _number(at, "Checkpoint every (steps)").set_value(10)
+    _number(at, "Index refresh every (steps)").set_value(5)
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception, at.exception
+    run = jobs.get_run(at.session_state["train_run"])
+    assert run is not None and run.cfg.steps == 20 and run.cfg.miner == "hnsw"
+    _wait(run, lambda: not run.active)
+    at.run()
+    assert run.status == "finished" and run.checkpoints == [10, 20]
+    text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "HNSW index" in text and "steps since the last" in text
+    assert {m.label for m in at.metric} >= {"P@1", "MAP@R", "ROC AUC", "EER"}
+    assert [r["step"] for r in run.validations] == [0, 5, 10, 15, 20]
+    assert any(b.label == "Use this model" for b in at.button)
+    # "Use this model": the workspace now embeds with the trained checkpoint
+    next(b for b in at.button if b.label == "Use this model").click().run()
+    assert not at.exception, at.exception
+    ws = at.session_state["workspace"]
+    assert "step 20" in ws.embeddings.provenance["model_name"] and ws.embeddings.n == 1797
+    # a second, long run: Stop ends it and keeps a checkpoint of where it stopped
+    next(b for b in at.button if b.label == "New run").click().run()
+    _number(at, "Steps").set_value(5000)
+    next(b for b in at.button if b.label == "Start").click().run()
+    run2 = jobs.get_run(at.session_state["train_run"])
+    assert run2.id != run.id
+    _wait(run2, lambda: run2.step >= 3)
+    next(b for b in at.button if b.label == "Stop").click().run()
+    _wait(run2, lambda: not run2.active)
+    assert run2.status == "stopped" and run2.checkpoints[-1] == run2.step < 5000
+    jobs._RUNS.clear()
