@@ -175,16 +175,20 @@ def _check_slot() -> None:
                    "so wait for it to finish, or try again later")
 
 
-def start_run(cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.nn.Module | None = None) -> Run:
-    """A new run in its own folder, started in the background. Raises Busy or ValueError."""
+def start_run(cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.nn.Module | None = None, *,
+              keep_data: bool = True) -> Run:
+    """A new run in its own folder, started in the background. Raises Busy or ValueError.
+
+    keep_data=False (uploads): the data stay in memory only, and the run cannot be resumed after a
+    server restart; its checkpoints are still written (to use or download them)."""
     with _LOCK:
         _check_slot()
         cfg.check()
         run_id, folder = _new_folder()
         atomic_write_bytes(folder / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
         atomic_write_bytes(folder / "spec.json", spec.to_json().encode())
-        buf = _npz(data)
-        atomic_write_bytes(folder / "data.npz", buf)
+        if keep_data:
+            atomic_write_bytes(folder / "data.npz", _npz(data))
         run = Run(run_id, folder, cfg, data, spec, model)
         if model is not None:  # a fine-tuning run resumes from its own checkpoints, never from the workspace model
             atomic_write_bytes(folder / "initial.safetensors", st_save(
@@ -211,8 +215,8 @@ def get_run(run_id: str) -> Run | None:
         if run_id in _RUNS:
             return _RUNS[run_id]
         folder = runs_dir() / run_id
-        if not (folder / "config.json").is_file():
-            return None
+        if not (folder / "config.json").is_file() or not (folder / "data.npz").is_file():
+            return None  # unknown, or a run on uploads from before a restart (its data were never written)
         run = _load(run_id, folder)
         _RUNS[run_id] = run
         return run

@@ -100,5 +100,6 @@ class HnswMiner:
             pick = big.argmin(axis=1)
         rows = np.arange(len(anchors))
         found = ok[rows, pick]
-        dup = {(int(a), int(b)) for a, b in self.duplicates if a in set(anchors.tolist())}
+        mine = set(anchors.tolist())
+        dup = {(a, b) for a, b in self.duplicates if a in mine}
         return MinedNegatives(np.where(found, nb[rows, pick], -1), np.where(found, d[rows, pick], np.nan), dup)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import plots
+from explorer import config, plots
 from explorer.errors import InputError
 from explorer.models.architectures import build_model
 from explorer.models.checkpoints import load_checkpoint
@@ -80,7 +80,8 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
             spec, model = spec_from_scratch(ds), None
         with st.spinner("Preparing the training data ..."):
             data = prepare(ds, spec, train, val)
-        run = jobs.start_run(cfg, data, spec, model)
+        keep = ds.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
+        run = jobs.start_run(cfg, data, spec, model, keep_data=keep)
     except jobs.Busy as exc:
         st.warning(str(exc))
         return None
