@@ -20,8 +20,8 @@ if run is None:
         st.warning(f"Training needs identities with at least 2 items; this data has {usable} of {n_ids}.")
         st.stop()
     got = ui.form(ws)
-    if got is not None:
-        run = ui.start(ws, *got)
+    if got is not None and ui.start(ws, *got) is not None:
+        st.rerun()  # the run's view replaces the form
 if run is not None:
     ui.controls(run)
     ui.live(run)

@@ -17,6 +17,18 @@ from threadpoolctl import threadpool_limits
 _LOCK = threading.RLock()
 
 
+def cache_compiled(*modules_or_functions) -> None:
+    """Switch on numba's disk cache for compiled functions a library left uncached (umap-learn's
+    fuzzy graph, pynndescent): given modules, every dispatcher in them. Idempotent; numba itself
+    skips the functions it cannot cache (it warns; callers silence that)."""
+    from numba.core.dispatcher import Dispatcher
+
+    for item in modules_or_functions:
+        for obj in vars(item).values() if not isinstance(item, Dispatcher) else [item]:
+            if isinstance(obj, Dispatcher) and type(obj._cache).__name__ == "NullCache":
+                obj.enable_caching()
+
+
 @contextmanager
 def heavy(blas_threads: int | None = None) -> Iterator[None]:
     """Hold the process's heavy-work lock; with ``blas_threads``, BLAS runs that many threads."""

@@ -89,6 +89,7 @@ def test_default_summary_shows_in_chromium(browser, tmp_path):
         page.goto(url)
         page.get_by_text("Items (N)").first.wait_for(timeout=120_000)
         page.get_by_text("1,797").first.wait_for(timeout=30_000)
+        page.get_by_text("Download embeddings (Parquet)").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)  # let the charts draw before the picture
         shot = ARTIFACTS / "data_model_default.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -148,6 +149,7 @@ def test_projection_box_select_opens_the_gallery(browser, tmp_path):
         pg.mouse.up()
         pg.get_by_text("items selected").first.wait_for(timeout=60_000)
         pg.get_by_text("Nearest neighbours in the embedding").first.wait_for(timeout=60_000)
+        pg.get_by_text("Download the selection (CSV)").first.wait_for(timeout=60_000)
         pg.wait_for_timeout(1500)
         pg.screenshot(path=str(ARTIFACTS / "projection_selection.png"), full_page=True)
         body = pg.inner_text("body")
@@ -182,5 +184,5 @@ def test_train_page_starts_a_run_and_the_charts_update(browser, tmp_path):
         pg.reload()
         pg.get_by_text(re.compile(r"step \d+ of 400")).first.wait_for(timeout=120_000)
         assert step_now() >= first
-        pg.get_by_role("button", name="Stop").click()
+        pg.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()  # not the header's
         pg.get_by_text(re.compile(r"stopped: step \d+ of 400")).first.wait_for(timeout=120_000)

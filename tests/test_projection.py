@@ -80,7 +80,7 @@ def test_nndescent_graph_is_reproducible_and_close_to_exact():
     np.testing.assert_allclose(a.distances[:, 1:], d, rtol=1e-4, atol=1e-4)
 
 
-def test_layout_is_the_same_on_any_thread_count_and_in_stages():
+def test_layout_is_the_same_on_any_thread_count_and_in_any_chunks():
     from explorer.analysis.umap_layout import Layout, fuzzy_graph
 
     g = knn_graph(X, k=15)
@@ -88,11 +88,9 @@ def test_layout_is_the_same_on_any_thread_count_and_in_stages():
     init = project_pca(X)
     one = Layout(fuzzy, init, n_epochs=60, random_state=3).run(threads=1)
     two = Layout(fuzzy, init, n_epochs=60, random_state=3).run(threads=2)
-    staged = Layout(fuzzy, init, n_epochs=60, random_state=3)
-    staged.run(25, threads=2)
-    assert not staged.done
+    chunked = Layout(fuzzy, init, n_epochs=60, random_state=3).run(threads=2, chunk=7)
     np.testing.assert_array_equal(one, two)
-    np.testing.assert_array_equal(one, staged.run())
+    np.testing.assert_array_equal(one, chunked)
 
 
 def test_coefficient_tables_follow_the_formula():

@@ -19,7 +19,7 @@ from sklearn.decomposition import PCA
 
 from explorer.analysis.neighbors import INDEX_METRICS, build_index, check_vectors, drop_excluded
 from explorer.analysis.umap_layout import Layout, fuzzy_graph
-from explorer.compute import heavy
+from explorer.compute import cache_compiled, heavy
 from explorer.config import EXACT_SEARCH_UP_TO
 
 GRAPH_KINDS = ("exact", "hnsw", "nndescent")
@@ -63,7 +63,7 @@ def knn_graph(vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", ki
             x = check_vectors(vectors, dim=None, metric=metric)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # numba: "cannot cache ... dynamic globals", known
-                idx, d = _nndescent()(x, metric=metric, n_neighbors=min(k + 1, len(x)), random_state=random_state,
+                idx, d = nndescent()(x, metric=metric, n_neighbors=min(k + 1, len(x)), random_state=random_state,
                                       n_jobs=GRAPH_THREADS).neighbor_graph
             d, nb = drop_excluded(d.astype(np.float32), idx.astype(np.int64), rows, k - 1)
         else:
@@ -72,20 +72,14 @@ def knn_graph(vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", ki
     return KnnGraph(np.c_[rows, nb].astype(np.int64), np.c_[np.zeros(len(rows)), d].astype(np.float32), metric)
 
 
-def _nndescent():
+def nndescent():
     """pynndescent's NNDescent, its compiled functions cached on disk where numba can (pynndescent
     does not ask for it: 35 s of compiling at every server start, 14 s with this)."""
     import pynndescent.pynndescent_ as pn
     import pynndescent.rp_trees as rp
     import pynndescent.utils as pu
-    from numba.core.dispatcher import Dispatcher
 
-    if not getattr(pn, "_explorer_cached", False):
-        for mod in (pn, pu, rp):
-            for obj in vars(mod).values():
-                if isinstance(obj, Dispatcher) and type(obj._cache).__name__ == "NullCache":
-                    obj.enable_caching()
-        pn._explorer_cached = True
+    cache_compiled(pn, pu, rp)
     return pn.NNDescent
 
 
@@ -98,11 +92,6 @@ def default_epochs(n_items: int) -> int:
 def _reduced(vectors: np.ndarray, pca_dims: int, random_state: int) -> np.ndarray:
     x = np.asarray(vectors, np.float32)
     return project_pca(x, n_components=pca_dims, random_state=random_state) if x.shape[1] > pca_dims else x
-
-
-def start_map(vectors: np.ndarray, n_components: int, random_state: int) -> np.ndarray:
-    """The PCA map UMAP starts from."""
-    return project_pca(vectors, n_components=n_components, random_state=random_state)
 
 
 def project_umap(vectors: np.ndarray, *, n_components: int = 2, n_neighbors: int = 15, min_dist: float = 0.1,
@@ -126,7 +115,7 @@ def project_umap(vectors: np.ndarray, *, n_components: int = 2, n_neighbors: int
     if graph.indices.shape[1] < n_neighbors:
         raise ValueError(f"the graph holds {graph.indices.shape[1]} neighbours per item; n_neighbors is {n_neighbors}")
     if init is None:
-        init = start_map(x, n_components, seed)
+        init = project_pca(x, n_components=n_components, random_state=seed)
     fuzzy = fuzzy_graph(graph.indices[:, :n_neighbors], graph.distances[:, :n_neighbors], random_state=seed)
     layout = Layout(fuzzy, init, min_dist=min_dist, n_epochs=n_epochs or default_epochs(len(vectors)),
                     random_state=seed)

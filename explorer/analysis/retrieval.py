@@ -42,7 +42,9 @@ class RetrievalResult:
     k: int
 
 
-def _batch_metrics(nb_labels: np.ndarray, q_labels: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, ...]:
+def ranked_metrics(nb_labels: np.ndarray, q_labels: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per query (P@1, R-Precision, MAP@R) from the labels of its ranked neighbours (at least R of
+    them, nearest first) and its R."""
     rel = nb_labels == q_labels[:, None]
     ranks = np.arange(1, rel.shape[1] + 1)
     within = ranks[None, :] <= r[:, None]
@@ -114,17 +116,14 @@ def _exact_figures(index: BruteForceIndex, vectors: np.ndarray, y: np.ndarray, b
     q_all = index.prepare(vectors)
     n = len(y)
     p1, rp, mr = (np.zeros(n) for _ in range(3))
-    yy = y.astype(np.int64)
+    yy, members = y.astype(np.int64), order.astype(np.int64)
 
     def work(s):
-        rows = np.arange(s, min(s + block, n))
+        rows = slice(s, min(s + block, n))
         q = q_all[rows]
-        dots = q @ xs.T
-        q_sq = np.einsum("ij,ij->i", q, q)
-        _rank_block(dots, rows, q_sq, x_sq, cosine, yy, order.astype(np.int64), starts, p1[rows[0]: rows[-1] + 1],
-                    rp[rows[0]: rows[-1] + 1], mr[rows[0]: rows[-1] + 1], np.empty(max_r, np.float32),
-                    np.empty(max_r + 1, np.int64))
-        return len(rows)
+        _rank_block(q @ xs.T, np.arange(n)[rows], np.einsum("ij,ij->i", q, q), x_sq, cosine, yy, members, starts,
+                    p1[rows], rp[rows], mr[rows], np.empty(max_r, np.float32), np.empty(max_r + 1, np.int64))
+        return rows.stop - rows.start
 
     done = 0
     with heavy(blas_threads=1), ThreadPoolExecutor(WORKERS) as pool:  # 2 workers x 1 BLAS thread: see pairs.py
@@ -158,7 +157,7 @@ def retrieval_metrics(vectors: np.ndarray, labels: np.ndarray, *, metric: str = 
         for s in range(0, len(y), batch):
             rows = np.arange(s, min(s + batch, len(y)))
             _, nb = index.query(vectors[rows], k, exclude=rows)
-            p1[rows], rp[rows], mr[rows] = _batch_metrics(y[nb], y[rows], r_all[rows])
+            p1[rows], rp[rows], mr[rows] = ranked_metrics(y[nb], y[rows], r_all[rows])
             if progress:
                 progress(min(1.0, (s + batch) / len(y)), f"retrieval: {min(s + batch, len(y)):,} of {len(y):,} items")
     has = r_all > 0

@@ -13,8 +13,8 @@ gradients clipped at 4, a learning rate falling linearly to 0. umap-learn moves 
 sampled edge; here the graph is symmetric and each end moves itself along its own copy of the
 edge, twice, which keeps the attraction to repulsion ratio of umap-learn.
 
-A layout runs in stages (``run(until)``), so a page can draw a preview after a few epochs and go
-on from there: the stages together are one ordinary run of ``n_epochs``.
+Epochs run in chunks (a progress callback between them); how a run is chunked does not change
+it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-from explorer.compute import heavy
+from explorer.compute import cache_compiled, heavy
 
 
 @intrinsic
@@ -154,9 +154,7 @@ def fuzzy_graph(indices: np.ndarray, distances: np.ndarray, *, random_state: int
     itself first."""
     from umap.umap_ import compute_membership_strengths, fuzzy_simplicial_set, smooth_knn_dist
 
-    for fn in (smooth_knn_dist, compute_membership_strengths):
-        if type(fn._cache).__name__ == "NullCache":
-            fn.enable_caching()  # umap-learn leaves them uncached: 6 s of compiling at every start
+    cache_compiled(smooth_knn_dist, compute_membership_strengths)  # else 6 s of compiling at every start
     n, k = indices.shape
     with heavy(blas_threads=1):
         graph, _, _ = fuzzy_simplicial_set(np.empty((n, 0), np.float32), k, np.random.RandomState(random_state),
@@ -166,7 +164,7 @@ def fuzzy_graph(indices: np.ndarray, distances: np.ndarray, *, random_state: int
 
 
 class Layout:
-    """A UMAP layout in progress: ``run(until)`` goes on to an epoch and returns the coordinates.
+    """A UMAP layout: ``run()`` optimises it and returns the coordinates.
 
     graph: symmetric fuzzy graph (``fuzzy_graph``); init: (N, dims) start coordinates (scaled to
     [0, 10] per axis, as umap-learn does; duplicated rows get a little noise).
@@ -202,31 +200,23 @@ class Layout:
         self.prev = np.empty_like(self.coords)
         self.n_epochs, self.epoch = n_epochs, 0
 
-    def run(self, until: int | None = None, *, threads: int | None = None, progress=None,
-            chunk: int = 10) -> np.ndarray:
-        """Go on to epoch ``until`` (default: the end); progress(fraction) between chunks of epochs.
-        Returns a copy of the coordinates."""
-        until = self.n_epochs if until is None else min(until, self.n_epochs)
+    def run(self, *, threads: int | None = None, progress=None, chunk: int = 10) -> np.ndarray:
+        """All epochs, ``chunk`` at a time, progress(fraction) between chunks; a copy of the coordinates."""
         with heavy():  # one parallel numba region at a time in this process
             old = numba.get_num_threads()
             numba.set_num_threads(threads or numba.config.NUMBA_NUM_THREADS)
             try:
-                while self.epoch < until:
-                    stop = min(self.epoch + chunk, until)
+                while self.epoch < self.n_epochs:
+                    stop = min(self.epoch + chunk, self.n_epochs)
                     _epochs(self.coords, self.prev, self.indptr, self.indices, self.every, self.next_at,
                             self.every_neg, self.next_neg, self.rng, self.a, self.b, self.gamma, self.attract,
-                            self.repel, self.epoch, stop,
-                            self.n_epochs)
+                            self.repel, self.epoch, stop, self.n_epochs)
                     self.epoch = stop
                     if progress is not None:
                         progress(self.epoch / self.n_epochs)
             finally:
                 numba.set_num_threads(old)
         return self.coords[:, :self.dims].copy()
-
-    @property
-    def done(self) -> bool:
-        return self.epoch >= self.n_epochs
 
 
 def _start(init: np.ndarray, random_state: int) -> np.ndarray:

@@ -30,15 +30,15 @@ def compile_umap() -> None:
 
 
 def compile_nndescent() -> None:
-    """NN-descent (the kNN graph beyond 20k items) compiles about 15 s at every start: part of
-    it cannot be cached. Not under the heavy-work lock, so a visitor's first map need not wait."""
+    """NN-descent (the kNN graph beyond 20k items) compiles about 15 s in every process: part of
+    it cannot be cached. Not under the heavy-work lock, so a visitor's other work need not wait."""
     import warnings
 
-    from explorer.analysis.projection import GRAPH_THREADS, _nndescent
+    from explorer.analysis.projection import GRAPH_THREADS, nndescent
 
     x = np.random.default_rng(0).normal(size=(400, 8)).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba: "cannot cache ... dynamic globals", known
         for metric in ("euclidean", "cosine"):
-            nn = _nndescent()(x, metric=metric, n_neighbors=6, random_state=0, n_jobs=GRAPH_THREADS)
+            nn = nndescent()(x, metric=metric, n_neighbors=6, random_state=0, n_jobs=GRAPH_THREADS)
             _, _ = nn.neighbor_graph  # sorting the graph compiles too

@@ -160,13 +160,6 @@ class Run:
         return self.folder / f"step_{step:06d}.model.safetensors"
 
 
-def _new_folder() -> tuple[str, Path]:
-    run_id = secrets.token_hex(8)
-    folder = runs_dir() / run_id
-    folder.mkdir(parents=True, exist_ok=False)
-    return run_id, folder
-
-
 def _check_slot() -> None:
     running = [r for r in _RUNS.values() if r.active]
     if len(running) >= MAX_RUNNING:
@@ -183,13 +176,14 @@ def start_run(cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.n
     server restart; its checkpoints are still written (to use or download them)."""
     with _LOCK:
         _check_slot()
-        cfg.check()
-        run_id, folder = _new_folder()
+        run_id = secrets.token_hex(8)
+        folder = runs_dir() / run_id
+        run = Run(run_id, folder, cfg, data, spec, model)  # checks the settings against the data: no folder yet
+        folder.mkdir(parents=True, exist_ok=False)
         atomic_write_bytes(folder / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
         atomic_write_bytes(folder / "spec.json", spec.to_json().encode())
         if keep_data:
             atomic_write_bytes(folder / "data.npz", _npz(data))
-        run = Run(run_id, folder, cfg, data, spec, model)
         if model is not None:  # a fine-tuning run resumes from its own checkpoints, never from the workspace model
             atomic_write_bytes(folder / "initial.safetensors", st_save(
                 {k: v.detach().contiguous() for k, v in run.trainer.model.state_dict().items()}))

@@ -15,14 +15,22 @@ import torch.nn.functional as F
 from pytorch_metric_learning import samplers
 from scipy.spatial.distance import pdist
 
-from explorer.analysis.retrieval import retrieval_metrics
+from explorer.analysis.retrieval import ranked_metrics, retrieval_metrics
 from explorer.analysis.thresholds import kfold_accuracy
 from explorer.analysis.verification import fast_figures
 from explorer.models.architectures import build_model
 from explorer.models.encoder import Encoder, ModelInfo
 from explorer.models.spec import InputSpec, ModelSpec
 from explorer.training.augment import augment
-from explorer.training.losses import LOSSES, SiameseHead, all_pairs, contrastive_loss, triplet_loss, triplets_to_pairs
+from explorer.training.losses import (
+    LOSSES,
+    SiameseHead,
+    all_pairs,
+    contrastive_loss,
+    distance,
+    triplet_loss,
+    triplets_to_pairs,
+)
 from explorer.training.miners import MINERS, HnswMiner, in_batch_miner
 
 VALIDATION_LIMIT = 2000  # held-out items embedded at each validation (a seeded sample beyond)
@@ -140,8 +148,8 @@ class Trainer:
         self._batches = None
         self.loss_fn = (triplet_loss(cfg.margin, squared=cfg.squared) if cfg.loss == "triplet"
                         else contrastive_loss(cfg.margin, squared=cfg.squared) if cfg.loss == "contrastive" else None)
-        distance = triplet_loss(cfg.margin, squared=cfg.squared).distance
-        self.batch_miner = None if cfg.miner == "hnsw" else in_batch_miner(cfg.miner, cfg.margin, distance)
+        self.batch_miner = (None if cfg.miner == "hnsw"
+                            else in_batch_miner(cfg.miner, cfg.margin, distance(cfg.squared)))
         self.hnsw = (HnswMiner(data.y_train, k=cfg.hnsw_k, mode=cfg.hnsw_mode, margin=cfg.margin, ef=cfg.hnsw_ef,
                                threads=threads, random_state=cfg.seed) if cfg.miner == "hnsw" else None)
 
@@ -312,18 +320,14 @@ def evaluate_matrix(dist: np.ndarray, labels: np.ndarray, *, folds: int = 10, se
     labels = np.asarray(labels)
     d = np.array(dist, np.float64)
     np.fill_diagonal(d, np.inf)
-    order = np.argsort(d, axis=1, kind="stable")[:, :-1]
-    rel = labels[order] == labels[:, None]
-    r = rel.sum(axis=1)
+    order = np.argsort(d, axis=1, kind="stable")[:, :-1]  # itself (at inf) last, dropped
+    r = (labels[:, None] == labels[None, :]).sum(axis=1) - 1
     has = r > 0
-    ranks = np.arange(1, rel.shape[1] + 1)
-    within = rel & (ranks[None, :] <= r[:, None])
-    hits = np.cumsum(within, axis=1)
-    map_r = (within * hits / ranks).sum(axis=1)[has] / r[has]
-    p1 = rel[has, 0].mean() if has.any() else float("nan")
+    p1, _, map_r = ranked_metrics(labels[order][has], labels[has], r[has])
+    np.fill_diagonal(d, 0)
     i, j = np.triu_indices(len(labels), 1)
-    sym = (np.where(np.isinf(d), 0, d) + np.where(np.isinf(d), 0, d).T) / 2  # the head is not symmetric
-    return _pair_figures(sym[i, j], labels, float(p1), float(map_r.mean()), folds, seed)
+    sym = (d + d.T) / 2  # the head is not symmetric
+    return _pair_figures(sym[i, j], labels, float(p1.mean()), float(map_r.mean()), folds, seed)
 
 
 def _pair_figures(d: np.ndarray, labels: np.ndarray, p1: float, map_r: float, folds: int, seed: int) -> dict:

@@ -12,12 +12,20 @@ from explorer.analysis.warmup import compile_kernels, compile_nndescent, compile
 def _warm() -> None:
     compile_kernels()
     compile_umap()
-    compile_nndescent()
 
 
 @st.cache_resource(show_spinner=False)
 def start_warmup() -> threading.Thread:
     """Shared by every visitor on purpose: it holds no data, only compiled code."""
     thread = threading.Thread(target=_warm, name="numba-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+@st.cache_resource(show_spinner=False)
+def start_nndescent_warmup() -> threading.Thread:
+    """NN-descent's ~15 s compile, once per server, from the first workspace that will need it
+    (more than 20k items): not at every start, where it would slow every first visitor."""
+    thread = threading.Thread(target=compile_nndescent, name="nndescent-warmup", daemon=True)
     thread.start()
     return thread

@@ -57,6 +57,10 @@ def build_workspace(load_data: Callable, load_model: Callable | None) -> Workspa
     bar.empty()
     ws = Workspace(dataset, encoder, emb)
     state.set_workspace(ws)
+    if emb.n > config.EXACT_SEARCH_UP_TO:  # its maps will build their graph by NN-descent: compile it now
+        from explorer.ui.warmup import start_nndescent_warmup
+
+        start_nndescent_warmup()
     _remember_in_address(load_data, load_model)
     return ws
 
