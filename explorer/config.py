@@ -57,6 +57,8 @@ class Settings:
     - ``EXPLORER_THREADS``: torch intra-op threads for embedding (default: all cores).
     - ``EXPLORER_MAX_PAIRS``: above this many pairs, impostor pairs are sampled (default 1.5e9).
     - ``EXPLORER_IMPOSTOR_SAMPLE``: how many impostor pairs are then sampled (default 2e7).
+    - ``EXPLORER_BF16``: embed with bf16 autocast where the CPU has native bf16 and a calibration
+      batch agrees with fp32 (off: embeddings, distances and thresholds are exact fp32).
     """
 
     cache_dir: Path
@@ -66,6 +68,7 @@ class Settings:
     threads: int = 1
     max_pairs: int = 1_500_000_000
     impostor_sample: int = 20_000_000
+    bf16: bool = False
 
 
 def settings() -> Settings:
@@ -78,6 +81,7 @@ def settings() -> Settings:
         cache_dir=cache_dir,
         data_roots=_paths("EXPLORER_DATA_ROOTS", os.pathsep.join(["data", "../shared/data"])),
         cache_uploads=_flag("EXPLORER_CACHE_UPLOADS"),
+        bf16=_flag("EXPLORER_BF16"),
         allow_torchscript_upload=_flag("EXPLORER_ALLOW_TORCHSCRIPT_UPLOAD"),
         threads=threads,
         max_pairs=int(float(os.environ.get("EXPLORER_MAX_PAIRS", "1.5e9"))),

@@ -75,14 +75,21 @@ def test_batch_size_is_cache_sized():
     assert faces.batch_size == 16
 
 
-def test_bf16_calibration_keeps_cosine(digits, monkeypatch):
+def test_bf16_only_when_the_operator_asks_and_calibration_keeps_cosine(digits, monkeypatch):
     monkeypatch.setattr(encoder_mod, "bf16_supported", lambda: True)
+    plain = load_default_encoder()
+    fp32 = embed_items(plain, digits.items[:256], batch_size=128)
+    assert plain.precision == "fp32" and not plain.bf16_allowed  # the default: exact fp32
+    monkeypatch.setenv("EXPLORER_BF16", "1")
     enc = load_default_encoder()
-    fp32 = embed_items(load_default_encoder(), digits.items[:256], batch_size=128)
     fast = embed_items(enc, digits.items[:256], batch_size=128)
-    assert enc.precision in {"bf16", "fp32"}
+    assert enc.bf16_allowed and enc.precision in {"bf16", "fp32"}
+    assert enc.preprocessing_key() != plain.preprocessing_key()  # cached apart from fp32 embeddings
     cos = (fp32 * fast).sum(1)
     assert cos.min() >= 0.9999
+    if enc.precision == "bf16":  # the calibration batch is returned in the precision of the rest
+        again = embed_items(enc, digits.items[:128], batch_size=128)
+        np.testing.assert_array_equal(again, fast[:128])
 
 
 def test_cache_avoids_recompute_and_survives_restart(digits, tmp_path):

@@ -130,7 +130,10 @@ class TorchEncoder(Encoder):
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.precision = "fp32"  # becomes "bf16" after a passing calibration
-        self._calibrated = not (fast and bf16_supported())
+        # bf16 only when the operator asks for it (it moves distances by up to ~1e-2, and a threshold
+        # card must hold for the fp32 model) and the CPU has it natively
+        self.bf16_allowed = fast and config.settings().bf16 and bf16_supported()
+        self._calibrated = not self.bf16_allowed
         self.spec = None  # ModelSpec and unfused module of a built-in architecture (training starts from them)
         self.source: torch.nn.Module | None = None
 
@@ -151,12 +154,17 @@ class TorchEncoder(Encoder):
             x = x.contiguous(memory_format=torch.channels_last)
         if not self._calibrated:
             ref = self._run(x, False)
+            self._calibrated = True
+            if ref.ndim != 2 or len(ref) != len(x):
+                return ref  # not embeddings: encode() says what is wrong with them
             low = self._run(x, True)
             cos = (ref * low).sum(1) / np.maximum(np.linalg.norm(ref, axis=1) * np.linalg.norm(low, axis=1), 1e-12)
             self.precision = "bf16" if np.nanmin(cos) >= config.BF16_MIN_COSINE else "fp32"
-            self._calibrated = True
-            return ref
+            return low if self.precision == "bf16" else ref  # every batch in one precision
         return self._run(x, self.precision == "bf16")
+
+    def preprocessing_key(self) -> str:  # bf16 embeddings are not fp32 ones: they are cached apart
+        return super().preprocessing_key() + ("|bf16-allowed" if self.bf16_allowed else "")
 
 
 class OnnxEncoder(Encoder):
