@@ -106,6 +106,29 @@ def test_cosine_index_refuses_zero_rows_and_unknown_metric():
         BruteForceIndex("manhattan")
 
 
+def test_hnsw_index_saved_with_a_manifest_loads_only_when_it_matches(tmp_path):
+    x, _ = _blobs(n=500, d=16)
+    hnsw = HnswIndex("cosine", M=8, ef_construction=50, ef=80)
+    hnsw.add(x)
+    m = hnsw.save(tmp_path / "ix", model_hash="abc", refreshed_at=7)
+    assert (m["dim"], m["space"], m["count"], m["model_hash"], m["refreshed_at"]) == (16, "cosine", 500, "abc", 7)
+    back, why = HnswIndex.load(tmp_path / "ix", metric="cosine", dim=16, count=500, model_hash="abc", ef=80)
+    assert why == "loaded" and len(back) == 500 and back.saved_manifest["checksum"] == m["checksum"]
+    for a, b in zip(hnsw.query(x[:20], 5), back.query(x[:20], 5), strict=True):
+        np.testing.assert_array_equal(a, b)  # the same graph: the same answers
+    for wrong, field in [(dict(model_hash="other"), "model_hash"), (dict(count=499), "count"),
+                         (dict(dim=8), "dim"), (dict(metric="euclidean"), "metric")]:
+        args = dict(metric="cosine", dim=16, count=500, model_hash="abc") | wrong
+        index, why = HnswIndex.load(tmp_path / "ix", **args)
+        assert index is None and field in why
+    raw = bytearray((tmp_path / "ix" / "index.bin").read_bytes())
+    raw[-1] ^= 0xFF  # a flipped bit
+    (tmp_path / "ix" / "index.bin").write_bytes(bytes(raw))
+    index, why = HnswIndex.load(tmp_path / "ix", metric="cosine", dim=16, count=500, model_hash="abc")
+    assert index is None and "checksum" in why
+    assert HnswIndex.load(tmp_path / "nothing", metric="cosine", dim=16, count=500)[0] is None
+
+
 def test_metrics_through_hnsw_match_exact():
     x, y = _blobs(n=800)
     exact = retrieval_metrics(x, y)

@@ -100,6 +100,32 @@ def test_losses_equal_hand_loops():
     assert float(head.loss(e, y, (a, p, a, n))) == pytest.approx(bce, rel=1e-5)
 
 
+def test_doppelganger_batches_put_confusable_identities_together():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 8)  # identities 2i and 2i + 1 sit close together; the pairs far apart
+    centres = np.repeat(rng.normal(size=(5, 6)) * 20, 2, axis=0) + rng.normal(size=(10, 6))
+    x = (centres[y] + 0.3 * rng.normal(size=(80, 6))).astype(np.float32)
+    miner = HnswMiner(y, k=12, ef=200)
+    miner.refresh(x, step=0)
+    near = np.argsort(np.linalg.norm(x[:, None] - x[None], axis=2), axis=1, kind="stable")[:, :12]
+    want = np.zeros((10, 10))
+    for i in range(80):  # hand loop: other-identity items among each item's 12 nearest
+        for j in near[i]:
+            if y[j] != y[i]:
+                want[y[i], y[j]] += 1
+    np.testing.assert_array_equal(miner.identity_confusion(), want)
+    for s in range(40):
+        b = miner.compose_batch(2, 3, np.random.default_rng(s))
+        ids = sorted(set(y[b].tolist()))
+        assert len(b) == 6 and len(ids) == 2 and ids[0] // 2 == ids[1] // 2 and ids[1] == ids[0] + 1
+        assert all((y[b] == c).sum() == 3 for c in ids)
+    b = miner.compose_batch(6, 2, np.random.default_rng(0))  # 3 seeds, each with its mate
+    pairs = y[b] // 2
+    assert len(set(pairs.tolist())) == 3 and all((pairs == q).sum() == 4 for q in set(pairs.tolist()))
+    with pytest.raises(ValueError, match="P = 11"):
+        miner.compose_batch(11, 2, np.random.default_rng(0))
+
+
 def test_augment_keeps_shape_and_is_seeded():
     x = torch.arange(2 * 1 * 6 * 5, dtype=torch.float32).reshape(2, 1, 6, 5)
     a = augment(x, torch.Generator().manual_seed(0))
@@ -109,8 +135,39 @@ def test_augment_keeps_shape_and_is_seeded():
     assert torch.equal(augment(v, torch.Generator()), v)
 
 
+def test_augment_parts_do_what_they_say():
+    x = torch.rand(5, 1, 12, 10)
+    off = dict(shift=0, scale=0, rotate=0, flip=False, brightness=0, contrast=0)
+    assert torch.allclose(augment(x, torch.Generator(), **off), x, atol=1e-6)  # the identity warp resamples nothing
+    flipped = augment(x, torch.Generator().manual_seed(3), **{**off, "flip": True})
+    for a, b in zip(flipped, x, strict=True):  # each image is itself or its mirror
+        assert torch.allclose(a, b) or torch.allclose(a, b.flip(2))
+    lit = augment(x, torch.Generator().manual_seed(3), **{**off, "brightness": 0.5})
+    offset = (lit - x).flatten(1)
+    assert torch.allclose(offset, offset[:, :1].expand_as(offset), atol=1e-6)  # one offset per image
+    assert (offset[:, 0].abs() <= 0.5).all() and offset[:, 0].std() > 0
+    con = augment(x, torch.Generator().manual_seed(3), **{**off, "contrast": 0.3})
+    assert torch.allclose(con.mean(dim=(1, 2, 3)), x.mean(dim=(1, 2, 3)), atol=1e-5)  # the mean stays
+    moved = augment(x, torch.Generator().manual_seed(3), **{**off, "shift": 0.2, "rotate": 10, "scale": 0.1})
+    assert moved.shape == x.shape and not torch.allclose(moved, x)
+    assert moved.min() >= x.min() - 1e-6 and moved.max() <= x.max() + 1e-6  # bilinear + border: no new values
+
+
+def test_cosine_schedule_falls_from_lr_to_zero():
+    tr = Trainer(TrainConfig(miner="semihard", steps=100, lr=0.01, schedule="cosine"), _data(), SPEC)
+    assert tr.learning_rate(0) == pytest.approx(0.01)
+    assert tr.learning_rate(50) == pytest.approx(0.005)
+    assert tr.learning_rate(100) == pytest.approx(0.0, abs=1e-12)
+    assert tr.learning_rate(25) == pytest.approx(0.005 * (1 + np.cos(np.pi / 4)))
+    tr.step()
+    assert tr.opt.param_groups[0]["lr"] == pytest.approx(0.01)  # step 1 ran at the step-0 rate
+    assert Trainer(TrainConfig(miner="semihard", lr=0.01), _data(), SPEC).learning_rate(99) == 0.01
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="linear").check()
+
+
 @pytest.mark.parametrize("miner,loss", [("hnsw", "triplet"), ("semihard", "triplet"), ("batch-hard", "contrastive"),
-                                        ("hnsw", "siamese")])
+                                        ("hnsw", "siamese"), ("hnsw-batches", "triplet")])
 def test_short_run_improves_validation_map(miner, loss):
     data = _data()
     before = evaluate(data.x_val, data.y_val)["map_at_r"]
@@ -173,6 +230,43 @@ def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(tmp_path, monkeyp
     assert [r["step"] for r in again.steps] == list(range(1, 15))
     assert again.checkpoints == [5, 10, 14] and again.model_path(14).is_file()
     assert [s["step"] for s in again.snapshots] == [7, 14]
+    jobs._RUNS.clear()
+
+
+def test_a_resumed_hnsw_run_takes_its_saved_index_when_the_manifest_matches(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="hnsw", steps=9, refresh_every=4, checkpoint_every=6, validate_every=50, lr=3e-3)
+    run = jobs.start_run(cfg, _data(), SPEC)
+    original = run.trainer.step
+
+    def crash_at_7():
+        if run.trainer.step_no == 7:
+            raise RuntimeError("power cut")
+        return original()
+
+    run.trainer.step = crash_at_7
+    _wait(run, lambda: not run.active)
+    assert run.checkpoints == [6] and run.trainer.hnsw.refreshed_at == 4
+    saved_index = run.trainer.hnsw.index
+    jobs._RUNS.clear()  # the server restarts
+    again = jobs.get_run(run.id)
+    assert again.index_note == "index loaded from the checkpoint"
+    miner = again.trainer.hnsw
+    assert miner.refreshed_at == 4 and miner.staleness(again.step) == 2
+    x = again.trainer.data.x_train[:10]
+    q = run.trainer.embed(x)
+    for a, b in zip(saved_index.query(q, 5), miner.index.query(q, 5), strict=True):
+        np.testing.assert_array_equal(a, b)
+    jobs.resume(again)
+    _wait(again, lambda: not again.active)
+    assert again.status == "finished" and miner.refreshed_at == 8  # refreshed on schedule after the resume
+    jobs._RUNS.clear()
+    # an index that is not the one the checkpoint names (here: another snapshot's) is rebuilt, not used
+    manifest = again.folder / "index" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(miner.model_hash, "0" * 64))
+    third = jobs.get_run(run.id)
+    assert third.index_note.startswith("index rebuilt (manifest does not match: model_hash")
+    assert third.trainer.hnsw.index is None
     jobs._RUNS.clear()
 
 

@@ -1,37 +1,49 @@
-"""Image augmentation on training batches: random shift (pad + crop), horizontal flip, brightness.
+"""Image augmentation on training batches: a random affine warp (shift, scale, small rotation),
+horizontal flip, brightness and contrast.
 
 Hand-written in a few torch lines because torchvision cannot be installed beside the pinned torch
-build here (PyPI's torchvision fails to import against it), and these three need nothing more.
+build here (PyPI's torchvision fails to import against it); ``affine_grid`` + ``grid_sample`` do
+the geometry in one resampling.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 
 
-def augment(x: torch.Tensor, generator: torch.Generator, *, shift: float = 0.1, flip: bool = True,
-            brightness: float = 0.2) -> torch.Tensor:
-    """A randomly shifted, flipped and brightened copy of a (B, C, H, W) batch (vectors pass through).
+def augment(x: torch.Tensor, generator: torch.Generator, *, shift: float = 0.1, scale: float = 0.1,
+            rotate: float = 10.0, flip: bool = True, brightness: float = 0.2, contrast: float = 0.2) -> torch.Tensor:
+    """A randomly warped, flipped and re-lit copy of a (B, C, H, W) batch (vectors pass through).
 
-    shift: up to this fraction of the size in each direction (edge pixels repeat); brightness: an
-    offset of up to this many standard deviations (inputs are normalised) per image.
+    shift: up to this fraction of the size in each direction; scale: zoom by up to +- this
+    fraction; rotate: up to +- this many degrees (edge pixels repeat outside the image);
+    brightness: an offset of up to this many standard deviations (inputs are normalised) per image;
+    contrast: a gain of 1 +- this around the image's mean.
     """
     if x.ndim != 4:
         return x
-    b, _, h, w = x.shape
+    b = x.shape[0]
+
+    def uniform(span: float) -> torch.Tensor:
+        return (torch.rand(b, generator=generator) * 2 - 1) * span
+
     out = x
-    if shift > 0:
-        ph, pw = max(1, round(h * shift)), max(1, round(w * shift))
-        padded = torch.nn.functional.pad(x, (pw, pw, ph, ph), mode="replicate")
-        dy = torch.randint(0, 2 * ph + 1, (b,), generator=generator)
-        dx = torch.randint(0, 2 * pw + 1, (b,), generator=generator)
-        rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None].expand(b, x.shape[1], h, w + 2 * pw)
-        out = torch.gather(padded, 2, rows)
-        cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :].expand(b, x.shape[1], h, w)
-        out = torch.gather(out, 3, cols)
+    if shift > 0 or scale > 0 or rotate > 0:
+        angle, zoom = uniform(math.radians(rotate)), 1 + uniform(scale)
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        theta = torch.stack([torch.stack([cos, -sin, uniform(2 * shift)], 1),
+                             torch.stack([sin, cos, uniform(2 * shift)], 1)], 1)  # grid units: 2 = full size
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     if flip:
         mask = torch.rand(b, generator=generator) < 0.5
         out = torch.where(mask[:, None, None, None], out.flip(3), out)
+    if contrast > 0:
+        mean = out.mean(dim=(1, 2, 3), keepdim=True)
+        out = (out - mean) * (1 + uniform(contrast))[:, None, None, None] + mean
     if brightness > 0:
-        out = out + (torch.rand(b, 1, 1, 1, generator=generator) * 2 - 1) * brightness
+        out = out + uniform(brightness)[:, None, None, None]
     return out

@@ -1,7 +1,8 @@
 """A training run is a job, not a page: a background thread with a folder on disk.
 
 The folder (``<EXPLORER_CACHE_DIR>/runs/<run id>``) holds config.json, spec.json, the preprocessed
-data (data.npz), metrics.jsonl (one line per step, validation and map snapshot) and checkpoints:
+data (data.npz), metrics.jsonl (one line per step, validation and map snapshot), the HNSW miner's
+index (index/: index.bin + manifest.json, which names the model snapshot that embedded it) and checkpoints:
 ``step_000100.safetensors`` (model, head and optimiser: what a resume needs) and
 ``step_000100.model.safetensors`` (+ .json: the model with its spec, to use or download), all
 written atomically. The thread checks the stop and pause flags at every step. One run at a time
@@ -59,6 +60,7 @@ class Run:
         self.validations: list[dict] = []
         self.snapshots: list[dict] = []  # {"step", "coords" (n, 2), "labels"}
         self.checkpoints: list[int] = []
+        self.index_note = ""  # on a resume: whether the HNSW index came from the checkpoint or is rebuilt
         self.started = time.time()
         self._pause, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
@@ -147,6 +149,7 @@ class Run:
         """Write the resume state and the usable model of the current step (atomically)."""
         tr = self.trainer
         name = f"step_{tr.step_no:06d}"
+        tr.save_index(self.folder / "index")  # first: the state below names the snapshot it holds
         atomic_write_bytes(self.folder / f"{name}.safetensors", st_save(tr.state()))
         spec = tr.trained_spec({"trained_by": "embedding-explorer", "run": self.id, "step": tr.step_no,
                                 "config": self.cfg.to_dict(),
@@ -229,6 +232,7 @@ def _load(run_id: str, folder: Path) -> Run:
     last = steps[-1] if steps else 0
     if steps:
         run.trainer.load_state(st_load((folder / f"step_{last:06d}.safetensors").read_bytes()))
+        run.index_note = run.trainer.restore_index(folder / "index")
     run.checkpoints = steps
     rows = []
     if (folder / "metrics.jsonl").is_file():

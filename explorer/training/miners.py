@@ -8,6 +8,11 @@ hardest (closest) or the closest semi-hard one (farther than the anchor's positi
 margin). The index holds embeddings from a snapshot of the model, rebuilt every ``refresh_every``
 steps; ``staleness`` says how old it is. Items of another identity at distance ~0 from an
 anchor (duplicates, label noise) are reported and never used as negatives.
+
+The same index can instead choose who shares a batch ("doppelganger" batches, Smirnov et al.
+2017): each identity drawn at random brings along an identity its items are confused with (one
+whose items are among their k nearest, drawn in proportion to how often), so the in-batch
+batch-hard miner finds hard negatives without any extra forward pass.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from pytorch_metric_learning import miners
 
 from explorer.analysis.neighbors import HnswIndex
 
-MINERS = ("hnsw", "semihard", "hard", "batch-hard")
+MINERS = ("hnsw", "hnsw-batches", "semihard", "hard", "batch-hard")
+CONFUSION_SAMPLE = 5000  # items whose neighbours are counted for doppelganger batches
 DUPLICATE_DISTANCE = 1e-6
 
 
@@ -60,20 +66,84 @@ class HnswMiner:
         self.index: HnswIndex | None = None
         self.refreshed_at = -1
         self.refreshes = 0
+        self.model_hash = ""  # of the snapshot that embedded the indexed vectors
         self.duplicates: set[tuple[int, int]] = set()
+        self.confusion: np.ndarray | None = None  # (identities, identities) neighbour counts, for batches
 
-    def refresh(self, vectors: np.ndarray, step: int) -> None:
+    def refresh(self, vectors: np.ndarray, step: int, *, model_hash: str = "") -> None:
         """Rebuild the index from embeddings of every training item (row i = item i)."""
         if len(vectors) != len(self.labels):
             raise ValueError(f"{len(vectors)} vectors for {len(self.labels)} training items")
         index = HnswIndex("euclidean", **self.options)
         index.add(vectors)
-        self.index, self.refreshed_at = index, step
+        self.index, self.refreshed_at, self.model_hash = index, step, model_hash
+        self.confusion = None
         self.refreshes += 1
+
+    def save(self, folder) -> dict:
+        """The index on disk with its manifest (and the step it was refreshed at)."""
+        return self.index.save(folder, model_hash=self.model_hash, refreshed_at=self.refreshed_at,
+                               refreshes=self.refreshes)
+
+    def restore(self, folder, *, dim: int, model_hash: str) -> str:
+        """Take the saved index if its manifest matches (dimension, item count, the snapshot's
+        model hash, file checksum); otherwise leave the index empty (rebuilt at the next step).
+        Returns what happened, for the run's log."""
+        index, why = HnswIndex.load(folder, metric="euclidean", dim=dim, count=len(self.labels),
+                                    model_hash=model_hash, ef=self.options["ef"], threads=self.options["threads"])
+        if index is None:
+            self.index = None
+            return f"index rebuilt ({why})"
+        self.index, self.model_hash = index, model_hash
+        self.refreshed_at = int(index.saved_manifest.get("refreshed_at", 0))
+        self.refreshes = int(index.saved_manifest.get("refreshes", self.refreshes))
+        return "index loaded from the checkpoint"
 
     def staleness(self, step: int) -> int:
         """Steps since the index was rebuilt."""
         return step - self.refreshed_at if self.index is not None else -1
+
+    def identity_confusion(self, random_state: int = 0) -> np.ndarray:
+        """How often an item of identity a has an item of identity b among its k nearest (a seeded
+        sample of up to CONFUSION_SAMPLE items asks), as a (n, n) matrix over ``np.unique(labels)``
+        order with a zero diagonal; pairs at distance ~0 are duplicates (reported, not counted)."""
+        if self.confusion is None:
+            n = len(self.labels)
+            ask = np.arange(n) if n <= CONFUSION_SAMPLE else np.sort(
+                np.random.default_rng(random_state).choice(n, CONFUSION_SAMPLE, replace=False))
+            vectors = self.index.get(ask)
+            _, nb, ok = self.candidates(ask, vectors)
+            names, code = np.unique(self.labels, return_inverse=True)
+            rows = np.broadcast_to(code[ask][:, None], nb.shape)[ok]
+            counts = np.zeros((len(names), len(names)))
+            np.add.at(counts, (rows, code[nb][ok]), 1)
+            self.confusion = counts
+        return self.confusion
+
+    def compose_batch(self, P: int, K: int, rng: np.random.Generator) -> np.ndarray:
+        """Item ids of a batch of P identities x K items: identities drawn at random, each followed
+        (while there is room) by one it is confused with, drawn in proportion to the counts; K items
+        each (with repeats only for an identity of fewer than K)."""
+        counts = self.identity_confusion()
+        names, code = np.unique(self.labels, return_inverse=True)
+        if len(names) < P:
+            raise ValueError(f"P = {P} identities per batch, but training has {len(names)}")
+        chosen: list[int] = []
+        free = np.ones(len(names), bool)
+        while len(chosen) < P:
+            seed = int(rng.choice(np.flatnonzero(free)))
+            chosen.append(seed)
+            free[seed] = False
+            w = counts[seed] * free
+            if len(chosen) < P and w.sum() > 0:
+                mate = int(rng.choice(len(names), p=w / w.sum()))
+                chosen.append(mate)
+                free[mate] = False
+        items = []
+        for c in chosen:
+            pool = np.flatnonzero(code == c)
+            items.append(rng.choice(pool, K, replace=len(pool) < K))
+        return np.concatenate(items)
 
     def candidates(self, anchors: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The k nearest indexed items of each query (the anchors' current embeddings), with

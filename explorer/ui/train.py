@@ -12,13 +12,15 @@ from explorer.models.checkpoints import load_checkpoint
 from explorer.training import jobs
 from explorer.training.losses import LOSSES
 from explorer.training.miners import MINERS
-from explorer.training.trainer import TrainConfig, prepare, spec_from_scratch, split_identities
+from explorer.training.trainer import SCHEDULES, TrainConfig, prepare, spec_from_scratch, split_identities
 from explorer.ui import state
 from explorer.ui.workspace import build_workspace
 from explorer.workspace import Workspace
 
 RUN_KEY = "train_run"
-MINER_NAMES = {"hnsw": "HNSW over the whole training set", "semihard": "in-batch semi-hard",
+MINER_NAMES = {"hnsw": "HNSW over the whole training set",
+               "hnsw-batches": "HNSW doppelganger batches (confusable identities together; batch-hard)",
+               "semihard": "in-batch semi-hard",
                "hard": "in-batch hard", "batch-hard": "in-batch batch-hard"}
 
 
@@ -54,15 +56,18 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
         ef = e3.number_input("ef", 8, 1024, 64, help="HNSW search breadth")
         mode = e4.selectbox("HNSW negatives", ["semihard", "hard"])
         val = e5.slider("Validation identities", 0.1, 0.5, 0.25, help="share of identities held out (never trained on)")
-        f1, f2, f3, f4 = st.columns(4)
+        f1, f2, f3, f4, f5 = st.columns(5)
         every = f1.number_input("Validate every (steps)", 1, 10_000, 25)
         ckpt = f2.number_input("Checkpoint every (steps)", 1, 100_000, 100)
-        aug = f3.checkbox("Augment images (shift, flip, brightness)", True)
-        seed = f4.number_input("Seed", 0, 2**31 - 1, 0)
+        schedule = f3.selectbox("Learning rate", SCHEDULES, format_func=lambda s: {
+            "constant": "constant", "cosine": "cosine decay to 0 at the last step"}[s])
+        aug = f4.checkbox("Augment images", True, help="random shift, zoom, rotation (up to 10 degrees), "
+                          "horizontal flip, brightness and contrast")
+        seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
         go = st.form_submit_button("Start", type="primary")
     if not go:
         return None
-    cfg = TrainConfig(loss=loss, miner=miner, margin=float(margin), lr=float(lr), P=int(p), K=int(k),
+    cfg = TrainConfig(loss=loss, miner=miner, margin=float(margin), lr=float(lr), schedule=schedule, P=int(p), K=int(k),
                       steps=int(steps), augment=bool(aug), hnsw_mode=mode, hnsw_k=int(hk), hnsw_ef=int(ef),
                       refresh_every=int(refresh), validate_every=int(every), checkpoint_every=int(ckpt),
                       snapshot_every=int(max(every, ckpt)), seed=int(seed))
