@@ -11,7 +11,7 @@
 2. ``quality``: quality per minute on real faces (../shared/data/att_faces): train on s1-s30,
    validate on s31-s40 (never seen). At equal wall-clock training time (1, 2, 5 min; validation
    time not counted) HNSW mining (negatives per anchor from the index, and doppelganger batches:
-   identities the index finds confusable share a batch) against PML's in-batch semi-hard and batch-hard mining, with raw
+   identities the index finds confusable share a batch, semi-hard mining inside) against PML's in-batch semi-hard and batch-hard mining, with raw
    pixels and PCA (fit on the training identities) as floors. Goal: pair ROC AUC >= 0.99 and 10-fold
    balanced verification accuracy >= 0.95 on the unseen identities within 5 min, HNSW ahead.
 

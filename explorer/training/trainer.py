@@ -155,9 +155,10 @@ class Trainer:
         self._index_saved: tuple | None = None
         self.loss_fn = (triplet_loss(cfg.margin, squared=cfg.squared) if cfg.loss == "triplet"
                         else contrastive_loss(cfg.margin, squared=cfg.squared) if cfg.loss == "contrastive" else None)
-        # hnsw-batches: the index picks who shares a batch, batch-hard mines inside it
-        self.batch_miner = (None if cfg.miner == "hnsw" else in_batch_miner(
-            "batch-hard" if cfg.miner == "hnsw-batches" else cfg.miner, cfg.margin, distance(cfg.squared)))
+        # hnsw-batches: the index picks who shares a batch; semi-hard (or, hnsw_mode "hard", batch-hard)
+        # mining inside it
+        inside = {"semihard": "semihard", "hard": "batch-hard"}[cfg.hnsw_mode] if cfg.miner == "hnsw-batches" else cfg.miner
+        self.batch_miner = None if cfg.miner == "hnsw" else in_batch_miner(inside, cfg.margin, distance(cfg.squared))
         self.hnsw = (HnswMiner(data.y_train, k=cfg.hnsw_k, mode=cfg.hnsw_mode, margin=cfg.margin, ef=cfg.hnsw_ef,
                                threads=threads, random_state=cfg.seed) if cfg.miner.startswith("hnsw") else None)
 
@@ -362,6 +363,23 @@ class Trainer:
 
     def trained_spec(self, info: dict | None = None) -> ModelSpec:
         return replace(self.spec, info={**self.spec.info, **(info or {})})
+
+
+def collapse_warning(steps: list[dict], margin: float, window: int = 20) -> str | None:
+    """A message when the embedding is collapsing: over the last ``window`` steps every
+    anchor-positive and anchor-negative distance is near 0 (under a tenth of the margin) and the loss
+    sits at the margin. Hardest-negative mining from scratch is known to fall into this."""
+    rows = [r for r in steps[-window:] if r.get("triplets")]
+    if len(rows) < window:
+        return None
+    d_ap, d_an = np.mean([r["d_ap"] for r in rows]), np.mean([r["d_an"] for r in rows])
+    loss = np.mean([r["loss"] for r in rows])
+    if d_ap < 0.1 * margin and d_an < 0.1 * margin and loss > 0.8 * margin:
+        return (f"The embedding is collapsing: anchor-positive {d_ap:.4f} and anchor-negative {d_an:.4f} are both "
+                f"near 0 and the loss sits at the margin ({loss:.3f}); it learns nothing more. Hardest-negative "
+                "mining from scratch is prone to this: stop, and try semi-hard negatives, a lower learning rate "
+                "or a larger margin.")
+    return None
 
 
 def evaluate(vectors: np.ndarray, labels: np.ndarray, *, folds: int = 10, seed: int = 0) -> dict:

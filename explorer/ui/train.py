@@ -12,7 +12,14 @@ from explorer.models.checkpoints import load_checkpoint
 from explorer.training import jobs
 from explorer.training.losses import LOSSES
 from explorer.training.miners import MINERS
-from explorer.training.trainer import SCHEDULES, TrainConfig, prepare, spec_from_scratch, split_identities
+from explorer.training.trainer import (
+    SCHEDULES,
+    TrainConfig,
+    collapse_warning,
+    prepare,
+    spec_from_scratch,
+    split_identities,
+)
 from explorer.ui import state
 from explorer.ui.workspace import build_workspace
 from explorer.workspace import Workspace
@@ -140,6 +147,9 @@ def live(run: jobs.Run) -> None:
                        f"{dup} other-identity items at distance ~0 from an anchor seen (never used as negatives).")
         else:
             refresh_steps = []
+        warning = collapse_warning(steps, run.cfg.margin)
+        if warning:
+            st.warning(warning)
         st.plotly_chart(plots.training_curves(steps, refreshes=refresh_steps), key="tr_curves")
         vals = list(run.validations)
         if vals:
