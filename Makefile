@@ -32,6 +32,7 @@ bench: install-dev
 	$(PY) benchmarks/bench_embedding.py
 	$(PY) benchmarks/bench_verification.py
 	$(PY) benchmarks/bench_projection.py
+	$(PY) benchmarks/bench_training.py
 
 model: install
 	$(PY) scripts/train_default_model.py

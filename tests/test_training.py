@@ -305,9 +305,9 @@ def test_matrix_figures_equal_vector_figures_for_a_metric():
 
 def test_a_run_on_uploads_keeps_its_data_off_the_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
-    run = jobs.start_run(TrainConfig(miner="semihard", steps=3, checkpoint_every=2), _data(), SPEC, keep_data=False)
+    run = jobs.start_run(TrainConfig(miner="hnsw", steps=3, checkpoint_every=2), _data(), SPEC, keep_data=False)
     _wait(run, lambda: not run.active)
     assert run.status == "finished" and run.model_path(3).is_file()
-    assert not (run.folder / "data.npz").exists()
+    assert not (run.folder / "data.npz").exists() and not (run.folder / "index").exists()  # nor their embeddings
     jobs._RUNS.clear()
     assert jobs.get_run(run.id) is None  # after a restart: nothing to resume from

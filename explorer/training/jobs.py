@@ -60,6 +60,7 @@ class Run:
         self.validations: list[dict] = []
         self.snapshots: list[dict] = []  # {"step", "coords" (n, 2), "labels"}
         self.checkpoints: list[int] = []
+        self.keep_data = True  # False for uploads: nothing derived from the data goes to disk but checkpoints
         self.index_note = ""  # on a resume: whether the HNSW index came from the checkpoint or is rebuilt
         self.started = time.time()
         self._pause, self._stop = threading.Event(), threading.Event()
@@ -149,7 +150,8 @@ class Run:
         """Write the resume state and the usable model of the current step (atomically)."""
         tr = self.trainer
         name = f"step_{tr.step_no:06d}"
-        tr.save_index(self.folder / "index")  # first: the state below names the snapshot it holds
+        if self.keep_data:  # (an index of uploads' embeddings is their data: never on disk)
+            tr.save_index(self.folder / "index")  # first: the state below names the snapshot it holds
         atomic_write_bytes(self.folder / f"{name}.safetensors", st_save(tr.state()))
         spec = tr.trained_spec({"trained_by": "embedding-explorer", "run": self.id, "step": tr.step_no,
                                 "config": self.cfg.to_dict(),
@@ -182,6 +184,7 @@ def start_run(cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.n
         run_id = secrets.token_hex(8)
         folder = runs_dir() / run_id
         run = Run(run_id, folder, cfg, data, spec, model)  # checks the settings against the data: no folder yet
+        run.keep_data = keep_data
         folder.mkdir(parents=True, exist_ok=False)
         atomic_write_bytes(folder / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
         atomic_write_bytes(folder / "spec.json", spec.to_json().encode())

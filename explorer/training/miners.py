@@ -11,8 +11,8 @@ anchor (duplicates, label noise) are reported and never used as negatives.
 
 The same index can instead choose who shares a batch ("doppelganger" batches, Smirnov et al.
 2017): each identity drawn at random brings along an identity its items are confused with (one
-whose items are among their k nearest, drawn in proportion to how often), so the in-batch
-batch-hard miner finds hard negatives without any extra forward pass.
+whose items are among their k nearest, drawn in proportion to how often), so in-batch mining
+(semi-hard, or batch-hard) finds hard negatives without any extra forward pass.
 """
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ class HnswMiner:
         self.model_hash = ""  # of the snapshot that embedded the indexed vectors
         self.duplicates: set[tuple[int, int]] = set()
         self.confusion: np.ndarray | None = None  # (identities, identities) neighbour counts, for batches
+        self._names, self._code = np.unique(self.labels, return_inverse=True)
+        order = np.argsort(self._code, kind="stable")
+        self._members = np.split(order, np.cumsum(np.bincount(self._code))[:-1])  # items of each identity
 
     def refresh(self, vectors: np.ndarray, step: int, *, model_hash: str = "") -> None:
         """Rebuild the index from embeddings of every training item (row i = item i)."""
@@ -113,9 +116,9 @@ class HnswMiner:
                 np.random.default_rng(random_state).choice(n, CONFUSION_SAMPLE, replace=False))
             vectors = self.index.get(ask)
             _, nb, ok = self.candidates(ask, vectors)
-            names, code = np.unique(self.labels, return_inverse=True)
+            code = self._code
             rows = np.broadcast_to(code[ask][:, None], nb.shape)[ok]
-            counts = np.zeros((len(names), len(names)))
+            counts = np.zeros((len(self._names), len(self._names)))
             np.add.at(counts, (rows, code[nb][ok]), 1)
             self.confusion = counts
         return self.confusion
@@ -125,7 +128,7 @@ class HnswMiner:
         (while there is room) by one it is confused with, drawn in proportion to the counts; K items
         each (with repeats only for an identity of fewer than K)."""
         counts = self.identity_confusion()
-        names, code = np.unique(self.labels, return_inverse=True)
+        names = self._names
         if len(names) < P:
             raise ValueError(f"P = {P} identities per batch, but training has {len(names)}")
         chosen: list[int] = []
@@ -141,7 +144,7 @@ class HnswMiner:
                 free[mate] = False
         items = []
         for c in chosen:
-            pool = np.flatnonzero(code == c)
+            pool = self._members[c]
             items.append(rng.choice(pool, K, replace=len(pool) < K))
         return np.concatenate(items)
 

@@ -417,7 +417,7 @@ def _pair_figures(d: np.ndarray, labels: np.ndarray, p1: float, map_r: float, fo
     m = min(len(gen), len(imp))
     pick = np.r_[rng.choice(gen, m, replace=False), rng.choice(imp, m, replace=False)]
     fold = rng.permutation(len(pick)) % folds
-    acc = kfold_accuracy(d[pick], same[pick], fold)["accuracy_mean"]
+    acc = kfold_accuracy(d[pick], same[pick], fold)["accuracy_mean"] if m else float("nan")
     gen, imp = float(d[same].mean()), float(d[~same].mean())
     return {"p_at_1": p1, "map_at_r": map_r, "auc": fig.auc, "eer": fig.eer, "accuracy": acc,
             "genuine": gen, "impostor": imp, "gap": imp - gen}
