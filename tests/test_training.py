@@ -221,20 +221,26 @@ def _wait(run, cond, timeout=120):
     assert cond(), run.status
 
 
+def _crashed_run(cfg, *, at):
+    """A run started in the background whose step ``at`` raises (a power cut), waited for."""
+    run = jobs.start_run(cfg, _data(), SPEC)
+    original = run.trainer.step
+
+    def crash():
+        if run.trainer.step_no == at:
+            raise RuntimeError("power cut")
+        return original()
+
+    run.trainer.step = crash
+    _wait(run, lambda: not run.active)
+    return run
+
+
 def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
     cfg = TrainConfig(miner="semihard", steps=14, checkpoint_every=5, validate_every=5, snapshot_every=7, lr=3e-3)
-    run = jobs.start_run(cfg, _data(), SPEC)
-    original = run.trainer.step
-
-    def crash_at_8():
-        if run.trainer.step_no == 8:
-            raise RuntimeError("power cut")
-        return original()
-
-    run.trainer.step = crash_at_8
-    _wait(run, lambda: not run.active)
+    run = _crashed_run(cfg, at=8)
     assert run.status == "failed" and "power cut" in run.error and run.checkpoints == [5]
     jobs._RUNS["other"] = type("R", (), {"active": True, "started": time.time()})()  # another visitor's run
     with pytest.raises(jobs.Busy, match="in progress"):
@@ -258,16 +264,7 @@ def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(tmp_path, monkeyp
 def test_a_resumed_hnsw_run_takes_its_saved_index_when_the_manifest_matches(tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
     cfg = TrainConfig(miner="hnsw", steps=9, refresh_every=4, checkpoint_every=6, validate_every=50, lr=3e-3)
-    run = jobs.start_run(cfg, _data(), SPEC)
-    original = run.trainer.step
-
-    def crash_at_7():
-        if run.trainer.step_no == 7:
-            raise RuntimeError("power cut")
-        return original()
-
-    run.trainer.step = crash_at_7
-    _wait(run, lambda: not run.active)
+    run = _crashed_run(cfg, at=7)
     assert run.checkpoints == [6] and run.trainer.hnsw.refreshed_at == 4
     saved_index = run.trainer.hnsw.index
     jobs._RUNS.clear()  # the server restarts
