@@ -10,7 +10,7 @@ import torch
 from explorer.models.spec import InputSpec, ModelSpec
 from explorer.training import jobs
 from explorer.training.augment import augment
-from explorer.training.losses import SiameseHead, contrastive_loss, triplet_loss
+from explorer.training.losses import SiameseHead, contrastive_loss, proxy_anchor_loss, triplet_loss
 from explorer.training.miners import HnswMiner
 from explorer.training.trainer import TrainConfig, TrainData, Trainer, evaluate, split_identities
 
@@ -98,6 +98,44 @@ def test_losses_equal_hand_loops():
     bce = np.mean([-(t * np.log(1 / (1 + np.exp(-z))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-z))))
                    for z, t in zip(logits, target, strict=True)])
     assert float(head.loss(e, y, (a, p, a, n))) == pytest.approx(bce, rel=1e-5)
+
+
+def test_proxy_anchor_equals_its_formula_by_hand():
+    """Kim et al. 2020, eq. 4: over the proxies with positives in the batch, log(1 + sum exp(-alpha (s - margin)))
+    of their positives; over every proxy, log(1 + sum exp(alpha (s + margin))) of their negatives; s = cosine."""
+    torch.manual_seed(0)
+    e = torch.randn(10, 6)
+    y = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 0])  # proxy 3 has no positive in the batch
+    loss = proxy_anchor_loss(4, 6, margin=0.1, alpha=32)
+    proxies = loss.proxies.detach()
+    cos = lambda u, v: float(u @ v / (u.norm() * v.norm()))  # noqa: E731
+    with_pos = sorted(set(y.tolist()))
+    pos = sum(np.log1p(sum(np.exp(-32 * (cos(e[i], proxies[c]) - 0.1)) for i in range(10) if y[i] == c))
+              for c in with_pos) / len(with_pos)
+    neg = sum(np.log1p(sum(np.exp(32 * (cos(e[i], proxies[c]) + 0.1)) for i in range(10) if y[i] != c))
+              for c in range(4)) / 4
+    assert float(loss(e, y).detach()) == pytest.approx(pos + neg, rel=1e-4)
+
+
+def test_a_proxy_anchor_run_learns_and_resumes_with_its_proxies(tmp_path):
+    data = _data()
+    before = evaluate(data.x_val, data.y_val)["map_at_r"]
+    cfg = TrainConfig(loss="proxy-anchor", miner="hnsw", margin=0.1, steps=150, lr=3e-3, augment=False)
+    tr = Trainer(cfg, data, SPEC)
+    assert tr.hnsw is None and tr.batch_miner is None  # proxies need no miner
+    assert tr.opt.param_groups[1]["lr"] == pytest.approx(3 * 3e-3)  # the proxies learn faster
+    for _ in range(150):
+        row = tr.step()
+    assert row["triplets"] > 0 and "staleness" not in row
+    assert tr.validate()["map_at_r"] > before + 0.1
+    again = Trainer(cfg, data, SPEC)
+    again.load_state(tr.state())
+    assert torch.equal(again.proxies.proxies, tr.proxies.proxies) and again.step_no == 150
+    x = torch.from_numpy(data.x_train[:32])
+    y = torch.from_numpy(data.y_train[:32])
+    with torch.no_grad():
+        assert float(again.proxies(again._embed_tensor(x), again._proxy_label[y])) == pytest.approx(
+            float(tr.proxies(tr._embed_tensor(x), tr._proxy_label[y])))
 
 
 def test_doppelganger_batches_put_confusable_identities_together():

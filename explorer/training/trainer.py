@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from pytorch_metric_learning import samplers
+from pytorch_metric_learning.utils import loss_and_miner_utils as lmu
 from scipy.spatial.distance import pdist
 
 from explorer.analysis.retrieval import ranked_metrics, retrieval_metrics
@@ -25,10 +26,12 @@ from explorer.models.spec import InputSpec, ModelSpec
 from explorer.training.augment import augment
 from explorer.training.losses import (
     LOSSES,
+    PROXY_LR_FACTOR,
     SiameseHead,
     all_pairs,
     contrastive_loss,
     distance,
+    proxy_anchor_loss,
     triplet_loss,
     triplets_to_pairs,
 )
@@ -40,9 +43,9 @@ VALIDATION_LIMIT = 2000  # held-out items embedded at each validation (a seeded 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    loss: str = "triplet"  # triplet | contrastive | siamese
-    miner: str = "hnsw"  # hnsw | hnsw-batches | semihard | hard | batch-hard
-    margin: float = 0.2
+    loss: str = "triplet"  # triplet | contrastive | siamese | proxy-anchor
+    miner: str = "hnsw"  # hnsw | hnsw-batches | semihard | hard | batch-hard (proxy-anchor uses none)
+    margin: float = 0.2  # proxy-anchor: on cosine similarity (0.1 in its paper)
     squared: bool = False  # triplet / contrastive on squared distances
     lr: float = 1e-3
     schedule: str = "constant"  # constant | cosine (the learning rate falls to 0 at the last step)
@@ -142,8 +145,16 @@ class Trainer:
         self.threads = threads
         self.model = model if model is not None else build_model(spec)
         self.head = SiameseHead(spec.out_dim) if cfg.loss == "siamese" else None
-        params = list(self.model.parameters()) + (list(self.head.parameters()) if self.head else [])
-        self.opt = torch.optim.Adam(params, lr=cfg.lr)
+        self.proxies = None
+        groups = [{"params": list(self.model.parameters()) + (list(self.head.parameters()) if self.head else []),
+                   "lr_factor": 1.0}]
+        if cfg.loss == "proxy-anchor":  # one proxy per training identity; labels renumbered 0 .. C - 1
+            names = np.unique(data.y_train)
+            self.proxies = proxy_anchor_loss(len(names), spec.out_dim, margin=cfg.margin)
+            self._proxy_label = torch.full((int(names.max()) + 1,), -1, dtype=torch.long)
+            self._proxy_label[torch.from_numpy(names)] = torch.arange(len(names))
+            groups.append({"params": list(self.proxies.parameters()), "lr_factor": PROXY_LR_FACTOR})
+        self.opt = torch.optim.Adam([{**g, "lr": cfg.lr * g["lr_factor"]} for g in groups], lr=cfg.lr)
         self.step_no = 0
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.x = torch.from_numpy(data.x_train)
@@ -158,9 +169,11 @@ class Trainer:
         # hnsw-batches: the index picks who shares a batch; semi-hard (or, hnsw_mode "hard", batch-hard)
         # mining inside it
         inside = {"semihard": "semihard", "hard": "batch-hard"}[cfg.hnsw_mode] if cfg.miner == "hnsw-batches" else cfg.miner
-        self.batch_miner = None if cfg.miner == "hnsw" else in_batch_miner(inside, cfg.margin, distance(cfg.squared))
+        mined = self.proxies is None  # proxy-anchor needs no miner: every item meets every proxy
+        self.batch_miner = (in_batch_miner(inside, cfg.margin, distance(cfg.squared))
+                            if mined and cfg.miner != "hnsw" else None)
         self.hnsw = (HnswMiner(data.y_train, k=cfg.hnsw_k, mode=cfg.hnsw_mode, margin=cfg.margin, ef=cfg.hnsw_ef,
-                               threads=threads, random_state=cfg.seed) if cfg.miner.startswith("hnsw") else None)
+                               threads=threads, random_state=cfg.seed) if mined and cfg.miner.startswith("hnsw") else None)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _embed_tensor(self, x: torch.Tensor) -> torch.Tensor:
@@ -179,7 +192,7 @@ class Trainer:
         return np.concatenate(out) if out else np.zeros((0, self.spec.out_dim), np.float32)
 
     def _next_batch(self) -> np.ndarray:
-        if self.cfg.miner == "hnsw-batches":
+        if self.hnsw is not None and self.cfg.miner == "hnsw-batches":
             return self.hnsw.compose_batch(self.cfg.P, self.cfg.K, np.random.default_rng([self.cfg.seed, self.step_no]))
         b = self.cfg.P * self.cfg.K
         if self._batches is None or len(self._batches) < b:
@@ -231,7 +244,9 @@ class Trainer:
         emb = self._embed_tensor(xb)
         labels = yb
         duplicates = 0
-        if self.cfg.miner == "hnsw":
+        if self.proxies is not None:  # for the charts only: every triplet of the batch
+            a, p, n = lmu.get_all_triplets_indices(yb)
+        elif self.cfg.miner == "hnsw":
             a, p, n, extra, labels, duplicates = self._global_triplets(idx, emb, yb)
             if extra is not None:
                 emb = torch.cat([emb, extra])
@@ -244,7 +259,9 @@ class Trainer:
             if cfg.squared:
                 d_ap, d_an = d_ap**2, d_an**2
             active = float(((d_ap - d_an + cfg.margin) > 0).float().mean()) if len(a) else 0.0
-        if len(a) == 0:
+        if self.proxies is not None:
+            loss = self.proxies(emb, self._proxy_label[yb])
+        elif len(a) == 0:
             loss = emb.sum() * 0.0
         elif self.head is not None:  # every pair of the batch, and the mined negatives on top
             a1, p1, a2, n2 = all_pairs(yb)
@@ -256,7 +273,7 @@ class Trainer:
         self.opt.zero_grad()
         loss.backward()
         for group in self.opt.param_groups:
-            group["lr"] = self.learning_rate()
+            group["lr"] = self.learning_rate() * group.get("lr_factor", 1.0)
         self.opt.step()
         self.step_no += 1
         out = {"step": self.step_no, "loss": float(loss.detach()), "active": active, "triplets": int(len(a)),
@@ -332,6 +349,8 @@ class Trainer:
         out = {f"model.{k}": v.detach().clone() for k, v in self.model.state_dict().items()}
         if self.head is not None:
             out.update({f"head.{k}": v.detach().clone() for k, v in self.head.state_dict().items()})
+        if self.proxies is not None:
+            out.update({f"proxies.{k}": v.detach().clone() for k, v in self.proxies.state_dict().items()})
         opt = self.opt.state_dict()
         for pid, st in opt["state"].items():
             for name, v in st.items():
@@ -345,6 +364,8 @@ class Trainer:
         self.model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
         if self.head is not None:
             self.head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
+        if self.proxies is not None:
+            self.proxies.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("proxies.")})
         opt = self.opt.state_dict()
         restored: dict = {}
         for k, v in state.items():

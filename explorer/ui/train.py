@@ -26,7 +26,7 @@ from explorer.workspace import Workspace
 
 RUN_KEY = "train_run"
 MINER_NAMES = {"hnsw": "HNSW over the whole training set",
-               "hnsw-batches": "HNSW doppelganger batches (confusable identities together; batch-hard)",
+               "hnsw-batches": "HNSW doppelganger batches (confusable identities together; semi-hard inside)",
                "semihard": "in-batch semi-hard",
                "hard": "in-batch hard", "batch-hard": "in-batch batch-hard"}
 
@@ -48,11 +48,14 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
         start = c1.radio("Starting model", ["new", "workspace"] if can_finetune else ["new"],
                          format_func=lambda s: "built-in architecture, from scratch" if s == "new"
                          else f"the workspace model ({ws.encoder.model_info.name})")
-        loss = c2.selectbox("Loss", LOSSES, help="triplet; contrastive; or the binary Siamese head "
-                            "(|f(x1) - f(x2)| -> hidden layer -> sigmoid, binary cross-entropy)")
-        miner = c3.selectbox("Negatives", MINERS, format_func=MINER_NAMES.get)
+        loss = c2.selectbox("Loss", LOSSES, help="triplet; contrastive; the binary Siamese head "
+                            "(|f(x1) - f(x2)| -> hidden layer -> sigmoid, binary cross-entropy); or Proxy-Anchor "
+                            "(one learned proxy per training identity, no miner: a fast start, e.g. before a "
+                            "triplet run from the workspace model)")
+        miner = c3.selectbox("Negatives", MINERS, format_func=MINER_NAMES.get, help="not used by Proxy-Anchor")
         d1, d2, d3, d4, d5 = st.columns(5)
-        margin = d1.number_input("Margin", 0.01, 5.0, 0.2, step=0.05)
+        margin = d1.number_input("Margin", 0.01, 5.0, 0.2, step=0.05,
+                                 help="in distance units; for Proxy-Anchor on cosine similarity (0.1 in its paper)")
         lr = d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, step=1e-3, format="%.4f")
         p = d3.number_input("P (identities per batch)", 2, 64, 8)
         k = d4.number_input("K (items per identity)", 2, 32, 4)
