@@ -1,6 +1,7 @@
 """Training: the HNSW miner against brute force, losses against hand loops, a run that learns,
 a resume after a crash."""
 
+import json
 import time
 
 import numpy as np
@@ -365,3 +366,23 @@ def test_a_run_on_uploads_keeps_its_data_off_the_disk(tmp_path, monkeypatch):
     assert not (run.folder / "data.npz").exists() and not (run.folder / "index").exists()  # nor their embeddings
     jobs._RUNS.clear()
     assert jobs.get_run(run.id) is None  # after a restart: nothing to resume from
+
+
+def test_every_checkpoint_carries_its_own_validation_and_the_best_is_named(tmp_path, monkeypatch):
+    from explorer.models.checkpoints import SPEC_KEY, safetensors_metadata
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="semihard", steps=14, validate_every=4, checkpoint_every=6, snapshot_every=100, lr=3e-3)
+    run = jobs.start_run(cfg, _data(), SPEC)
+    _wait(run, lambda: not run.active)
+    assert run.checkpoints == [6, 12, 14]
+    assert [v["step"] for v in run.validations] == [0, 4, 6, 8, 12, 14]
+    for step in run.checkpoints:
+        meta = json.loads(safetensors_metadata(run.model_path(step).read_bytes())[SPEC_KEY])
+        assert meta["info"]["validation"]["step"] == step
+        assert meta["info"]["validation"]["map_at_r"] == run.figures(step)["map_at_r"]
+    by_hand = max(run.checkpoints, key=lambda s: run.figures(s)["map_at_r"])
+    assert run.best_checkpoint() == by_hand
+    assert run.figures(5) is None
+    jobs._RUNS.clear()

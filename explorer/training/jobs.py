@@ -114,13 +114,15 @@ class Run:
                     break
                 self._log("step", tr.step())
                 s = tr.step_no
-                if s % cfg.validate_every == 0 or s == cfg.steps:
-                    self._validate()
+                if s % cfg.validate_every == 0 or s % cfg.checkpoint_every == 0 or s == cfg.steps:
+                    self._validate()  # every checkpoint carries its own figures
                 if s % cfg.snapshot_every == 0 or s == cfg.steps:
                     self._snapshot()
                 if s % cfg.checkpoint_every == 0:
                     self.checkpoint()
             if not self.checkpoints or self.checkpoints[-1] != tr.step_no:
+                if self.validations[-1]["step"] != tr.step_no:  # stopped between validations
+                    self._validate()
                 self.checkpoint()
             self.status = "stopped" if self._stop.is_set() else "finished"
         except Exception as exc:  # noqa: BLE001 - any failure ends the run; the page shows it, the folder keeps the last checkpoint
@@ -155,11 +157,21 @@ class Run:
         atomic_write_bytes(self.folder / f"{name}.safetensors", st_save(tr.state()))
         spec = tr.trained_spec({"trained_by": "embedding-explorer", "run": self.id, "step": tr.step_no,
                                 "config": self.cfg.to_dict(),
-                                "validation": self.validations[-1] if self.validations else None})
+                                "validation": self.figures(tr.step_no)})
         save_safetensors(tr.model, spec, self.folder / f"{name}.model.safetensors")
         if tr.step_no not in self.checkpoints:
             self.checkpoints.append(tr.step_no)
         return self.model_path(tr.step_no)
+
+    def figures(self, step: int) -> dict | None:
+        """The validation figures of a step (every checkpoint has them), or None."""
+        return next((v for v in reversed(self.validations) if v["step"] == step), None)
+
+    def best_checkpoint(self, key: str = "map_at_r") -> int | None:
+        """The checkpoint with the best validation figure (MAP@R: open-set retrieval quality); runs
+        often peak and then drift as the loss on the training identities goes to 0."""
+        scored = [(v[key], step) for step in self.checkpoints if (v := self.figures(step)) is not None]
+        return max(scored, key=lambda t: (t[0], -t[1]))[1] if scored else None
 
     def model_path(self, step: int) -> Path:
         return self.folder / f"step_{step:06d}.model.safetensors"

@@ -183,7 +183,16 @@ def checkpoints(run: jobs.Run) -> None:
     if not run.checkpoints:
         st.caption("Checkpoints appear here as the run writes them.")
         return
-    step = st.selectbox("Checkpoint", run.checkpoints[::-1], format_func=lambda s: f"step {s}", key="tr_ckpt")
+    best = run.best_checkpoint()
+
+    def label(step: int) -> str:
+        v = run.figures(step)
+        figures = f" · MAP@R {v['map_at_r']:.3f} · ROC AUC {v['auc']:.4f}" if v else ""
+        return f"step {step}{figures}" + (" · best MAP@R" if step == best and len(run.checkpoints) > 1 else "")
+
+    step = st.selectbox("Checkpoint", run.checkpoints[::-1], format_func=label, key="tr_ckpt",
+                        help="validation figures on the held-out identities at each checkpoint; a run often "
+                             "peaks and then drifts, so the best one need not be the last")
     path = run.model_path(step)
     c1, c2 = st.columns(2)
     c2.download_button("Download checkpoint (safetensors, spec inside)", path.read_bytes(),
