@@ -118,6 +118,23 @@ def test_proxy_anchor_equals_its_formula_by_hand():
     assert float(loss(e, y).detach()) == pytest.approx(pos + neg, rel=1e-4)
 
 
+def test_hardest_triplets_for_the_charts_equal_a_hand_loop():
+    from explorer.training.trainer import _hardest_triplets
+
+    torch.manual_seed(1)
+    e = torch.randn(9, 3)
+    y = torch.tensor([0, 0, 1, 1, 1, 2, 3, 3, 3])  # identity 2 has no positive: no anchor
+    a, p, n = _hardest_triplets(e, y)
+    want = []
+    for i in range(9):
+        pos = [j for j in range(9) if j != i and y[j] == y[i]]
+        if pos:
+            neg = [j for j in range(9) if y[j] != y[i]]
+            want.append((i, max(pos, key=lambda j: float((e[i] - e[j]).norm())),
+                         min(neg, key=lambda j: float((e[i] - e[j]).norm()))))
+    assert list(zip(a.tolist(), p.tolist(), n.tolist(), strict=True)) == want
+
+
 def test_a_proxy_anchor_run_learns_and_resumes_with_its_proxies(tmp_path):
     data = _data()
     before = evaluate(data.x_val, data.y_val)["map_at_r"]

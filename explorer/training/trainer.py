@@ -14,7 +14,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from pytorch_metric_learning import samplers
-from pytorch_metric_learning.utils import loss_and_miner_utils as lmu
 from scipy.spatial.distance import pdist
 
 from explorer.analysis.retrieval import ranked_metrics, retrieval_metrics
@@ -244,8 +243,8 @@ class Trainer:
         emb = self._embed_tensor(xb)
         labels = yb
         duplicates = 0
-        if self.proxies is not None:  # for the charts only: every triplet of the batch
-            a, p, n = lmu.get_all_triplets_indices(yb)
+        if self.proxies is not None:  # for the charts only: each anchor's hardest positive and negative
+            a, p, n = _hardest_triplets(emb.detach(), yb)
         elif self.cfg.miner == "hnsw":
             a, p, n, extra, labels, duplicates = self._global_triplets(idx, emb, yb)
             if extra is not None:
@@ -384,6 +383,19 @@ class Trainer:
 
     def trained_spec(self, info: dict | None = None) -> ModelSpec:
         return replace(self.spec, info={**self.spec.info, **(info or {})})
+
+
+def _hardest_triplets(emb: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(anchor, hardest positive, hardest negative) for every anchor with both: O(B^2), unlike
+    enumerating every triplet of the batch (O(B^3))."""
+    d = torch.cdist(emb, emb)
+    same = labels[:, None] == labels[None, :]
+    pos = same & ~torch.eye(len(labels), dtype=torch.bool)
+    ok = pos.any(1) & (~same).any(1)
+    p = torch.where(pos, d, torch.full_like(d, -1.0)).argmax(1)
+    n = torch.where(~same, d, torch.full_like(d, float("inf"))).argmin(1)
+    a = torch.nonzero(ok).flatten()
+    return a, p[a], n[a]
 
 
 def collapse_warning(steps: list[dict], margin: float, window: int = 20) -> str | None:

@@ -50,8 +50,7 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
                          else f"the workspace model ({ws.encoder.model_info.name})")
         loss = c2.selectbox("Loss", LOSSES, help="triplet; contrastive; the binary Siamese head "
                             "(|f(x1) - f(x2)| -> hidden layer -> sigmoid, binary cross-entropy); or Proxy-Anchor "
-                            "(one learned proxy per training identity, no miner: a fast start, e.g. before a "
-                            "triplet run from the workspace model)")
+                            "(one learned proxy per training identity; no miner)")
         miner = c3.selectbox("Negatives", MINERS, format_func=MINER_NAMES.get, help="not used by Proxy-Anchor")
         d1, d2, d3, d4, d5 = st.columns(5)
         margin = d1.number_input("Margin", 0.01, 5.0, 0.2, step=0.05,
