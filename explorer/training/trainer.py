@@ -116,11 +116,19 @@ def input_spec_for(dataset, max_side: int = 48) -> InputSpec:
                      std=(0.25,) * (3 if img.ndim == 3 else 1))
 
 
-def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48) -> ModelSpec:
+ALIGN_MIN_SIDE = 24  # images at least this large get the learned alignment (8 x 8 digits do not)
+
+
+def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48, align: bool = True) -> ModelSpec:
+    """The built-in architecture for a dataset: an MLP for vectors; for images the ConvNet, with a
+    learned alignment (spatial transformer) in front when ``align`` and the images are large enough."""
     inp = input_spec_for(dataset, max_side)
     if inp.kind == "vector":
         return ModelSpec("mlp", {"in_dim": inp.dim, "hidden": [256]}, inp, out_dim)
-    return ModelSpec("convnet", {"in_channels": inp.channels, "widths": [16, 32, 64]}, inp, out_dim)
+    params = {"in_channels": inp.channels, "widths": [16, 32, 64]}
+    if align and min(inp.height, inp.width) >= ALIGN_MIN_SIDE:
+        params["align"] = True
+    return ModelSpec("convnet", params, inp, out_dim)
 
 
 def prepare(dataset, spec: ModelSpec, train: np.ndarray, val: np.ndarray) -> TrainData:

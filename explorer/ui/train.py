@@ -13,6 +13,7 @@ from explorer.training import jobs
 from explorer.training.losses import LOSSES
 from explorer.training.miners import MINERS
 from explorer.training.trainer import (
+    ALIGN_MIN_SIDE,
     SCHEDULES,
     TrainConfig,
     collapse_warning,
@@ -73,6 +74,10 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
         aug = f4.checkbox("Augment images", True, help="random shift, zoom, rotation (up to 10 degrees), "
                           "horizontal flip, brightness and contrast")
         seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
+        align = st.checkbox("Learned alignment (from scratch, images)", True,
+                            help="a spatial transformer in front of the ConvNet learns to undo framing (scale, "
+                                 f"shift, rotation) on images of at least {ALIGN_MIN_SIDE} px; on faces it helps "
+                                 "held-out identities")
         go = st.form_submit_button("Start", type="primary")
     if not go:
         return None
@@ -80,7 +85,7 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
                       steps=int(steps), augment=bool(aug), hnsw_mode=mode, hnsw_k=int(hk), hnsw_ef=int(ef),
                       refresh_every=int(refresh), validate_every=int(every), checkpoint_every=int(ckpt),
                       snapshot_every=int(max(every, ckpt)), seed=int(seed))
-    return cfg, {"start": start, "val": float(val)}
+    return cfg, {"start": start, "val": float(val), "align": bool(align)}
 
 
 def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
@@ -91,7 +96,7 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
             spec, model = ws.encoder.spec, build_model(ws.encoder.spec)
             model.load_state_dict(ws.encoder.source.state_dict())
         else:
-            spec, model = spec_from_scratch(ds), None
+            spec, model = spec_from_scratch(ds, align=opts.get("align", True)), None
         with st.spinner("Preparing the training data ..."):
             data = prepare(ds, spec, train, val)
         keep = ds.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
