@@ -127,7 +127,7 @@ def method_config(method: str, seed: int):
     return TrainConfig(miner=method, steps=10**9, seed=seed, **QUALITY_CONFIG)
 
 
-def quality_one(marks: list[float], seed: int, threads: int, align: bool = True) -> dict:
+def quality_one(marks: list[float], seed: int, threads: int, align: bool = False) -> dict:
     """One seed: the floors, then one run per miner read at each mark (minutes of training time)."""
     import torch
     from sklearn.decomposition import PCA
@@ -156,7 +156,7 @@ def quality_one(marks: list[float], seed: int, threads: int, align: bool = True)
     return out
 
 
-def bench_quality(marks: list[float], seeds: list[int], align: bool = True) -> None:
+def bench_quality(marks: list[float], seeds: list[int], align: bool = False) -> None:
     """Seeds two at a time (this box has 2 cores), one process and one core each; then the table (mean
     over seeds)."""
     import json
@@ -166,7 +166,7 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = True) -> N
     runs = []
     for pair in (seeds[i:i + 2] for i in range(0, len(seeds), 2)):
         procs = [subprocess.Popen([sys.executable, "-W", "ignore", __file__, "quality-one", "--seed", str(s),
-                                   "--marks", ",".join(map(str, marks))] + ([] if align else ["--no-align"]),
+                                   "--marks", ",".join(map(str, marks))] + (["--align"] if align else []),
                                   stdout=subprocess.PIPE, text=True,
                                   env={**os.environ, "OMP_NUM_THREADS": "1"}) for s in pair]
         runs += [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
@@ -212,18 +212,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="quality-one: the seed of this process")
     ap.add_argument("--marks", default="1,2,5", help="quality-one: minutes of training at which to validate")
     ap.add_argument("--seeds", default="0,1,2,3", help="quality: seeds (two run at a time)")
-    ap.add_argument("--no-align", action="store_true", help="quality: the ConvNet without the learned alignment")
+    ap.add_argument("--align", action="store_true", help="quality: the ConvNet with the learned alignment")
     a = ap.parse_args()
     if a.part == "quality-one":  # a child process of bench_quality
         import json
 
-        print(json.dumps(quality_one([float(m) for m in a.marks.split(",")], a.seed, threads=1, align=not a.no_align)))
+        print(json.dumps(quality_one([float(m) for m in a.marks.split(",")], a.seed, threads=1, align=a.align)))
         return
     if a.part in ("index", "all"):
         bench_index(20_000 if a.quick else 100_000, 128, 2000 if a.quick else 10_000)
     if a.part in ("quality", "all"):
         bench_quality([0.1, 0.2] if a.quick else [1, 2, 5], seeds=[0, 1] if a.quick else [int(v) for v in a.seeds.split(",")],
-                      align=not a.no_align)
+                      align=a.align)
 
 
 if __name__ == "__main__":

@@ -203,6 +203,6 @@ def test_training_from_scratch_aligns_faces_not_digits():
 
     faces = SimpleNamespace(kind="image", items=[np.zeros((112, 92), np.uint8)])
     digits = SimpleNamespace(kind="image", items=[np.zeros((8, 8), np.uint8)])
-    assert spec_from_scratch(faces).params.get("align") is True
-    assert spec_from_scratch(faces, align=False).params.get("align") is None
-    assert spec_from_scratch(digits).params.get("align") is None
+    assert spec_from_scratch(faces, align=True).params.get("align") is True
+    assert spec_from_scratch(faces).params.get("align") is None  # opt-in
+    assert spec_from_scratch(digits, align=True).params.get("align") is None

@@ -119,7 +119,7 @@ def input_spec_for(dataset, max_side: int = 48) -> InputSpec:
 ALIGN_MIN_SIDE = 24  # images at least this large get the learned alignment (8 x 8 digits do not)
 
 
-def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48, align: bool = True) -> ModelSpec:
+def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48, align: bool = False) -> ModelSpec:
     """The built-in architecture for a dataset: an MLP for vectors; for images the ConvNet, with a
     learned alignment (spatial transformer) in front when ``align`` and the images are large enough."""
     inp = input_spec_for(dataset, max_side)

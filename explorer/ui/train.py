@@ -74,10 +74,10 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
         aug = f4.checkbox("Augment images", True, help="random shift, zoom, rotation (up to 10 degrees), "
                           "horizontal flip, brightness and contrast")
         seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
-        align = st.checkbox("Learned alignment (from scratch, images)", True,
+        align = st.checkbox("Learned alignment (from scratch, images)", False,
                             help="a spatial transformer in front of the ConvNet learns to undo framing (scale, "
-                                 f"shift, rotation) on images of at least {ALIGN_MIN_SIDE} px; on faces it helps "
-                                 "held-out identities")
+                                 f"shift, rotation) on images of at least {ALIGN_MIN_SIDE} px. Measured on faces: "
+                                 "it helps Proxy-Anchor (held-out ROC AUC +0.02 at 5 min) and hurts triplet runs")
         go = st.form_submit_button("Start", type="primary")
     if not go:
         return None
@@ -96,7 +96,7 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
             spec, model = ws.encoder.spec, build_model(ws.encoder.spec)
             model.load_state_dict(ws.encoder.source.state_dict())
         else:
-            spec, model = spec_from_scratch(ds, align=opts.get("align", True)), None
+            spec, model = spec_from_scratch(ds, align=opts.get("align", False)), None
         with st.spinner("Preparing the training data ..."):
             data = prepare(ds, spec, train, val)
         keep = ds.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
