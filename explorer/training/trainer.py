@@ -179,6 +179,8 @@ class Trainer:
         mined = self.proxies is None  # proxy-anchor needs no miner: every item meets every proxy
         self.batch_miner = (in_batch_miner(inside, cfg.margin, distance(cfg.squared))
                             if mined and cfg.miner != "hnsw" else None)
+        # its charts show PML's batch-hard triplets (each anchor's hardest positive and negative: O(B^2))
+        self.chart_miner = None if mined else in_batch_miner("batch-hard", cfg.margin, distance(cfg.squared))
         self.hnsw = (HnswMiner(data.y_train, k=cfg.hnsw_k, mode=cfg.hnsw_mode, margin=cfg.margin, ef=cfg.hnsw_ef,
                                threads=threads, random_state=cfg.seed) if mined and cfg.miner.startswith("hnsw") else None)
 
@@ -251,8 +253,8 @@ class Trainer:
         emb = self._embed_tensor(xb)
         labels = yb
         duplicates = 0
-        if self.proxies is not None:  # for the charts only: each anchor's hardest positive and negative
-            a, p, n = _hardest_triplets(emb.detach(), yb)
+        if self.chart_miner is not None:
+            a, p, n = self.chart_miner(emb, yb)
         elif self.cfg.miner == "hnsw":
             a, p, n, extra, labels, duplicates = self._global_triplets(idx, emb, yb)
             if extra is not None:
@@ -391,19 +393,6 @@ class Trainer:
 
     def trained_spec(self, info: dict | None = None) -> ModelSpec:
         return replace(self.spec, info={**self.spec.info, **(info or {})})
-
-
-def _hardest_triplets(emb: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """(anchor, hardest positive, hardest negative) for every anchor with both: O(B^2), unlike
-    enumerating every triplet of the batch (O(B^3))."""
-    d = torch.cdist(emb, emb)
-    same = labels[:, None] == labels[None, :]
-    pos = same & ~torch.eye(len(labels), dtype=torch.bool)
-    ok = pos.any(1) & (~same).any(1)
-    p = torch.where(pos, d, torch.full_like(d, -1.0)).argmax(1)
-    n = torch.where(~same, d, torch.full_like(d, float("inf"))).argmin(1)
-    a = torch.nonzero(ok).flatten()
-    return a, p[a], n[a]
 
 
 def collapse_warning(steps: list[dict], margin: float, window: int = 20) -> str | None:
