@@ -72,7 +72,7 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
         schedule = f3.selectbox("Learning rate", SCHEDULES, format_func=lambda s: {
             "constant": "constant", "cosine": "cosine decay to 0 at the last step"}[s])
         aug = f4.checkbox("Augment images", True, help="random shift, zoom, rotation (up to 10 degrees), "
-                          "horizontal flip, brightness and contrast")
+                          "horizontal flip, brightness and contrast, and random erasing (half the images get a rectangle of noise)")
         seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
         align = st.checkbox("Learned alignment (from scratch, images)", False,
                             help="a spatial transformer in front of the ConvNet learns to undo framing (scale, "
