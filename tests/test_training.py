@@ -227,6 +227,25 @@ def test_random_erasing_replaces_one_rectangle_per_chosen_image():
                    contrast=0, erase=1.0).ne(7.0).flatten(1).any(1).all()
 
 
+def test_trainer_passes_its_erasing_share_to_the_augmentation(monkeypatch):
+    import explorer.training.trainer as trainer_mod
+
+    seen = []
+    real = trainer_mod.augment
+    monkeypatch.setattr(trainer_mod, "augment", lambda x, g, **kw: seen.append(kw) or real(x, g, **kw))
+    spec = ModelSpec("convnet", {"in_channels": 1, "widths": [4, 8]}, InputSpec(kind="image", height=8, width=8,
+                     channels=1, mean=(0.5,), std=(0.25,)), out_dim=8)
+    rng = np.random.default_rng(0)
+    data = TrainData(rng.normal(size=(24, 1, 8, 8)).astype(np.float32), np.repeat(np.arange(6), 4),
+                     rng.normal(size=(8, 1, 8, 8)).astype(np.float32), np.repeat(np.arange(6, 8), 4))
+    for erase in (0.0, 0.5):
+        Trainer(TrainConfig(miner="semihard", P=3, K=2, erase=erase), data, spec).step()
+        assert seen[-1] == {"erase": erase}
+    assert TrainConfig().erase == 0.0  # off unless asked for (it hurt triplet runs on faces)
+    with pytest.raises(ValueError, match="probability"):
+        TrainConfig(erase=1.5).check()
+
+
 def test_collapse_is_told_when_hardest_negatives_shrink_everything_to_a_point():
     from explorer.training.trainer import collapse_warning
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 def augment(x: torch.Tensor, generator: torch.Generator, *, shift: float = 0.1, scale: float = 0.1,
             rotate: float = 10.0, flip: bool = True, brightness: float = 0.2, contrast: float = 0.2,
-            erase: float = 0.5) -> torch.Tensor:
+            erase: float = 0.0) -> torch.Tensor:
     """A randomly warped, flipped and re-lit copy of a (B, C, H, W) batch (vectors pass through).
 
     shift: up to this fraction of the size in each direction; scale: zoom by up to +- this
@@ -25,7 +25,7 @@ def augment(x: torch.Tensor, generator: torch.Generator, *, shift: float = 0.1, 
     contrast: a gain of 1 +- this around the image's mean; erase: the probability that an image gets
     one rectangle (20-50 % of its height and of its width, anywhere inside) replaced by noise (random
     erasing, Zhong et al. 2020, as torchvision's RandomErasing: standard-normal values, the inputs'
-    own scale). Measured on AT&T faces with Proxy-Anchor: see the README's training benchmark.
+    own scale); off by default (measured on AT&T faces: see ``TrainConfig.erase``).
     """
     if x.ndim != 4:
         return x

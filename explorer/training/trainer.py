@@ -52,6 +52,10 @@ class TrainConfig:
     K: int = 4  # items per identity
     steps: int = 300
     augment: bool = True
+    # random erasing: the share of augmented images that get a rectangle of noise. Measured on AT&T faces
+    # (README, training benchmark): Proxy-Anchor +0.003 to +0.010 ROC AUC, nothing with the learned
+    # alignment, triplet runs mostly worse (down to -0.019); so it is off unless asked for
+    erase: float = 0.0
     hnsw_mode: str = "semihard"  # hard | semihard
     hnsw_k: int = 32
     hnsw_ef: int = 64
@@ -70,6 +74,8 @@ class TrainConfig:
             raise ValueError("a batch needs at least 2 identities (P) of at least 2 items (K)")
         if self.steps < 1 or self.margin <= 0 or self.lr <= 0:
             raise ValueError("steps, margin and learning rate must be positive")
+        if not 0 <= self.erase <= 1:
+            raise ValueError("erase is a probability: 0 to 1")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}")
         return self
@@ -248,7 +254,7 @@ class Trainer:
         idx = self._next_batch()
         xb, yb = self.x[idx], self.y[idx]
         if cfg.augment:
-            xb = augment(xb, self.gen)
+            xb = augment(xb, self.gen, erase=cfg.erase)
         self.model.train()
         emb = self._embed_tensor(xb)
         labels = yb
@@ -323,7 +329,7 @@ class Trainer:
         if len(outside):
             xn = self.x[outside]
             if self.cfg.augment:
-                xn = augment(xn, self.gen)
+                xn = augment(xn, self.gen, erase=self.cfg.erase)
             extra = self._embed_tensor(xn)
         a, p, n = [], [], []
         same_np = same.numpy()
