@@ -440,3 +440,61 @@ def test_every_checkpoint_carries_its_own_validation_and_the_best_is_named(tmp_p
     assert run.best_checkpoint() == by_hand
     assert run.figures(5) is None
     jobs._RUNS.clear()
+
+
+def test_weight_averaging_equals_a_hand_loop_and_is_what_validation_sees():
+    from explorer.models.architectures import build_model
+
+    data = _data()
+    cfg = TrainConfig(loss="proxy-anchor", margin=0.1, steps=12, lr=3e-3, ema=0.5, augment=False)
+    tr = Trainer(cfg, data, SPEC)
+    avg = None
+    for n in range(12):  # n: the updates before this one
+        tr.step()
+        now = {k: v.detach().double().clone() for k, v in tr.model.state_dict().items() if v.is_floating_point()}
+        if avg is None:
+            avg = now  # the first update copies the weights
+        else:
+            d = min(0.5, (1 + n) / (10 + n))  # the decay ramps up: 2/11, 3/12, ..., then 0.5
+            avg = {k: d * avg[k] + (1 - d) * now[k] for k in avg}
+    got = tr.usable_model.state_dict()
+    for k, v in avg.items():
+        assert torch.allclose(got[k].double(), v, atol=1e-6), k
+    assert not torch.allclose(got["net.0.weight"], tr.model.state_dict()["net.0.weight"])
+    by_hand = build_model(SPEC)
+    by_hand.load_state_dict({k: v.float() for k, v in avg.items()}, strict=False)
+    by_hand.eval()
+    with torch.no_grad():
+        e = torch.nn.functional.normalize(by_hand(torch.from_numpy(data.x_val)), dim=1).numpy()
+    assert np.allclose(tr.embed(data.x_val), e, atol=1e-5)
+    assert not np.allclose(tr.embed(data.x_val, usable=False), e, atol=1e-3)  # the weights in training
+    assert tr.validate()["auc"] == pytest.approx(evaluate(e, data.y_val)["auc"], abs=1e-6)
+    again = Trainer(cfg, data, SPEC)  # a resume restores the average too
+    again.load_state(tr.state())
+    assert np.array_equal(again.embed(data.x_val), tr.embed(data.x_val))
+    assert int(again.average.n_averaged) == 12
+    with pytest.raises(ValueError, match="ema"):
+        TrainConfig(ema=1.0).check()
+    assert TrainConfig().ema == 0.0 and Trainer(TrainConfig(miner="semihard"), data, SPEC).average is None
+
+
+def test_an_averaging_run_saves_the_average_and_its_index_holds_the_trained_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="hnsw", steps=6, refresh_every=5, checkpoint_every=6, validate_every=3, lr=3e-3, ema=0.9)
+    run = jobs.start_run(cfg, _data(), SPEC)
+    _wait(run, lambda: not run.active)
+    assert run.status == "finished" and run.checkpoints == [6]
+    saved = jobs.st_load(run.model_path(6).read_bytes())
+    for k, v in run.trainer.usable_model.state_dict().items():
+        assert torch.equal(saved[k], v), k
+    jobs._RUNS.clear()
+    tr = Trainer(cfg, _data(), SPEC)  # the miner's index: the weights being trained, not their average
+    seen = []
+    original = tr.hnsw.refresh
+    tr.hnsw.refresh = lambda vectors, *a, **k: (seen.append(vectors.copy()), original(vectors, *a, **k))[1]
+    for _ in range(5):
+        tr.step()
+    tr.refresh_index()
+    assert np.array_equal(seen[-1], tr.embed(tr.data.x_train, usable=False))
+    assert not np.allclose(seen[-1], tr.embed(tr.data.x_train), atol=1e-3)

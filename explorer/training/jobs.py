@@ -158,7 +158,7 @@ class Run:
         spec = tr.trained_spec({"trained_by": "embedding-explorer", "run": self.id, "step": tr.step_no,
                                 "config": self.cfg.to_dict(),
                                 "validation": self.figures(tr.step_no)})
-        save_safetensors(tr.model, spec, self.folder / f"{name}.model.safetensors")
+        save_safetensors(tr.usable_model, spec, self.folder / f"{name}.model.safetensors")
         if tr.step_no not in self.checkpoints:
             self.checkpoints.append(tr.step_no)
         return self.model_path(tr.step_no)

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from pytorch_metric_learning import samplers
 from scipy.spatial.distance import pdist
+from torch.optim.swa_utils import AveragedModel
 
 from explorer.analysis.retrieval import ranked_metrics, retrieval_metrics
 from explorer.analysis.thresholds import kfold_accuracy
@@ -56,6 +57,10 @@ class TrainConfig:
     # (README, training benchmark): Proxy-Anchor +0.010 ROC AUC at 5 min (4 seeds with the learned
     # alignment, 2 without), triplet runs mostly worse (down to -0.019); so it is off unless asked for
     erase: float = 0.0
+    # an exponential moving average of the weights (decay per step; 0: off) is what validation,
+    # checkpoints and "Use this model" get; training goes on with the raw weights. Measured on AT&T
+    # faces (README, training benchmark): with Proxy-Anchor it stops the drift after the loss reaches 0
+    ema: float = 0.0
     hnsw_mode: str = "semihard"  # hard | semihard
     hnsw_k: int = 32
     hnsw_ef: int = 64
@@ -76,6 +81,8 @@ class TrainConfig:
             raise ValueError("steps, margin and learning rate must be positive")
         if not 0 <= self.erase <= 1:
             raise ValueError("erase is a probability: 0 to 1")
+        if not 0 <= self.ema < 1:
+            raise ValueError("ema is a decay per step: 0 (off) up to, not including, 1")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}")
         return self
@@ -168,6 +175,9 @@ class Trainer:
             self._proxy_label[torch.from_numpy(names)] = torch.arange(len(names))
             groups.append({"params": list(self.proxies.parameters()), "lr_factor": PROXY_LR_FACTOR})
         self.opt = torch.optim.Adam([{**g, "lr": cfg.lr * g["lr_factor"]} for g in groups], lr=cfg.lr)
+        # torch's AveragedModel keeps the average (BatchNorm statistics included: use_buffers)
+        self.average = (AveragedModel(self.model, avg_fn=ema_with_warmup(cfg.ema), use_buffers=True)
+                        if cfg.ema > 0 else None)
         self.step_no = 0
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.x = torch.from_numpy(data.x_train)
@@ -195,15 +205,24 @@ class Trainer:
         e = self.model(x)
         return F.normalize(e, dim=1) if self.spec.normalize else e
 
-    def embed(self, x: np.ndarray, batch: int = 256) -> np.ndarray:
-        """Embeddings of preprocessed inputs by the current model (eval mode, no gradients)."""
+    @property
+    def usable_model(self) -> torch.nn.Module:
+        """The model a run hands out and validates: the weights' moving average when ``ema``, else
+        the trained weights themselves."""
+        return self.average.module if self.average is not None and self.average.n_averaged > 0 else self.model
+
+    def embed(self, x: np.ndarray, batch: int = 256, *, usable: bool = True) -> np.ndarray:
+        """Embeddings of preprocessed inputs (eval mode, no gradients) by the usable model, or with
+        ``usable=False`` by the weights being trained (what the miner's index holds)."""
         torch.set_num_threads(self.threads)
-        self.model.eval()
+        model = self.usable_model if usable else self.model
+        model.eval()
         out = []
         with torch.no_grad():
             for s in range(0, len(x), batch):
-                out.append(self._embed_tensor(torch.from_numpy(np.ascontiguousarray(x[s:s + batch]))).numpy())
-        self.model.train()
+                e = model(torch.from_numpy(np.ascontiguousarray(x[s:s + batch])))
+                out.append((F.normalize(e, dim=1) if self.spec.normalize else e).numpy())
+        model.train()
         return np.concatenate(out) if out else np.zeros((0, self.spec.out_dim), np.float32)
 
     def _next_batch(self) -> np.ndarray:
@@ -217,7 +236,7 @@ class Trainer:
         return idx
 
     def refresh_index(self) -> None:
-        self.hnsw.refresh(self.embed(self.data.x_train), self.step_no, model_hash=self.model_hash())
+        self.hnsw.refresh(self.embed(self.data.x_train, usable=False), self.step_no, model_hash=self.model_hash())
 
     def model_hash(self) -> str:
         """sha256 of the model's weights (names, shapes, bytes): which snapshot embedded an index."""
@@ -290,6 +309,8 @@ class Trainer:
         for group in self.opt.param_groups:
             group["lr"] = self.learning_rate() * group.get("lr_factor", 1.0)
         self.opt.step()
+        if self.average is not None:
+            self.average.update_parameters(self.model)
         self.step_no += 1
         out = {"step": self.step_no, "loss": float(loss.detach()), "active": active, "triplets": int(len(a)),
                "d_ap": float(d_ap.mean()) if len(a) else float("nan"),
@@ -362,6 +383,8 @@ class Trainer:
     def state(self) -> dict[str, torch.Tensor]:
         """Every tensor a resume needs: model, head, optimiser (flattened names)."""
         out = {f"model.{k}": v.detach().clone() for k, v in self.model.state_dict().items()}
+        if self.average is not None:
+            out.update({f"average.{k}": v.detach().clone() for k, v in self.average.state_dict().items()})
         if self.head is not None:
             out.update({f"head.{k}": v.detach().clone() for k, v in self.head.state_dict().items()})
         if self.proxies is not None:
@@ -377,6 +400,12 @@ class Trainer:
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
         self.model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
+        if self.average is not None:
+            average = {k[8:]: v for k, v in state.items() if k.startswith("average.")}
+            if average:
+                self.average.load_state_dict(average)
+            else:  # a checkpoint from before the run averaged: start the average there
+                self.average.n_averaged.zero_()
         if self.head is not None:
             self.head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
         if self.proxies is not None:
@@ -399,6 +428,19 @@ class Trainer:
 
     def trained_spec(self, info: dict | None = None) -> ModelSpec:
         return replace(self.spec, info={**self.spec.info, **(info or {})})
+
+
+def ema_with_warmup(decay: float):
+    """AveragedModel's update for an exponential moving average whose decay ramps up as
+    min(decay, (1 + n) / (10 + n)) after n updates (as timm's ModelEma), so that short runs are
+    not averaged with their first, untrained weights."""
+
+    @torch.no_grad()
+    def update(average: torch.Tensor, current: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        d = min(decay, (1.0 + float(n)) / (10.0 + float(n)))
+        return average * d + current * (1.0 - d)
+
+    return update
 
 
 def collapse_warning(steps: list[dict], margin: float, window: int = 20) -> str | None:
