@@ -45,9 +45,12 @@ def test_start_progress_checkpoint_and_stop():
     # a second, long run: Stop ends it and keeps a checkpoint of where it stopped
     next(b for b in at.button if b.label == "New run").click().run()
     _number(at, "Steps").set_value(5000)
+    next(c for c in at.checkbox if c.label == "Weight averaging (EMA)").check()
+    next(c for c in at.checkbox if c.label == "Random erasing (with augmentation)").check()
     next(b for b in at.button if b.label == "Start").click().run()
     run2 = jobs.get_run(at.session_state["train_run"])
-    assert run2.id != run.id
+    assert run2.id != run.id and run2.cfg.ema == 0.999 and run2.cfg.erase == 0.5
+    assert run.cfg.ema == 0.0 and run.cfg.erase == 0.0  # both off unless ticked
     _wait(run2, lambda: run2.step >= 3)
     next(b for b in at.button if b.label == "Stop").click().run()
     _wait(run2, lambda: not run2.active)

@@ -74,7 +74,7 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
         aug = f4.checkbox("Augment images", True, help="random shift, zoom, rotation (up to 10 degrees), "
                           "horizontal flip, brightness and contrast")
         seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
-        g1, g2 = st.columns(2)
+        g1, g2, g3 = st.columns(3)
         align = g1.checkbox("Learned alignment (from scratch, images)", False,
                             help="a spatial transformer in front of the ConvNet learns to undo framing (scale, "
                                  f"shift, rotation) on images of at least {ALIGN_MIN_SIDE} px. Measured on faces: "
@@ -83,11 +83,18 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
                             help="half the augmented images get a rectangle (20-50 % of each side) of noise. "
                                  "Recommended with Proxy-Anchor: measured on faces, +0.01 held-out ROC AUC at 5 min "
                                  "(with or without the alignment); triplet runs mostly worse (by up to 0.02)")
+        ema = g3.checkbox("Weight averaging (EMA)", False,
+                          help="validation, checkpoints and \"Use this model\" take an exponential moving average "
+                               "of the weights (decay 0.999 per step, about the last 1,000 steps); training goes on "
+                               "with the raw weights. Measured on faces (Proxy-Anchor, 8 seeds, ~12,000 steps): it "
+                               "stops the drift after the training identities are learnt (+0.006 held-out ROC AUC at "
+                               "5 min, half the spread of seeds); no gain in short runs")
         go = st.form_submit_button("Start", type="primary")
     if not go:
         return None
     cfg = TrainConfig(loss=loss, miner=miner, margin=float(margin), lr=float(lr), schedule=schedule, P=int(p), K=int(k),
-                      steps=int(steps), augment=bool(aug), erase=0.5 if erase else 0.0, hnsw_mode=mode, hnsw_k=int(hk), hnsw_ef=int(ef),
+                      steps=int(steps), augment=bool(aug), erase=0.5 if erase else 0.0,
+                      ema=0.999 if ema else 0.0, hnsw_mode=mode, hnsw_k=int(hk), hnsw_ef=int(ef),
                       refresh_every=int(refresh), validate_every=int(every), checkpoint_every=int(ckpt),
                       snapshot_every=int(max(every, ckpt)), seed=int(seed))
     return cfg, {"start": start, "val": float(val), "align": bool(align)}
