@@ -201,8 +201,8 @@ class Trainer:
                                threads=threads, random_state=cfg.seed) if mined and cfg.miner.startswith("hnsw") else None)
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _embed_tensor(self, x: torch.Tensor) -> torch.Tensor:
-        e = self.model(x)
+    def _embed_tensor(self, x: torch.Tensor, model: torch.nn.Module | None = None) -> torch.Tensor:
+        e = (self.model if model is None else model)(x)
         return F.normalize(e, dim=1) if self.spec.normalize else e
 
     @property
@@ -220,8 +220,7 @@ class Trainer:
         out = []
         with torch.no_grad():
             for s in range(0, len(x), batch):
-                e = model(torch.from_numpy(np.ascontiguousarray(x[s:s + batch])))
-                out.append((F.normalize(e, dim=1) if self.spec.normalize else e).numpy())
+                out.append(self._embed_tensor(torch.from_numpy(np.ascontiguousarray(x[s:s + batch])), model).numpy())
         model.train()
         return np.concatenate(out) if out else np.zeros((0, self.spec.out_dim), np.float32)
 
