@@ -24,6 +24,7 @@ if run is None:
         st.rerun()  # the run's view replaces the form
 if run is not None:
     ui.controls(run)
+    ui.settings(run)
     ui.live(run)
     st.subheader("Checkpoints")
     ui.checkpoints(run)

@@ -35,6 +35,9 @@ def test_start_progress_checkpoint_and_stop():
     text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
     assert "HNSW index" in text and "steps since the last" in text
     assert {m.label for m in at.metric} >= {"P@1", "MAP@R", "ROC AUC", "EER"}
+    assert any(e.label == "Settings of this run" for e in at.expander)
+    settings = at.table[0].value  # what the run is, for whoever reattaches to it
+    assert settings.loc["Steps", "value"] == "20" and settings.loc["Negatives", "value"].startswith("hnsw (semihard")
     assert [r["step"] for r in run.validations] == [0, 5, 10, 15, 20]
     assert any(b.label == "Use this model" for b in at.button)
     # "Use this model": the workspace now embeds with the trained checkpoint

@@ -498,3 +498,36 @@ def test_an_averaging_run_saves_the_average_and_its_index_holds_the_trained_weig
     tr.refresh_index()
     assert np.array_equal(seen[-1], tr.embed(tr.data.x_train, usable=False))
     assert not np.allclose(seen[-1], tr.embed(tr.data.x_train), atol=1e-3)
+
+
+def test_a_run_describes_its_settings_and_keeps_them_after_a_restart(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    data = _data()
+    cfg = TrainConfig(miner="hnsw-batches", hnsw_mode="hard", hnsw_k=24, hnsw_ef=80, refresh_every=7, steps=3,
+                      margin=0.3, lr=2e-3, P=5, K=3, erase=0.5, ema=0.99, seed=11, checkpoint_every=3)
+    start = jobs.build_model(SPEC)  # a fine-tuning run: it starts from given weights
+    run = jobs.start_run(cfg, data, SPEC, start)
+    _wait(run, lambda: not run.active)
+    rows = dict(run.settings())
+    assert rows["Starting model"] == "the workspace model (fine-tuned)"
+    assert rows["Architecture"] == "mlp (hidden 64)" and rows["Input"] == "vector[32]"
+    assert rows["Embedding"] == "16 dimensions, L2-normalised"
+    n_train, n_val = len(np.unique(data.y_train)), len(np.unique(data.y_val))
+    assert rows["Training data"] == f"{n_train} identities, {len(data.y_train)} items"
+    assert rows["Validation data (never trained on)"] == f"{n_val} identities, {len(data.y_val)} items"
+    assert rows["Loss"] == "triplet, margin 0.3 (distance)"
+    assert rows["Negatives"] == "hnsw-batches (hard; k 24, ef 80; index rebuilt every 7 steps)"
+    assert rows["Batch"] == "P 5 identities x K 3 items = 15" and rows["Learning rate"] == "0.002, constant"
+    assert rows["Augmentation"] == "on, random erasing p = 0.5" and rows["Weight averaging"] == "EMA, decay 0.99"
+    assert rows["Seed"] == "11"
+    doc = json.loads(run.settings_json())
+    assert doc["config"] == cfg.to_dict() and doc["spec"]["out_dim"] == 16 and doc["fine_tuned"] is True
+    jobs._RUNS.clear()  # the server restarts: the run read back from its folder says the same
+    assert jobs.get_run(run.id).settings() == run.settings()
+    # a Proxy-Anchor run from scratch: no miner row, the margin is on cosine similarity
+    pa = jobs.Run("x" * 16, tmp_path / "pa", TrainConfig(loss="proxy-anchor", margin=0.1, augment=False), data, SPEC)
+    rows = dict(pa.settings())
+    assert rows["Starting model"] == "built-in architecture, from scratch" and "Negatives" not in rows
+    assert rows["Loss"] == "proxy-anchor, margin 0.1 (on cosine similarity)" and rows["Augmentation"] == "off"
+    assert rows["Weight averaging"] == "off"
+    jobs._RUNS.clear()

@@ -54,6 +54,7 @@ class Run:
     def __init__(self, run_id: str, folder: Path, cfg: TrainConfig, data: TrainData, spec: ModelSpec,
                  model: torch.nn.Module | None = None, *, threads: int = 2):
         self.id, self.folder, self.cfg, self.spec = run_id, folder, cfg, spec
+        self.fine_tuned = model is not None  # starts from given weights (the workspace model), not from scratch
         self.trainer = Trainer(cfg, data, spec, model, threads=threads)
         self.status, self.error = "starting", None
         self.steps: list[dict] = []
@@ -176,6 +177,52 @@ class Run:
     def model_path(self, step: int) -> Path:
         return self.folder / f"step_{step:06d}.model.safetensors"
 
+    def settings(self) -> list[tuple[str, str]]:
+        """What this run is, in words (setting, value): the starting model, the data split and
+        every training setting, as a person reattaching to it needs to read them."""
+        return describe_settings(self.cfg, self.spec, self.trainer.data, fine_tuned=self.fine_tuned)
+
+    def settings_json(self) -> str:
+        """The run's config and model spec as one JSON document (what its folder holds)."""
+        return json.dumps({"run": self.id, "config": self.cfg.to_dict(), "spec": json.loads(self.spec.to_json()),
+                           "fine_tuned": self.fine_tuned}, indent=2)
+
+
+def describe_settings(cfg: TrainConfig, spec: ModelSpec, data: TrainData, *,
+                      fine_tuned: bool = False) -> list[tuple[str, str]]:
+    """A run's settings as (setting, value) rows in words."""
+    params = ", ".join(f"{k} {'-'.join(map(str, v)) if isinstance(v, list | tuple) else v}"
+                       for k, v in sorted(spec.params.items()) if k not in ("in_channels", "in_dim"))
+    start = "the workspace model (fine-tuned)" if fine_tuned else "built-in architecture, from scratch"
+
+    def ids(y: np.ndarray) -> str:
+        return f"{len(np.unique(y)):,} identities, {len(y):,} items"
+
+    rows = [("Starting model", start),
+            ("Architecture", f"{spec.architecture} ({params})" if params else spec.architecture),
+            ("Input", spec.input.describe()),
+            ("Embedding", f"{spec.out_dim} dimensions" + (", L2-normalised" if spec.normalize else "")),
+            ("Training data", ids(data.y_train)),
+            ("Validation data (never trained on)", ids(data.y_val))]
+    unit = "on cosine similarity" if cfg.loss == "proxy-anchor" else "squared distance" if cfg.squared else "distance"
+    rows.append(("Loss", f"{cfg.loss}, margin {cfg.margin:g} ({unit})"))
+    if cfg.loss != "proxy-anchor":
+        negatives = cfg.miner
+        if cfg.miner.startswith("hnsw"):
+            negatives += (f" ({cfg.hnsw_mode}; k {cfg.hnsw_k}, ef {cfg.hnsw_ef}; "
+                          f"index rebuilt every {cfg.refresh_every} steps)")
+        rows.append(("Negatives", negatives))
+    rows += [("Learning rate", f"{cfg.lr:g}, {cfg.schedule}"),
+             ("Batch", f"P {cfg.P} identities x K {cfg.K} items = {cfg.P * cfg.K}"),
+             ("Steps", f"{cfg.steps:,}"),
+             ("Augmentation", ("on" + (f", random erasing p = {cfg.erase:g}" if cfg.erase else ""))
+              if cfg.augment else "off"),
+             ("Weight averaging", f"EMA, decay {cfg.ema:g}" if cfg.ema else "off"),
+             ("Validation / checkpoint / map every", f"{cfg.validate_every} / {cfg.checkpoint_every} / "
+                                                     f"{cfg.snapshot_every} steps"),
+             ("Seed", str(cfg.seed))]
+    return rows
+
 
 def _check_slot() -> None:
     running = [r for r in _RUNS.values() if r.active]
@@ -239,8 +286,9 @@ def _load(run_id: str, folder: Path) -> Run:
     spec = ModelSpec.from_json((folder / "spec.json").read_text())
     with np.load(folder / "data.npz", allow_pickle=False) as z:
         data = TrainData(z["x_train"], z["y_train"], z["x_val"], z["y_val"], z["classes"].tolist())
-    model = build_model(spec)
+    model = None
     if (folder / "initial.safetensors").is_file():
+        model = build_model(spec)
         model.load_state_dict(st_load((folder / "initial.safetensors").read_bytes()))
     run = Run(run_id, folder, cfg, data, spec, model)
     steps = sorted(int(p.name[5:11]) for p in folder.glob("step_*.model.safetensors"))

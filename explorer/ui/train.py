@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from explorer import config, plots
@@ -146,6 +147,15 @@ def controls(run: jobs.Run) -> None:
         st.session_state.pop(RUN_KEY, None)
         st.query_params.pop("run", None)
         st.rerun()
+
+
+def settings(run: jobs.Run) -> None:
+    """What the run is (reattaching to a run by its address shows no form), and its settings as JSON."""
+    with st.expander("Settings of this run"):
+        rows = run.settings()
+        st.table(pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting"))
+        st.download_button("Download settings (JSON)", run.settings_json(), file_name=f"run_{run.id}_settings.json",
+                           mime="application/json", key="tr_settings_dl")
 
 
 def live(run: jobs.Run) -> None:
