@@ -18,7 +18,7 @@
    balanced verification accuracy >= 0.95 on the unseen identities within 5 min, HNSW ahead.
 
 Run: ``.venv/bin/python benchmarks/bench_training.py [index|quality] [--quick] [--seeds 0,1] [--align]
-[--erase 0.5] [--ema 0.999] [--methods proxy-anchor,semihard]``.
+[--stripes] [--erase 0.5] [--ema 0.999] [--methods proxy-anchor,semihard]``.
 """
 
 from __future__ import annotations
@@ -130,7 +130,8 @@ def method_config(method: str, seed: int, erase: float = 0.0, ema: float = 0.0):
 
 
 def quality_one(marks: list[float], seed: int, threads: int, align: bool = False,
-                methods: tuple[str, ...] = METHODS, erase: float = 0.0, ema: float = 0.0) -> dict:
+                methods: tuple[str, ...] = METHODS, erase: float = 0.0, ema: float = 0.0,
+                stripes: bool = False) -> dict:
     """One seed: the floors, then one run per miner read at each mark (minutes of training time)."""
     import torch
     from sklearn.decomposition import PCA
@@ -141,7 +142,7 @@ def quality_one(marks: list[float], seed: int, threads: int, align: bool = False
     torch.set_num_threads(threads)
     ds = load_directory(FACES)
     train, val = split_identities(ds.labels, val_labels=[f"s{i}" for i in range(31, 41)])
-    spec = spec_from_scratch(ds, align=align)
+    spec = spec_from_scratch(ds, align=align, stripes=stripes)
     data = prepare(ds, spec, train, val)
     flat_tr, flat_val = data.x_train.reshape(len(data.x_train), -1), data.x_val.reshape(len(data.x_val), -1)
     out = {"info": {"train": len(data.y_train), "val": len(data.y_val), "size": [spec.input.height, spec.input.width]},
@@ -160,7 +161,7 @@ def quality_one(marks: list[float], seed: int, threads: int, align: bool = False
 
 
 def bench_quality(marks: list[float], seeds: list[int], align: bool = False, methods: tuple[str, ...] = METHODS,
-                  erase: float = 0.0, ema: float = 0.0) -> None:
+                  erase: float = 0.0, ema: float = 0.0, stripes: bool = False) -> None:
     """Seeds two at a time (this box has 2 cores), one process and one core each; then the table (mean
     over seeds)."""
     import json
@@ -171,14 +172,16 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = False, met
     for pair in (seeds[i:i + 2] for i in range(0, len(seeds), 2)):
         procs = [subprocess.Popen([sys.executable, "-W", "ignore", __file__, "quality-one", "--seed", str(s),
                                    "--marks", ",".join(map(str, marks)), "--methods", ",".join(methods)]
-                                  + (["--align"] if align else []) + ["--erase", str(erase), "--ema", str(ema)],
+                                  + (["--align"] if align else []) + (["--stripes"] if stripes else [])
+                                  + ["--erase", str(erase), "--ema", str(ema)],
                                   stdout=subprocess.PIPE, text=True,
                                   env={**os.environ, "OMP_NUM_THREADS": "1"}) for s in pair]
         runs += [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     info = runs[0]["info"]
     print(f"\n## Quality per minute: att_faces, train s1-s30 ({info['train']} images), validate on the unseen "
           f"s31-s40 ({info['val']} images), {info['size'][0]} x {info['size'][1]} px, built-in ConvNet from scratch "
-          f"({'with' if align else 'without'} the learned alignment; random erasing p = {erase:g}; weight average decay {ema:g}), "
+          f"({'with' if align else 'without'} the learned alignment; {'3 stripe embeddings; ' if stripes else ''}"
+          f"random erasing p = {erase:g}; weight average decay {ema:g}), "
           f"triplet loss {QUALITY_CONFIG} (Proxy-Anchor: margin 0.1); one core per run; seeds {seeds} (mean, and each seed)")
     print("| method | train time | steps | ROC AUC | 10-fold accuracy (balanced) | EER | P@1 | MAP@R |")
     print("|---|---|---|---|---|---|---|---|")
@@ -222,6 +225,7 @@ def main() -> None:
     ap.add_argument("--marks", default="1,2,5", help="quality-one: minutes of training at which to validate")
     ap.add_argument("--seeds", default="0,1,2,3", help="quality: seeds (two run at a time)")
     ap.add_argument("--align", action="store_true", help="quality: the ConvNet with the learned alignment")
+    ap.add_argument("--stripes", action="store_true", help="quality: the ConvNet with 3 stripe embeddings (PCB)")
     ap.add_argument("--erase", type=float, default=0.0, help="quality: random erasing probability (0: off, the default)")
     ap.add_argument("--ema", type=float, default=0.0, help="quality: weight averaging decay per step (0: off, the default)")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"quality: a subset of {','.join(METHODS)}")
@@ -233,13 +237,13 @@ def main() -> None:
         import json
 
         print(json.dumps(quality_one([float(m) for m in a.marks.split(",")], a.seed, threads=1, align=a.align,
-                                     methods=methods, erase=a.erase, ema=a.ema)))
+                                     methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes)))
         return
     if a.part in ("index", "all"):
         bench_index(20_000 if a.quick else 100_000, 128, 2000 if a.quick else 10_000)
     if a.part in ("quality", "all"):
         bench_quality([0.1, 0.2] if a.quick else [1, 2, 5], seeds=[0, 1] if a.quick else [int(v) for v in a.seeds.split(",")],
-                      align=a.align, methods=methods, erase=a.erase, ema=a.ema)
+                      align=a.align, methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes)
 
 
 if __name__ == "__main__":

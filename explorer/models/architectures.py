@@ -42,11 +42,22 @@ class ConvNet(nn.Module):
     ``align``, a learned spatial transformer (``Align``) in front.
 
     Global pooling makes it work for any input size (8x8 digits to 112x92 faces).
+
+    With ``stripes`` > 1 (PCB, Sun et al. 2018): the last feature map is cut into that many
+    horizontal stripes (on a face: eyes, nose, mouth), each average-pooled and embedded by its own
+    linear layer into out_dim / stripes dimensions; the output is the concatenation of the
+    L2-normalised stripe embeddings over sqrt(stripes) (unit length: its cosine similarity is the
+    mean of the stripes' ones). The trainer gives each stripe its own loss (``stripe_embeddings``),
+    so that each is discriminative on its own. Measured on AT&T faces (README, training benchmark):
+    held-out MAP@R and verification accuracy up, ROC AUC level. Hand-written: PML has no such head.
     """
 
     def __init__(self, in_channels: int = 1, widths: tuple[int, ...] = (32, 64, 128), out_dim: int = 64,
-                 align: bool = False):
+                 align: bool = False, stripes: int = 1):
         super().__init__()
+        if stripes < 1 or out_dim % stripes:
+            raise ValueError(f"out_dim {out_dim} must split into {stripes} equal stripes")
+        self.stripes = stripes
         self.align = Align(in_channels) if align else None
         layers: list[nn.Module] = []
         c = in_channels
@@ -57,9 +68,28 @@ class ConvNet(nn.Module):
             c = w
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = nn.Linear(c, out_dim)
+        if stripes == 1:
+            self.head = nn.Linear(c, out_dim)
+        # (always there, empty without stripes, so that TorchScript can compile both branches)
+        self.heads = nn.ModuleList(nn.Linear(c, out_dim // stripes) for _ in range(stripes if stripes > 1 else 0))
+
+    def stripe_embeddings(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """One (B, out_dim / stripes) embedding per horizontal stripe, top to bottom, not normalised."""
+        if self.align is not None:
+            x = self.align(x)
+        f = self.features(x)
+        h = f.shape[2]
+        if h < self.stripes:
+            raise ValueError("the input is too small: its feature map has fewer rows than stripes")
+        out: list[torch.Tensor] = []
+        for i, head in enumerate(self.heads):
+            out.append(head(f[:, :, i * h // self.stripes:(i + 1) * h // self.stripes].mean(dim=(2, 3))))
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stripes > 1:
+            parts = [F.normalize(e, dim=1) for e in self.stripe_embeddings(x)]
+            return torch.cat(parts, dim=1) / self.stripes**0.5
         if self.align is not None:
             x = self.align(x)
         return self.head(torch.flatten(self.pool(self.features(x)), 1))
@@ -95,5 +125,5 @@ def build_model(spec: ModelSpec) -> nn.Module:
             params[key] = tuple(params[key])
     try:
         return cls(**params, out_dim=spec.out_dim)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise InputError(f"spec parameters do not fit {spec.architecture}: {exc}") from None

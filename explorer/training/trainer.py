@@ -130,17 +130,25 @@ def input_spec_for(dataset, max_side: int = 48) -> InputSpec:
 
 
 ALIGN_MIN_SIDE = 24  # images at least this large get the learned alignment (8 x 8 digits do not)
+STRIPES = 3  # stripe embeddings: horizontal stripes of the feature map (eyes, nose, mouth on a face)
+STRIPES_MIN_HEIGHT = 24  # images at least this high (a feature map of 6 rows) can have them
 
 
-def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48, align: bool = False) -> ModelSpec:
+def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48, align: bool = False,
+                      stripes: bool = False) -> ModelSpec:
     """The built-in architecture for a dataset: an MLP for vectors; for images the ConvNet, with a
-    learned alignment (spatial transformer) in front when ``align`` and the images are large enough."""
+    learned alignment (spatial transformer) in front when ``align`` and the images are large enough,
+    and with ``stripes``, STRIPES stripe embeddings of ``out_dim`` dimensions each (PCB) on images
+    at least STRIPES_MIN_HEIGHT high."""
     inp = input_spec_for(dataset, max_side)
     if inp.kind == "vector":
         return ModelSpec("mlp", {"in_dim": inp.dim, "hidden": [256]}, inp, out_dim)
     params = {"in_channels": inp.channels, "widths": [16, 32, 64]}
     if align and min(inp.height, inp.width) >= ALIGN_MIN_SIDE:
         params["align"] = True
+    if stripes and inp.height >= STRIPES_MIN_HEIGHT:
+        params["stripes"] = STRIPES
+        out_dim *= STRIPES
     return ModelSpec("convnet", params, inp, out_dim)
 
 
@@ -168,9 +176,16 @@ class Trainer:
         self.proxies = None
         groups = [{"params": list(self.model.parameters()) + (list(self.head.parameters()) if self.head else []),
                    "lr_factor": 1.0}]
+        # stripe embeddings (ConvNet ``stripes``): every loss is taken on each stripe and averaged
+        self.stripes = int(getattr(self.model, "stripes", 1))
         if cfg.loss == "proxy-anchor":  # one proxy per training identity; labels renumbered 0 .. C - 1
             names = np.unique(data.y_train)
-            self.proxies = proxy_anchor_loss(len(names), spec.out_dim, margin=cfg.margin)
+            if self.stripes > 1:  # a set of proxies per stripe
+                self.proxies = torch.nn.ModuleList(
+                    proxy_anchor_loss(len(names), spec.out_dim // self.stripes, margin=cfg.margin)
+                    for _ in range(self.stripes))
+            else:
+                self.proxies = proxy_anchor_loss(len(names), spec.out_dim, margin=cfg.margin)
             self._proxy_label = torch.full((int(names.max()) + 1,), -1, dtype=torch.long)
             self._proxy_label[torch.from_numpy(names)] = torch.arange(len(names))
             groups.append({"params": list(self.proxies.parameters()), "lr_factor": PROXY_LR_FACTOR})
@@ -204,6 +219,14 @@ class Trainer:
     def _embed_tensor(self, x: torch.Tensor, model: torch.nn.Module | None = None) -> torch.Tensor:
         e = (self.model if model is None else model)(x)
         return F.normalize(e, dim=1) if self.spec.normalize else e
+
+    def _stripe_views(self, emb: torch.Tensor) -> list[torch.Tensor]:
+        """The embedding itself, or with stripes each stripe's unit-length embedding: the model's
+        output is their concatenation over sqrt(stripes), so a stripe is a slice of it times that."""
+        if self.stripes == 1:
+            return [emb]
+        d = emb.shape[1] // self.stripes
+        return [emb[:, i * d:(i + 1) * d] * self.stripes**0.5 for i in range(self.stripes)]
 
     @property
     def usable_model(self) -> torch.nn.Module:
@@ -293,16 +316,19 @@ class Trainer:
                 d_ap, d_an = d_ap**2, d_an**2
             active = float(((d_ap - d_an + cfg.margin) > 0).float().mean()) if len(a) else 0.0
         if self.proxies is not None:
-            loss = self.proxies(emb, self._proxy_label[yb])
+            if self.stripes > 1:
+                loss = torch.stack([pa(v, self._proxy_label[yb])
+                                    for pa, v in zip(self.proxies, self._stripe_views(emb), strict=True)]).mean()
+            else:
+                loss = self.proxies(emb, self._proxy_label[yb])
         elif len(a) == 0:
             loss = emb.sum() * 0.0
-        elif self.head is not None:  # every pair of the batch, and the mined negatives on top
+        elif self.head is not None:  # every pair of the batch, and the mined negatives on top (whole embedding)
             a1, p1, a2, n2 = all_pairs(yb)
             loss = self.head.loss(emb, labels, (a1, p1, torch.cat([a2, a]), torch.cat([n2, n])))
-        elif cfg.loss == "contrastive":
-            loss = self.loss_fn(emb, labels, indices_tuple=triplets_to_pairs(triplets))
-        else:
-            loss = self.loss_fn(emb, labels, indices_tuple=triplets)
+        else:  # the triplets mined on the whole embedding, on each stripe
+            tuples = triplets_to_pairs(triplets) if cfg.loss == "contrastive" else triplets
+            loss = torch.stack([self.loss_fn(v, labels, indices_tuple=tuples) for v in self._stripe_views(emb)]).mean()
         self.opt.zero_grad()
         loss.backward()
         for group in self.opt.param_groups:
