@@ -168,6 +168,8 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = False, met
     import os
     import subprocess
 
+    from explorer.training.trainer import STRIPES
+
     runs = []
     for pair in (seeds[i:i + 2] for i in range(0, len(seeds), 2)):
         procs = [subprocess.Popen([sys.executable, "-W", "ignore", __file__, "quality-one", "--seed", str(s),
@@ -180,7 +182,7 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = False, met
     info = runs[0]["info"]
     print(f"\n## Quality per minute: att_faces, train s1-s30 ({info['train']} images), validate on the unseen "
           f"s31-s40 ({info['val']} images), {info['size'][0]} x {info['size'][1]} px, built-in ConvNet from scratch "
-          f"({'with' if align else 'without'} the learned alignment; {'3 stripe embeddings; ' if stripes else ''}"
+          f"({'with' if align else 'without'} the learned alignment; {f'{STRIPES} stripe embeddings; ' if stripes else ''}"
           f"random erasing p = {erase:g}; weight average decay {ema:g}), "
           f"triplet loss {QUALITY_CONFIG} (Proxy-Anchor: margin 0.1); one core per run; seeds {seeds} (mean, and each seed)")
     print("| method | train time | steps | ROC AUC | 10-fold accuracy (balanced) | EER | P@1 | MAP@R |")
@@ -225,7 +227,7 @@ def main() -> None:
     ap.add_argument("--marks", default="1,2,5", help="quality-one: minutes of training at which to validate")
     ap.add_argument("--seeds", default="0,1,2,3", help="quality: seeds (two run at a time)")
     ap.add_argument("--align", action="store_true", help="quality: the ConvNet with the learned alignment")
-    ap.add_argument("--stripes", action="store_true", help="quality: the ConvNet with 3 stripe embeddings (PCB)")
+    ap.add_argument("--stripes", action="store_true", help="quality: the ConvNet with stripe embeddings (PCB)")
     ap.add_argument("--erase", type=float, default=0.0, help="quality: random erasing probability (0: off, the default)")
     ap.add_argument("--ema", type=float, default=0.0, help="quality: weight averaging decay per step (0: off, the default)")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"quality: a subset of {','.join(METHODS)}")

@@ -206,6 +206,6 @@ def test_training_from_scratch_aligns_faces_not_digits():
     assert spec_from_scratch(faces, align=True).params.get("align") is True
     assert spec_from_scratch(faces).params.get("align") is None  # opt-in
     assert spec_from_scratch(digits, align=True).params.get("align") is None
-    striped = spec_from_scratch(faces, stripes=True)  # 3 stripes of 64 dimensions
-    assert striped.params["stripes"] == 3 and striped.out_dim == 192 and spec_from_scratch(faces).out_dim == 64
+    striped = spec_from_scratch(faces, stripes=True)  # 4 stripes of 64 dimensions
+    assert striped.params["stripes"] == 4 and striped.out_dim == 256 and spec_from_scratch(faces).out_dim == 64
     assert "stripes" not in spec_from_scratch(digits, stripes=True).params  # 8 rows: too small
