@@ -50,9 +50,11 @@ def test_start_progress_checkpoint_and_stop():
     _number(at, "Steps").set_value(5000)
     next(c for c in at.checkbox if c.label == "Weight averaging (EMA)").check()
     next(c for c in at.checkbox if c.label == "Random erasing (with augmentation)").check()
+    next(c for c in at.checkbox if c.label.startswith("Stripe embeddings")).check()
     next(b for b in at.button if b.label == "Start").click().run()
     run2 = jobs.get_run(at.session_state["train_run"])
     assert run2.id != run.id and run2.cfg.ema == 0.999 and run2.cfg.erase == 0.5
+    assert "stripes" not in run2.spec.params  # 8 x 8 digits are too small for stripes: the plain ConvNet
     assert run.cfg.ema == 0.0 and run.cfg.erase == 0.0  # both off unless ticked
     _wait(run2, lambda: run2.step >= 3)
     next(b for b in at.button if b.label == "Stop").click().run()
