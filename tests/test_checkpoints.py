@@ -209,3 +209,16 @@ def test_training_from_scratch_aligns_faces_not_digits():
     striped = spec_from_scratch(faces, stripes=True)  # 4 stripes of 64 dimensions
     assert striped.params["stripes"] == 4 and striped.out_dim == 256 and spec_from_scratch(faces).out_dim == 64
     assert "stripes" not in spec_from_scratch(digits, stripes=True).params  # 8 rows: too small
+
+
+def test_a_striped_model_travels_in_a_checkpoint_and_a_bad_split_is_refused(tmp_path):
+    spec = ModelSpec("convnet", {"in_channels": 1, "widths": [8, 16], "stripes": 4},
+                     InputSpec("image", 28, 24, 1, mean=(0.5,), std=(0.25,)), 16)
+    torch.manual_seed(0)
+    striped = build_model(spec).eval()
+    images = list(np.random.default_rng(2).integers(0, 256, size=(5, 28, 24), dtype=np.uint8))
+    enc = load_checkpoint(save_safetensors(striped, spec, tmp_path / "s.safetensors").read_bytes(), "s.safetensors")
+    assert enc.out_dim == 16
+    np.testing.assert_allclose(enc.encode(images), _oracle(striped, images, spec), atol=1e-5)
+    with pytest.raises(InputError, match="equal stripes"):  # 16 dimensions do not split into 3
+        build_model(ModelSpec("convnet", {"stripes": 3}, spec.input, 16))

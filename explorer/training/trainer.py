@@ -130,7 +130,7 @@ def input_spec_for(dataset, max_side: int = 48) -> InputSpec:
 
 
 ALIGN_MIN_SIDE = 24  # images at least this large get the learned alignment (8 x 8 digits do not)
-STRIPES = 4  # stripe embeddings: horizontal stripes of the feature map (eyes, nose, mouth on a face)
+STRIPES = 4  # stripe embeddings: horizontal stripes of the feature map (brow, eyes, nose, mouth on a face)
 STRIPES_MIN_HEIGHT = 24  # images at least this high (a feature map of 6 rows) can have them
 
 
