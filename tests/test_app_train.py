@@ -49,8 +49,8 @@ def test_start_progress_checkpoint_and_stop():
     next(b for b in at.button if b.label == "New run").click().run()
     _number(at, "Steps").set_value(5000)
     next(c for c in at.checkbox if c.label == "Weight averaging (EMA)").check()
-    next(c for c in at.checkbox if c.label == "Random erasing (with augmentation)").check()
-    next(c for c in at.checkbox if c.label.startswith("Stripe embeddings")).check()
+    next(c for c in at.checkbox if c.label == "Random erasing").check()
+    next(c for c in at.checkbox if c.label == "Stripe embeddings").check()
     next(b for b in at.button if b.label == "Start").click().run()
     run2 = jobs.get_run(at.session_state["train_run"])
     assert run2.id != run.id and run2.cfg.ema == 0.999 and run2.cfg.erase == 0.5

@@ -78,27 +78,28 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
                           "horizontal flip, brightness and contrast")
         seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
         g1, g2, g3, g4 = st.columns(4)
-        align = g1.checkbox("Learned alignment (from scratch, images)", False,
-                            help="a spatial transformer in front of the ConvNet learns to undo framing (scale, "
-                                 f"shift, rotation) on images of at least {ALIGN_MIN_SIDE} px. Measured on faces: "
+        align = g1.checkbox("Learned alignment", False,
+                            help=f"from scratch, on images of at least {ALIGN_MIN_SIDE} px: a spatial transformer "
+                                 "in front of the ConvNet resamples each image with an affine map (scale, shift, "
+                                 "rotation) that it learns. Measured on faces: it settles on one zoom for every image; "
                                  "it helps Proxy-Anchor (held-out ROC AUC +0.02 at 5 min) and hurts triplet runs")
-        erase = g2.checkbox("Random erasing (with augmentation)", False,
-                            help="half the augmented images get a rectangle (20-50 % of each side) of noise. "
-                                 "Recommended with Proxy-Anchor: measured on faces, +0.01 held-out ROC AUC at 5 min "
-                                 "(with or without the alignment); triplet runs mostly worse (by up to 0.02)")
+        erase = g2.checkbox("Random erasing", False,
+                            help="with augmentation on: half the augmented images get a rectangle (20-50 % of each "
+                                 "side) of noise. Recommended with Proxy-Anchor: measured on faces, +0.01 held-out ROC "
+                                 "AUC at 5 min (with or without the alignment); triplet runs mostly worse (by up to 0.02)")
         ema = g3.checkbox("Weight averaging (EMA)", False,
                           help="validation, checkpoints and \"Use this model\" take an exponential moving average "
                                "of the weights (decay 0.999 per step, about the last 1,000 steps); training goes on "
                                "with the raw weights. Measured on faces (Proxy-Anchor, 8 seeds, ~12,000 steps): it "
                                "stops the drift after the training identities are learnt (+0.006 held-out ROC AUC at "
                                "5 min, half the spread of seeds); no gain in short runs")
-        stripes = g4.checkbox(f"Stripe embeddings ({STRIPES} parts; from scratch, images)", False,
-                              help=f"the ConvNet's last feature map is cut into {STRIPES} horizontal stripes (on a face: brow, "
-                                   "eyes, nose, mouth), each embedded on its own and trained with its own loss; the "
-                                   f"embedding is their concatenation ({STRIPES} x 64 dimensions). Images at least "
-                                   f"{STRIPES_MIN_HEIGHT} px high. Measured on faces (Proxy-Anchor with the alignment, "
-                                   "erasing and EMA, 8 seeds, 5 min): held-out verification accuracy 0.942 against 0.908, "
-                                   "ROC AUC 0.980 against 0.973")
+        stripes = g4.checkbox("Stripe embeddings", False,
+                              help=f"from scratch, on images at least {STRIPES_MIN_HEIGHT} px high: the ConvNet's last "
+                                   f"feature map is cut into {STRIPES} horizontal stripes (on a face: brow, eyes, nose, "
+                                   "mouth), each embedded on its own and trained with its own loss; the embedding is "
+                                   f"their concatenation ({STRIPES} x 64 dimensions). Measured on faces (Proxy-Anchor "
+                                   "with the alignment, erasing and EMA, 8 seeds, 5 min): held-out verification "
+                                   "accuracy 0.942 against 0.908, ROC AUC 0.980 against 0.973")
         go = st.form_submit_button("Start", type="primary")
     if not go:
         return None
