@@ -44,7 +44,7 @@ class ConvNet(nn.Module):
     Global pooling makes it work for any input size (8x8 digits to 112x92 faces).
 
     With ``stripes`` > 1 (PCB, Sun et al. 2018): the last feature map is cut into that many
-    horizontal stripes (on a face: eyes, nose, mouth), each average-pooled and embedded by its own
+    horizontal stripes (four on a face: brow, eyes, nose, mouth), each average-pooled and embedded by its own
     linear layer into out_dim / stripes dimensions; the output is the concatenation of the
     L2-normalised stripe embeddings over sqrt(stripes) (unit length: its cosine similarity is the
     mean of the stripes' ones). The trainer gives each stripe its own loss (``stripe_embeddings``),
