@@ -96,6 +96,15 @@ class ConvNet(nn.Module):
         return self.head(torch.flatten(self.pool(self.features(x)), 1))
 
 
+def stripe_views(out: torch.Tensor, stripes: int) -> list[torch.Tensor]:
+    """Each stripe's unit-length embedding from a striped ConvNet's (normalised) output, which is
+    their concatenation over sqrt(stripes); ``[out]`` itself without stripes."""
+    if stripes <= 1:
+        return [out]
+    d = out.shape[1] // stripes
+    return [out[:, i * d:(i + 1) * d] * stripes**0.5 for i in range(stripes)]
+
+
 class MLP(nn.Module):
     """Linear-ReLU layers for vector inputs."""
 

@@ -20,7 +20,7 @@ from torch.optim.swa_utils import AveragedModel
 from explorer.analysis.retrieval import ranked_metrics, retrieval_metrics
 from explorer.analysis.thresholds import kfold_accuracy
 from explorer.analysis.verification import fast_figures
-from explorer.models.architectures import build_model
+from explorer.models.architectures import build_model, stripe_views
 from explorer.models.encoder import Encoder, ModelInfo
 from explorer.models.spec import InputSpec, ModelSpec
 from explorer.training.augment import augment
@@ -180,12 +180,12 @@ class Trainer:
         self.stripes = int(getattr(self.model, "stripes", 1))
         if cfg.loss == "proxy-anchor":  # one proxy per training identity; labels renumbered 0 .. C - 1
             names = np.unique(data.y_train)
-            if self.stripes > 1:  # a set of proxies per stripe
-                self.proxies = torch.nn.ModuleList(
-                    proxy_anchor_loss(len(names), spec.out_dim // self.stripes, margin=cfg.margin)
-                    for _ in range(self.stripes))
-            else:
-                self.proxies = proxy_anchor_loss(len(names), spec.out_dim, margin=cfg.margin)
+
+            def proxies():
+                return proxy_anchor_loss(len(names), spec.out_dim // self.stripes, margin=cfg.margin)
+
+            # a set of proxies per stripe (one module without stripes: the checkpoints' names stay)
+            self.proxies = torch.nn.ModuleList(proxies() for _ in range(self.stripes)) if self.stripes > 1 else proxies()
             self._proxy_label = torch.full((int(names.max()) + 1,), -1, dtype=torch.long)
             self._proxy_label[torch.from_numpy(names)] = torch.arange(len(names))
             groups.append({"params": list(self.proxies.parameters()), "lr_factor": PROXY_LR_FACTOR})
@@ -219,14 +219,6 @@ class Trainer:
     def _embed_tensor(self, x: torch.Tensor, model: torch.nn.Module | None = None) -> torch.Tensor:
         e = (self.model if model is None else model)(x)
         return F.normalize(e, dim=1) if self.spec.normalize else e
-
-    def _stripe_views(self, emb: torch.Tensor) -> list[torch.Tensor]:
-        """The embedding itself, or with stripes each stripe's unit-length embedding: the model's
-        output is their concatenation over sqrt(stripes), so a stripe is a slice of it times that."""
-        if self.stripes == 1:
-            return [emb]
-        d = emb.shape[1] // self.stripes
-        return [emb[:, i * d:(i + 1) * d] * self.stripes**0.5 for i in range(self.stripes)]
 
     @property
     def usable_model(self) -> torch.nn.Module:
@@ -315,12 +307,10 @@ class Trainer:
             if cfg.squared:
                 d_ap, d_an = d_ap**2, d_an**2
             active = float(((d_ap - d_an + cfg.margin) > 0).float().mean()) if len(a) else 0.0
+        views = stripe_views(emb, self.stripes)  # each loss is taken on each stripe and averaged
         if self.proxies is not None:
-            if self.stripes > 1:
-                loss = torch.stack([pa(v, self._proxy_label[yb])
-                                    for pa, v in zip(self.proxies, self._stripe_views(emb), strict=True)]).mean()
-            else:
-                loss = self.proxies(emb, self._proxy_label[yb])
+            proxies = self.proxies if self.stripes > 1 else [self.proxies]
+            loss = torch.stack([pa(v, self._proxy_label[yb]) for pa, v in zip(proxies, views, strict=True)]).mean()
         elif len(a) == 0:
             loss = emb.sum() * 0.0
         elif self.head is not None:  # every pair of the batch, and the mined negatives on top (whole embedding)
@@ -328,7 +318,7 @@ class Trainer:
             loss = self.head.loss(emb, labels, (a1, p1, torch.cat([a2, a]), torch.cat([n2, n])))
         else:  # the triplets mined on the whole embedding, on each stripe
             tuples = triplets_to_pairs(triplets) if cfg.loss == "contrastive" else triplets
-            loss = torch.stack([self.loss_fn(v, labels, indices_tuple=tuples) for v in self._stripe_views(emb)]).mean()
+            loss = torch.stack([self.loss_fn(v, labels, indices_tuple=tuples) for v in views]).mean()
         self.opt.zero_grad()
         loss.backward()
         for group in self.opt.param_groups:
