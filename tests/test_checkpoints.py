@@ -199,7 +199,7 @@ def test_learned_alignment_starts_as_the_identity_and_moves_as_its_affine_map_sa
 def test_training_from_scratch_aligns_faces_not_digits():
     from types import SimpleNamespace
 
-    from explorer.training.trainer import spec_from_scratch
+    from explorer.training.trainer import scratch_options, spec_from_scratch
 
     faces = SimpleNamespace(kind="image", items=[np.zeros((112, 92), np.uint8)])
     digits = SimpleNamespace(kind="image", items=[np.zeros((8, 8), np.uint8)])
@@ -209,6 +209,16 @@ def test_training_from_scratch_aligns_faces_not_digits():
     striped = spec_from_scratch(faces, stripes=True)  # 4 stripes of 64 dimensions
     assert striped.params["stripes"] == 4 and striped.out_dim == 256 and spec_from_scratch(faces).out_dim == 64
     assert "stripes" not in spec_from_scratch(digits, stripes=True).params  # 8 rows: too small
+    # what the Train page greys out, and why: exactly what spec_from_scratch would drop
+    assert scratch_options(faces) == {"align": None, "stripes": None}
+    assert scratch_options(digits) == {"align": "needs images of at least 24 px on each side; these images train "
+                                                "at 8 x 8 px",
+                                       "stripes": "needs images at least 24 px high; these images train at 8 x 8 px"}
+    wide = SimpleNamespace(kind="image", items=[np.zeros((30, 120), np.uint8)])  # 48 x 12 after scaling
+    assert scratch_options(wide)["stripes"].endswith("48 x 12 px") and "stripes" not in spec_from_scratch(
+        wide, stripes=True).params
+    vectors = SimpleNamespace(kind="vector", items=np.zeros((3, 5)))
+    assert all("vectors" in why for why in scratch_options(vectors).values())
 
 
 def test_a_striped_model_travels_in_a_checkpoint_and_a_bad_split_is_refused(tmp_path):

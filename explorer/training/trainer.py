@@ -134,6 +134,20 @@ STRIPES = 4  # stripe embeddings: horizontal stripes of the feature map (brow, e
 STRIPES_MIN_HEIGHT = 24  # images at least this high (a feature map of 6 rows) can have them
 
 
+def scratch_options(dataset, max_side: int = 48) -> dict[str, str | None]:
+    """Which of the from-scratch options (``align``, ``stripes``) ``spec_from_scratch`` can apply to a
+    dataset: None where it can, else the reason it cannot, in words."""
+    inp = input_spec_for(dataset, max_side)
+    if inp.kind == "vector":
+        why = "these items are vectors (the built-in model for them is an MLP)"
+        return {"align": why, "stripes": why}
+    size = f"these images train at {inp.width} x {inp.height} px"
+    return {"align": None if min(inp.height, inp.width) >= ALIGN_MIN_SIDE
+            else f"needs images of at least {ALIGN_MIN_SIDE} px on each side; {size}",
+            "stripes": None if inp.height >= STRIPES_MIN_HEIGHT
+            else f"needs images at least {STRIPES_MIN_HEIGHT} px high; {size}"}
+
+
 def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48, align: bool = False,
                       stripes: bool = False) -> ModelSpec:
     """The built-in architecture for a dataset: an MLP for vectors; for images the ConvNet, with a

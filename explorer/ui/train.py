@@ -21,6 +21,7 @@ from explorer.training.trainer import (
     TrainConfig,
     collapse_warning,
     prepare,
+    scratch_options,
     spec_from_scratch,
     split_identities,
 )
@@ -78,11 +79,17 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
                           "horizontal flip, brightness and contrast")
         seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
         g1, g2, g3, g4 = st.columns(4)
-        align = g1.checkbox("Learned alignment", False,
+        cannot = scratch_options(ws.dataset)  # the options a model from scratch cannot have on this data, and why
+
+        def why_not(option: str) -> str:
+            return f" — not on this data: {cannot[option]}" if cannot[option] else ""
+
+        align = g1.checkbox("Learned alignment", False, disabled=cannot["align"] is not None,
                             help=f"from scratch, on images of at least {ALIGN_MIN_SIDE} px: a spatial transformer "
                                  "in front of the ConvNet resamples each image with an affine map (scale, shift, "
                                  "rotation) that it learns. Measured on faces: it settles on one zoom for every image; "
-                                 "it helps Proxy-Anchor (held-out ROC AUC +0.02 at 5 min) and hurts triplet runs")
+                                 "it helps Proxy-Anchor (held-out ROC AUC +0.02 at 5 min) and hurts triplet runs"
+                                 + why_not("align"))
         erase = g2.checkbox("Random erasing", False,
                             help="with augmentation on: half the augmented images get a rectangle (20-50 % of each "
                                  "side) of noise. Recommended with Proxy-Anchor: measured on faces, +0.01 held-out ROC "
@@ -93,13 +100,13 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
                                "with the raw weights. Measured on faces (Proxy-Anchor, 8 seeds, ~12,000 steps): it "
                                "stops the drift after the training identities are learnt (+0.006 held-out ROC AUC at "
                                "5 min, half the spread of seeds); no gain in short runs")
-        stripes = g4.checkbox("Stripe embeddings", False,
+        stripes = g4.checkbox("Stripe embeddings", False, disabled=cannot["stripes"] is not None,
                               help=f"from scratch, on images at least {STRIPES_MIN_HEIGHT} px high: the ConvNet's last "
                                    f"feature map is cut into {STRIPES} horizontal stripes (on a face: brow, eyes, nose, "
                                    "mouth), each embedded on its own and trained with its own loss; the embedding is "
                                    f"their concatenation ({STRIPES} x 64 dimensions). Measured on faces (Proxy-Anchor "
                                    "with the alignment, erasing and EMA, 8 seeds, 5 min): held-out verification "
-                                   "accuracy 0.942 against 0.908, ROC AUC 0.980 against 0.973")
+                                   "accuracy 0.942 against 0.908, ROC AUC 0.980 against 0.973" + why_not("stripes"))
         go = st.form_submit_button("Start", type="primary")
     if not go:
         return None
@@ -108,7 +115,8 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
                       ema=0.999 if ema else 0.0, hnsw_mode=mode, hnsw_k=int(hk), hnsw_ef=int(ef),
                       refresh_every=int(refresh), validate_every=int(every), checkpoint_every=int(ckpt),
                       snapshot_every=int(max(every, ckpt)), seed=int(seed))
-    return cfg, {"start": start, "val": float(val), "align": bool(align), "stripes": bool(stripes)}
+    return cfg, {"start": start, "val": float(val), "align": bool(align) and cannot["align"] is None,
+                 "stripes": bool(stripes) and cannot["stripes"] is None}
 
 
 def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
@@ -116,6 +124,12 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
     try:
         train, val = split_identities(ds.labels, val_fraction=opts["val"], seed=cfg.seed)
         if opts["start"] == "workspace":
+            asked = [name for key, name in (("align", "the learned alignment"), ("stripes", "stripe embeddings"))
+                     if opts.get(key)]
+            if asked:  # they change the architecture, so they belong to a model from scratch
+                raise ValueError(f"{' and '.join(asked)} build a new architecture: they apply to the built-in "
+                                 "architecture from scratch, not to the workspace model. Untick them to fine-tune "
+                                 "the workspace model as it is, or start from scratch.")
             spec, model = ws.encoder.spec, build_model(ws.encoder.spec)
             model.load_state_dict(ws.encoder.source.state_dict())
         else:
