@@ -120,18 +120,18 @@ NAMES = {"hnsw": "HNSW negatives per anchor", "hnsw-batches": "HNSW doppelganger
          "proxy-anchor": "Proxy-Anchor loss (no miner)"}
 
 
-def method_config(method: str, seed: int, erase: float = 0.0, ema: float = 0.0):
+def method_config(method: str, seed: int, erase: float = 0.0, ema: float = 0.0, zoom: float = 0.1):
     from explorer.training.trainer import TrainConfig
 
     if method == "proxy-anchor":  # its paper's margin (on cosine similarity)
-        return TrainConfig(loss="proxy-anchor", steps=10**9, seed=seed, erase=erase, ema=ema,
+        return TrainConfig(loss="proxy-anchor", steps=10**9, seed=seed, erase=erase, ema=ema, zoom=zoom,
                            **{**QUALITY_CONFIG, "margin": 0.1})
-    return TrainConfig(miner=method, steps=10**9, seed=seed, erase=erase, ema=ema, **QUALITY_CONFIG)
+    return TrainConfig(miner=method, steps=10**9, seed=seed, erase=erase, ema=ema, zoom=zoom, **QUALITY_CONFIG)
 
 
 def quality_one(marks: list[float], seed: int, threads: int, align: bool = False,
                 methods: tuple[str, ...] = METHODS, erase: float = 0.0, ema: float = 0.0,
-                stripes: bool = False) -> dict:
+                stripes: bool = False, zoom: float = 0.1) -> dict:
     """One seed: the floors, then one run per miner read at each mark (minutes of training time)."""
     import torch
     from sklearn.decomposition import PCA
@@ -149,7 +149,7 @@ def quality_one(marks: list[float], seed: int, threads: int, align: bool = False
            "raw pixels": evaluate(flat_val, data.y_val),
            "PCA 64 (fit on s1-s30)": evaluate(PCA(64, random_state=0).fit(flat_tr).transform(flat_val), data.y_val)}
     for miner in methods:
-        tr = Trainer(method_config(miner, seed, erase, ema), data, spec, threads=threads)
+        tr = Trainer(method_config(miner, seed, erase, ema, zoom), data, spec, threads=threads)
         spent, todo = 0.0, list(marks)
         while todo:
             t = time.process_time()
@@ -161,7 +161,7 @@ def quality_one(marks: list[float], seed: int, threads: int, align: bool = False
 
 
 def bench_quality(marks: list[float], seeds: list[int], align: bool = False, methods: tuple[str, ...] = METHODS,
-                  erase: float = 0.0, ema: float = 0.0, stripes: bool = False) -> None:
+                  erase: float = 0.0, ema: float = 0.0, stripes: bool = False, zoom: float = 0.1) -> None:
     """Seeds two at a time (this box has 2 cores), one process and one core each; then the table (mean
     over seeds)."""
     import json
@@ -175,7 +175,7 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = False, met
         procs = [subprocess.Popen([sys.executable, "-W", "ignore", __file__, "quality-one", "--seed", str(s),
                                    "--marks", ",".join(map(str, marks)), "--methods", ",".join(methods)]
                                   + (["--align"] if align else []) + (["--stripes"] if stripes else [])
-                                  + ["--erase", str(erase), "--ema", str(ema)],
+                                  + ["--erase", str(erase), "--ema", str(ema), "--zoom", str(zoom)],
                                   stdout=subprocess.PIPE, text=True,
                                   env={**os.environ, "OMP_NUM_THREADS": "1"}) for s in pair]
         runs += [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
@@ -183,7 +183,7 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = False, met
     print(f"\n## Quality per minute: att_faces, train s1-s30 ({info['train']} images), validate on the unseen "
           f"s31-s40 ({info['val']} images), {info['size'][0]} x {info['size'][1]} px, built-in ConvNet from scratch "
           f"({'with' if align else 'without'} the learned alignment; {f'{STRIPES} stripe embeddings; ' if stripes else ''}"
-          f"random erasing p = {erase:g}; weight average decay {ema:g}), "
+          f"augmentation zoom +-{zoom:g}; random erasing p = {erase:g}; weight average decay {ema:g}), "
           f"triplet loss {QUALITY_CONFIG} (Proxy-Anchor: margin 0.1); one core per run; seeds {seeds} (mean, and each seed)")
     print("| method | train time | steps | ROC AUC | 10-fold accuracy (balanced) | EER | P@1 | MAP@R |")
     print("|---|---|---|---|---|---|---|---|")
@@ -230,6 +230,7 @@ def main() -> None:
     ap.add_argument("--stripes", action="store_true", help="quality: the ConvNet with stripe embeddings (PCB)")
     ap.add_argument("--erase", type=float, default=0.0, help="quality: random erasing probability (0: off, the default)")
     ap.add_argument("--ema", type=float, default=0.0, help="quality: weight averaging decay per step (0: off, the default)")
+    ap.add_argument("--zoom", type=float, default=0.1, help="quality: augmentation zoom, +- this fraction (0.1: the default)")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"quality: a subset of {','.join(METHODS)}")
     a = ap.parse_args()
     methods = tuple(m for m in a.methods.split(",") if m)
@@ -239,13 +240,14 @@ def main() -> None:
         import json
 
         print(json.dumps(quality_one([float(m) for m in a.marks.split(",")], a.seed, threads=1, align=a.align,
-                                     methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes)))
+                                     methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes, zoom=a.zoom)))
         return
     if a.part in ("index", "all"):
         bench_index(20_000 if a.quick else 100_000, 128, 2000 if a.quick else 10_000)
     if a.part in ("quality", "all"):
         bench_quality([0.1, 0.2] if a.quick else [1, 2, 5], seeds=[0, 1] if a.quick else [int(v) for v in a.seeds.split(",")],
-                      align=a.align, methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes)
+                      align=a.align, methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes,
+                      zoom=a.zoom)
 
 
 if __name__ == "__main__":

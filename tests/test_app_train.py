@@ -49,6 +49,7 @@ def test_start_progress_checkpoint_and_stop():
     # a second, long run: Stop ends it and keeps a checkpoint of where it stopped
     next(b for b in at.button if b.label == "New run").click().run()
     _number(at, "Steps").set_value(5000)
+    _number(at, "Zoom (+-)").set_value(0.25)
     next(c for c in at.checkbox if c.label == "Weight averaging (EMA)").check()
     next(c for c in at.checkbox if c.label == "Random erasing").check()
     stripes = next(c for c in at.checkbox if c.label == "Stripe embeddings")
@@ -56,7 +57,8 @@ def test_start_progress_checkpoint_and_stop():
     assert stripes.disabled and "at least 24 px high; these images train at 8 x 8 px" in stripes.help
     next(b for b in at.button if b.label == "Start").click().run()
     run2 = jobs.get_run(at.session_state["train_run"])
-    assert run2.id != run.id and run2.cfg.ema == 0.999 and run2.cfg.erase == 0.5
+    assert run2.id != run.id and run2.cfg.ema == 0.999 and run2.cfg.erase == 0.5 and run2.cfg.zoom == 0.25
+    assert run.cfg.zoom == 0.1
     assert "stripes" not in run2.spec.params
     assert run.cfg.ema == 0.0 and run.cfg.erase == 0.0  # both off unless ticked
     _wait(run2, lambda: run2.step >= 3)

@@ -215,7 +215,7 @@ def describe_settings(cfg: TrainConfig, spec: ModelSpec, data: TrainData, *,
     rows += [("Learning rate", f"{cfg.lr:g}, {cfg.schedule}"),
              ("Batch", f"P {cfg.P} identities x K {cfg.K} items = {cfg.P * cfg.K}"),
              ("Steps", f"{cfg.steps:,}"),
-             ("Augmentation", ("on" + (f", random erasing p = {cfg.erase:g}" if cfg.erase else ""))
+             ("Augmentation", (f"on (zoom +-{cfg.zoom:.0%})" + (f", random erasing p = {cfg.erase:g}" if cfg.erase else ""))
               if cfg.augment else "off"),
              ("Weight averaging", f"EMA, decay {cfg.ema:g}" if cfg.ema else "off"),
              ("Validation / checkpoint / map every", f"{cfg.validate_every} / {cfg.checkpoint_every} / "

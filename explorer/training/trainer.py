@@ -8,12 +8,14 @@ it in a background thread and writes checkpoints.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from pytorch_metric_learning import samplers
+from pytorch_metric_learning.utils import common_functions as pml_common
 from scipy.spatial.distance import pdist
 from torch.optim.swa_utils import AveragedModel
 
@@ -38,6 +40,7 @@ from explorer.training.losses import (
 from explorer.training.miners import MINERS, HnswMiner, in_batch_miner
 
 SCHEDULES = ("constant", "cosine")
+_SAMPLER_LOCK = threading.Lock()
 VALIDATION_LIMIT = 2000  # held-out items embedded at each validation (a seeded sample beyond)
 
 
@@ -57,6 +60,8 @@ class TrainConfig:
     # (README, training benchmark): Proxy-Anchor +0.010 ROC AUC at 5 min (4 seeds with the learned
     # alignment, 2 without), triplet runs mostly worse (down to -0.019); so it is off unless asked for
     erase: float = 0.0
+    # augmentation's zoom: each training image scaled by 1 +- up to this fraction (with augment)
+    zoom: float = 0.1
     # an exponential moving average of the weights (decay per step; 0: off) is what validation,
     # checkpoints and "Use this model" get; training goes on with the raw weights. Measured on AT&T
     # faces (README, training benchmark): with Proxy-Anchor it stops the drift after the loss reaches 0
@@ -81,6 +86,8 @@ class TrainConfig:
             raise ValueError("steps, margin and learning rate must be positive")
         if not 0 <= self.erase <= 1:
             raise ValueError("erase is a probability: 0 to 1")
+        if not 0 <= self.zoom < 1:
+            raise ValueError("zoom is a fraction of the size: 0 (off) up to, not including, 1")
         if not 0 <= self.ema < 1:
             raise ValueError("ema is a decay per step: 0 (off) up to, not including, 1")
         if self.schedule not in SCHEDULES:
@@ -257,11 +264,26 @@ class Trainer:
         if self.hnsw is not None and self.cfg.miner == "hnsw-batches":
             return self.hnsw.compose_batch(self.cfg.P, self.cfg.K, np.random.default_rng([self.cfg.seed, self.step_no]))
         b = self.cfg.P * self.cfg.K
-        if self._batches is None or len(self._batches) < b:
-            torch.manual_seed(self.cfg.seed + self.step_no)  # the sampler draws from torch's global generator
-            self._batches = np.fromiter(iter(self.sampler), np.int64)
-        idx, self._batches = self._batches[:b], self._batches[b:]
-        return idx
+        per = len(self.sampler) // b  # batches in one pass of the sampler (a multiple of b)
+        block, offset = divmod(self.step_no, per)
+        if self._batches is None or self._batches[0] != block:
+            self._batches = (block, self._sample_block(block).reshape(per, b))
+        return self._batches[1][offset]
+
+    def _sample_block(self, block: int) -> np.ndarray:
+        """One pass of PML's MPerClassSampler (``per`` batches of P x K), drawn from a generator seeded
+        by (seed, block): the same run draws the same batch at the same step, resumed or not. The
+        sampler draws from PML's module-level ``NUMPY_RANDOM`` (numpy's global state unless replaced)
+        and shuffles its own identity list in place, so both are set for the draw, under a lock (runs
+        and tests share the module)."""
+        with _SAMPLER_LOCK:
+            saved = pml_common.NUMPY_RANDOM
+            pml_common.NUMPY_RANDOM = np.random.RandomState([self.cfg.seed, block])
+            try:
+                self.sampler.labels = sorted(self.sampler.labels_to_indices)
+                return np.fromiter(iter(self.sampler), np.int64)
+            finally:
+                pml_common.NUMPY_RANDOM = saved
 
     def refresh_index(self) -> None:
         self.hnsw.refresh(self.embed(self.data.x_train, usable=False), self.step_no, model_hash=self.model_hash())
@@ -301,7 +323,7 @@ class Trainer:
         idx = self._next_batch()
         xb, yb = self.x[idx], self.y[idx]
         if cfg.augment:
-            xb = augment(xb, self.gen, erase=cfg.erase)
+            xb = augment(xb, self.gen, scale=cfg.zoom, erase=cfg.erase)
         self.model.train()
         emb = self._embed_tensor(xb)
         labels = yb
@@ -379,7 +401,7 @@ class Trainer:
         if len(outside):
             xn = self.x[outside]
             if self.cfg.augment:
-                xn = augment(xn, self.gen, erase=self.cfg.erase)
+                xn = augment(xn, self.gen, scale=self.cfg.zoom, erase=self.cfg.erase)
             extra = self._embed_tensor(xn)
         a, p, n = [], [], []
         same_np = same.numpy()
