@@ -50,7 +50,7 @@ def test_start_progress_checkpoint_and_stop():
     next(b for b in at.button if b.label == "New run").click().run()
     _number(at, "Steps").set_value(5000)
     _number(at, "Zoom (+-)").set_value(0.25)
-    next(c for c in at.checkbox if c.label == "Weight averaging (EMA)").check()
+    next(c for c in at.checkbox if c.label == "Weight average").check()
     next(c for c in at.checkbox if c.label == "Random erasing").check()
     stripes = next(c for c in at.checkbox if c.label == "Stripe embeddings")
     # 8 x 8 digits are too small for stripes: greyed out (AppTest, as a browser, refuses to tick it), saying why
