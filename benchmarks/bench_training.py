@@ -131,7 +131,7 @@ def method_config(method: str, seed: int, erase: float = 0.0, ema: float = 0.0, 
 
 def quality_one(marks: list[float], seed: int, threads: int, align: bool = False,
                 methods: tuple[str, ...] = METHODS, erase: float = 0.0, ema: float = 0.0,
-                stripes: bool = False, zoom: float = 0.1) -> dict:
+                stripes: bool = False, zoom: float = 0.1, max_side: int = 48) -> dict:
     """One seed: the floors, then one run per miner read at each mark (minutes of training time)."""
     import torch
     from sklearn.decomposition import PCA
@@ -142,7 +142,7 @@ def quality_one(marks: list[float], seed: int, threads: int, align: bool = False
     torch.set_num_threads(threads)
     ds = load_directory(FACES)
     train, val = split_identities(ds.labels, val_labels=[f"s{i}" for i in range(31, 41)])
-    spec = spec_from_scratch(ds, align=align, stripes=stripes)
+    spec = spec_from_scratch(ds, align=align, stripes=stripes, max_side=max_side)
     data = prepare(ds, spec, train, val)
     flat_tr, flat_val = data.x_train.reshape(len(data.x_train), -1), data.x_val.reshape(len(data.x_val), -1)
     out = {"info": {"train": len(data.y_train), "val": len(data.y_val), "size": [spec.input.height, spec.input.width]},
@@ -161,7 +161,8 @@ def quality_one(marks: list[float], seed: int, threads: int, align: bool = False
 
 
 def bench_quality(marks: list[float], seeds: list[int], align: bool = False, methods: tuple[str, ...] = METHODS,
-                  erase: float = 0.0, ema: float = 0.0, stripes: bool = False, zoom: float = 0.1) -> None:
+                  erase: float = 0.0, ema: float = 0.0, stripes: bool = False, zoom: float = 0.1,
+                  max_side: int = 48) -> None:
     """Seeds two at a time (this box has 2 cores), one process and one core each; then the table (mean
     over seeds)."""
     import json
@@ -175,7 +176,8 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = False, met
         procs = [subprocess.Popen([sys.executable, "-W", "ignore", __file__, "quality-one", "--seed", str(s),
                                    "--marks", ",".join(map(str, marks)), "--methods", ",".join(methods)]
                                   + (["--align"] if align else []) + (["--stripes"] if stripes else [])
-                                  + ["--erase", str(erase), "--ema", str(ema), "--zoom", str(zoom)],
+                                  + ["--erase", str(erase), "--ema", str(ema), "--zoom", str(zoom),
+                                     "--max-side", str(max_side)],
                                   stdout=subprocess.PIPE, text=True,
                                   env={**os.environ, "OMP_NUM_THREADS": "1"}) for s in pair]
         runs += [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
@@ -231,6 +233,7 @@ def main() -> None:
     ap.add_argument("--erase", type=float, default=0.0, help="quality: random erasing probability (0: off, the default)")
     ap.add_argument("--ema", type=float, default=0.0, help="quality: weight averaging decay per step (0: off, the default)")
     ap.add_argument("--zoom", type=float, default=0.1, help="quality: augmentation zoom, +- this fraction (0.1: the default)")
+    ap.add_argument("--max-side", type=int, default=48, help="quality: the images' longer side in training, px (48: the app's)")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"quality: a subset of {','.join(METHODS)}")
     a = ap.parse_args()
     methods = tuple(m for m in a.methods.split(",") if m)
@@ -240,14 +243,15 @@ def main() -> None:
         import json
 
         print(json.dumps(quality_one([float(m) for m in a.marks.split(",")], a.seed, threads=1, align=a.align,
-                                     methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes, zoom=a.zoom)))
+                                     methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes, zoom=a.zoom,
+                                     max_side=a.max_side)))
         return
     if a.part in ("index", "all"):
         bench_index(20_000 if a.quick else 100_000, 128, 2000 if a.quick else 10_000)
     if a.part in ("quality", "all"):
         bench_quality([0.1, 0.2] if a.quick else [1, 2, 5], seeds=[0, 1] if a.quick else [int(v) for v in a.seeds.split(",")],
                       align=a.align, methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes,
-                      zoom=a.zoom)
+                      zoom=a.zoom, max_side=a.max_side)
 
 
 if __name__ == "__main__":
