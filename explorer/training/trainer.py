@@ -165,9 +165,10 @@ def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48, align: 
     if inp.kind == "vector":
         return ModelSpec("mlp", {"in_dim": inp.dim, "hidden": [256]}, inp, out_dim)
     params = {"in_channels": inp.channels, "widths": [16, 32, 64]}
-    if align and min(inp.height, inp.width) >= ALIGN_MIN_SIDE:
+    cannot = scratch_options(dataset, max_side)
+    if align and cannot["align"] is None:
         params["align"] = True
-    if stripes and inp.height >= STRIPES_MIN_HEIGHT:
+    if stripes and cannot["stripes"] is None:
         params["stripes"] = STRIPES
         out_dim *= STRIPES
     return ModelSpec("convnet", params, inp, out_dim)
