@@ -286,6 +286,10 @@ class Trainer:
             finally:
                 pml_common.NUMPY_RANDOM = saved
 
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        """A batch (or the mined negatives) as the run's augmentation settings warp it."""
+        return augment(x, self.gen, scale=self.cfg.zoom, erase=self.cfg.erase)
+
     def refresh_index(self) -> None:
         self.hnsw.refresh(self.embed(self.data.x_train, usable=False), self.step_no, model_hash=self.model_hash())
 
@@ -324,7 +328,7 @@ class Trainer:
         idx = self._next_batch()
         xb, yb = self.x[idx], self.y[idx]
         if cfg.augment:
-            xb = augment(xb, self.gen, scale=cfg.zoom, erase=cfg.erase)
+            xb = self._augment(xb)
         self.model.train()
         emb = self._embed_tensor(xb)
         labels = yb
@@ -402,7 +406,7 @@ class Trainer:
         if len(outside):
             xn = self.x[outside]
             if self.cfg.augment:
-                xn = augment(xn, self.gen, scale=self.cfg.zoom, erase=self.cfg.erase)
+                xn = self._augment(xn)
             extra = self._embed_tensor(xn)
         a, p, n = [], [], []
         same_np = same.numpy()

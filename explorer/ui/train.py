@@ -120,6 +120,7 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
                       ema=0.999 if ema else 0.0, hnsw_mode=mode, hnsw_k=int(hk), hnsw_ef=int(ef),
                       refresh_every=int(refresh), validate_every=int(every), checkpoint_every=int(ckpt),
                       snapshot_every=int(max(every, ckpt)), seed=int(seed))
+    # a box ticked on other data keeps its state once greyed out here: it must not count (nor be refused)
     return cfg, {"start": start, "val": float(val), "align": bool(align) and cannot["align"] is None,
                  "stripes": bool(stripes) and cannot["stripes"] is None}
 
