@@ -189,6 +189,11 @@ def smoothed_curve(step: np.ndarray, value: np.ndarray, *, window: int = 10,
     return x[keep], v[keep]
 
 
+# two charts side by side with titles: the top margin leaves a row above the subplot titles for
+# plotly's toolbar, which otherwise covers the right-hand title whenever the pointer is on the figure
+CURVES_LAYOUT = dict(height=320, margin=dict(l=10, r=10, t=56, b=10), legend=dict(orientation="h"))
+
+
 def training_curves(steps: list[dict], *, refreshes: list[int] | None = None) -> go.Figure:
     """Loss and active-triplet fraction per step (moving averages, at most ``CURVE_POINTS`` each),
     index rebuilds as dotted lines on the loss chart (one trace: plotly's add_vline per rebuild
@@ -212,7 +217,7 @@ def training_curves(steps: list[dict], *, refreshes: list[int] | None = None) ->
         xs[2::3] = np.nan
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="index rebuilt", connectgaps=False,
                                  line=dict(color="#bbb", dash="dot", width=1)), row=1, col=1)
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    fig.update_layout(**CURVES_LAYOUT)
     return fig
 
 
@@ -226,5 +231,5 @@ def validation_curves(rows: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(x=s, y=[r[key] for r in rows], mode="lines+markers", name=name), row=1, col=1)
     for key, name in (("genuine", "genuine"), ("impostor", "impostor"), ("gap", "gap")):
         fig.add_trace(go.Scatter(x=s, y=[r[key] for r in rows], mode="lines+markers", name=name), row=1, col=2)
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    fig.update_layout(**CURVES_LAYOUT)
     return fig

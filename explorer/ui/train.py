@@ -73,7 +73,7 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
         f1, f2, f3, f4, f5 = st.columns(5)
         every = f1.number_input("Validate every (steps)", 1, 10_000, 25)
         ckpt = f2.number_input("Checkpoint every (steps)", 1, 100_000, 100)
-        schedule = f3.selectbox("Learning rate", SCHEDULES, format_func=lambda s: {
+        schedule = f3.selectbox("Learning-rate schedule", SCHEDULES, format_func=lambda s: {
             "constant": "constant", "cosine": "cosine decay to 0 at the last step"}[s])
         zoom = f4.number_input("Zoom (+-)", 0.0, 0.5, 0.1, step=0.05, format="%.2f",
                                help="with augmentation on: each training image is scaled by 1 +- up to this "
