@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from explorer.ui.address import keep as keep_address
 from explorer.ui.restore import ensure_workspace
 from explorer.ui.warmup import start_warmup
 from explorer.ui.workspace import sidebar
@@ -20,5 +21,6 @@ pages = [
 nav = st.navigation(pages)
 start_warmup()  # compiles the pair kernels while the first visitor looks at the data
 ensure_workspace()
+keep_address()  # a page switch clears the query string: put back what a refresh needs
 nav.run()
 sidebar()  # after the page, so it shows a workspace the page just replaced

@@ -85,3 +85,34 @@ def test_options_of_a_new_architecture_are_refused_for_the_workspace_model(att_f
     assert not at.exception, at.exception
     assert any("Cannot start: stripe embeddings build a new architecture" in e.value for e in at.error)
     assert "train_run" not in at.session_state and not jobs._RUNS
+
+
+def test_the_address_keeps_the_run_and_the_workspace_across_page_switches():
+    """Streamlit clears the query string on every page switch; a refresh after one must still find
+    the workspace and the run, so the router writes them back."""
+    jobs._RUNS.clear()
+    at = open_page("app_pages/train.py")
+    _number(at, "Steps").set_value(5)
+    next(b for b in at.button if b.label == "Start").click().run()
+    run = jobs.get_run(at.session_state["train_run"])
+    assert at.query_params["run"] == run.id and at.query_params["data"] == "digits"
+    _wait(run, lambda: not run.active)
+    at.switch_page("app_pages/retrieval.py")
+    at.query_params.clear()  # what the browser does on a page switch
+    at.run()
+    assert not at.exception, at.exception
+    assert at.query_params == {"run": run.id, "data": "digits", "model": "bundled"}
+    # a refresh is a new session on that address: it reattaches to the run
+    fresh = AppTest.from_file(APP, default_timeout=180)
+    fresh.query_params.update(at.query_params)
+    fresh.run()
+    fresh.switch_page("app_pages/train.py").run()
+    assert fresh.session_state["train_run"] == run.id
+    assert any(e.label == "Settings of this run" for e in fresh.expander)
+    # "New run" lets go of it for good
+    next(b for b in fresh.button if b.label == "New run").click().run()
+    fresh.switch_page("app_pages/distances.py")
+    fresh.query_params.clear()
+    fresh.run()
+    assert "run" not in fresh.query_params and fresh.query_params["data"] == "digits"
+    jobs._RUNS.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.errors import InputError
-from explorer.ui import state
+from explorer.ui import address, state
 from explorer.ui.sources import data_loader_for, model_loader_for
 from explorer.ui.workspace import build_workspace
 
@@ -17,6 +17,7 @@ def ensure_workspace() -> None:
     if state.get_workspace() is not None:
         return
     params = st.query_params
+    address.adopt("run")  # a training run to reattach to; data and model are remembered once they load
     if "data" in params and "model" in params:
         try:
             loaders = data_loader_for(params["data"]), model_loader_for(params["model"])

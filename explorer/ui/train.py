@@ -25,7 +25,7 @@ from explorer.training.trainer import (
     spec_from_scratch,
     split_identities,
 )
-from explorer.ui import state
+from explorer.ui import address, state
 from explorer.ui.workspace import build_workspace
 from explorer.workspace import Workspace
 
@@ -42,6 +42,9 @@ def current_run() -> jobs.Run | None:
     run = jobs.get_run(run_id) if run_id else None
     if run is not None:
         st.session_state[RUN_KEY] = run.id
+        address.remember(run=run.id)
+    elif run_id:
+        address.forget("run")  # not a run on this server (any more): the address stops naming it
     return run
 
 
@@ -151,7 +154,7 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
         st.error(f"Cannot start: {exc}")
         return None
     st.session_state[RUN_KEY] = run.id
-    st.query_params["run"] = run.id
+    address.remember(run=run.id)
     return run
 
 
@@ -175,7 +178,7 @@ def controls(run: jobs.Run) -> None:
             st.rerun()
     if c[4].button("New run", disabled=run.active):
         st.session_state.pop(RUN_KEY, None)
-        st.query_params.pop("run", None)
+        address.forget("run")
         st.rerun()
 
 
@@ -260,7 +263,7 @@ def checkpoints(run: jobs.Run) -> None:
         ws2 = build_workspace(lambda progress: ws.dataset,
                               lambda ds: load_checkpoint(data, f"trained {run.id} step {step}.safetensors",
                                                          origin="server"))
-        st.query_params["run"] = run.id  # keep the run reachable after the workspace's own address
+        address.remember(run=run.id)  # the run stays reachable beside the workspace's new address
         if ws2 is not None:
             st.success(f"The workspace now uses step {step} of run {run.id}: "
                        f"{ws2.embeddings.n:,} items embedded in {ws2.embeddings.dim} dimensions.")

@@ -13,7 +13,7 @@ from explorer.errors import InputError
 from explorer.models.checkpoints import load_default_encoder
 from explorer.models.embedding import EmbeddingCache, embed_dataset
 from explorer.models.encoder import Encoder
-from explorer.ui import state
+from explorer.ui import address, state
 from explorer.workspace import Workspace
 
 
@@ -69,11 +69,10 @@ def _remember_in_address(load_data: Callable, load_model: Callable | None) -> No
     """Server-side choices go into the URL so a refresh restores them; uploads never do."""
     data = getattr(load_data, "restore", None)
     model = getattr(load_model, "restore", None) if load_model else "none"
-    keep = {"run": st.query_params["run"]} if "run" in st.query_params else {}  # a training run to reattach to
     if data and model and model != "none":
-        st.query_params.from_dict({"data": data, "model": model, **keep})
+        address.remember(data=data, model=model)
     else:
-        st.query_params.from_dict(keep)
+        address.forget("data", "model")
 
 
 def sidebar() -> None:
