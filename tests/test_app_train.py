@@ -46,6 +46,18 @@ def test_start_progress_checkpoint_and_stop():
     assert not at.exception, at.exception
     ws = at.session_state["workspace"]
     assert "step 20" in ws.embeddings.provenance["model_name"] and ws.embeddings.n == 1797
+    # ... and the address names it, so a refresh comes back to the same workspace
+    assert at.query_params["model"] == f"run:{run.id}:20" and at.query_params["data"] == "digits"
+    fresh = AppTest.from_file(APP, default_timeout=180)
+    fresh.query_params.update(at.query_params)
+    fresh.run()
+    assert not fresh.exception and not fresh.error
+    assert "step 20" in fresh.session_state["workspace"].embeddings.provenance["model_name"]
+    fresh = AppTest.from_file(APP, default_timeout=180)
+    fresh.query_params.update(data="digits", model=f"run:{run.id}:15")  # not a checkpoint of that run
+    fresh.run()
+    assert any("no checkpoint at step 15" in e.value for e in fresh.error)
+    assert fresh.session_state["workspace"].embeddings.provenance["model_name"] == "digits_convnet.safetensors"
     # a second, long run: Stop ends it and keeps a checkpoint of where it stopped
     next(b for b in at.button if b.label == "New run").click().run()
     _number(at, "Steps").set_value(5000)

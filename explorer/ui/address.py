@@ -21,6 +21,10 @@ def remember(**params: str) -> None:
         st.query_params[key] = str(value)
 
 
+def remembered(key: str) -> str | None:
+    return st.session_state.get(ADDRESS, {}).get(key)
+
+
 def forget(*keys: str) -> None:
     """Take these keys out of the address for good."""
     kept = st.session_state.setdefault(ADDRESS, {})

@@ -15,6 +15,7 @@ from explorer.data.folders import dataset_from_files, load_directory, load_zip
 from explorer.data.vectors import dataset_from_frame, label_candidates, read_projector_pair, read_table
 from explorer.errors import InputError
 from explorer.models.checkpoints import load_checkpoint, load_server_checkpoint
+from explorer.training import jobs
 from explorer.ui.workspace import bundled_digits, bundled_encoder
 
 DATA_SOURCES = ("Bundled digits", "Image folder (zip)", "Image folder (directory upload)",
@@ -42,13 +43,26 @@ def data_loader_for(token: str) -> Callable:
 
 
 def model_loader_for(token: str) -> Callable:
-    """The model loader a restore token names: ``bundled`` or ``ckpt:<server path>``."""
+    """The model loader a restore token names: ``bundled``, ``ckpt:<server path>`` or
+    ``run:<run id>:<step>`` (a checkpoint of a training run on this server)."""
     if token == "bundled":
         return restorable(lambda ds: bundled_encoder(), token)
     if token.startswith("ckpt:"):
         path, roots = token[5:], config.settings().data_roots
         return restorable(lambda ds: load_server_checkpoint(path, allowed_roots=roots), token)
+    if token.startswith("run:"):
+        run_id, _, step = token[4:].partition(":")
+        return restorable(lambda ds: trained_encoder(run_id, step), token)
     raise InputError(f"unknown model in the address: {token!r}")
+
+
+def trained_encoder(run_id: str, step: str):
+    """The checkpoint at ``step`` of training run ``run_id`` on this server ("Use this model")."""
+    run = jobs.get_run(run_id)
+    if run is None or not step.isdigit() or int(step) not in run.checkpoints:
+        raise InputError(f"no checkpoint at step {step} of a training run {run_id!r} on this server")
+    return load_checkpoint(run.model_path(int(step)).read_bytes(), f"trained {run.id} step {step}.safetensors",
+                           origin="server")
 
 
 def data_picker() -> tuple[Callable | None, bool]:

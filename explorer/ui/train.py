@@ -9,7 +9,6 @@ import streamlit as st
 from explorer import config, plots
 from explorer.errors import InputError
 from explorer.models.architectures import build_model
-from explorer.models.checkpoints import load_checkpoint
 from explorer.training import jobs
 from explorer.training.losses import LOSSES
 from explorer.training.miners import MINERS
@@ -26,6 +25,7 @@ from explorer.training.trainer import (
     split_identities,
 )
 from explorer.ui import address, state
+from explorer.ui.sources import model_loader_for, restorable
 from explorer.ui.workspace import build_workspace
 from explorer.workspace import Workspace
 
@@ -259,10 +259,12 @@ def checkpoints(run: jobs.Run) -> None:
                        key="tr_dl")
     if c1.button("Use this model", type="primary", help="Every page re-embeds the workspace data with it"):
         ws = state.get_workspace()
-        data = path.read_bytes()
-        ws2 = build_workspace(lambda progress: ws.dataset,
-                              lambda ds: load_checkpoint(data, f"trained {run.id} step {step}.safetensors",
-                                                         origin="server"))
+        def same_data(progress):  # already in memory; restorable by the address it came from, if any
+            return ws.dataset
+
+        token = address.remembered("data")
+        ws2 = build_workspace(restorable(same_data, token) if token else same_data,
+                              model_loader_for(f"run:{run.id}:{step}"))
         address.remember(run=run.id)  # the run stays reachable beside the workspace's new address
         if ws2 is not None:
             st.success(f"The workspace now uses step {step} of run {run.id}: "
