@@ -92,7 +92,8 @@ def threshold_card(result: ThresholdResult, head: Headline, scores: PairScores, 
                   "eer_threshold": head.eer_threshold,
                   "tar_at_far": {f"{k:g}": v for k, v in head.tar_at_far.items()}},
         "model": {"name": provenance.get("model_name"), "format": provenance.get("model_format"),
-                  "sha256": provenance.get("checkpoint_hash"), "preprocessing": provenance.get("preprocessing")},
+                  "sha256": provenance.get("checkpoint_hash"), "preprocessing": provenance.get("preprocessing"),
+                  "trained_on": provenance.get("model_trained_on")},
         "data": {"name": provenance.get("data_name"), "sha256": provenance.get("data_hash"),
                  "items": provenance.get("n"), "dim": provenance.get("dim")},
     }
@@ -138,6 +139,7 @@ def card_markdown(card: dict) -> str:
                      for k, v in card["curve"]["tar_at_far"].items())
     sampling = f"\n\n{p['sampling']['impostor_pairs_sampled']:,} of {p['sampling']['impostor_pairs_total']:,} impostor " \
                f"pairs, sampled uniformly; {p['sampling']['note']}." if p["sampling"] else ""
+    trained = f"; trained on {card['model']['trained_on']}" if card["model"].get("trained_on") else ""
     return f"""# Verification threshold card
 
 **Decision:** {card['decision']}, threshold **{_num(card['threshold'])}** ({card['how_chosen']}).
@@ -158,7 +160,7 @@ Whole curve: AUC {card['curve']['auc']:.6f}, EER {_pct(card['curve']['eer'])} at
 | --- | --- |
 {rows}
 
-- Model: {card['model']['name']} ({card['model']['format']}), sha256 `{card['model']['sha256']}`, preprocessing {card['model']['preprocessing']}
+- Model: {card['model']['name']} ({card['model']['format']}), sha256 `{card['model']['sha256']}`, preprocessing {card['model']['preprocessing']}{trained}
 - Data: {card['data']['name']}, {card['data']['items']} items, sha256 `{card['data']['sha256']}`
 - Created {card['created']} with Embedding Explorer.
 """

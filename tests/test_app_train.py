@@ -39,6 +39,7 @@ def test_start_progress_checkpoint_and_stop():
     assert any(e.label == "Settings of this run" for e in at.expander)
     settings = at.table[0].value  # what the run is, for whoever reattaches to it
     assert settings.loc["Steps", "value"] == "20" and settings.loc["Negatives", "value"].startswith("hnsw (semihard")
+    assert settings.loc["Data", "value"] == "digits (scikit-learn), 1,797 items"
     assert [r["step"] for r in run.validations] == [0, 5, 10, 15, 20]
     assert any(b.label == "Use this model" for b in at.button)
     # "Use this model": the workspace now embeds with the trained checkpoint
@@ -46,6 +47,9 @@ def test_start_progress_checkpoint_and_stop():
     assert not at.exception, at.exception
     ws = at.session_state["workspace"]
     assert "step 20" in ws.embeddings.provenance["model_name"] and ws.embeddings.n == 1797
+    n_train = len(run.trainer.data.y_train)  # what the model learned from travels with it (the threshold card names it)
+    assert ws.embeddings.provenance["model_trained_on"] == (
+        f"digits (scikit-learn): {n_train:,} items of 8 identities (2 identities held out for validation)")
     # ... and the address names it, so a refresh comes back to the same workspace
     assert at.query_params["model"] == f"run:{run.id}:20" and at.query_params["data"] == "digits"
     fresh = AppTest.from_file(APP, default_timeout=180)
@@ -99,7 +103,7 @@ def test_options_of_a_new_architecture_are_refused_for_the_workspace_model(att_f
     assert "train_run" not in at.session_state and not jobs._RUNS
 
 
-def test_the_address_keeps_the_run_and_the_workspace_across_page_switches():
+def test_the_address_keeps_the_run_and_the_workspace_across_page_switches(att_faces):
     """Streamlit clears the query string on every page switch; a refresh after one must still find
     the workspace and the run, so the router writes them back."""
     jobs._RUNS.clear()
@@ -121,6 +125,14 @@ def test_the_address_keeps_the_run_and_the_workspace_across_page_switches():
     fresh.switch_page("app_pages/train.py").run()
     assert fresh.session_state["train_run"] == run.id
     assert any(e.label == "Settings of this run" for e in fresh.expander)
+    # the same run seen from a workspace of other data: "Use this model" says what it trained on
+    other = AppTest.from_file(APP, default_timeout=180)
+    other.query_params.update(data=f"dir:{att_faces}", model="bundled", run=run.id)
+    other.run()
+    other.switch_page("app_pages/train.py").run()
+    assert any("This run trained on digits (scikit-learn); the workspace now holds att_faces" in w.value
+               for w in other.warning)
+    assert not any("This run trained on" in w.value for w in fresh.warning)
     # "New run" lets go of it for good
     next(b for b in fresh.button if b.label == "New run").click().run()
     fresh.switch_page("app_pages/distances.py")

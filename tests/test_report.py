@@ -15,7 +15,8 @@ gen_d, imp_d = RNG.normal(0.5, 0.2, 300), RNG.normal(1.2, 0.25, 2000)
 PG = RNG.integers(0, 100, (300, 2))
 PI = RNG.integers(0, 100, (2000, 2))
 PROV = {"model_name": "m.safetensors", "model_format": "safetensors", "checkpoint_hash": "c" * 64,
-        "preprocessing": "grey 8x8", "data_name": "digits", "data_hash": "d" * 64, "n": 100, "dim": 32}
+        "preprocessing": "grey 8x8", "data_name": "digits", "data_hash": "d" * 64, "n": 100, "dim": 32,
+        "model_trained_on": "digits: 1,437 items of 8 identities"}
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,8 @@ def test_card_holds_what_a_team_ships(scores):
     md = card_markdown(card)
     assert f"{card['threshold']:.6g}" in md and "c" * 64 in md and "Clopper-Pearson" in md
     assert f"{100 * back['far']:.4g}%" in md
+    assert back["model"]["trained_on"] == "digits: 1,437 items of 8 identities"
+    assert "trained on digits: 1,437 items of 8 identities" in md
 
 
 def roc_auc(g, i):

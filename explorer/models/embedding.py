@@ -151,6 +151,7 @@ def _provenance(dataset: Dataset, encoder: Encoder | None, preprocessing: str, s
         "model_name": encoder.model_info.name if encoder else "none (vectors given)",
         "model_format": encoder.model_info.format if encoder else "none",
         "checkpoint_hash": encoder.model_info.checkpoint_hash if encoder else "none",
+        "model_trained_on": (encoder.model_info.info or {}).get("trained_on") if encoder else None,
         "preprocessing": preprocessing,
         "precision": getattr(encoder, "precision", "fp32") if encoder else "n/a",
         "n": int(shape[0]),

@@ -198,7 +198,9 @@ def describe_settings(cfg: TrainConfig, spec: ModelSpec, data: TrainData, *,
     def ids(y: np.ndarray) -> str:
         return f"{len(np.unique(y)):,} identities, {len(y):,} items"
 
-    rows = [("Starting model", start),
+    trained_on = spec.info.get("training_data")
+    rows = [("Data", f"{trained_on['name']}, {trained_on['items']:,} items")] if trained_on else []
+    rows += [("Starting model", start),
             ("Architecture", f"{spec.architecture} ({params})" if params else spec.architecture),
             ("Input", spec.input.describe()),
             ("Embedding", f"{spec.out_dim} dimensions" + (", L2-normalised" if spec.normalize else "")),

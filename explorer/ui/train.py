@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -143,6 +145,15 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
             model.load_state_dict(ws.encoder.source.state_dict())
         else:
             spec, model = spec_from_scratch(ds, align=opts.get("align", False), stripes=opts.get("stripes", False)), None
+        # provenance in every checkpoint: which data the model learned from
+        labels = np.asarray(ds.labels)
+        n_train, n_val = len(np.unique(labels[train])), len(np.unique(labels[val]))  # identities
+        spec = replace(spec, info={**spec.info, "training_data": {
+            "name": ds.name, "items": len(ds.labels), "data_hash": ds.content_hash},
+            "trained_on": f"{ds.name}: {len(labels[train]):,} items of {n_train:,} identities "
+                          f"({n_val:,} identities held out for validation)"
+                          + (f"; fine-tuned from a model trained on {spec.info['trained_on']}"
+                             if model is not None and spec.info.get("trained_on") else "")})
         with st.spinner("Preparing the training data ..."):
             data = prepare(ds, spec, train, val)
         keep = ds.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
@@ -253,12 +264,16 @@ def checkpoints(run: jobs.Run) -> None:
                         help="validation figures on the held-out identities at each checkpoint; a run often "
                              "peaks and then drifts, so the best one need not be the last")
     path = run.model_path(step)
+    trained_on = run.spec.info.get("training_data", {})
+    ws = state.get_workspace()
+    if trained_on and ws is not None and trained_on.get("data_hash") != ws.dataset.content_hash:
+        st.warning(f"This run trained on {trained_on.get('name')}; the workspace now holds {ws.dataset.name}. "
+                   "\"Use this model\" embeds the workspace data with it.")
     c1, c2 = st.columns(2)
     c2.download_button("Download checkpoint (safetensors, spec inside)", path.read_bytes(),
                        file_name=f"trained_{run.id}_step{step}.safetensors", mime="application/octet-stream",
                        key="tr_dl")
     if c1.button("Use this model", type="primary", help="Every page re-embeds the workspace data with it"):
-        ws = state.get_workspace()
         def same_data(progress):  # already in memory; restorable by the address it came from, if any
             return ws.dataset
 
