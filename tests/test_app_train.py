@@ -2,6 +2,7 @@
 
 import time
 
+import numpy as np
 from conftest import APP, open_page
 from streamlit.testing.v1 import AppTest
 
@@ -139,4 +140,35 @@ def test_the_address_keeps_the_run_and_the_workspace_across_page_switches(att_fa
     fresh.query_params.clear()
     fresh.run()
     assert "run" not in fresh.query_params and fresh.query_params["data"] == "digits"
+    jobs._RUNS.clear()
+
+
+def test_vectors_train_an_mlp_without_image_options():
+    """A vector table trains the MLP; augmentation, zoom and erasing warp images only, so they are
+    greyed out and the run's settings say augmentation is off."""
+    jobs._RUNS.clear()
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    rng = np.random.default_rng(0)
+    rows = [f"c{i % 10},{','.join(f'{v:.4f}' for v in rng.normal(i % 10, 1.0, 6))}" for i in range(200)]
+    at.radio(key="dm_source").set_value("Vector table").run()
+    at.file_uploader[0].upload("v.csv", ("label," + ",".join(f"f{j}" for j in range(6)) + "\n"
+                                         + "\n".join(rows)).encode(), "text/csv")
+    at.run()
+    at.button(key="dm_go").click().run()
+    assert not at.error, [e.value for e in at.error]
+    at.switch_page("app_pages/train.py").run()
+    boxes = {c.label: c for c in at.checkbox}
+    assert boxes["Augment images"].disabled and not boxes["Augment images"].value
+    assert boxes["Random erasing"].disabled and "these items are vectors" in boxes["Augment images"].help
+    assert _number(at, "Zoom (+-)").disabled
+    _number(at, "Steps").set_value(10)
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception, at.exception
+    run = jobs.get_run(at.session_state["train_run"])
+    _wait(run, lambda: not run.active)
+    at.run()
+    assert run.status == "finished" and run.spec.architecture == "mlp" and not run.cfg.augment
+    settings = at.table[0].value
+    assert settings.loc["Augmentation", "value"] == "off" and settings.loc["Input", "value"] == "vector[6]"
     jobs._RUNS.clear()

@@ -80,15 +80,18 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
         ckpt = f2.number_input("Checkpoint every (steps)", 1, 100_000, 100)
         schedule = f3.selectbox("Learning-rate schedule", SCHEDULES, format_func=lambda s: {
             "constant": "constant", "cosine": "cosine decay to 0 at the last step"}[s])
-        zoom = f4.number_input("Zoom (+-)", 0.0, 0.5, 0.1, step=0.05, format="%.2f",
+        images = ws.dataset.kind == "image"  # augmentation (zoom, erasing) warps images; vectors pass through
+        not_vectors = "" if images else " — not on this data: these items are vectors"
+        zoom = f4.number_input("Zoom (+-)", 0.0, 0.5, 0.1, step=0.05, format="%.2f", disabled=not images,
                                help="with augmentation on: each training image is scaled by 1 +- up to this "
                                     "fraction. Measured on faces (Proxy-Anchor with the alignment, erasing, EMA and "
                                     "stripes, 4 seeds): 0.35 against 0.1 was within the spread of seeds (held-out ROC "
-                                    "AUC 0.980 against 0.974 at 2 min, 0.975 against 0.980 at 5 min)")
+                                    "AUC 0.980 against 0.974 at 2 min, 0.975 against 0.980 at 5 min)" + not_vectors)
         seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
         g0, g1, g2, g3, g4 = st.columns(5)
-        aug = g0.checkbox("Augment images", True, help="random shift (up to 10 %), zoom, rotation (up to 10 degrees), "
-                          "horizontal flip, brightness and contrast")
+        aug = g0.checkbox("Augment images", images, disabled=not images,
+                          help="random shift (up to 10 %), zoom, rotation (up to 10 degrees), horizontal flip, "
+                               "brightness and contrast" + not_vectors)
         cannot = scratch_options(ws.dataset)  # the options a model from scratch cannot have on this data, and why
 
         def why_not(option: str) -> str:
@@ -100,10 +103,11 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
                                  "rotation) that it learns. Measured on faces: it settles on one zoom for every image; "
                                  "it helps Proxy-Anchor (held-out ROC AUC +0.02 at 5 min) and hurts triplet runs"
                                  + why_not("align"))
-        erase = g2.checkbox("Random erasing", False,
+        erase = g2.checkbox("Random erasing", False, disabled=not images,
                             help="with augmentation on: half the augmented images get a rectangle (20-50 % of each "
                                  "side) of noise. Recommended with Proxy-Anchor: measured on faces, +0.01 held-out ROC "
-                                 "AUC at 5 min (with or without the alignment); triplet runs mostly worse (by up to 0.02)")
+                                 "AUC at 5 min (with or without the alignment); triplet runs mostly worse (by up to 0.02)"
+                                 + not_vectors)
         ema = g3.checkbox("Weight average", False,
                           help="validation, checkpoints and \"Use this model\" take an exponential moving average "
                                "of the weights (decay 0.999 per step, about the last 1,000 steps); training goes on "
@@ -121,7 +125,8 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
     if not go:
         return None
     cfg = TrainConfig(loss=loss, miner=miner, margin=float(margin), lr=float(lr), schedule=schedule, P=int(p), K=int(k),
-                      steps=int(steps), augment=bool(aug), zoom=float(zoom), erase=0.5 if erase else 0.0,
+                      steps=int(steps), augment=bool(aug) and images, zoom=float(zoom),
+                      erase=0.5 if erase and images else 0.0,
                       ema=0.999 if ema else 0.0, hnsw_mode=mode, hnsw_k=int(hk), hnsw_ef=int(ef),
                       refresh_every=int(refresh), validate_every=int(every), checkpoint_every=int(ckpt),
                       snapshot_every=int(max(every, ckpt)), seed=int(seed))
