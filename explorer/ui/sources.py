@@ -15,7 +15,6 @@ from explorer.data.folders import dataset_from_files, load_directory, load_zip
 from explorer.data.vectors import dataset_from_frame, label_candidates, read_projector_pair, read_table
 from explorer.errors import InputError
 from explorer.models.checkpoints import load_checkpoint, load_server_checkpoint
-from explorer.training import jobs
 from explorer.ui.workspace import bundled_digits, bundled_encoder
 
 DATA_SOURCES = ("Bundled digits", "Image folder (zip)", "Image folder (directory upload)",
@@ -58,6 +57,8 @@ def model_loader_for(token: str) -> Callable:
 
 def trained_encoder(run_id: str, step: str):
     """The checkpoint at ``step`` of training run ``run_id`` on this server ("Use this model")."""
+    from explorer.training import jobs  # here, not at the top: it imports the trainer (~0.6 s) on every first page
+
     run = jobs.get_run(run_id)
     if run is None or not step.isdigit() or int(step) not in run.checkpoints:
         raise InputError(f"no checkpoint at step {step} of a training run {run_id!r} on this server")
