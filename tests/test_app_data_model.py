@@ -76,6 +76,10 @@ def test_refresh_restores_server_side_workspace_from_the_address(att_faces):
     at.run()
     assert not at.exception
     assert _metrics(at)["Items (N)"] == "400"
+    # the pickers show where the workspace came from, not the defaults
+    assert at.radio(key="dm_source").value == "Image folder on the server"
+    assert at.text_input(key="dm_path").value == str(att_faces)
+    assert at.radio(key="dm_model").value == "Bundled digits ConvNet"
 
 
 def test_address_outside_allowed_folders_falls_back_to_default():

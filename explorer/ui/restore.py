@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.errors import InputError
 from explorer.ui import address, state
-from explorer.ui.sources import data_loader_for, model_loader_for
+from explorer.ui.sources import data_loader_for, model_loader_for, picker_state
 from explorer.ui.workspace import build_workspace
 
 
@@ -26,6 +26,8 @@ def ensure_workspace() -> None:
         else:
             with st.spinner("Restoring your workspace ..."):
                 if build_workspace(*loaders) is not None:
+                    for key, value in picker_state(params["data"], params["model"]).items():
+                        st.session_state.setdefault(key, value)
                     return
     with st.spinner("Embedding the bundled digits with the bundled model ..."):
         build_workspace(data_loader_for("digits"), model_loader_for("bundled"))

@@ -66,6 +66,21 @@ def trained_encoder(run_id: str, step: str):
                            origin="server")
 
 
+def picker_state(data_token: str, model_token: str) -> dict[str, str]:
+    """The pickers' widget values that name these restore tokens (so that after a refresh the Data &
+    model page shows the sources the workspace came from, not the defaults)."""
+    values = {}
+    if data_token == "digits":
+        values["dm_source"] = "Bundled digits"
+    elif data_token.startswith("dir:"):
+        values.update(dm_source="Image folder on the server", dm_path=data_token[4:])
+    if model_token == "bundled":
+        values["dm_model"] = "Bundled digits ConvNet"
+    elif model_token.startswith("ckpt:"):
+        values.update(dm_model="Checkpoint on the server", dm_ckpt_path=model_token[5:])
+    return values  # a run's checkpoint ("run:") has no picker: the Train page's "Use this model" chose it
+
+
 def data_picker() -> tuple[Callable | None, bool]:
     """Returns (loader, needs_model). ``loader(progress) -> Dataset``."""
     source = st.radio("Data source", DATA_SOURCES, key="dm_source", horizontal=True)
