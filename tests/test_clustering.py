@@ -6,7 +6,16 @@ from sklearn import metrics as skm
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.datasets import make_blobs
 
-from explorer.analysis.clustering import against_labels, cluster, contingency, k_sweep, purity, silhouette, suggest_k
+from explorer.analysis.clustering import (
+    against_labels,
+    cluster,
+    contingency,
+    k_sweep,
+    purity,
+    silhouette,
+    suggest_k,
+    sweep_range,
+)
 
 X, Y = make_blobs(n_samples=400, centers=5, n_features=8, cluster_std=1.0, random_state=0)
 
@@ -58,3 +67,13 @@ def test_sweep_suggests_the_true_k_and_silhouette_matches_sklearn():
 def test_bad_settings_are_refused(kw, match):
     with pytest.raises(ValueError, match=match):
         cluster(X, **kw)
+
+
+@pytest.mark.parametrize("n_items, n_labels, expected", [
+    (400, 40, (50, 45)),  # the AT&T faces: the sweep reaches past their 40 identities
+    (1797, 10, (30, 20)),  # the digits: as before
+    (10_000, 1_000, (200, 60)),  # thousands of identities: capped, and not swept to the cap by default
+    (3, 2, (3, 2)),  # tiny: k stays below the number of items by default
+])
+def test_sweep_range_reaches_past_the_number_of_labels(n_items, n_labels, expected):
+    assert sweep_range(n_items, n_labels) == expected

@@ -100,6 +100,17 @@ def k_sweep(vectors: np.ndarray, ks, *, method: str = "kmeans", metric: str = "e
     return pd.DataFrame(rows, columns=["k", "silhouette"])
 
 
+SWEEP_MAX_K = 200  # the k sweep clusters once per k: its range stops here
+
+
+def sweep_range(n_items: int, n_labels: int) -> tuple[int, int]:
+    """(highest k the sweep offers, default top of its range): the range reaches past the number of
+    labels (so the sweep can say whether the model's own grouping agrees with them), while the default
+    stops at 60 clusterings so that a dataset of thousands of identities is not swept by default."""
+    top = max(min(max(30, n_labels + 10), SWEEP_MAX_K, n_items - 1), 3)
+    return top, max(2, min(top, n_items - 1, max(20, min(n_labels + 5, 60))))
+
+
 def suggest_k(sweep: pd.DataFrame) -> int | None:
     ok = sweep.dropna()
     return None if ok.empty else int(ok.loc[ok["silhouette"].idxmax(), "k"])

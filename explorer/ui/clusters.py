@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import plots
-from explorer.analysis.clustering import LINKAGES, ClusterResult, k_sweep, suggest_k
+from explorer.analysis.clustering import LINKAGES, ClusterResult, k_sweep, suggest_k, sweep_range
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
 
@@ -37,9 +37,9 @@ def settings(n_labels: int, n_items: int) -> dict:
 
 def sweep(ws: Workspace, u: Usable, opts: dict) -> None:
     """A silhouette sweep over k, behind a button (it clusters once per k)."""
-    top = min(30, len(u.vectors) - 1)
+    top, default_hi = sweep_range(len(u.vectors), len(np.unique(u.labels)))
     c1, c2 = st.columns([3, 1])
-    lo, hi = c1.slider("Which k? Sweep k from, to", 2, max(top, 3), (2, min(top, 20)), key="cl_sweep_range")
+    lo, hi = c1.slider("Which k? Sweep k from, to", 2, top, (2, default_hi), key="cl_sweep_range")
     if c2.button("Run the sweep", key="cl_sweep_go"):
         bar = st.progress(0.0, text="Clustering ...")
         extra = {"linkage": opts["linkage"]} if opts["method"] == "agglomerative" else {}
