@@ -17,7 +17,9 @@ st.write(f"All {emb.n * (emb.n - 1) // 2:,} pairs of the {emb.n:,} items: genuin
          "pairs do not. Smaller distance = more similar.")
 c1, c2, c3 = st.columns([2, 1, 1])
 metric = c1.selectbox("Distance", METRICS, index=1, key="ds_metric")
-density = c2.toggle("Density", key="ds_density")
+density = c2.toggle("Density", True, key="ds_density",
+                    help="each histogram scaled to area 1, so the genuine pairs (usually far fewer than the impostor "
+                         "pairs) show as clearly; off: pair counts")
 log_y = c3.toggle("Log y", key="ds_log")
 
 pairs.explain_dropped(pairs.usable(ws))

@@ -41,3 +41,25 @@ def test_facenet_mark_offered_for_unit_norm_sqeuclidean(page):
     assert page.checkbox(key="ds_facenet").value is False
     page.checkbox(key="ds_facenet").check().run()
     assert not page.exception
+
+
+def test_histograms_are_densities_by_default(page):
+    """1,800 genuine pairs against 78,000 impostor ones: as counts the genuine histogram is a sliver,
+    so both are scaled to area 1 unless the user asks for counts."""
+    import base64
+    import json
+
+    def values(v):  # plotly writes numpy arrays as typed arrays (dtype + base64 bytes)
+        return np.frombuffer(base64.b64decode(v["bdata"]), v["dtype"]) if isinstance(v, dict) else np.asarray(v)
+
+    def histogram():
+        fig = json.loads(page.get("plotly_chart")[0].proto.spec)
+        return fig["layout"]["yaxis"]["title"]["text"], fig["data"]
+
+    title, bars = histogram()
+    assert title == "density" and page.toggle(key="ds_density").value
+    for bar in bars:  # each integrates to 1 over its bins
+        assert np.sum(values(bar["y"]) * values(bar["width"])) == pytest.approx(1.0, rel=1e-6)
+    page.toggle(key="ds_density").set_value(False).run()
+    title, bars = histogram()
+    assert title == "pairs" and values(bars[0]["y"]).sum() == int(_metrics(page)["Genuine pairs"].replace(",", ""))

@@ -102,7 +102,7 @@ def figures(curve: RocCurve, scores: PairScores, r: ThresholdResult, log_y: bool
     a.plotly_chart(plots.roc_figure(far, curve.tar, point=(r.far, r.tar)), key="th_roc")
     b.plotly_chart(plots.det_figure(far, frr, point=(r.far, 1 - r.tar)), key="th_det")
     c.plotly_chart(plots.pair_histogram(scores.edges, scores.genuine_hist, scores.impostor_hist, metric=scores.metric,
-                                        log_y=log_y, threshold=r.threshold), key="th_hist")
+                                        density=True, log_y=log_y, threshold=r.threshold), key="th_hist")
 
 
 def tar_table(head: Headline, curve: RocCurve) -> None:
