@@ -18,7 +18,8 @@ def remember(**params: str) -> None:
     kept = st.session_state.setdefault(ADDRESS, {})
     for key, value in params.items():
         kept[key] = str(value)
-        st.query_params[key] = str(value)
+        if st.query_params.get(key) != str(value):  # each write is a message to the browser
+            st.query_params[key] = str(value)
 
 
 def remembered(key: str) -> str | None:
