@@ -646,3 +646,19 @@ def test_a_striped_run_learns_and_resumes_with_its_proxies():
     for a, b in zip(again.proxies, tr.proxies, strict=True):
         assert torch.equal(a.proxies, b.proxies)
     np.testing.assert_array_equal(again.embed(data.x_val), tr.embed(data.x_val))
+
+
+def test_provenance_names_the_data_the_split_and_the_starting_model():
+    from explorer.data.dataset import Dataset
+    from explorer.training.trainer import spec_from_scratch, with_provenance
+
+    x, y = _blobs(n_ids=5, per=4)
+    ds = Dataset(name="blobs", kind="vector", ids=[str(i) for i in range(len(y))], labels=[f"p{v}" for v in y],
+                 items=x, content_hash="h" * 64, origin="server")
+    train, val = split_identities(ds.labels, val_labels=["p0", "p1"])
+    spec = with_provenance(spec_from_scratch(ds), ds, train, val, fine_tuned=False)
+    assert spec.info["trained_on"] == "blobs: 12 items of 3 identities (2 identities held out for validation)"
+    assert spec.info["training_data"] == {"name": "blobs", "items": 20, "data_hash": "h" * 64}
+    again = with_provenance(spec, ds, train, val, fine_tuned=True)  # fine-tuning it names where it started
+    assert again.info["trained_on"] == spec.info["trained_on"] + "; fine-tuned from a model trained on " + \
+        spec.info["trained_on"]

@@ -107,8 +107,9 @@ def sweep_range(n_items: int, n_labels: int) -> tuple[int, int]:
     """(highest k the sweep offers, default top of its range): the range reaches past the number of
     labels (so the sweep can say whether the model's own grouping agrees with them), while the default
     stops at 60 clusterings so that a dataset of thousands of identities is not swept by default."""
-    top = max(min(max(30, n_labels + 10), SWEEP_MAX_K, n_items - 1), 3)
-    return top, max(2, min(top, n_items - 1, max(20, min(n_labels + 5, 60))))
+    top = max(3, min(max(30, n_labels + 10), SWEEP_MAX_K, n_items - 1))
+    default = min(max(20, n_labels + 5), 60, top, n_items - 1)
+    return top, max(2, default)
 
 
 def suggest_k(sweep: pd.DataFrame) -> int | None:

@@ -174,6 +174,19 @@ def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48, align: 
     return ModelSpec("convnet", params, inp, out_dim)
 
 
+def with_provenance(spec: ModelSpec, dataset, train: np.ndarray, val: np.ndarray, *, fine_tuned: bool) -> ModelSpec:
+    """The spec with what its model learns from, carried by every checkpoint: ``training_data`` (name,
+    items, content hash: the Train page compares it with the workspace) and ``trained_on`` in words (as
+    the bundled model's; the threshold card repeats it), naming the model a fine-tuning run started from."""
+    labels = np.asarray(dataset.labels)
+    words = (f"{dataset.name}: {len(labels[train]):,} items of {len(np.unique(labels[train])):,} identities "
+             f"({len(np.unique(labels[val])):,} identities held out for validation)")
+    if fine_tuned and spec.info.get("trained_on"):
+        words += f"; fine-tuned from a model trained on {spec.info['trained_on']}"
+    return replace(spec, info={**spec.info, "trained_on": words, "training_data": {
+        "name": dataset.name, "items": len(labels), "data_hash": dataset.content_hash}})
+
+
 def prepare(dataset, spec: ModelSpec, train: np.ndarray, val: np.ndarray) -> TrainData:
     """Preprocess a dataset's items as the spec says (once: training reuses the arrays)."""
     pre = Encoder(spec.input, spec.out_dim, ModelInfo("prep", "none", "", "", {}))

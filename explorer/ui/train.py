@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -25,6 +23,7 @@ from explorer.training.trainer import (
     scratch_options,
     spec_from_scratch,
     split_identities,
+    with_provenance,
 )
 from explorer.ui import address, state
 from explorer.ui.sources import model_loader_for, restorable
@@ -150,15 +149,7 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
             model.load_state_dict(ws.encoder.source.state_dict())
         else:
             spec, model = spec_from_scratch(ds, align=opts.get("align", False), stripes=opts.get("stripes", False)), None
-        # provenance in every checkpoint: which data the model learned from
-        labels = np.asarray(ds.labels)
-        n_train, n_val = len(np.unique(labels[train])), len(np.unique(labels[val]))  # identities
-        spec = replace(spec, info={**spec.info, "training_data": {
-            "name": ds.name, "items": len(ds.labels), "data_hash": ds.content_hash},
-            "trained_on": f"{ds.name}: {len(labels[train]):,} items of {n_train:,} identities "
-                          f"({n_val:,} identities held out for validation)"
-                          + (f"; fine-tuned from a model trained on {spec.info['trained_on']}"
-                             if model is not None and spec.info.get("trained_on") else "")})
+        spec = with_provenance(spec, ds, train, val, fine_tuned=model is not None)
         with st.spinner("Preparing the training data ..."):
             data = prepare(ds, spec, train, val)
         keep = ds.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
