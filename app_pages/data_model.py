@@ -6,8 +6,10 @@ from explorer.ui import render, sources, state
 from explorer.ui.workspace import build_workspace
 
 st.title("Data & model")
-st.write("Choose a dataset and the model that embeds it. The previous workspace stays until the new one "
-         "has loaded and embedded without error.")
+st.write(
+    "Choose a dataset and the model that embeds it. The previous workspace stays until the new one "
+    "has loaded and embedded without error."
+)
 
 with st.container(border=True):
     load_data, needs_model = sources.data_picker()

@@ -13,13 +13,19 @@ from explorer.ui.memo import memo
 st.title("Distances")
 ws = state.require_workspace()
 emb = ws.embeddings
-st.write(f"All {emb.n * (emb.n - 1) // 2:,} pairs of the {emb.n:,} items: genuine pairs share a label, impostor "
-         "pairs do not. Smaller distance = more similar.")
+st.write(
+    f"All {emb.n * (emb.n - 1) // 2:,} pairs of the {emb.n:,} items: genuine pairs share a label, impostor "
+    "pairs do not. Smaller distance = more similar."
+)
 c1, c2, c3 = st.columns([2, 1, 1])
 metric = c1.selectbox("Distance", METRICS, index=1, key="ds_metric")
-density = c2.toggle("Density", True, key="ds_density",
-                    help="each histogram scaled to area 1, so the genuine pairs (usually far fewer than the impostor "
-                         "pairs) show as clearly; off: pair counts")
+density = c2.toggle(
+    "Density",
+    True,
+    key="ds_density",
+    help="each histogram scaled to area 1, so the genuine pairs (usually far fewer than the impostor "
+    "pairs) show as clearly; off: pair counts",
+)
 log_y = c3.toggle("Log y", key="ds_log")
 
 pairs.explain_dropped(pairs.usable(ws))
@@ -36,10 +42,16 @@ if unit_norm and metric == "sqeuclidean" and st.checkbox("Show FaceNet's 1.1 thr
 m = st.columns(6)
 m[0].metric("Genuine pairs", f"{h.n_genuine:,}")
 m[1].metric("Impostor pairs", f"{h.n_impostor:,}")
-m[2].metric("d-prime", "n/a" if sep.d_prime is None else f"{sep.d_prime:.3f}",
-            help="|mean impostor - mean genuine| / sqrt((var genuine + var impostor) / 2), from sums over every pair")
-m[3].metric("Overlap", "n/a" if sep.overlap is None else f"{sep.overlap:.4f}",
-            help="Shared area of the two normalised histograms: 0 = separated, 1 = identical")
+m[2].metric(
+    "d-prime",
+    "n/a" if sep.d_prime is None else f"{sep.d_prime:.3f}",
+    help="|mean impostor - mean genuine| / sqrt((var genuine + var impostor) / 2), from sums over every pair",
+)
+m[3].metric(
+    "Overlap",
+    "n/a" if sep.overlap is None else f"{sep.overlap:.4f}",
+    help="Shared area of the two normalised histograms: 0 = separated, 1 = identical",
+)
 m[4].metric("Mean genuine", f"{sep.mean_genuine:.3f}")
 m[5].metric("Mean impostor", f"{sep.mean_impostor:.3f}")
 if not h.n_impostor:
@@ -50,8 +62,12 @@ if h.all_equal:
     st.warning("Every pair has the same distance: the embedding separates nothing. Check the model.")
 if h.sampled:
     st.caption(h.source + f" (of {h.n_impostor_total:,}): the impostor histogram is the sample's.")
-st.plotly_chart(plots.pair_histogram(h.edges, h.genuine_hist, h.impostor_hist, metric=metric, density=density,
-                                     log_y=log_y, mark=mark), key="ds_hist")
+st.plotly_chart(
+    plots.pair_histogram(
+        h.edges, h.genuine_hist, h.impostor_hist, metric=metric, density=density, log_y=log_y, mark=mark
+    ),
+    key="ds_hist",
+)
 
 st.subheader("Per class")
 left, right = st.columns(2)

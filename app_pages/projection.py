@@ -9,8 +9,10 @@ from explorer.ui import projection as ui
 
 st.title("Projection")
 ws = state.require_workspace()
-st.write("Each point is an item. Box- or lasso-select points on the 2D map to see them, and one item's nearest "
-         "neighbours in the embedding itself (not on the map).")
+st.write(
+    "Each point is an item. Box- or lasso-select points on the 2D map to see them, and one item's nearest "
+    "neighbours in the embedding itself (not on the map)."
+)
 u = pairs.require_usable(ws, min_items=3, what="A map")
 opts = ui.settings()
 try:

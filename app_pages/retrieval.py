@@ -9,14 +9,22 @@ from explorer.ui import retrieval as ui
 
 st.title("Retrieval")
 ws = state.require_workspace()
-st.write("Every item queries all the others by distance. Precision@1, R-Precision and MAP@R measure how much of "
-         "its own class comes back first (R = class size - 1); below, the items that look wrong.")
+st.write(
+    "Every item queries all the others by distance. Precision@1, R-Precision and MAP@R measure how much of "
+    "its own class comes back first (R = class size - 1); below, the items that look wrong."
+)
 u = pairs.require_usable(ws, what="Retrieval")
 c1, c2 = st.columns(2)
 metric = c1.selectbox("Distance", INDEX_METRICS, index=1, key="rt_metric")
 kinds = ["exact", "hnsw"]
-kind = c2.radio("Neighbour search", kinds, index=0 if len(u.rows) <= EXACT_SEARCH_UP_TO else 1, key="rt_kind",
-                horizontal=True, format_func=lambda k: "exact" if k == "exact" else "HNSW (approximate, faster)")
+kind = c2.radio(
+    "Neighbour search",
+    kinds,
+    index=0 if len(u.rows) <= EXACT_SEARCH_UP_TO else 1,
+    key="rt_kind",
+    horizontal=True,
+    format_func=lambda k: "exact" if k == "exact" else "HNSW (approximate, faster)",
+)
 try:
     f = ui.findings(ws, u, metric, kind)
 except ValueError as exc:

@@ -13,14 +13,22 @@ from explorer.ui.memo import memo
 st.title("Threshold")
 ws = state.require_workspace()
 ui.keep_choices()
-st.write("Accept two items as the same identity when their distance is at most the threshold. Every figure is "
-         "counted exactly at the threshold shown.")
+st.write(
+    "Accept two items as the same identity when their distance is at most the threshold. Every figure is "
+    "counted exactly at the threshold shown."
+)
 c1, c2, c3 = st.columns([2, 2, 1])
-source = c1.radio("Pairs", ["All pairs of the workspace", "Pairs from a protocol file"], key="th_source",
-                  horizontal=True)
+source = c1.radio(
+    "Pairs", ["All pairs of the workspace", "Pairs from a protocol file"], key="th_source", horizontal=True
+)
 metric = c2.selectbox("Distance", METRICS, key="th_metric")
-ci_method = c3.radio("Intervals", ["wilson", "exact"], key="th_ci", horizontal=True,
-                     format_func=lambda m: "Wilson" if m == "wilson" else "Clopper-Pearson")
+ci_method = c3.radio(
+    "Intervals",
+    ["wilson", "exact"],
+    key="th_ci",
+    horizontal=True,
+    format_func=lambda m: "Wilson" if m == "wilson" else "Clopper-Pearson",
+)
 pairs.explain_dropped(pairs.usable(ws))
 
 proto = dists = file_key = None
@@ -38,19 +46,25 @@ except ValueError as exc:
     st.error(f"Cannot compute pair distances: {exc}. Your workspace is unchanged.")
     st.stop()
 if not scores.n_impostor:
-    st.warning("Only one identity here: every pair is genuine, so nothing can be falsely accepted and a threshold has "
-               "nothing to separate. Load data with at least two identities.")
+    st.warning(
+        "Only one identity here: every pair is genuine, so nothing can be falsely accepted and a threshold has "
+        "nothing to separate. Load data with at least two identities."
+    )
     st.stop()
 if not scores.n_genuine:
-    st.warning("Every identity has a single item here: there are no genuine pairs, so no true accept can be counted. "
-               "Load at least two items of some identity.")
+    st.warning(
+        "Every identity has a single item here: there are no genuine pairs, so no true accept can be counted. "
+        "Load at least two items of some identity."
+    )
     st.stop()
 curve = memo(ws, "curve", (metric, source, file_key), lambda: scores_curve(scores))
 head = memo(ws, "headline", (metric, source, file_key), lambda: headline(curve, scores.figures))
 if scores.all_equal or len(curve.thresholds) == 2:
     only = float(scores.impostor.values[0] if len(scores.impostor.values) else curve.thresholds[-1])
-    st.warning(f"All {curve.n_genuine + curve.n_impostor:,} pair distances are equal ({only:.5g}): the embedding "
-               "separates nothing, so any threshold accepts every pair or none. Check the model.")
+    st.warning(
+        f"All {curve.n_genuine + curve.n_impostor:,} pair distances are equal ({only:.5g}): the embedding "
+        "separates nothing, so any threshold accepts every pair or none. Check the model."
+    )
     threshold, how = only, "the only distance"
 else:
     threshold, how = ui.pick(curve)
@@ -65,12 +79,19 @@ m[0].metric("ROC AUC", f"{head.auc:.6f}", help="Exact" if head.exact else f"Larg
 m[1].metric("EER", f"{100 * head.eer:.3f}%", help="Where FAR and FRR meet")
 m[2].metric("EER threshold", f"{head.eer_threshold:.5g}")
 if not head.exact:
-    st.caption(f"{scores.n_genuine + scores.n_impostor:,} pairs are summarised on {len(curve.thresholds) - 1:,} "
-               "exact threshold points (fine bins, plus every value of the exact low-FAR and high-FRR tails); "
-               f"the AUC is within {head.auc_bound:.1e} of the exact value.")
+    st.caption(
+        f"{scores.n_genuine + scores.n_impostor:,} pairs are summarised on {len(curve.thresholds) - 1:,} "
+        "exact threshold points (fine bins, plus every value of the exact low-FAR and high-FRR tails); "
+        f"the AUC is within {head.auc_bound:.1e} of the exact value."
+    )
 ui.tar_table(head, curve)
-st.download_button("Download the curve's exact points (CSV)", lambda: curve_csv(curve), file_name="roc_points.csv",
-                   mime="text/csv", key="th_curve_csv")
+st.download_button(
+    "Download the curve's exact points (CSV)",
+    lambda: curve_csv(curve),
+    file_name="roc_points.csv",
+    mime="text/csv",
+    key="th_curve_csv",
+)
 if proto is not None:
     ui.kfold(proto, dists)
 
@@ -80,9 +101,19 @@ ui.gallery(ws, scores, r.threshold)
 st.subheader("Threshold card")
 card = threshold_card(r, head, scores, how=how, provenance=ws.embeddings.provenance, pairs_from=pairs_from)
 d1, d2 = st.columns(2)
-d1.download_button("Download card (JSON)", card_json(card), file_name="threshold_card.json",
-                   mime="application/json", key="th_card_json")
-d2.download_button("Download card (Markdown)", card_markdown(card), file_name="threshold_card.md",
-                   mime="text/markdown", key="th_card_md")
+d1.download_button(
+    "Download card (JSON)",
+    card_json(card),
+    file_name="threshold_card.json",
+    mime="application/json",
+    key="th_card_json",
+)
+d2.download_button(
+    "Download card (Markdown)",
+    card_markdown(card),
+    file_name="threshold_card.md",
+    mime="text/markdown",
+    key="th_card_md",
+)
 with st.expander("Preview the card"):
     st.markdown(card_markdown(card))

@@ -7,10 +7,12 @@ from explorer.ui import train as ui
 
 st.title("Train")
 ws = state.require_workspace()
-st.write("Train an embedding on the workspace data and watch it learn. Whole identities are held out for "
-         "validation (open set). Negatives come from the batch, or from an HNSW index over the whole training "
-         "set, rebuilt as the model moves. The run goes on in the background: switch pages or refresh, it keeps "
-         "going (its id is in the address).")
+st.write(
+    "Train an embedding on the workspace data and watch it learn. Whole identities are held out for "
+    "validation (open set). Negatives come from the batch, or from an HNSW index over the whole training "
+    "set, rebuilt as the model moves. The run goes on in the background: switch pages or refresh, it keeps "
+    "going (its id is in the address)."
+)
 run = ui.current_run()
 if run is None:
     if ws.dataset.kind == "vector" and ws.dataset.is_embedding:

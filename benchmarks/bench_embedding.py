@@ -30,8 +30,12 @@ from explorer.models.encoder import ModelInfo, TorchEncoder, bf16_supported  # n
 from explorer.models.spec import InputSpec, ModelSpec  # noqa: E402
 
 FACES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "att_faces"
-SPEC = ModelSpec("convnet", {"in_channels": 1, "widths": [32, 64, 128]},
-                 InputSpec("image", 112, 92, 1, mean=(0.5,), std=(0.25,)), 128)
+SPEC = ModelSpec(
+    "convnet",
+    {"in_channels": 1, "widths": [32, 64, 128]},
+    InputSpec("image", 112, 92, 1, mean=(0.5,), std=(0.25,)),
+    128,
+)
 
 
 def plain_loop(model, encoder, images) -> np.ndarray:
@@ -73,8 +77,10 @@ def main() -> None:
     t_big, _ = best_of(lambda: embed_items(enc, images, batch_size=128), args.repeats)
     cos = float((ref * fast).sum(1).min())
     n = len(images)
-    print(f"AT&T faces: {n} images 112x92, ConvNet 32-64-128 -> 128-d, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, native bf16: {bf16_supported()}, fast-path precision: {enc.precision}")
+    print(
+        f"AT&T faces: {n} images 112x92, ConvNet 32-64-128 -> 128-d, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, native bf16: {bf16_supported()}, fast-path precision: {enc.precision}"
+    )
     print(f"plain fp32 loop (batch 1):   {n / t_plain:8.1f} images/s")
     print(f"fast path, batch 128:        {n / t_big:8.1f} images/s  (too large: activations leave the cache)")
     print(f"fast path (batch {bs}):       {n / t_fast:8.1f} images/s")

@@ -35,22 +35,33 @@ def data(n, d, seed=0):
 
 def _run(code: str, env: dict | None = None) -> dict:
     """Run code in a fresh interpreter; it prints one JSON line last. Adds peak RSS in MB."""
-    wrapped = DATA + textwrap.dedent(code) + textwrap.dedent("""
+    wrapped = (
+        DATA
+        + textwrap.dedent(code)
+        + textwrap.dedent("""
         import resource, json as _j
         OUT["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(_j.dumps(OUT))
     """)
+    )
     import os
 
-    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", wrapped], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", wrapped],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=1800,
+    )
     if proc.returncode:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def first_umap(n: int) -> None:
-    stock = _run(f"""
+    stock = _run(
+        f"""
         import time
         t0 = time.perf_counter()
         import umap
@@ -59,7 +70,9 @@ def first_umap(n: int) -> None:
         t1 = time.perf_counter()
         e = umap.UMAP(random_state=0).fit_transform(x)
         OUT = {{"import_s": t1 - t0, "fit_s": time.perf_counter() - t1, "tw": trustworthiness(x, e)}}
-    """, env={"NUMBA_CACHE_DIR": tempfile.mkdtemp(prefix="numba-stock-")})
+    """,
+        env={"NUMBA_CACHE_DIR": tempfile.mkdtemp(prefix="numba-stock-")},
+    )
     # ours: the server's persistent numba cache (filled by an earlier start), and its warm-up thread
     # starting with the process; the first visitor clicks at once, or once the warm-up is done
     _run("from explorer.analysis.warmup import compile_kernels, compile_umap\ncompile_umap()\nOUT = {}")
@@ -91,16 +104,22 @@ def first_umap(n: int) -> None:
     if "error" in stock or "error" in ours:
         print(f"   failed: stock {stock.get('error')}, ours {ours.get('error')}")
         return
-    print(f"   stock umap-learn, fresh process and numba cache: import {stock['import_s']:.1f} s + fit "
-          f"{stock['fit_s']:.1f} s; trustworthiness {stock['tw']:.4f}")
+    print(
+        f"   stock umap-learn, fresh process and numba cache: import {stock['import_s']:.1f} s + fit "
+        f"{stock['fit_s']:.1f} s; trustworthiness {stock['tw']:.4f}"
+    )
     for when, r in runs.items():
         if "error" in r:
             print(f"   ours, click {when}: failed ({r['error']})")
             continue
-        print(f"   ours, fresh server, click {when} ({r['start_s']:.1f} s after start): PCA at {r['pca_s']:.2f} s, "
-              f"preview at {r['preview_s']:.1f} s, final at {r['final_s']:.1f} s; trustworthiness {r['tw']:.4f}")
-    print(f"   click to final map: {stock['fit_s'] / ours['final_s']:.1f}x faster than stock's fit; "
-          f"trustworthiness difference {ours['tw'] - stock['tw']:+.4f}")
+        print(
+            f"   ours, fresh server, click {when} ({r['start_s']:.1f} s after start): PCA at {r['pca_s']:.2f} s, "
+            f"preview at {r['preview_s']:.1f} s, final at {r['final_s']:.1f} s; trustworthiness {r['tw']:.4f}"
+        )
+    print(
+        f"   click to final map: {stock['fit_s'] / ours['final_s']:.1f}x faster than stock's fit; "
+        f"trustworthiness difference {ours['tw'] - stock['tw']:+.4f}"
+    )
 
 
 def warm_umap(n: int) -> None:
@@ -132,8 +151,10 @@ def warm_umap(n: int) -> None:
         print(f"   failed: {r['error']}")
         return
     print(f"   stock umap-learn (default, parallel): {r['stock_s']:.1f} s, trustworthiness {r['tw_stock']:.4f}")
-    print(f"   ours (deterministic, random_state=0): PCA + kNN graph (NN-descent) {r['knn_s']:.1f} s, preview at {r['preview_s']:.1f} s, "
-          f"final at {r['final_s']:.1f} s, trustworthiness {r['tw']:.4f}; {r['stock_s'] / r['final_s']:.2f}x stock")
+    print(
+        f"   ours (deterministic, random_state=0): PCA + kNN graph (NN-descent) {r['knn_s']:.1f} s, preview at {r['preview_s']:.1f} s, "
+        f"final at {r['final_s']:.1f} s, trustworthiness {r['tw']:.4f}; {r['stock_s'] / r['final_s']:.2f}x stock"
+    )
 
 
 def retrieval(n: int, pml_n: int) -> None:
@@ -146,9 +167,12 @@ def retrieval(n: int, pml_n: int) -> None:
         OUT = {{"s": time.perf_counter() - t, "map": r.map_at_r, "p1": r.precision_at_1}}
     """)
     lines = [f"\n3. retrieval metrics, {n:,} x 128"]
-    lines.append(f"   ours (exact: one pass per query row): {ours.get('s', float('nan')):.1f} s, peak "
-                 f"{ours.get('peak_mb', float('nan')):.0f} MB, MAP@R {ours.get('map', float('nan')):.4f}"
-                 if "error" not in ours else f"   ours failed: {ours['error']}")
+    lines.append(
+        f"   ours (exact: one pass per query row): {ours.get('s', float('nan')):.1f} s, peak "
+        f"{ours.get('peak_mb', float('nan')):.0f} MB, MAP@R {ours.get('map', float('nan')):.4f}"
+        if "error" not in ours
+        else f"   ours failed: {ours['error']}"
+    )
     for size in sorted({pml_n, n}):
         pml = _run(f"""
             import time, torch
@@ -167,8 +191,10 @@ def retrieval(n: int, pml_n: int) -> None:
         if "error" in pml:
             lines.append(f"   AccuracyCalculator (torch k-NN) at {size:,}: failed ({pml['error']})")
             continue
-        lines.append(f"   AccuracyCalculator (torch k-NN) at {size:,}: {pml['s']:.1f} s, peak {pml['peak_mb']:.0f} MB, "
-                     f"MAP@R {pml['map']:.4f}")
+        lines.append(
+            f"   AccuracyCalculator (torch k-NN) at {size:,}: {pml['s']:.1f} s, peak {pml['peak_mb']:.0f} MB, "
+            f"MAP@R {pml['map']:.4f}"
+        )
         if size != n:
             small = _run(f"""
                 import time
@@ -178,8 +204,10 @@ def retrieval(n: int, pml_n: int) -> None:
                 r = retrieval_metrics(x, y)
                 OUT = {{"s": time.perf_counter() - t, "map": r.map_at_r}}
             """)
-            lines.append(f"   ours at {size:,}: {small['s']:.1f} s, peak {small['peak_mb']:.0f} MB, MAP@R {small['map']:.4f}"
-                         f" ({pml['s'] / small['s']:.1f}x faster, {pml['peak_mb'] / small['peak_mb']:.1f}x less memory)")
+            lines.append(
+                f"   ours at {size:,}: {small['s']:.1f} s, peak {small['peak_mb']:.0f} MB, MAP@R {small['map']:.4f}"
+                f" ({pml['s'] / small['s']:.1f}x faster, {pml['peak_mb'] / small['peak_mb']:.1f}x less memory)"
+            )
     print("\n".join(lines))
 
 

@@ -64,7 +64,7 @@ def numpy_blocks_knn(x: np.ndarray, q: np.ndarray, k: int, block: int = 2048) ->
     sq = np.einsum("ij,ij->i", xc, xc)
     out = []
     for s in range(0, len(qc), block):
-        qb = qc[s:s + block]
+        qb = qc[s : s + block]
         d = qb @ xc.T
         d *= -2.0
         d += np.einsum("ij,ij->i", qb, qb)[:, None]
@@ -93,9 +93,13 @@ def bench_index(n: int, d: int, n_queries: int) -> None:
         t = time.perf_counter()
         numpy_nb = numpy_blocks_knn(x, x[q], 11)
         t_np = time.perf_counter() - t
-        np_recall = np.mean([len(set(a) & set(b[b != i][:10])) / 10 for a, b, i in zip(truth, numpy_nb, q, strict=True)])
-        print(f"| {name} | exact (numpy blocks + argpartition, our index before it used scikit-learn) | - | "
-              f"{n_queries / t_np:,.0f} | {np_recall:.4f} | {t_exact / t_np:.2f}x |")
+        np_recall = np.mean(
+            [len(set(a) & set(b[b != i][:10])) / 10 for a, b, i in zip(truth, numpy_nb, q, strict=True)]
+        )
+        print(
+            f"| {name} | exact (numpy blocks + argpartition, our index before it used scikit-learn) | - | "
+            f"{n_queries / t_np:,.0f} | {np_recall:.4f} | {t_exact / t_np:.2f}x |"
+        )
         for M, efc in ((16, 100), (16, 200)):
             index = HnswIndex("euclidean", M=M, ef_construction=efc, threads=2)
             t = time.perf_counter()
@@ -108,30 +112,53 @@ def bench_index(n: int, d: int, n_queries: int) -> None:
                 t_q = time.perf_counter() - t
                 recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got, strict=True)])
                 qps = n_queries / t_q
-                print(f"| {name} | HNSW ({M}, {efc}, {ef}) | {t_build:.2f} | {qps:,.0f} | {recall:.4f} | "
-                      f"{qps / qps_exact:.1f}x |", flush=True)
+                print(
+                    f"| {name} | HNSW ({M}, {efc}, {ef}) | {t_build:.2f} | {qps:,.0f} | {recall:.4f} | "
+                    f"{qps / qps_exact:.1f}x |",
+                    flush=True,
+                )
 
 
 # -- 2. quality per minute on faces ---------------------------------------------------------------
 QUALITY_CONFIG = dict(lr=3e-3, margin=0.5, P=8, K=4)  # augmentation on, as the Train page's default
 METHODS = ("hnsw", "hnsw-batches", "semihard", "batch-hard", "proxy-anchor")
-NAMES = {"hnsw": "HNSW negatives per anchor", "hnsw-batches": "HNSW doppelganger batches",
-         "semihard": "in-batch semi-hard", "batch-hard": "in-batch batch-hard",
-         "proxy-anchor": "Proxy-Anchor loss (no miner)"}
+NAMES = {
+    "hnsw": "HNSW negatives per anchor",
+    "hnsw-batches": "HNSW doppelganger batches",
+    "semihard": "in-batch semi-hard",
+    "batch-hard": "in-batch batch-hard",
+    "proxy-anchor": "Proxy-Anchor loss (no miner)",
+}
 
 
 def method_config(method: str, seed: int, erase: float = 0.0, ema: float = 0.0, zoom: float = 0.1):
     from explorer.training.trainer import TrainConfig
 
     if method == "proxy-anchor":  # its paper's margin (on cosine similarity)
-        return TrainConfig(loss="proxy-anchor", steps=10**9, seed=seed, erase=erase, ema=ema, zoom=zoom,
-                           **{**QUALITY_CONFIG, "margin": 0.1})
+        return TrainConfig(
+            loss="proxy-anchor",
+            steps=10**9,
+            seed=seed,
+            erase=erase,
+            ema=ema,
+            zoom=zoom,
+            **{**QUALITY_CONFIG, "margin": 0.1},
+        )
     return TrainConfig(miner=method, steps=10**9, seed=seed, erase=erase, ema=ema, zoom=zoom, **QUALITY_CONFIG)
 
 
-def quality_one(marks: list[float], seed: int, threads: int, align: bool = False,
-                methods: tuple[str, ...] = METHODS, erase: float = 0.0, ema: float = 0.0,
-                stripes: bool = False, zoom: float = 0.1, max_side: int = 48) -> dict:
+def quality_one(
+    marks: list[float],
+    seed: int,
+    threads: int,
+    align: bool = False,
+    methods: tuple[str, ...] = METHODS,
+    erase: float = 0.0,
+    ema: float = 0.0,
+    stripes: bool = False,
+    zoom: float = 0.1,
+    max_side: int = 48,
+) -> dict:
     """One seed: the floors, then one run per miner read at each mark (minutes of training time)."""
     import torch
     from sklearn.decomposition import PCA
@@ -145,9 +172,11 @@ def quality_one(marks: list[float], seed: int, threads: int, align: bool = False
     spec = spec_from_scratch(ds, align=align, stripes=stripes, max_side=max_side)
     data = prepare(ds, spec, train, val)
     flat_tr, flat_val = data.x_train.reshape(len(data.x_train), -1), data.x_val.reshape(len(data.x_val), -1)
-    out = {"info": {"train": len(data.y_train), "val": len(data.y_val), "size": [spec.input.height, spec.input.width]},
-           "raw pixels": evaluate(flat_val, data.y_val),
-           "PCA 64 (fit on s1-s30)": evaluate(PCA(64, random_state=0).fit(flat_tr).transform(flat_val), data.y_val)}
+    out = {
+        "info": {"train": len(data.y_train), "val": len(data.y_val), "size": [spec.input.height, spec.input.width]},
+        "raw pixels": evaluate(flat_val, data.y_val),
+        "PCA 64 (fit on s1-s30)": evaluate(PCA(64, random_state=0).fit(flat_tr).transform(flat_val), data.y_val),
+    }
     for miner in methods:
         tr = Trainer(method_config(miner, seed, erase, ema, zoom), data, spec, threads=threads)
         spent, todo = 0.0, list(marks)
@@ -160,9 +189,17 @@ def quality_one(marks: list[float], seed: int, threads: int, align: bool = False
     return out
 
 
-def bench_quality(marks: list[float], seeds: list[int], align: bool = False, methods: tuple[str, ...] = METHODS,
-                  erase: float = 0.0, ema: float = 0.0, stripes: bool = False, zoom: float = 0.1,
-                  max_side: int = 48) -> None:
+def bench_quality(
+    marks: list[float],
+    seeds: list[int],
+    align: bool = False,
+    methods: tuple[str, ...] = METHODS,
+    erase: float = 0.0,
+    ema: float = 0.0,
+    stripes: bool = False,
+    zoom: float = 0.1,
+    max_side: int = 48,
+) -> None:
     """Seeds two at a time (this box has 2 cores), one process and one core each; then the table (mean
     over seeds)."""
     import json
@@ -172,21 +209,40 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = False, met
     from explorer.training.trainer import STRIPES
 
     runs = []
-    for pair in (seeds[i:i + 2] for i in range(0, len(seeds), 2)):
-        procs = [subprocess.Popen([sys.executable, "-W", "ignore", __file__, "quality-one", "--seed", str(s),
-                                   "--marks", ",".join(map(str, marks)), "--methods", ",".join(methods)]
-                                  + (["--align"] if align else []) + (["--stripes"] if stripes else [])
-                                  + ["--erase", str(erase), "--ema", str(ema), "--zoom", str(zoom),
-                                     "--max-side", str(max_side)],
-                                  stdout=subprocess.PIPE, text=True,
-                                  env={**os.environ, "OMP_NUM_THREADS": "1"}) for s in pair]
+    for pair in (seeds[i : i + 2] for i in range(0, len(seeds), 2)):
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-W",
+                    "ignore",
+                    __file__,
+                    "quality-one",
+                    "--seed",
+                    str(s),
+                    "--marks",
+                    ",".join(map(str, marks)),
+                    "--methods",
+                    ",".join(methods),
+                ]
+                + (["--align"] if align else [])
+                + (["--stripes"] if stripes else [])
+                + ["--erase", str(erase), "--ema", str(ema), "--zoom", str(zoom), "--max-side", str(max_side)],
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+            )
+            for s in pair
+        ]
         runs += [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     info = runs[0]["info"]
-    print(f"\n## Quality per minute: att_faces, train s1-s30 ({info['train']} images), validate on the unseen "
-          f"s31-s40 ({info['val']} images), {info['size'][0]} x {info['size'][1]} px, built-in ConvNet from scratch "
-          f"({'with' if align else 'without'} the learned alignment; {f'{STRIPES} stripe embeddings; ' if stripes else ''}"
-          f"augmentation zoom +-{zoom:g}; random erasing p = {erase:g}; weight average decay {ema:g}), "
-          f"triplet loss {QUALITY_CONFIG} (Proxy-Anchor: margin 0.1); one core per run; seeds {seeds} (mean, and each seed)")
+    print(
+        f"\n## Quality per minute: att_faces, train s1-s30 ({info['train']} images), validate on the unseen "
+        f"s31-s40 ({info['val']} images), {info['size'][0]} x {info['size'][1]} px, built-in ConvNet from scratch "
+        f"({'with' if align else 'without'} the learned alignment; {f'{STRIPES} stripe embeddings; ' if stripes else ''}"
+        f"augmentation zoom +-{zoom:g}; random erasing p = {erase:g}; weight average decay {ema:g}), "
+        f"triplet loss {QUALITY_CONFIG} (Proxy-Anchor: margin 0.1); one core per run; seeds {seeds} (mean, and each seed)"
+    )
     print("| method | train time | steps | ROC AUC | 10-fold accuracy (balanced) | EER | P@1 | MAP@R |")
     print("|---|---|---|---|---|---|---|---|")
     keys = ["raw pixels", "PCA 64 (fit on s1-s30)"] + [f"{m}@{t:g}" for t in marks for m in methods]
@@ -201,8 +257,10 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = False, met
             return f"{format(float(np.mean(vals)), fmt)} ({each})" if len(vals) > 1 else each
 
         steps = " / ".join(str(r["steps"]) for r in rows) if when else "-"
-        print(f"| {name} | {when + ' min' if when else '-'} | {steps} | {cell('auc', '.4f')} | "
-              f"{cell('accuracy', '.4f')} | {cell('eer', '.4f')} | {cell('p_at_1', '.3f')} | {cell('map_at_r', '.3f')} |")
+        print(
+            f"| {name} | {when + ' min' if when else '-'} | {steps} | {cell('auc', '.4f')} | "
+            f"{cell('accuracy', '.4f')} | {cell('eer', '.4f')} | {cell('p_at_1', '.3f')} | {cell('map_at_r', '.3f')} |"
+        )
     for when in marks:
         mean = {m: float(np.mean([r[f"{m}@{when:g}"]["auc"] for r in runs])) for m in methods}
         acc = {m: float(np.mean([r[f"{m}@{when:g}"]["accuracy"] for r in runs])) for m in methods}
@@ -210,15 +268,20 @@ def bench_quality(marks: list[float], seeds: list[int], align: bool = False, met
         in_batch = [mean[m] for m in ("semihard", "batch-hard") if m in mean]
         verdicts = []
         if in_batch:  # HNSW against the best in-batch miner, where both ran
-            verdicts = [f"{NAMES[m]} {mean[m]:.4f} +- {spread[m]:.4f} (sd over seeds; "
-                        f"{'ahead of' if mean[m] > max(in_batch) else 'NOT ahead of'} in-batch)"
-                        for m in ("hnsw", "hnsw-batches") if m in mean]
+            verdicts = [
+                f"{NAMES[m]} {mean[m]:.4f} +- {spread[m]:.4f} (sd over seeds; "
+                f"{'ahead of' if mean[m] > max(in_batch) else 'NOT ahead of'} in-batch)"
+                for m in ("hnsw", "hnsw-batches")
+                if m in mean
+            ]
             verdicts.append(f"best in-batch {max(in_batch):.4f}")
         best = max(methods, key=mean.get)
         goal = mean[best] >= 0.99 and acc[best] >= 0.95
-        print(f"At {when:g} min (mean ROC AUC over seeds): {'; '.join(verdicts) or 'no in-batch run to compare'}. "
-              f"Goal AUC >= 0.99 and accuracy >= 0.95: {'met' if goal else 'NOT met'} "
-              f"(best: {NAMES[best]}, AUC {mean[best]:.4f}, accuracy {acc[best]:.4f}).")
+        print(
+            f"At {when:g} min (mean ROC AUC over seeds): {'; '.join(verdicts) or 'no in-batch run to compare'}. "
+            f"Goal AUC >= 0.99 and accuracy >= 0.95: {'met' if goal else 'NOT met'} "
+            f"(best: {NAMES[best]}, AUC {mean[best]:.4f}, accuracy {acc[best]:.4f})."
+        )
 
 
 def main() -> None:
@@ -230,10 +293,18 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2,3", help="quality: seeds (two run at a time)")
     ap.add_argument("--align", action="store_true", help="quality: the ConvNet with the learned alignment")
     ap.add_argument("--stripes", action="store_true", help="quality: the ConvNet with stripe embeddings (PCB)")
-    ap.add_argument("--erase", type=float, default=0.0, help="quality: random erasing probability (0: off, the default)")
-    ap.add_argument("--ema", type=float, default=0.0, help="quality: weight averaging decay per step (0: off, the default)")
-    ap.add_argument("--zoom", type=float, default=0.1, help="quality: augmentation zoom, +- this fraction (0.1: the default)")
-    ap.add_argument("--max-side", type=int, default=48, help="quality: the images' longer side in training, px (48: the app's)")
+    ap.add_argument(
+        "--erase", type=float, default=0.0, help="quality: random erasing probability (0: off, the default)"
+    )
+    ap.add_argument(
+        "--ema", type=float, default=0.0, help="quality: weight averaging decay per step (0: off, the default)"
+    )
+    ap.add_argument(
+        "--zoom", type=float, default=0.1, help="quality: augmentation zoom, +- this fraction (0.1: the default)"
+    )
+    ap.add_argument(
+        "--max-side", type=int, default=48, help="quality: the images' longer side in training, px (48: the app's)"
+    )
     ap.add_argument("--methods", default=",".join(METHODS), help=f"quality: a subset of {','.join(METHODS)}")
     a = ap.parse_args()
     methods = tuple(m for m in a.methods.split(",") if m)
@@ -242,16 +313,37 @@ def main() -> None:
     if a.part == "quality-one":  # a child process of bench_quality
         import json
 
-        print(json.dumps(quality_one([float(m) for m in a.marks.split(",")], a.seed, threads=1, align=a.align,
-                                     methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes, zoom=a.zoom,
-                                     max_side=a.max_side)))
+        print(
+            json.dumps(
+                quality_one(
+                    [float(m) for m in a.marks.split(",")],
+                    a.seed,
+                    threads=1,
+                    align=a.align,
+                    methods=methods,
+                    erase=a.erase,
+                    ema=a.ema,
+                    stripes=a.stripes,
+                    zoom=a.zoom,
+                    max_side=a.max_side,
+                )
+            )
+        )
         return
     if a.part in ("index", "all"):
         bench_index(20_000 if a.quick else 100_000, 128, 2000 if a.quick else 10_000)
     if a.part in ("quality", "all"):
-        bench_quality([0.1, 0.2] if a.quick else [1, 2, 5], seeds=[0, 1] if a.quick else [int(v) for v in a.seeds.split(",")],
-                      align=a.align, methods=methods, erase=a.erase, ema=a.ema, stripes=a.stripes,
-                      zoom=a.zoom, max_side=a.max_side)
+        bench_quality(
+            [0.1, 0.2] if a.quick else [1, 2, 5],
+            seeds=[0, 1] if a.quick else [int(v) for v in a.seeds.split(",")],
+            align=a.align,
+            methods=methods,
+            erase=a.erase,
+            ema=a.ema,
+            stripes=a.stripes,
+            zoom=a.zoom,
+            max_side=a.max_side,
+        )
 
 
 if __name__ == "__main__":

@@ -93,14 +93,20 @@ def bench_all_pairs(n, repeats, rounds=2):
     diff = int(np.abs(g - s.genuine_hist).sum() + np.abs(i - s.impostor_hist).sum())
     print(f"\n1. all-pairs histograms, {n:,} x 128, {pairs:,} pairs, euclidean, {len(s.edges) - 1:,} bins")
     for k, (t_naive, t_ours) in enumerate(rows, 1):
-        print(f"   round {k}: naive pairwise_distances + triu + histogram {t_naive:6.2f} s ({pairs / t_naive / 1e6:5.1f} M "
-              f"pairs/s); all_pairs {t_ours:5.3f} s ({pairs / t_ours / 1e6:5.1f} M pairs/s): {t_naive / t_ours:.1f}x")
-    print(f"   tighter full matrix (float64 BLAS + masks + histogram) {t_masked:6.2f} s; all_pairs {t_ours_m:5.3f} s: "
-          f"{t_masked / t_ours_m:.1f}x")
+        print(
+            f"   round {k}: naive pairwise_distances + triu + histogram {t_naive:6.2f} s ({pairs / t_naive / 1e6:5.1f} M "
+            f"pairs/s); all_pairs {t_ours:5.3f} s ({pairs / t_ours / 1e6:5.1f} M pairs/s): {t_naive / t_ours:.1f}x"
+        )
+    print(
+        f"   tighter full matrix (float64 BLAS + masks + histogram) {t_masked:6.2f} s; all_pairs {t_ours_m:5.3f} s: "
+        f"{t_masked / t_ours_m:.1f}x"
+    )
     ratios = [a / b for a, b in rows]
-    print(f"   median over rounds: {statistics.median(pairs / b for _, b in rows) / 1e6:.0f} M pairs/s, "
-          f"{statistics.median(ratios):.1f}x the naive baseline; pairs binned differently (float32 vs float64 at bin "
-          f"edges): {diff:,} of {pairs:,}; exact impostor tail: {len(s.impostor.values):,} pairs")
+    print(
+        f"   median over rounds: {statistics.median(pairs / b for _, b in rows) / 1e6:.0f} M pairs/s, "
+        f"{statistics.median(ratios):.1f}x the naive baseline; pairs binned differently (float32 vs float64 at bin "
+        f"edges): {diff:,} of {pairs:,}; exact impostor tail: {len(s.impostor.values):,} pairs"
+    )
     return {"pairs_per_s": pairs / min(b for _, b in rows), "speedup": statistics.median(ratios)}
 
 
@@ -128,17 +134,21 @@ def bench_roc(n, repeats):
     print(f"   sklearn.metrics.roc_curve + auc   : {t_sk:8.3f} s")
     print(f"   sort-based exact (roc_curve, eer) : {t_sort:8.3f} s")
     print(f"   fast_figures (ours)               : {t_ours:8.3f} s")
-    print(f"   speed-up {t_sk / t_ours:.1f}x over sklearn; AUC error {abs(f.auc - sk_auc):.1e} (bound {f.auc_bound:.1e}); EER {f.eer:.6f} "
-          f"(sklearn curve {sk_eer:.6f}, sort-based {e_sort[0]:.6f}); TAR@FAR identical: {same_tar}")
+    print(
+        f"   speed-up {t_sk / t_ours:.1f}x over sklearn; AUC error {abs(f.auc - sk_auc):.1e} (bound {f.auc_bound:.1e}); EER {f.eer:.6f} "
+        f"(sklearn curve {sk_eer:.6f}, sort-based {e_sort[0]:.6f}); TAR@FAR identical: {same_tar}"
+    )
     return {"speedup": t_sk / t_ours, "auc_err": abs(f.auc - sk_auc), "tar_identical": same_tar}
 
 
 def recompute_view(s, curve, head, t, provenance):
     """Everything the Threshold page recomputes when the threshold moves."""
     r = at_threshold(curve, t)
-    figs = (plots.roc_figure(curve.far, curve.tar, point=(r.far, r.tar)),
-            plots.det_figure(curve.far, 1 - curve.tar, point=(r.far, 1 - r.tar)),
-            plots.pair_histogram(s.edges, s.genuine_hist, s.impostor_hist, metric=s.metric, threshold=r.threshold))
+    figs = (
+        plots.roc_figure(curve.far, curve.tar, point=(r.far, r.tar)),
+        plots.det_figure(curve.far, 1 - curve.tar, point=(r.far, 1 - r.tar)),
+        plots.pair_histogram(s.edges, s.genuine_hist, s.impostor_hist, metric=s.metric, threshold=r.threshold),
+    )
     gallery = false_accepts(s, r.threshold), false_rejects(s, r.threshold)
     card = threshold_card(r, head, s, how="slider", provenance=provenance, pairs_from=s.source)
     wire = [f.to_json() for f in figs]  # what st.plotly_chart sends to the browser
@@ -165,12 +175,18 @@ def bench_threshold_move(n, moves):
         times.append(time.perf_counter() - t1)
     page = _page_rerun_ms(x, y, picks[1:8])
     pairs = s.n_genuine + s.n_impostor
-    print(f"\n3. moving the threshold, {pairs:,} pairs ({n:,} x 128, sqeuclidean), {len(curve.thresholds):,} curve points")
+    print(
+        f"\n3. moving the threshold, {pairs:,} pairs ({n:,} x 128, sqeuclidean), {len(curve.thresholds):,} curve points"
+    )
     print(f"   once per data/metric: all pairs {t_pairs:.2f} s, curve + headline figures {1000 * t_curve:.0f} ms")
-    print(f"   per move (counts, intervals, 3 figures, galleries, card): median {1000 * statistics.median(times):.1f} ms, "
-          f"max {1000 * max(times):.1f} ms over {len(times)} moves")
-    print(f"   the whole Threshold page rerun under streamlit's AppTest (test harness overhead included): "
-          f"median {page:.0f} ms")
+    print(
+        f"   per move (counts, intervals, 3 figures, galleries, card): median {1000 * statistics.median(times):.1f} ms, "
+        f"max {1000 * max(times):.1f} ms over {len(times)} moves"
+    )
+    print(
+        f"   the whole Threshold page rerun under streamlit's AppTest (test harness overhead included): "
+        f"median {page:.0f} ms"
+    )
     return {"median_ms": 1000 * statistics.median(times)}
 
 
@@ -185,8 +201,16 @@ def _page_rerun_ms(x, y, thresholds):
     ids = np.array([f"item{k}" for k in range(len(x))])
     labels = y.astype(str)
     ds = Dataset("blobs", "vector", ids, labels, x, content_hash="b" * 64, origin="upload", is_embedding=True)
-    prov = {"data_name": "blobs", "data_hash": "b" * 64, "model_name": "none", "model_format": "none",
-            "checkpoint_hash": "none", "preprocessing": "as loaded", "n": len(x), "dim": x.shape[1]}
+    prov = {
+        "data_name": "blobs",
+        "data_hash": "b" * 64,
+        "model_name": "none",
+        "model_format": "none",
+        "checkpoint_hash": "none",
+        "preprocessing": "as loaded",
+        "n": len(x),
+        "dim": x.shape[1],
+    }
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=600)
     at.run()
     at.session_state["workspace"] = Workspace(ds, None, Embeddings(x, labels, ids, prov))

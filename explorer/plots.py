@@ -10,8 +10,14 @@ def class_counts_bar(counts: dict[str, int], *, max_classes: int = 100) -> go.Fi
     """Items per class in the order given (the first ``max_classes``)."""
     items = list(counts.items())[:max_classes]
     fig = go.Figure(go.Bar(x=[k for k, _ in items], y=[v for _, v in items], marker_color="#4c78a8"))
-    fig.update_layout(title="Items per class", xaxis_title="class", yaxis_title="items",
-                      xaxis_type="category", height=300, margin=dict(l=40, r=10, t=40, b=40))
+    fig.update_layout(
+        title="Items per class",
+        xaxis_title="class",
+        yaxis_title="items",
+        xaxis_type="category",
+        height=300,
+        margin=dict(l=40, r=10, t=40, b=40),
+    )
     return fig
 
 
@@ -21,14 +27,28 @@ def norms_histogram(norms: np.ndarray, *, bins: int = 50) -> go.Figure:
     fig = go.Figure(go.Histogram(x=norms, nbinsx=bins, marker_color="#f58518"))
     if len(norms) and np.ptp(norms) < 1e-3:
         fig.update_xaxes(range=[float(norms.min()) - 0.05, float(norms.max()) + 0.05])
-    fig.update_layout(title="Embedding norms (L2)", xaxis_title="norm", yaxis_title="items",
-                      height=300, margin=dict(l=40, r=10, t=40, b=40))
+    fig.update_layout(
+        title="Embedding norms (L2)",
+        xaxis_title="norm",
+        yaxis_title="items",
+        height=300,
+        margin=dict(l=40, r=10, t=40, b=40),
+    )
     return fig
 
 
-def pair_histogram(edges: np.ndarray, genuine: np.ndarray, impostor: np.ndarray, *, metric: str,
-                   density: bool = False, log_y: bool = False, mark: float | None = None,
-                   max_bars: int = 200, threshold: float | None = None) -> go.Figure:
+def pair_histogram(
+    edges: np.ndarray,
+    genuine: np.ndarray,
+    impostor: np.ndarray,
+    *,
+    metric: str,
+    density: bool = False,
+    log_y: bool = False,
+    mark: float | None = None,
+    max_bars: int = 200,
+    threshold: float | None = None,
+) -> go.Figure:
     """Overlaid genuine / impostor distance histograms (fine bins merged by powers of two)."""
     factor = 1  # merge neighbouring fine bins in powers of two, so the edges stay exact
     while len(genuine) // factor > max_bars and len(genuine) % (2 * factor) == 0:
@@ -51,12 +71,22 @@ def pair_histogram(edges: np.ndarray, genuine: np.ndarray, impostor: np.ndarray,
     if mark is not None:
         fig.add_vline(x=mark, line_dash="dash", annotation_text=f"{mark:g}")
     if threshold is not None:
-        fig.add_vline(x=threshold, line_color="#333", annotation_text=f"threshold {threshold:.4g}",
-                      annotation_position="bottom right")
-    fig.update_layout(barmode="overlay", title="Genuine and impostor distances", xaxis_title=f"{metric} distance",
-                      yaxis_title="density" if density else "pairs",
-                      yaxis_type="log" if log_y else "linear", height=400, margin=dict(l=40, r=10, t=40, b=40),
-                      legend=dict(orientation="h", y=-0.25))
+        fig.add_vline(
+            x=threshold,
+            line_color="#333",
+            annotation_text=f"threshold {threshold:.4g}",
+            annotation_position="bottom right",
+        )
+    fig.update_layout(
+        barmode="overlay",
+        title="Genuine and impostor distances",
+        xaxis_title=f"{metric} distance",
+        yaxis_title="density" if density else "pairs",
+        yaxis_type="log" if log_y else "linear",
+        height=400,
+        margin=dict(l=40, r=10, t=40, b=40),
+        legend=dict(orientation="h", y=-0.25),
+    )
     return fig
 
 
@@ -71,8 +101,9 @@ def curve_points(far: np.ndarray, tar: np.ndarray, *, n: int = 1500) -> np.ndarr
     return np.unique(np.clip(np.r_[np.linspace(0, m - 1, n).astype(int), by_far, 0, m - 1], 0, m - 1))
 
 
-def roc_figure(far: np.ndarray, tar: np.ndarray, *, point: tuple[float, float] | None = None,
-               log_x: bool = True) -> go.Figure:
+def roc_figure(
+    far: np.ndarray, tar: np.ndarray, *, point: tuple[float, float] | None = None, log_x: bool = True
+) -> go.Figure:
     """TAR against FAR; a marker at the chosen threshold. Log FAR leaves out FAR = 0."""
     k = curve_points(far, tar)
     f, t = far[k], tar[k]
@@ -80,13 +111,24 @@ def roc_figure(far: np.ndarray, tar: np.ndarray, *, point: tuple[float, float] |
         f, t = f[f > 0], t[f > 0]
     fig = go.Figure(go.Scattergl(x=f, y=t, mode="lines", name="ROC", line=dict(color="#4c78a8")))
     if point is not None and (point[0] > 0 or not log_x):
-        fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="threshold",
-                        marker=dict(size=11, color="#e45756", symbol="x"))
+        fig.add_scatter(
+            x=[point[0]],
+            y=[point[1]],
+            mode="markers",
+            name="threshold",
+            marker=dict(size=11, color="#e45756", symbol="x"),
+        )
     low = float(t.min()) if len(t) else 0.0
     fig.update_yaxes(range=[max(0.0, low - 0.02), 1.005])
-    fig.update_layout(title="ROC", xaxis_title="FAR (false accept rate)", yaxis_title="TAR (true accept rate)",
-                      xaxis_type="log" if log_x else "linear", height=360, margin=dict(l=40, r=10, t=40, b=40),
-                      showlegend=False)
+    fig.update_layout(
+        title="ROC",
+        xaxis_title="FAR (false accept rate)",
+        yaxis_title="TAR (true accept rate)",
+        xaxis_type="log" if log_x else "linear",
+        height=360,
+        margin=dict(l=40, r=10, t=40, b=40),
+        showlegend=False,
+    )
     return fig
 
 
@@ -97,16 +139,34 @@ def det_figure(far: np.ndarray, frr: np.ndarray, *, point: tuple[float, float] |
     ok = (f > 0) & (r > 0)
     fig = go.Figure(go.Scattergl(x=f[ok], y=r[ok], mode="lines", name="DET", line=dict(color="#72b7b2")))
     if point is not None and point[0] > 0 and point[1] > 0:
-        fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="threshold",
-                        marker=dict(size=11, color="#e45756", symbol="x"))
+        fig.add_scatter(
+            x=[point[0]],
+            y=[point[1]],
+            mode="markers",
+            name="threshold",
+            marker=dict(size=11, color="#e45756", symbol="x"),
+        )
     if not ok.any():
-        fig.add_annotation(text="no point with both FAR > 0 and FRR > 0:<br>genuine and impostor pairs do not overlap",
-                           showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+        fig.add_annotation(
+            text="no point with both FAR > 0 and FRR > 0:<br>genuine and impostor pairs do not overlap",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+        )
         fig.update_xaxes(range=[-6, 0])
         fig.update_yaxes(range=[-6, 0])
-    fig.update_layout(title="DET", xaxis_title="FAR (false accept rate)", yaxis_title="FRR (false reject rate)",
-                      xaxis_type="log", yaxis_type="log", height=360, margin=dict(l=40, r=10, t=40, b=40),
-                      showlegend=False)
+    fig.update_layout(
+        title="DET",
+        xaxis_title="FAR (false accept rate)",
+        yaxis_title="FRR (false reject rate)",
+        xaxis_type="log",
+        yaxis_type="log",
+        height=360,
+        margin=dict(l=40, r=10, t=40, b=40),
+        showlegend=False,
+    )
     return fig
 
 
@@ -114,10 +174,23 @@ def contingency_heatmap(table, *, max_rows: int = 60, max_cols: int = 60) -> go.
     """Items per (cluster, label) as a heatmap (the first max_rows x max_cols of a large table)."""
     t = table.iloc[:max_rows, :max_cols]
     t = t.iloc[np.argsort(t.to_numpy().argmax(axis=1), kind="stable")]  # clusters in the order of their main label
-    fig = go.Figure(go.Heatmap(z=t.to_numpy(), x=[str(c) for c in t.columns], y=[f"cluster {r}" for r in t.index],
-                               colorscale="Blues", hovertemplate="%{y}, label %{x}: %{z} items<extra></extra>"))
-    fig.update_layout(title="Clusters x labels", xaxis_title="label", xaxis_type="category", yaxis_type="category",
-                      height=max(300, 22 * len(t) + 120), margin=dict(l=40, r=10, t=40, b=40))
+    fig = go.Figure(
+        go.Heatmap(
+            z=t.to_numpy(),
+            x=[str(c) for c in t.columns],
+            y=[f"cluster {r}" for r in t.index],
+            colorscale="Blues",
+            hovertemplate="%{y}, label %{x}: %{z} items<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Clusters x labels",
+        xaxis_title="label",
+        xaxis_type="category",
+        yaxis_type="category",
+        height=max(300, 22 * len(t) + 120),
+        margin=dict(l=40, r=10, t=40, b=40),
+    )
     return fig
 
 
@@ -125,18 +198,43 @@ def silhouette_sweep(ks, scores, *, suggested: int | None = None) -> go.Figure:
     fig = go.Figure(go.Scatter(x=list(ks), y=list(scores), mode="lines+markers", line=dict(color="#4c78a8")))
     if suggested is not None:
         fig.add_vline(x=suggested, line_dash="dash", annotation_text=f"k = {suggested}")
-    fig.update_layout(title="Silhouette by number of clusters", xaxis_title="k", yaxis_title="silhouette",
-                      height=320, margin=dict(l=40, r=10, t=40, b=40))
+    fig.update_layout(
+        title="Silhouette by number of clusters",
+        xaxis_title="k",
+        yaxis_title="silhouette",
+        height=320,
+        margin=dict(l=40, r=10, t=40, b=40),
+    )
     return fig
 
 
-PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
-           "#bab0ac", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf", "#aec7e8"]
+PALETTE = [
+    "#4c78a8",
+    "#f58518",
+    "#54a24b",
+    "#e45756",
+    "#72b7b2",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+    "#1f77b4",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#aec7e8",
+]
 
 
-def scatter_map(coords: np.ndarray, values: np.ndarray, *, kind: str, name: str, hover: np.ndarray,
-                max_categories: int = 40) -> go.Figure:
+def scatter_map(
+    coords: np.ndarray, values: np.ndarray, *, kind: str, name: str, hover: np.ndarray, max_categories: int = 40
+) -> go.Figure:
     """A 2D (WebGL) or 3D scatter of ``coords`` coloured by ``values``.
 
     kind "category": one trace per value (a legend; beyond ``max_categories`` values one trace
@@ -151,10 +249,23 @@ def scatter_map(coords: np.ndarray, values: np.ndarray, *, kind: str, name: str,
     def trace(mask, **kw):
         axes = dict(x=coords[mask, 0], y=coords[mask, 1])
         if three:
-            return go.Scatter3d(**axes, z=coords[mask, 2], mode="markers", customdata=rows[mask], text=hover[mask],
-                                hovertemplate="%{text}<extra></extra>", **kw)
-        return go.Scattergl(**axes, mode="markers", customdata=rows[mask], text=hover[mask],
-                            hovertemplate="%{text}<extra></extra>", **kw)
+            return go.Scatter3d(
+                **axes,
+                z=coords[mask, 2],
+                mode="markers",
+                customdata=rows[mask],
+                text=hover[mask],
+                hovertemplate="%{text}<extra></extra>",
+                **kw,
+            )
+        return go.Scattergl(
+            **axes,
+            mode="markers",
+            customdata=rows[mask],
+            text=hover[mask],
+            hovertemplate="%{text}<extra></extra>",
+            **kw,
+        )
 
     fig = go.Figure()
     cats = np.unique(values) if kind == "category" else []
@@ -163,19 +274,36 @@ def scatter_map(coords: np.ndarray, values: np.ndarray, *, kind: str, name: str,
             fig.add_trace(trace(values == c, name=str(c), marker=dict(marker, color=PALETTE[j % len(PALETTE)])))
     else:
         code = np.unique(values, return_inverse=True)[1] if kind == "category" else np.asarray(values, np.float64)
-        fig.add_trace(trace(np.ones(len(coords), bool), name=name, showlegend=False,
-                            marker=dict(marker, color=code, colorscale="Viridis" if kind != "category" else "Turbo",
-                                        showscale=kind != "category", colorbar=dict(title=name))))
-    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), legend=dict(itemsizing="constant"),
-                      dragmode="select" if not three else "orbit", title=f"coloured by {name}")
+        fig.add_trace(
+            trace(
+                np.ones(len(coords), bool),
+                name=name,
+                showlegend=False,
+                marker=dict(
+                    marker,
+                    color=code,
+                    colorscale="Viridis" if kind != "category" else "Turbo",
+                    showscale=kind != "category",
+                    colorbar=dict(title=name),
+                ),
+            )
+        )
+    fig.update_layout(
+        height=620,
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(itemsizing="constant"),
+        dragmode="select" if not three else "orbit",
+        title=f"coloured by {name}",
+    )
     return fig
 
 
 CURVE_POINTS = 1000  # points per training curve: the live view redraws every second
 
 
-def smoothed_curve(step: np.ndarray, value: np.ndarray, *, window: int = 10,
-                   points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+def smoothed_curve(
+    step: np.ndarray, value: np.ndarray, *, window: int = 10, points: int = CURVE_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
     """A moving average of ``value`` over ``window`` steps (wider on a long run, so that no step is
     skipped unseen) read at most ``points`` times: (steps, values)."""
     n = len(value)
@@ -184,7 +312,7 @@ def smoothed_curve(step: np.ndarray, value: np.ndarray, *, window: int = 10,
     stride = -(-n // points)  # ceil
     k = min(max(window, stride), n)
     v = np.convolve(np.nan_to_num(np.asarray(value, np.float64)), np.ones(k) / k, mode="valid")
-    x = np.asarray(step)[k - 1:]
+    x = np.asarray(step)[k - 1 :]
     keep = np.arange(len(v) - 1, -1, -stride)[::-1]  # the last step always shown
     return x[keep], v[keep]
 
@@ -204,8 +332,12 @@ def training_curves(steps: list[dict], *, refreshes: list[int] | None = None) ->
     loss = None
     if steps:
         s = np.array([r["step"] for r in steps])
-        for key, col, name in (("loss", 1, "loss"), ("active", 2, "active fraction"), ("d_ap", 2, "anchor-positive"),
-                               ("d_an", 2, "anchor-negative")):
+        for key, col, name in (
+            ("loss", 1, "loss"),
+            ("active", 2, "active fraction"),
+            ("d_ap", 2, "anchor-positive"),
+            ("d_an", 2, "anchor-negative"),
+        ):
             x, v = smoothed_curve(s, np.array([r.get(key, np.nan) for r in steps], np.float64))
             fig.add_trace(go.Scatter(x=x, y=v, mode="lines", name=name), row=1, col=col)
             if key == "loss":
@@ -215,8 +347,18 @@ def training_curves(steps: list[dict], *, refreshes: list[int] | None = None) ->
         xs = np.repeat(np.asarray(refreshes, np.float64), 3)
         ys = np.tile([lo, hi, np.nan], len(refreshes))
         xs[2::3] = np.nan
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="index rebuilt", connectgaps=False,
-                                 line=dict(color="#bbb", dash="dot", width=1)), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name="index rebuilt",
+                connectgaps=False,
+                line=dict(color="#bbb", dash="dot", width=1),
+            ),
+            row=1,
+            col=1,
+        )
     fig.update_layout(**CURVES_LAYOUT)
     return fig
 

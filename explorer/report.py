@@ -28,11 +28,20 @@ class Headline:
 
 def headline(curve: RocCurve, figures: Figures | None = None) -> Headline:
     """From the curve, or from exact figures of the raw distances where the scores carry them."""
-    ths = {f: (float(curve.thresholds[np.flatnonzero(curve.far <= f).max()]) if f * curve.n_impostor >= 1 else None)
-           for f in FAR_TARGETS}
+    ths = {
+        f: (float(curve.thresholds[np.flatnonzero(curve.far <= f).max()]) if f * curve.n_impostor >= 1 else None)
+        for f in FAR_TARGETS
+    }
     if figures is not None:
-        return Headline(figures.auc, figures.auc_bound, figures.eer, figures.eer_threshold, figures.tar_at_far,
-                        figures.auc_bound == 0, ths)
+        return Headline(
+            figures.auc,
+            figures.auc_bound,
+            figures.eer,
+            figures.eer_threshold,
+            figures.tar_at_far,
+            figures.auc_bound == 0,
+            ths,
+        )
     a, bound = curve_auc(curve)
     e, t = eer(curve)
     return Headline(a, bound, e, t, {f: tar_at_far(curve, f) for f in FAR_TARGETS}, curve.exact_all, ths)
@@ -62,17 +71,22 @@ def false_rejects(scores: PairScores, threshold: float, limit: int = 12) -> list
     return [Pair(int(t.a[j]), int(t.b[j]), float(t.values[j])) for j in idx if t.a[j] >= 0]
 
 
-def threshold_card(result: ThresholdResult, head: Headline, scores: PairScores, *, how: str,
-                   provenance: dict, pairs_from: str) -> dict:
+def threshold_card(
+    result: ThresholdResult, head: Headline, scores: PairScores, *, how: str, provenance: dict, pairs_from: str
+) -> dict:
     """Everything needed to ship and later audit the threshold, as plain JSON-able values."""
     sampling = None
     if scores.sampled:
-        sampling = {"impostor_pairs_sampled": scores.n_impostor, "impostor_pairs_total": scores.n_impostor_total,
-                    "note": "FAR and its interval are estimated from the uniform sample"}
+        sampling = {
+            "impostor_pairs_sampled": scores.n_impostor,
+            "impostor_pairs_total": scores.n_impostor_total,
+            "note": "FAR and its interval are estimated from the uniform sample",
+        }
     return {
         "card": "verification threshold",
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "decision": f"same identity when {scores.metric} distance <= threshold" if np.isfinite(result.threshold)
+        "decision": f"same identity when {scores.metric} distance <= threshold"
+        if np.isfinite(result.threshold)
         else "accept no pair (no threshold meets the target)",
         "metric": scores.metric,
         "threshold": result.threshold if np.isfinite(result.threshold) else None,
@@ -82,20 +96,35 @@ def threshold_card(result: ThresholdResult, head: Headline, scores: PairScores, 
         "tar": result.tar,
         "tar_interval": list(result.tar_ci),
         "interval": f"95% {'Clopper-Pearson' if result.ci_method == 'exact' else 'Wilson'}",
-        "counts": {"true_accepts": result.tp, "false_rejects": result.fn, "false_accepts": result.fp,
-                   "true_rejects": result.tn},
-        "pairs": {"genuine": scores.n_genuine, "impostor": scores.n_impostor, "from": pairs_from,
-                  "sampling": sampling},
+        "counts": {
+            "true_accepts": result.tp,
+            "false_rejects": result.fn,
+            "false_accepts": result.fp,
+            "true_rejects": result.tn,
+        },
+        "pairs": {"genuine": scores.n_genuine, "impostor": scores.n_impostor, "from": pairs_from, "sampling": sampling},
         "accuracy": result.accuracy,
         "precision": result.precision,
-        "curve": {"auc": head.auc, "auc_max_binning_error": head.auc_bound, "eer": head.eer,
-                  "eer_threshold": head.eer_threshold,
-                  "tar_at_far": {f"{k:g}": v for k, v in head.tar_at_far.items()}},
-        "model": {"name": provenance.get("model_name"), "format": provenance.get("model_format"),
-                  "sha256": provenance.get("checkpoint_hash"), "preprocessing": provenance.get("preprocessing"),
-                  "trained_on": provenance.get("model_trained_on")},
-        "data": {"name": provenance.get("data_name"), "sha256": provenance.get("data_hash"),
-                 "items": provenance.get("n"), "dim": provenance.get("dim")},
+        "curve": {
+            "auc": head.auc,
+            "auc_max_binning_error": head.auc_bound,
+            "eer": head.eer,
+            "eer_threshold": head.eer_threshold,
+            "tar_at_far": {f"{k:g}": v for k, v in head.tar_at_far.items()},
+        },
+        "model": {
+            "name": provenance.get("model_name"),
+            "format": provenance.get("model_format"),
+            "sha256": provenance.get("checkpoint_hash"),
+            "preprocessing": provenance.get("preprocessing"),
+            "trained_on": provenance.get("model_trained_on"),
+        },
+        "data": {
+            "name": provenance.get("data_name"),
+            "sha256": provenance.get("data_hash"),
+            "items": provenance.get("n"),
+            "dim": provenance.get("dim"),
+        },
     }
 
 
@@ -103,8 +132,15 @@ def curve_csv(curve: RocCurve) -> bytes:
     """Every exact point of the curve: threshold, accepted genuine / impostor pairs, TAR, FAR."""
     import pandas as pd
 
-    frame = pd.DataFrame({"threshold": curve.thresholds[1:], "genuine_accepted": curve.tp[1:],
-                          "impostor_accepted": curve.fp[1:], "tar": curve.tar[1:], "far": curve.far[1:]})
+    frame = pd.DataFrame(
+        {
+            "threshold": curve.thresholds[1:],
+            "genuine_accepted": curve.tp[1:],
+            "impostor_accepted": curve.fp[1:],
+            "tar": curve.tar[1:],
+            "far": curve.far[1:],
+        }
+    )
     return frame.to_csv(index=False).encode()
 
 
@@ -135,32 +171,37 @@ def card_markdown(card: dict) -> str:
     lo_f, hi_f = card["far_interval"]
     lo_t, hi_t = card["tar_interval"]
     p, c = card["pairs"], card["counts"]
-    rows = "\n".join(f"| {k} | {'not measurable' if v is None else f'{v:.4f}'} |"
-                     for k, v in card["curve"]["tar_at_far"].items())
-    sampling = f"\n\n{p['sampling']['impostor_pairs_sampled']:,} of {p['sampling']['impostor_pairs_total']:,} impostor " \
-               f"pairs, sampled uniformly; {p['sampling']['note']}." if p["sampling"] else ""
+    rows = "\n".join(
+        f"| {k} | {'not measurable' if v is None else f'{v:.4f}'} |" for k, v in card["curve"]["tar_at_far"].items()
+    )
+    sampling = (
+        f"\n\n{p['sampling']['impostor_pairs_sampled']:,} of {p['sampling']['impostor_pairs_total']:,} impostor "
+        f"pairs, sampled uniformly; {p['sampling']['note']}."
+        if p["sampling"]
+        else ""
+    )
     trained = f"; trained on {card['model']['trained_on']}" if card["model"].get("trained_on") else ""
     return f"""# Verification threshold card
 
-**Decision:** {card['decision']}, threshold **{_num(card['threshold'])}** ({card['how_chosen']}).
+**Decision:** {card["decision"]}, threshold **{_num(card["threshold"])}** ({card["how_chosen"]}).
 
-| figure | value | {card['interval']} interval |
+| figure | value | {card["interval"]} interval |
 | --- | --- | --- |
-| FAR (false accept rate) | {_pct(card['far'])} | {_pct(lo_f)} to {_pct(hi_f)} |
-| TAR (true accept rate) | {_pct(card['tar'])} | {_pct(lo_t)} to {_pct(hi_t)} |
-| accuracy | {_pct(card['accuracy'])} | |
-| precision | {_pct(card['precision'])} | |
+| FAR (false accept rate) | {_pct(card["far"])} | {_pct(lo_f)} to {_pct(hi_f)} |
+| TAR (true accept rate) | {_pct(card["tar"])} | {_pct(lo_t)} to {_pct(hi_t)} |
+| accuracy | {_pct(card["accuracy"])} | |
+| precision | {_pct(card["precision"])} | |
 
-Counts: {c['true_accepts']:,} true accepts, {c['false_rejects']:,} false rejects, {c['false_accepts']:,} false accepts,
-{c['true_rejects']:,} true rejects, over {p['genuine']:,} genuine and {p['impostor']:,} impostor pairs ({p['from']}).{sampling}
+Counts: {c["true_accepts"]:,} true accepts, {c["false_rejects"]:,} false rejects, {c["false_accepts"]:,} false accepts,
+{c["true_rejects"]:,} true rejects, over {p["genuine"]:,} genuine and {p["impostor"]:,} impostor pairs ({p["from"]}).{sampling}
 
-Whole curve: AUC {card['curve']['auc']:.6f}, EER {_pct(card['curve']['eer'])} at {card['curve']['eer_threshold']:.6g}.
+Whole curve: AUC {card["curve"]["auc"]:.6f}, EER {_pct(card["curve"]["eer"])} at {card["curve"]["eer_threshold"]:.6g}.
 
 | FAR target | TAR |
 | --- | --- |
 {rows}
 
-- Model: {card['model']['name']} ({card['model']['format']}), sha256 `{card['model']['sha256']}`, preprocessing {card['model']['preprocessing']}{trained}
-- Data: {card['data']['name']}, {card['data']['items']} items, sha256 `{card['data']['sha256']}`
-- Created {card['created']} with Embedding Explorer.
+- Model: {card["model"]["name"]} ({card["model"]["format"]}), sha256 `{card["model"]["sha256"]}`, preprocessing {card["model"]["preprocessing"]}{trained}
+- Data: {card["data"]["name"]}, {card["data"]["items"]} items, sha256 `{card["data"]["sha256"]}`
+- Created {card["created"]} with Embedding Explorer.
 """

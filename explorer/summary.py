@@ -27,7 +27,9 @@ def summarize(emb: Embeddings) -> EmbeddingSummary:
     class_counts = count_labels(emb.labels)
     _, dup_counts = np.unique(emb.vectors, axis=0, return_counts=True)
     return EmbeddingSummary(
-        n=emb.n, dim=emb.dim, n_classes=len(class_counts),
+        n=emb.n,
+        dim=emb.dim,
+        n_classes=len(class_counts),
         class_counts=class_counts,
         norms=np.linalg.norm(emb.vectors.astype(np.float64), axis=1),
         duplicate_rows=int(emb.n - len(dup_counts)),

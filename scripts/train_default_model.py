@@ -42,15 +42,21 @@ def main() -> None:
     mean, std = float(x[idx_train].mean()), float(x[idx_train].std())
     x = (x - mean) / std
     spec = ModelSpec(
-        architecture="convnet", params={"in_channels": 1, "widths": [16, 32, 64]},
+        architecture="convnet",
+        params={"in_channels": 1, "widths": [16, 32, 64]},
         input=InputSpec(kind="image", height=8, width=8, channels=1, mean=(round(mean, 4),), std=(round(std, 4),)),
-        out_dim=32, normalize=True,
+        out_dim=32,
+        normalize=True,
     )
     model = build_model(spec)
     xt, yt = torch.from_numpy(x[idx_train]), torch.from_numpy(target[idx_train])
     sampler = samplers.MPerClassSampler(yt, m=8, batch_size=80, length_before_new_iter=len(yt))
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(xt, yt), batch_size=80, sampler=sampler,
-                                         generator=torch.Generator().manual_seed(SEED))
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(xt, yt),
+        batch_size=80,
+        sampler=sampler,
+        generator=torch.Generator().manual_seed(SEED),
+    )
     loss_fn = losses.TripletMarginLoss(margin=0.2)
     miner = miners.TripletMarginMiner(margin=0.2, type_of_triplets="semihard")
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -72,22 +78,34 @@ def main() -> None:
     with torch.inference_mode():
         emb = torch.nn.functional.normalize(model(torch.from_numpy(x[idx_test])), dim=1).numpy()
     y = target[idx_test]
-    acc = AccuracyCalculator(include=("precision_at_1", "mean_average_precision_at_r"), k="max_bin_count",
-                             knn_func=CustomKNN(distances.LpDistance()))  # exact kNN, no faiss needed
+    acc = AccuracyCalculator(
+        include=("precision_at_1", "mean_average_precision_at_r"),
+        k="max_bin_count",
+        knn_func=CustomKNN(distances.LpDistance()),
+    )  # exact kNN, no faiss needed
     res = acc.get_accuracy(torch.from_numpy(emb), torch.from_numpy(y))  # query = reference set
     d = pdist(emb, "sqeuclidean")
     same = pdist(y[:, None], lambda a, b: float(a[0] == b[0])).astype(bool)
     auc = roc_auc_score(same, -d)
-    metrics = {"precision_at_1": round(float(res["precision_at_1"]), 4),
-               "map_at_r": round(float(res["mean_average_precision_at_r"]), 4),
-               "roc_auc_sqeuclidean": round(float(auc), 4)}
-    info = {"trained_on": "sklearn digits, stratified 70% train split (seed 0)",
-            "held_out": f"{len(idx_test)} digits (30%)", "loss": "TripletMarginLoss(margin=0.2), semi-hard miner",
-            "epochs": EPOCHS, "seed": SEED, "held_out_metrics": metrics}
+    metrics = {
+        "precision_at_1": round(float(res["precision_at_1"]), 4),
+        "map_at_r": round(float(res["mean_average_precision_at_r"]), 4),
+        "roc_auc_sqeuclidean": round(float(auc), 4),
+    }
+    info = {
+        "trained_on": "sklearn digits, stratified 70% train split (seed 0)",
+        "held_out": f"{len(idx_test)} digits (30%)",
+        "loss": "TripletMarginLoss(margin=0.2), semi-hard miner",
+        "epochs": EPOCHS,
+        "seed": SEED,
+        "held_out_metrics": metrics,
+    }
     spec = ModelSpec(spec.architecture, spec.params, spec.input, spec.out_dim, spec.normalize, info)
     path = save_safetensors(model, spec, config.DEFAULT_CHECKPOINT)
-    print(f"held-out: P@1 {metrics['precision_at_1']:.4f}  MAP@R {metrics['map_at_r']:.4f}  "
-          f"ROC AUC {metrics['roc_auc_sqeuclidean']:.4f}")
+    print(
+        f"held-out: P@1 {metrics['precision_at_1']:.4f}  MAP@R {metrics['map_at_r']:.4f}  "
+        f"ROC AUC {metrics['roc_auc_sqeuclidean']:.4f}"
+    )
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
 
 

@@ -36,7 +36,8 @@ def test_agglomerative_average_cosine(page):
     assert not page.exception
     emb = page.session_state["workspace"].embeddings
     pred = AgglomerativeClustering(n_clusters=10, linkage="average", metric="cosine").fit_predict(
-        emb.vectors.astype(np.float64))
+        emb.vectors.astype(np.float64)
+    )
     assert _m(page)["AMI"] == f"{skm.adjusted_mutual_info_score(emb.labels, pred):.4f}"
 
 

@@ -23,8 +23,11 @@ def page():
 
 def test_metrics_shown_equal_pml(page):
     emb = page.session_state["workspace"].embeddings
-    calc = AccuracyCalculator(include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
-                              knn_func=CustomKNN(LpDistance(normalize_embeddings=False)), device=torch.device("cpu"))
+    calc = AccuracyCalculator(
+        include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
+        knn_func=CustomKNN(LpDistance(normalize_embeddings=False)),
+        device=torch.device("cpu"),
+    )
     x, y = torch.from_numpy(emb.vectors), torch.from_numpy(np.unique(emb.labels, return_inverse=True)[1])
     ref = calc.get_accuracy(x, y, x, y, ref_includes_query=True)
     m = {e.label: e.value for e in page.metric}

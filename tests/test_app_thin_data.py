@@ -19,8 +19,16 @@ def _workspace(vectors, labels, name):
     ids = np.array([f"item{k}" for k in range(len(vectors))])
     labels = np.asarray(labels).astype(str)
     ds = Dataset(name, "vector", ids, labels, vectors, content_hash=name * 8, origin="upload", is_embedding=True)
-    prov = {"data_name": name, "data_hash": name * 8, "model_name": "none", "model_format": "none",
-            "checkpoint_hash": "none", "preprocessing": "as loaded", "n": len(vectors), "dim": vectors.shape[1]}
+    prov = {
+        "data_name": name,
+        "data_hash": name * 8,
+        "model_name": "none",
+        "model_format": "none",
+        "checkpoint_hash": "none",
+        "preprocessing": "as loaded",
+        "n": len(vectors),
+        "dim": vectors.shape[1],
+    }
     return Workspace(ds, None, Embeddings(vectors, labels, ids, prov))
 
 
@@ -65,7 +73,10 @@ def test_nan_rows_are_left_out_and_named(page):
     labels = {m.label: m.value for m in at.metric}
     if page.endswith("distances.py"):
         n = 58  # the pairs of the finite rows only
-        assert int(labels["Genuine pairs"].replace(",", "")) + int(labels["Impostor pairs"].replace(",", "")) == n * 57 // 2
+        assert (
+            int(labels["Genuine pairs"].replace(",", "")) + int(labels["Impostor pairs"].replace(",", ""))
+            == n * 57 // 2
+        )
     else:
         assert "Threshold" in labels
 

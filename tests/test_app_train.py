@@ -50,7 +50,8 @@ def test_start_progress_checkpoint_and_stop():
     assert "step 20" in ws.embeddings.provenance["model_name"] and ws.embeddings.n == 1797
     n_train = len(run.trainer.data.y_train)  # what the model learned from travels with it (the threshold card names it)
     assert ws.embeddings.provenance["model_trained_on"] == (
-        f"digits (scikit-learn): {n_train:,} items of 8 identities (2 identities held out for validation)")
+        f"digits (scikit-learn): {n_train:,} items of 8 identities (2 identities held out for validation)"
+    )
     # ... and the address names it, so a refresh comes back to the same workspace
     assert at.query_params["model"] == f"run:{run.id}:20" and at.query_params["data"] == "digits"
     fresh = AppTest.from_file(APP, default_timeout=180)
@@ -131,8 +132,9 @@ def test_the_address_keeps_the_run_and_the_workspace_across_page_switches(att_fa
     other.query_params.update(data=f"dir:{att_faces}", model="bundled", run=run.id)
     other.run()
     other.switch_page("app_pages/train.py").run()
-    assert any("This run trained on digits (scikit-learn); the workspace now holds att_faces" in w.value
-               for w in other.warning)
+    assert any(
+        "This run trained on digits (scikit-learn); the workspace now holds att_faces" in w.value for w in other.warning
+    )
     assert not any("This run trained on" in w.value for w in fresh.warning)
     # "New run" lets go of it for good
     next(b for b in fresh.button if b.label == "New run").click().run()
@@ -152,8 +154,9 @@ def test_vectors_train_an_mlp_without_image_options():
     rng = np.random.default_rng(0)
     rows = [f"c{i % 10},{','.join(f'{v:.4f}' for v in rng.normal(i % 10, 1.0, 6))}" for i in range(200)]
     at.radio(key="dm_source").set_value("Vector table").run()
-    at.file_uploader[0].upload("v.csv", ("label," + ",".join(f"f{j}" for j in range(6)) + "\n"
-                                         + "\n".join(rows)).encode(), "text/csv")
+    at.file_uploader[0].upload(
+        "v.csv", ("label," + ",".join(f"f{j}" for j in range(6)) + "\n" + "\n".join(rows)).encode(), "text/csv"
+    )
     at.run()
     at.button(key="dm_go").click().run()
     assert not at.error, [e.value for e in at.error]

@@ -14,7 +14,9 @@ from explorer.models.checkpoints import (
 )
 from explorer.models.spec import InputSpec, ModelSpec
 
-SPEC = ModelSpec("convnet", {"in_channels": 1, "widths": [8, 16]}, InputSpec("image", 8, 8, 1, mean=(0.5,), std=(0.25,)), 12)
+SPEC = ModelSpec(
+    "convnet", {"in_channels": 1, "widths": [8, 16]}, InputSpec("image", 8, 8, 1, mean=(0.5,), std=(0.25,)), 12
+)
 IMAGES = list(np.random.default_rng(0).integers(0, 256, size=(5, 8, 8), dtype=np.uint8))
 
 
@@ -98,8 +100,10 @@ def test_onnx_spec_read_from_graph():
     w = np.random.default_rng(1).normal(size=(64, 7)).astype(np.float32)
     graph = helper.make_graph(
         [helper.make_node("Flatten", ["x"], ["f"]), helper.make_node("MatMul", ["f", "w"], ["y"])],
-        "lin", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 7])], [numpy_helper.from_array(w, "w")],
+        "lin",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 7])],
+        [numpy_helper.from_array(w, "w")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -161,8 +165,12 @@ def test_mlp_embeds_a_table_of_model_inputs(tmp_path):
     assert emb.provenance["model_format"] == "safetensors"
 
 
-ALIGNED = ModelSpec("convnet", {"in_channels": 1, "widths": [8, 16], "align": True},
-                    InputSpec("image", 28, 24, 1, mean=(0.5,), std=(0.25,)), 12)
+ALIGNED = ModelSpec(
+    "convnet",
+    {"in_channels": 1, "widths": [8, 16], "align": True},
+    InputSpec("image", 28, 24, 1, mean=(0.5,), std=(0.25,)),
+    12,
+)
 
 
 def test_learned_alignment_starts_as_the_identity_and_moves_as_its_affine_map_says(tmp_path):
@@ -185,8 +193,12 @@ def test_learned_alignment_starts_as_the_identity_and_moves_as_its_affine_map_sa
         j, i = 13, 14  # output (row 14, col 13) reads input row 14.25, col 12.25
         r, c = 0.5 * (i - 13.5) + 13.5, 0.5 * (j - 11.5) + 11.5
         r0, c0, fr, fc = int(r), int(c), r - int(r), c - int(c)
-        want = ((1 - fr) * (1 - fc) * x[..., r0, c0] + (1 - fr) * fc * x[..., r0, c0 + 1]
-                + fr * (1 - fc) * x[..., r0 + 1, c0] + fr * fc * x[..., r0 + 1, c0 + 1])
+        want = (
+            (1 - fr) * (1 - fc) * x[..., r0, c0]
+            + (1 - fr) * fc * x[..., r0, c0 + 1]
+            + fr * (1 - fc) * x[..., r0 + 1, c0]
+            + fr * fc * x[..., r0 + 1, c0 + 1]
+        )
         np.testing.assert_allclose(out[..., i, j].numpy(), want.numpy(), atol=1e-4)
     # a trained alignment travels in the checkpoint
     with torch.no_grad():
@@ -211,19 +223,26 @@ def test_training_from_scratch_aligns_faces_not_digits():
     assert "stripes" not in spec_from_scratch(digits, stripes=True).params  # 8 rows: too small
     # what the Train page greys out, and why: exactly what spec_from_scratch would drop
     assert scratch_options(faces) == {"align": None, "stripes": None}
-    assert scratch_options(digits) == {"align": "needs images of at least 24 px on each side; these images train "
-                                                "at 8 x 8 px",
-                                       "stripes": "needs images at least 24 px high; these images train at 8 x 8 px"}
+    assert scratch_options(digits) == {
+        "align": "needs images of at least 24 px on each side; these images train at 8 x 8 px",
+        "stripes": "needs images at least 24 px high; these images train at 8 x 8 px",
+    }
     wide = SimpleNamespace(kind="image", items=[np.zeros((30, 120), np.uint8)])  # 48 x 12 after scaling
-    assert scratch_options(wide)["stripes"].endswith("48 x 12 px") and "stripes" not in spec_from_scratch(
-        wide, stripes=True).params
+    assert (
+        scratch_options(wide)["stripes"].endswith("48 x 12 px")
+        and "stripes" not in spec_from_scratch(wide, stripes=True).params
+    )
     vectors = SimpleNamespace(kind="vector", items=np.zeros((3, 5)))
     assert all("vectors" in why for why in scratch_options(vectors).values())
 
 
 def test_a_striped_model_travels_in_a_checkpoint_and_a_bad_split_is_refused(tmp_path):
-    spec = ModelSpec("convnet", {"in_channels": 1, "widths": [8, 16], "stripes": 4},
-                     InputSpec("image", 28, 24, 1, mean=(0.5,), std=(0.25,)), 16)
+    spec = ModelSpec(
+        "convnet",
+        {"in_channels": 1, "widths": [8, 16], "stripes": 4},
+        InputSpec("image", 28, 24, 1, mean=(0.5,), std=(0.25,)),
+        16,
+    )
     torch.manual_seed(0)
     striped = build_model(spec).eval()
     images = list(np.random.default_rng(2).integers(0, 256, size=(5, 28, 24), dtype=np.uint8))

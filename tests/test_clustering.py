@@ -60,20 +60,29 @@ def test_sweep_suggests_the_true_k_and_silhouette_matches_sklearn():
     assert silhouette(X, pred) == pytest.approx(skm.silhouette_score(X, pred))
 
 
-@pytest.mark.parametrize("kw,match", [({"n_clusters": 1}, "between 2"), ({"method": "dbscan"}, "unknown method"),
-                                      ({"method": "agglomerative", "linkage": "median"}, "unknown linkage"),
-                                      ({"method": "agglomerative", "metric": "manhattan"}, "ward"),
-                                      ({"metric": "hamming"}, "unknown metric")])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"n_clusters": 1}, "between 2"),
+        ({"method": "dbscan"}, "unknown method"),
+        ({"method": "agglomerative", "linkage": "median"}, "unknown linkage"),
+        ({"method": "agglomerative", "metric": "manhattan"}, "ward"),
+        ({"metric": "hamming"}, "unknown metric"),
+    ],
+)
 def test_bad_settings_are_refused(kw, match):
     with pytest.raises(ValueError, match=match):
         cluster(X, **kw)
 
 
-@pytest.mark.parametrize("n_items, n_labels, expected", [
-    (400, 40, (50, 45)),  # the AT&T faces: the sweep reaches past their 40 identities
-    (1797, 10, (30, 20)),  # the digits: as before
-    (10_000, 1_000, (200, 60)),  # thousands of identities: capped, and not swept to the cap by default
-    (3, 2, (3, 2)),  # tiny: k stays below the number of items by default
-])
+@pytest.mark.parametrize(
+    "n_items, n_labels, expected",
+    [
+        (400, 40, (50, 45)),  # the AT&T faces: the sweep reaches past their 40 identities
+        (1797, 10, (30, 20)),  # the digits: as before
+        (10_000, 1_000, (200, 60)),  # thousands of identities: capped, and not swept to the cap by default
+        (3, 2, (3, 2)),  # tiny: k stays below the number of items by default
+    ],
+)
 def test_sweep_range_reaches_past_the_number_of_labels(n_items, n_labels, expected):
     assert sweep_range(n_items, n_labels) == expected

@@ -9,8 +9,10 @@ X = np.random.default_rng(0).normal(size=(40, 6))
 Y = np.random.default_rng(1).normal(size=(15, 6))
 
 
-@pytest.mark.parametrize("metric,scipy_name", [("euclidean", "euclidean"), ("sqeuclidean", "sqeuclidean"),
-                                               ("cosine", "cosine"), ("manhattan", "cityblock")])
+@pytest.mark.parametrize(
+    "metric,scipy_name",
+    [("euclidean", "euclidean"), ("sqeuclidean", "sqeuclidean"), ("cosine", "cosine"), ("manhattan", "cityblock")],
+)
 def test_against_scipy(metric, scipy_name):
     np.testing.assert_allclose(pairwise(X, Y, metric=metric), cdist(X, Y, scipy_name), atol=1e-9)
 

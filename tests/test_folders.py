@@ -49,7 +49,9 @@ def test_mixed_files_bad_images_and_webp_named_jpg():
 
 
 def test_one_identity_loads_with_a_warning():
-    ds = load_zip(make_zip({"only/1.png": image_bytes(rng_image(0), "PNG"), "only/2.png": image_bytes(rng_image(1), "PNG")}))
+    ds = load_zip(
+        make_zip({"only/1.png": image_bytes(rng_image(0), "PNG"), "only/2.png": image_bytes(rng_image(1), "PNG")})
+    )
     assert len(ds) == 2 and any("no negative" in w for w in ds.warnings())
 
 

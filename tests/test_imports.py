@@ -29,7 +29,8 @@ def test_library_imports_without_streamlit():
 
 def test_ui_needs_streamlit_and_only_ui_imports_it():
     offenders = [
-        p for p in (REPO / "explorer").rglob("*.py")
+        p
+        for p in (REPO / "explorer").rglob("*.py")
         if "ui" not in p.relative_to(REPO / "explorer").parts[:1]
         and any(line.lstrip().startswith(("import streamlit", "from streamlit")) for line in p.read_text().splitlines())
     ]

@@ -118,8 +118,9 @@ def test_layout_as_trustworthy_as_umap_learns_own():
 
     g = knn_graph(X, k=15)
     init = project_pca(X).astype(np.float64)
-    stock = umap.UMAP(random_state=0, n_epochs=200, init=init,
-                      precomputed_knn=(g.indices, g.distances)).fit_transform(X)
+    stock = umap.UMAP(random_state=0, n_epochs=200, init=init, precomputed_knn=(g.indices, g.distances)).fit_transform(
+        X
+    )
     ours = project_umap(X, graph=g, init=init, n_epochs=200)
     assert trustworthiness(X, ours) > trustworthiness(X, stock) - 0.01
 

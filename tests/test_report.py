@@ -14,9 +14,17 @@ RNG = np.random.default_rng(5)
 gen_d, imp_d = RNG.normal(0.5, 0.2, 300), RNG.normal(1.2, 0.25, 2000)
 PG = RNG.integers(0, 100, (300, 2))
 PI = RNG.integers(0, 100, (2000, 2))
-PROV = {"model_name": "m.safetensors", "model_format": "safetensors", "checkpoint_hash": "c" * 64,
-        "preprocessing": "grey 8x8", "data_name": "digits", "data_hash": "d" * 64, "n": 100, "dim": 32,
-        "model_trained_on": "digits: 1,437 items of 8 identities"}
+PROV = {
+    "model_name": "m.safetensors",
+    "model_format": "safetensors",
+    "checkpoint_hash": "c" * 64,
+    "preprocessing": "grey 8x8",
+    "data_name": "digits",
+    "data_hash": "d" * 64,
+    "n": 100,
+    "dim": 32,
+    "model_trained_on": "digits: 1,437 items of 8 identities",
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +48,14 @@ def test_galleries_are_the_extreme_errors(scores):
 def test_card_holds_what_a_team_ships(scores):
     curve = scores_curve(scores)
     r = at_threshold(curve, 0.8, ci_method="exact")
-    card = threshold_card(r, headline(curve), scores, how="target FAR, target 0.01", provenance=PROV,
-                          pairs_from="protocol file, 2,300 pairs")
+    card = threshold_card(
+        r,
+        headline(curve),
+        scores,
+        how="target FAR, target 0.01",
+        provenance=PROV,
+        pairs_from="protocol file, 2,300 pairs",
+    )
     back = json.loads(card_json(card))
     assert back["metric"] == "sqeuclidean" and back["threshold"] == r.threshold
     t = r.threshold

@@ -22,8 +22,11 @@ def _blobs(n=600, d=16, c=12, noise=1.2, seed=0):
 
 
 def _pml(x, y):
-    calc = AccuracyCalculator(include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
-                              knn_func=CustomKNN(LpDistance(normalize_embeddings=False)), device=torch.device("cpu"))
+    calc = AccuracyCalculator(
+        include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
+        knn_func=CustomKNN(LpDistance(normalize_embeddings=False)),
+        device=torch.device("cpu"),
+    )
     t, ty = torch.from_numpy(x), torch.from_numpy(y)
     return calc.get_accuracy(t, ty, t, ty, ref_includes_query=True)
 
@@ -116,8 +119,12 @@ def test_hnsw_index_saved_with_a_manifest_loads_only_when_it_matches(tmp_path):
     assert why == "loaded" and len(back) == 500 and back.saved_manifest["checksum"] == m["checksum"]
     for a, b in zip(hnsw.query(x[:20], 5), back.query(x[:20], 5), strict=True):
         np.testing.assert_array_equal(a, b)  # the same graph: the same answers
-    for wrong, field in [(dict(model_hash="other"), "model_hash"), (dict(count=499), "count"),
-                         (dict(dim=8), "dim"), (dict(metric="euclidean"), "metric")]:
+    for wrong, field in [
+        (dict(model_hash="other"), "model_hash"),
+        (dict(count=499), "count"),
+        (dict(dim=8), "dim"),
+        (dict(metric="euclidean"), "metric"),
+    ]:
         args = dict(metric="cosine", dim=16, count=500, model_hash="abc") | wrong
         index, why = HnswIndex.load(tmp_path / "ix", **args)
         assert index is None and field in why

@@ -52,7 +52,7 @@ def test_hnsw_miner_equals_brute_force_enumeration():
         other = near[(y[near] != y[a]) & (d_all[r, near] > 1e-6)]
         semi = other[(d_all[r, other] > pos[r]) & (d_all[r, other] < pos[r] + 0.5)]
         # the miner's candidate set is exactly the brute-force set of valid negatives
-        d, nb, ok = miner.candidates(np.array([a]), q[r:r + 1])
+        d, nb, ok = miner.candidates(np.array([a]), q[r : r + 1])
         assert set(nb[0][ok[0]].tolist()) == set(other.tolist())
         want = semi[np.argmin(d_all[r, semi])] if len(semi) else other[np.argmin(d_all[r, other])]
         assert got.negatives[r] == want
@@ -83,7 +83,9 @@ def test_losses_equal_hand_loops():
     nonzero = [v for v in per if v > 0]
     got = float(triplet_loss(1.0)(e, y, indices_tuple=(a, p, n)))
     assert got == pytest.approx(sum(nonzero) / len(nonzero), rel=1e-5)
-    sq = [max(0.0, d(i, j) ** 2 - d(i, k) ** 2 + 1.0) for i, j, k in zip(a.tolist(), p.tolist(), n.tolist(), strict=True)]
+    sq = [
+        max(0.0, d(i, j) ** 2 - d(i, k) ** 2 + 1.0) for i, j, k in zip(a.tolist(), p.tolist(), n.tolist(), strict=True)
+    ]
     got_sq = float(triplet_loss(1.0, squared=True)(e, y, indices_tuple=(a, p, n)))
     assert got_sq == pytest.approx(sum(v for v in sq if v > 0) / len([v for v in sq if v > 0]), rel=1e-5)
     # contrastive: positives pull (d), negatives push (margin - d)+; PML averages each over its non-zero terms
@@ -94,10 +96,17 @@ def test_losses_equal_hand_loops():
     assert got_c == pytest.approx(want, rel=1e-5)
     # Siamese head: BCE of sigmoid(head(|a - b|)) against same / different
     head = SiameseHead(5, hidden=4)
-    logits = [float(head(e[i:i + 1], e[j:j + 1])) for i, j in zip(a.tolist() + a.tolist(), p.tolist() + n.tolist(), strict=True)]
+    logits = [
+        float(head(e[i : i + 1], e[j : j + 1]))
+        for i, j in zip(a.tolist() + a.tolist(), p.tolist() + n.tolist(), strict=True)
+    ]
     target = [1.0] * 4 + [0.0] * 4
-    bce = np.mean([-(t * np.log(1 / (1 + np.exp(-z))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-z))))
-                   for z, t in zip(logits, target, strict=True)])
+    bce = np.mean(
+        [
+            -(t * np.log(1 / (1 + np.exp(-z))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-z))))
+            for z, t in zip(logits, target, strict=True)
+        ]
+    )
     assert float(head.loss(e, y, (a, p, a, n))) == pytest.approx(bce, rel=1e-5)
 
 
@@ -111,10 +120,13 @@ def test_proxy_anchor_equals_its_formula_by_hand():
     proxies = loss.proxies.detach()
     cos = lambda u, v: float(u @ v / (u.norm() * v.norm()))  # noqa: E731
     with_pos = sorted(set(y.tolist()))
-    pos = sum(np.log1p(sum(np.exp(-32 * (cos(e[i], proxies[c]) - 0.1)) for i in range(10) if y[i] == c))
-              for c in with_pos) / len(with_pos)
-    neg = sum(np.log1p(sum(np.exp(32 * (cos(e[i], proxies[c]) + 0.1)) for i in range(10) if y[i] != c))
-              for c in range(4)) / 4
+    pos = sum(
+        np.log1p(sum(np.exp(-32 * (cos(e[i], proxies[c]) - 0.1)) for i in range(10) if y[i] == c)) for c in with_pos
+    ) / len(with_pos)
+    neg = (
+        sum(np.log1p(sum(np.exp(32 * (cos(e[i], proxies[c]) + 0.1)) for i in range(10) if y[i] != c)) for c in range(4))
+        / 4
+    )
     assert float(loss(e, y).detach()) == pytest.approx(pos + neg, rel=1e-4)
 
 
@@ -129,8 +141,13 @@ def test_hardest_triplets_for_the_charts_equal_a_hand_loop():
         pos = [j for j in range(9) if j != i and y[j] == y[i]]
         if pos:
             neg = [j for j in range(9) if y[j] != y[i]]
-            want.append((i, max(pos, key=lambda j: float((e[i] - e[j]).norm())),
-                         min(neg, key=lambda j: float((e[i] - e[j]).norm()))))
+            want.append(
+                (
+                    i,
+                    max(pos, key=lambda j: float((e[i] - e[j]).norm())),
+                    min(neg, key=lambda j: float((e[i] - e[j]).norm())),
+                )
+            )
     assert list(zip(a.tolist(), p.tolist(), n.tolist(), strict=True)) == want
 
 
@@ -152,7 +169,8 @@ def test_a_proxy_anchor_run_learns_and_resumes_with_its_proxies(tmp_path):
     y = torch.from_numpy(data.y_train[:32])
     with torch.no_grad():
         assert float(again.proxies(again._embed_tensor(x), again._proxy_label[y])) == pytest.approx(
-            float(tr.proxies(tr._embed_tensor(x), tr._proxy_label[y])))
+            float(tr.proxies(tr._embed_tensor(x), tr._proxy_label[y]))
+        )
 
 
 def test_doppelganger_batches_put_confusable_identities_together():
@@ -223,8 +241,23 @@ def test_random_erasing_replaces_one_rectangle_per_chosen_image():
         assert int(img.sum()) == h * w
         assert int(20 * 0.2) <= h <= 20 * 0.5 and int(15 * 0.2) <= w <= 15 * 0.5
     assert torch.equal(random_erase(x, torch.Generator(), 0.0), x)
-    assert augment(x, torch.Generator().manual_seed(0), shift=0, scale=0, rotate=0, flip=False, brightness=0,
-                   contrast=0, erase=1.0).ne(7.0).flatten(1).any(1).all()
+    assert (
+        augment(
+            x,
+            torch.Generator().manual_seed(0),
+            shift=0,
+            scale=0,
+            rotate=0,
+            flip=False,
+            brightness=0,
+            contrast=0,
+            erase=1.0,
+        )
+        .ne(7.0)
+        .flatten(1)
+        .any(1)
+        .all()
+    )
 
 
 def test_trainer_passes_its_erasing_share_and_zoom_to_the_augmentation(monkeypatch):
@@ -233,11 +266,19 @@ def test_trainer_passes_its_erasing_share_and_zoom_to_the_augmentation(monkeypat
     seen = []
     real = trainer_mod.augment
     monkeypatch.setattr(trainer_mod, "augment", lambda x, g, **kw: seen.append(kw) or real(x, g, **kw))
-    spec = ModelSpec("convnet", {"in_channels": 1, "widths": [4, 8]}, InputSpec(kind="image", height=8, width=8,
-                     channels=1, mean=(0.5,), std=(0.25,)), out_dim=8)
+    spec = ModelSpec(
+        "convnet",
+        {"in_channels": 1, "widths": [4, 8]},
+        InputSpec(kind="image", height=8, width=8, channels=1, mean=(0.5,), std=(0.25,)),
+        out_dim=8,
+    )
     rng = np.random.default_rng(0)
-    data = TrainData(rng.normal(size=(24, 1, 8, 8)).astype(np.float32), np.repeat(np.arange(6), 4),
-                     rng.normal(size=(8, 1, 8, 8)).astype(np.float32), np.repeat(np.arange(6, 8), 4))
+    data = TrainData(
+        rng.normal(size=(24, 1, 8, 8)).astype(np.float32),
+        np.repeat(np.arange(6), 4),
+        rng.normal(size=(8, 1, 8, 8)).astype(np.float32),
+        np.repeat(np.arange(6, 8), 4),
+    )
     for erase, zoom in ((0.0, 0.1), (0.5, 0.25)):
         Trainer(TrainConfig(miner="semihard", P=3, K=2, erase=erase, zoom=zoom), data, spec).step()
         assert seen[-1] == {"erase": erase, "scale": zoom}
@@ -331,13 +372,22 @@ def test_cosine_schedule_falls_from_lr_to_zero():
         TrainConfig(schedule="linear").check()
 
 
-@pytest.mark.parametrize("miner,loss", [("hnsw", "triplet"), ("semihard", "triplet"), ("batch-hard", "contrastive"),
-                                        ("hnsw", "siamese"), ("hnsw-batches", "triplet")])
+@pytest.mark.parametrize(
+    "miner,loss",
+    [
+        ("hnsw", "triplet"),
+        ("semihard", "triplet"),
+        ("batch-hard", "contrastive"),
+        ("hnsw", "siamese"),
+        ("hnsw-batches", "triplet"),
+    ],
+)
 def test_short_run_improves_validation_map(miner, loss):
     data = _data()
     before = evaluate(data.x_val, data.y_val)["map_at_r"]
-    tr = Trainer(TrainConfig(miner=miner, loss=loss, steps=150, lr=3e-3, augment=False, refresh_every=20,
-                             margin=0.3), data, SPEC)
+    tr = Trainer(
+        TrainConfig(miner=miner, loss=loss, steps=150, lr=3e-3, augment=False, refresh_every=20, margin=0.3), data, SPEC
+    )
     for _ in range(150):
         row = tr.step()
     after = tr.validate()
@@ -534,8 +584,22 @@ def test_an_averaging_run_saves_the_average_and_its_index_holds_the_trained_weig
 def test_a_run_describes_its_settings_and_keeps_them_after_a_restart(tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
     data = _data()
-    cfg = TrainConfig(miner="hnsw-batches", hnsw_mode="hard", hnsw_k=24, hnsw_ef=80, refresh_every=7, steps=3,
-                      margin=0.3, lr=2e-3, P=5, K=3, erase=0.5, ema=0.99, seed=11, checkpoint_every=3)
+    cfg = TrainConfig(
+        miner="hnsw-batches",
+        hnsw_mode="hard",
+        hnsw_k=24,
+        hnsw_ef=80,
+        refresh_every=7,
+        steps=3,
+        margin=0.3,
+        lr=2e-3,
+        P=5,
+        K=3,
+        erase=0.5,
+        ema=0.99,
+        seed=11,
+        checkpoint_every=3,
+    )
     start = jobs.build_model(SPEC)  # a fine-tuning run: it starts from given weights
     run = jobs.start_run(cfg, data, SPEC, start)
     _wait(run, lambda: not run.active)
@@ -549,7 +613,10 @@ def test_a_run_describes_its_settings_and_keeps_them_after_a_restart(tmp_path, m
     assert rows["Loss"] == "triplet, margin 0.3 (distance)"
     assert rows["Negatives"] == "hnsw-batches (hard; k 24, ef 80; index rebuilt every 7 steps)"
     assert rows["Batch"] == "P 5 identities x K 3 items = 15" and rows["Learning rate"] == "0.002, constant"
-    assert rows["Augmentation"] == "on (zoom +-10%), random erasing p = 0.5" and rows["Weight averaging"] == "EMA, decay 0.99"
+    assert (
+        rows["Augmentation"] == "on (zoom +-10%), random erasing p = 0.5"
+        and rows["Weight averaging"] == "EMA, decay 0.99"
+    )
     assert rows["Seed"] == "11"
     doc = json.loads(run.settings_json())
     assert doc["config"] == cfg.to_dict() and doc["spec"]["out_dim"] == 16 and doc["fine_tuned"] is True
@@ -564,8 +631,12 @@ def test_a_run_describes_its_settings_and_keeps_them_after_a_restart(tmp_path, m
     jobs._RUNS.clear()
 
 
-STRIPED = ModelSpec("convnet", {"in_channels": 1, "widths": [8, 16], "stripes": 3},
-                    InputSpec(kind="image", height=24, width=16), out_dim=12)
+STRIPED = ModelSpec(
+    "convnet",
+    {"in_channels": 1, "widths": [8, 16], "stripes": 3},
+    InputSpec(kind="image", height=24, width=16),
+    out_dim=12,
+)
 
 
 def _image_data(n_ids=16, per=8, seed=0):
@@ -589,7 +660,7 @@ def test_stripe_embeddings_are_pooled_rows_of_the_feature_map_by_hand():
     x = torch.from_numpy(_image_data().x_train[:5])
     with torch.no_grad():
         f = model.features(x)  # (5, 16, 12, 8): 12 rows, 4 per stripe
-        by_hand = [model.heads[i](f[:, :, 4 * i:4 * i + 4].mean(dim=(2, 3))) for i in range(3)]
+        by_hand = [model.heads[i](f[:, :, 4 * i : 4 * i + 4].mean(dim=(2, 3))) for i in range(3)]
         parts = model.stripe_embeddings(x)
         out = model(x)
     assert f.shape[2] == 12 and [p.shape for p in parts] == [(5, 4)] * 3
@@ -610,8 +681,9 @@ def test_each_stripe_gets_its_own_loss(loss, monkeypatch):
     import copy
 
     data = _image_data()
-    cfg = TrainConfig(loss=loss, miner="semihard", margin=0.1 if loss == "proxy-anchor" else 0.3, augment=False,
-                      lr=3e-3)
+    cfg = TrainConfig(
+        loss=loss, miner="semihard", margin=0.1 if loss == "proxy-anchor" else 0.3, augment=False, lr=3e-3
+    )
     tr = Trainer(cfg, data, STRIPED)
     assert tr.stripes == 3
     if loss == "proxy-anchor":
@@ -653,12 +725,21 @@ def test_provenance_names_the_data_the_split_and_the_starting_model():
     from explorer.training.trainer import spec_from_scratch, with_provenance
 
     x, y = _blobs(n_ids=5, per=4)
-    ds = Dataset(name="blobs", kind="vector", ids=[str(i) for i in range(len(y))], labels=[f"p{v}" for v in y],
-                 items=x, content_hash="h" * 64, origin="server")
+    ds = Dataset(
+        name="blobs",
+        kind="vector",
+        ids=[str(i) for i in range(len(y))],
+        labels=[f"p{v}" for v in y],
+        items=x,
+        content_hash="h" * 64,
+        origin="server",
+    )
     train, val = split_identities(ds.labels, val_labels=["p0", "p1"])
     spec = with_provenance(spec_from_scratch(ds), ds, train, val, fine_tuned=False)
     assert spec.info["trained_on"] == "blobs: 12 items of 3 identities (2 identities held out for validation)"
     assert spec.info["training_data"] == {"name": "blobs", "items": 20, "data_hash": "h" * 64}
     again = with_provenance(spec, ds, train, val, fine_tuned=True)  # fine-tuning it names where it started
-    assert again.info["trained_on"] == spec.info["trained_on"] + "; fine-tuned from a model trained on " + \
-        spec.info["trained_on"]
+    assert (
+        again.info["trained_on"]
+        == spec.info["trained_on"] + "; fine-tuned from a model trained on " + spec.info["trained_on"]
+    )

@@ -73,8 +73,10 @@ from explorer.analysis.scores import from_distances  # noqa: E402
 from explorer.analysis.verification import curve_auc, fast_figures, scores_curve  # noqa: E402
 
 
-@pytest.mark.parametrize("n_g,n_i,rounding,bins", [(3000, 20000, None, 1 << 16), (3000, 20000, 2, 1 << 16),
-                                                    (5000, 100_000, 3, 64), (20, 30, None, 4)])
+@pytest.mark.parametrize(
+    "n_g,n_i,rounding,bins",
+    [(3000, 20000, None, 1 << 16), (3000, 20000, 2, 1 << 16), (5000, 100_000, 3, 64), (20, 30, None, 4)],
+)
 def test_fast_figures_equal_the_sorted_path(n_g, n_i, rounding, bins):
     g, i = _pairs(n_g, n_i, rounding)
     f = fast_figures(g, i, bins=bins, auc_tolerance=0)

@@ -8,8 +8,14 @@ import pandas as pd
 from explorer.analysis.distances import block_distances, prepare
 
 
-def class_spread(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean",
-                 max_per_class: int = 1000, random_state: int = 0) -> pd.DataFrame:
+def class_spread(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    *,
+    metric: str = "euclidean",
+    max_per_class: int = 1000,
+    random_state: int = 0,
+) -> pd.DataFrame:
     """Mean distance over the pairs inside each class (classes larger than ``max_per_class`` are
     sampled), widest first. Columns: class, items, mean_distance (NaN for one-item classes)."""
     x, base = prepare(vectors, metric)
@@ -28,7 +34,9 @@ def class_spread(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "eucl
     return frame.sort_values("mean_distance", ascending=False, na_position="last").reset_index(drop=True)
 
 
-def closest_class_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", top: int = 10) -> pd.DataFrame:
+def closest_class_pairs(
+    vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", top: int = 10
+) -> pd.DataFrame:
     """Class pairs whose centroids are closest under ``metric``. Columns: class_a, class_b, centroid_distance."""
     x, base = prepare(vectors, metric)
     labels = np.asarray(labels).astype(str)
@@ -41,4 +49,6 @@ def closest_class_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str 
     d = block_distances(cent, cent, base)
     i, j = np.triu_indices(len(classes), 1)
     order = np.argsort(d[i, j], kind="stable")[:top]
-    return pd.DataFrame({"class_a": classes[i[order]], "class_b": classes[j[order]], "centroid_distance": d[i, j][order]})
+    return pd.DataFrame(
+        {"class_a": classes[i[order]], "class_b": classes[j[order]], "centroid_distance": d[i, j][order]}
+    )

@@ -43,9 +43,17 @@ def _prepared(vectors: np.ndarray, metric: str, linkage: str) -> tuple[np.ndarra
     return x, metric
 
 
-def cluster(vectors: np.ndarray, *, method: str = "kmeans", n_clusters: int = 10, linkage: str = "ward",
-            metric: str = "euclidean", connectivity_k: int | None = None, random_state: int = 0,
-            large: int = 5000) -> ClusterResult:
+def cluster(
+    vectors: np.ndarray,
+    *,
+    method: str = "kmeans",
+    n_clusters: int = 10,
+    linkage: str = "ward",
+    metric: str = "euclidean",
+    connectivity_k: int | None = None,
+    random_state: int = 0,
+    large: int = 5000,
+) -> ClusterResult:
     """Cluster ``vectors`` into ``n_clusters``.
 
     method "kmeans": k-means (euclidean; cosine = k-means on unit rows); mini-batch beyond 50k items.
@@ -73,13 +81,15 @@ def cluster(vectors: np.ndarray, *, method: str = "kmeans", n_clusters: int = 10
     conn = kneighbors_graph(x, k, metric=m, include_self=False) if k else None
     with warnings.catch_warnings():  # a graph of several components is completed by sklearn, as wanted
         warnings.filterwarnings("ignore", message="the number of connected components")
-        labels = AgglomerativeClustering(n_clusters=n_clusters, linkage=linkage, metric=m,
-                                         connectivity=conn).fit_predict(x)
+        labels = AgglomerativeClustering(
+            n_clusters=n_clusters, linkage=linkage, metric=m, connectivity=conn
+        ).fit_predict(x)
     return ClusterResult(labels, method, n_clusters, {"metric": metric, "linkage": linkage, "connectivity_k": k})
 
 
-def silhouette(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", sample: int = 3000,
-               random_state: int = 0) -> float:
+def silhouette(
+    vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", sample: int = 3000, random_state: int = 0
+) -> float:
     """Silhouette score, on a random sample of ``sample`` items beyond that size (O(sample^2))."""
     if len(np.unique(labels)) < 2:
         return float("nan")
@@ -87,8 +97,17 @@ def silhouette(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclid
     return float(skm.silhouette_score(vectors, labels, metric=metric, sample_size=size, random_state=random_state))
 
 
-def k_sweep(vectors: np.ndarray, ks, *, method: str = "kmeans", metric: str = "euclidean", sample: int = 3000,
-            random_state: int = 0, progress=None, **options) -> pd.DataFrame:
+def k_sweep(
+    vectors: np.ndarray,
+    ks,
+    *,
+    method: str = "kmeans",
+    metric: str = "euclidean",
+    sample: int = 3000,
+    random_state: int = 0,
+    progress=None,
+    **options,
+) -> pd.DataFrame:
     """Silhouette for each k (columns k, silhouette), and the suggested k is the best silhouette."""
     rows = []
     ks = [int(k) for k in ks if 2 <= int(k) < len(vectors)]
@@ -125,8 +144,9 @@ def purity(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:
 
 def contingency(labels_pred: np.ndarray, labels_true: np.ndarray) -> pd.DataFrame:
     """Items per (cluster, label): rows clusters, columns labels."""
-    return pd.crosstab(pd.Series(labels_pred, name="cluster"), pd.Series(np.asarray(labels_true).astype(str),
-                                                                          name="label"))
+    return pd.crosstab(
+        pd.Series(labels_pred, name="cluster"), pd.Series(np.asarray(labels_true).astype(str), name="label")
+    )
 
 
 def against_labels(labels_true: np.ndarray, labels_pred: np.ndarray) -> dict[str, float]:

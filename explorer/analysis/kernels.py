@@ -20,8 +20,7 @@ FORM_EUCLIDEAN, FORM_SQEUCLIDEAN, FORM_COSINE, FORM_DISTANCE = 0, 1, 2, 3
 FORMS = {"euclidean": FORM_EUCLIDEAN, "sqeuclidean": FORM_SQEUCLIDEAN, "cosine": FORM_COSINE}
 
 
-def bin_block(dots, na, nb, ya, yb, diag, form, scale, hist, sums, cut, cand_d, cand_a, cand_b, cand_n,
-              count=True):
+def bin_block(dots, na, nb, ya, yb, diag, form, scale, hist, sums, cut, cand_d, cand_a, cand_b, cand_n, count=True):
     """Count one block of pairs into a histogram and collect the closest impostor pairs.
 
     dots (r, c) float32, C-contiguous: dot products (forms 0-2) or distances (form 3) of rows a of
@@ -41,8 +40,9 @@ def bin_block(dots, na, nb, ya, yb, diag, form, scale, hist, sums, cut, cand_d, 
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _bin_rect(dots, na, nb, ya, yb, form, scale, hist, sums, cut, cand_d, cand_a, cand_b,
-              cand_n):  # pragma: no cover - compiled
+def _bin_rect(
+    dots, na, nb, ya, yb, form, scale, hist, sums, cut, cand_d, cand_a, cand_b, cand_n
+):  # pragma: no cover - compiled
     """Every pair (a, b) of a C-contiguous block. Per row, three vectorised loops (distances; bin +
     side codes; float32 row sums), then one scatter: a single increment per pair, the label folded
     into the code. Whole rows only: slicing rows inside the loop costs a fifth of the speed."""
@@ -93,8 +93,9 @@ def _bin_rect(dots, na, nb, ya, yb, form, scale, hist, sums, cut, cand_d, cand_a
 
 
 @njit(nogil=True, cache=True)
-def _bin_plain(dots, na, nb, ya, yb, form, scale, hist, sums, cut, cand_d, cand_a, cand_b, cand_n,
-               count, diag):  # pragma: no cover - compiled
+def _bin_plain(
+    dots, na, nb, ya, yb, form, scale, hist, sums, cut, cand_d, cand_a, cand_b, cand_n, count, diag
+):  # pragma: no cover - compiled
     """Plain scalar loops over the pairs (a, b), b > a when ``diag``: the squares on the diagonal
     of the pair matrix, and candidate-only reruns."""
     nbins = hist.shape[0] // 2
@@ -163,8 +164,9 @@ def _gather(values, lo, scale, nbins, wanted, fill, out):  # pragma: no cover - 
             fill[k] += 1
 
 
-def gather_bins(values: np.ndarray, lo: float, scale: float, nbins: int, wanted: np.ndarray,
-                parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def gather_bins(
+    values: np.ndarray, lo: float, scale: float, nbins: int, wanted: np.ndarray, parts: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """The values whose bin is marked in ``wanted``, grouped by bin in bin order, and the offsets
     (bin k's values at out[offsets[k]:offsets[k + 1]]). ``parts``: the per-half histograms of
     :func:`bin_value_parts`, so each half is gathered by its own thread into its own slots."""
@@ -179,7 +181,9 @@ def gather_bins(values: np.ndarray, lo: float, scale: float, nbins: int, wanted:
         _gather(values, lo, scale, nbins, wanted, fills[0], out)
     else:
         with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda a: _gather(a[0], lo, scale, nbins, wanted, a[1], out), zip(halves, fills, strict=True)))
+            list(
+                pool.map(lambda a: _gather(a[0], lo, scale, nbins, wanted, a[1], out), zip(halves, fills, strict=True))
+            )
     return out, offsets
 
 

@@ -124,8 +124,16 @@ class HnswIndex:
 
     SPACES = {"euclidean": "l2", "sqeuclidean": "l2", "cosine": "cosine"}
 
-    def __init__(self, metric: str = "euclidean", *, M: int = 16, ef_construction: int = 200, ef: int = 64,
-                 threads: int = 2, random_state: int = 0):
+    def __init__(
+        self,
+        metric: str = "euclidean",
+        *,
+        M: int = 16,
+        ef_construction: int = 200,
+        ef: int = 64,
+        threads: int = 2,
+        random_state: int = 0,
+    ):
         check_vectors(np.zeros((0, 1)), dim=None, metric=metric)
         self.metric, self.M, self.ef_construction, self.ef = metric, M, ef_construction, ef
         self.threads, self.random_state = threads, random_state
@@ -143,8 +151,12 @@ class HnswIndex:
         if self._index is None:
             self._dim = x.shape[1]
             self._index = hnswlib.Index(space=self.SPACES[self.metric], dim=self._dim)
-            self._index.init_index(max_elements=max(len(x), 1), ef_construction=self.ef_construction, M=self.M,
-                                   random_seed=self.random_state)
+            self._index.init_index(
+                max_elements=max(len(x), 1),
+                ef_construction=self.ef_construction,
+                M=self.M,
+                random_seed=self.random_state,
+            )
             self._index.set_num_threads(self.threads)
         start = len(self)
         if start + len(x) > self._index.get_max_elements():
@@ -169,9 +181,17 @@ class HnswIndex:
 
     # -- on disk: the index file and a manifest that says what it holds ------------------------------
     def manifest(self, model_hash: str = "", **extra) -> dict:
-        return {"kind": "hnswlib", "dim": self._dim, "space": self.SPACES[self.metric], "metric": self.metric,
-                "count": len(self), "M": self.M, "ef_construction": self.ef_construction,
-                "model_hash": model_hash, **extra}
+        return {
+            "kind": "hnswlib",
+            "dim": self._dim,
+            "space": self.SPACES[self.metric],
+            "metric": self.metric,
+            "count": len(self),
+            "M": self.M,
+            "ef_construction": self.ef_construction,
+            "model_hash": model_hash,
+            **extra,
+        }
 
     def save(self, folder: str | Path, *, model_hash: str = "", **extra) -> dict:
         """Write ``index.bin`` and ``manifest.json`` (dim, space, count, build settings, the file's
@@ -196,8 +216,17 @@ class HnswIndex:
         return manifest
 
     @classmethod
-    def load(cls, folder: str | Path, *, metric: str, dim: int, count: int, model_hash: str = "",
-             ef: int = 64, threads: int = 2) -> tuple[HnswIndex | None, str]:
+    def load(
+        cls,
+        folder: str | Path,
+        *,
+        metric: str,
+        dim: int,
+        count: int,
+        model_hash: str = "",
+        ef: int = 64,
+        threads: int = 2,
+    ) -> tuple[HnswIndex | None, str]:
         """The index saved in ``folder`` if its manifest matches what the caller expects (metric,
         dim, count, model hash) and the file's checksum matches the manifest; else ``(None, why)``
         and the caller rebuilds."""
@@ -208,8 +237,7 @@ class HnswIndex:
             m = json.loads((folder / "manifest.json").read_text())
         except (OSError, ValueError):
             return None, "no readable manifest"
-        want = {"metric": metric, "space": cls.SPACES.get(metric), "dim": dim, "count": count,
-                "model_hash": model_hash}
+        want = {"metric": metric, "space": cls.SPACES.get(metric), "dim": dim, "count": count, "model_hash": model_hash}
         wrong = [k for k, v in want.items() if m.get(k) != v]
         if wrong:
             return None, "manifest does not match: " + ", ".join(f"{k} {m.get(k)!r} != {want[k]!r}" for k in wrong)

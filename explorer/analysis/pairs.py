@@ -124,8 +124,9 @@ def _run_block(blk: _Blocks, tail: _ImpostorTail, slot: int, i: int, j: int, siz
             _run_strip(blk, tail, slot, r, r2, j, stop_j, base, diag=False)
 
 
-def _run_strip(blk: _Blocks, tail: _ImpostorTail, slot: int, r: int, r2: int, c: int, c2: int, base: str,
-               diag: bool) -> None:
+def _run_strip(
+    blk: _Blocks, tail: _ImpostorTail, slot: int, r: int, r2: int, c: int, c2: int, base: str, diag: bool
+) -> None:
     """Pairs of rows r..r2 against rows c..c2 (only b > a when diag)."""
     bufs = [np.empty(blk.cap, t) for t in (np.float32, np.int32, np.int32)]
     n = np.zeros(1, np.int64)
@@ -169,10 +170,20 @@ def _initial_cut(x: np.ndarray, y: np.ndarray, base: str, k: int, n_imp: int, rn
     return float(np.quantile(d, q)) if q * len(d) >= 20 else float(np.sort(d)[min(len(d) - 1, 20)])
 
 
-def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean", bins: int = 8192,
-              k_tail: int | None = None, block: int = 1024, max_pairs: int = 1_500_000_000,
-              sample_size: int = 20_000_000, genuine_limit: int = 5_000_000, random_state: int = 0,
-              progress: Progress = None) -> PairScores:
+def all_pairs(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    *,
+    metric: str = "euclidean",
+    bins: int = 8192,
+    k_tail: int | None = None,
+    block: int = 1024,
+    max_pairs: int = 1_500_000_000,
+    sample_size: int = 20_000_000,
+    genuine_limit: int = 5_000_000,
+    random_state: int = 0,
+    progress: Progress = None,
+) -> PairScores:
     """Genuine / impostor statistics of all N(N-1)/2 pairs under ``metric``.
 
     k_tail : impostor pairs kept exactly (default: 1% of impostor pairs, between 1,000 and 50,000).
@@ -195,8 +206,11 @@ def all_pairs(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclide
     k = k_tail if k_tail is not None else int(np.clip(n_imp // 100, 1000, 50_000))
     if n_gen <= genuine_limit:
         g, ga, gb = _genuine_pairs(x, y, base)
-        hist_g, gen_tail, gen_sums = value_histogram(g, 0.0, scale, bins), Tail.of(g, ga, gb, -np.inf), \
-            (float(g.sum()), float((g * g).sum()))
+        hist_g, gen_tail, gen_sums = (
+            value_histogram(g, 0.0, scale, bins),
+            Tail.of(g, ga, gb, -np.inf),
+            (float(g.sum()), float((g * g).sum())),
+        )
     else:
         g = None
         hist_g, gen_tail, gen_sums = _genuine_stream(x, y, base, scale, bins, k)
@@ -298,8 +312,9 @@ def _sampled_impostors(x, y, base, size, k, rng):
     return d, Tail.of(d[order], a[order], b[order], cover)
 
 
-def protocol_pairs(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, same: np.ndarray, *,
-                   metric: str = "euclidean") -> tuple[PairScores, np.ndarray]:
+def protocol_pairs(
+    vectors: np.ndarray, a: np.ndarray, b: np.ndarray, same: np.ndarray, *, metric: str = "euclidean"
+) -> tuple[PairScores, np.ndarray]:
     """Scores of listed pairs (rows a[k], b[k]; same[k] = genuine) and their distances.
 
     Rows with NaN/inf are left out of the metric's fit (mahalanobis) and their pairs get a NaN
@@ -318,6 +333,7 @@ def protocol_pairs(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, same: np.n
     d[ok] = pair_distances(x, where[a[ok]], where[b[ok]], base)
     g, i = ok & same, ok & ~same
     pairs = np.c_[a, b]
-    scores = from_distances(d[g], d[i], metric=metric, pairs_genuine=pairs[g], pairs_impostor=pairs[i],
-                            source="protocol pairs")
+    scores = from_distances(
+        d[g], d[i], metric=metric, pairs_genuine=pairs[g], pairs_impostor=pairs[i], source="protocol pairs"
+    )
     return scores, d

@@ -47,8 +47,9 @@ class KnnGraph:
     metric: str
 
 
-def knn_graph(vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", kind: str | None = None,
-              random_state: int = 0) -> KnnGraph:
+def knn_graph(
+    vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", kind: str | None = None, random_state: int = 0
+) -> KnnGraph:
     """Each item's k nearest: ``kind`` "exact" (default up to 20k items), "nndescent" (default
     beyond) or "hnsw" (fast too, but its multi-threaded build is not reproducible)."""
     if metric not in INDEX_METRICS:
@@ -63,8 +64,9 @@ def knn_graph(vectors: np.ndarray, *, k: int = 15, metric: str = "euclidean", ki
             x = check_vectors(vectors, dim=None, metric=metric)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # numba: "cannot cache ... dynamic globals", known
-                idx, d = nndescent()(x, metric=metric, n_neighbors=min(k + 1, len(x)), random_state=random_state,
-                                      n_jobs=GRAPH_THREADS).neighbor_graph
+                idx, d = nndescent()(
+                    x, metric=metric, n_neighbors=min(k + 1, len(x)), random_state=random_state, n_jobs=GRAPH_THREADS
+                ).neighbor_graph
             d, nb = drop_excluded(d.astype(np.float32), idx.astype(np.int64), rows, k - 1)
         else:
             index = build_index(vectors, metric=metric, kind=kind)
@@ -94,10 +96,20 @@ def _reduced(vectors: np.ndarray, pca_dims: int, random_state: int) -> np.ndarra
     return project_pca(x, n_components=pca_dims, random_state=random_state) if x.shape[1] > pca_dims else x
 
 
-def project_umap(vectors: np.ndarray, *, n_components: int = 2, n_neighbors: int = 15, min_dist: float = 0.1,
-                 metric: str = "euclidean", random_state: int | None = 0, n_epochs: int | None = None,
-                 graph: KnnGraph | None = None, init: np.ndarray | None = None, pca_dims: int = 50,
-                 progress=None) -> np.ndarray:
+def project_umap(
+    vectors: np.ndarray,
+    *,
+    n_components: int = 2,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    metric: str = "euclidean",
+    random_state: int | None = 0,
+    n_epochs: int | None = None,
+    graph: KnnGraph | None = None,
+    init: np.ndarray | None = None,
+    pca_dims: int = 50,
+    progress=None,
+) -> np.ndarray:
     """(N, n_components) float32 UMAP coordinates.
 
     graph: our kNN graph (built here when None, on PCA-reduced vectors beyond ``pca_dims``; its k
@@ -117,13 +129,15 @@ def project_umap(vectors: np.ndarray, *, n_components: int = 2, n_neighbors: int
     if init is None:
         init = project_pca(x, n_components=n_components, random_state=seed)
     fuzzy = fuzzy_graph(graph.indices[:, :n_neighbors], graph.distances[:, :n_neighbors], random_state=seed)
-    layout = Layout(fuzzy, init, min_dist=min_dist, n_epochs=n_epochs or default_epochs(len(vectors)),
-                    random_state=seed)
+    layout = Layout(
+        fuzzy, init, min_dist=min_dist, n_epochs=n_epochs or default_epochs(len(vectors)), random_state=seed
+    )
     return layout.run(progress=progress)
 
 
-def trustworthiness(vectors: np.ndarray, coords: np.ndarray, *, n_neighbors: int = 5, sample: int = 3000,
-                    random_state: int = 0) -> float:
+def trustworthiness(
+    vectors: np.ndarray, coords: np.ndarray, *, n_neighbors: int = 5, sample: int = 3000, random_state: int = 0
+) -> float:
     """sklearn's trustworthiness of a map, on a random sample of items beyond ``sample``."""
     from sklearn.manifold import trustworthiness as tw
 

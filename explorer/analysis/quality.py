@@ -16,11 +16,13 @@ from explorer.analysis.neighbors import NeighborIndex
 def exact_duplicates(vectors: np.ndarray) -> pd.DataFrame:
     """Groups of items with byte-identical embeddings: columns item, group, group_size."""
     x = np.ascontiguousarray(vectors)
-    _, inverse, counts = np.unique(x.view(np.dtype((np.void, x.dtype.itemsize * x.shape[1]))).ravel(),
-                                   return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(
+        x.view(np.dtype((np.void, x.dtype.itemsize * x.shape[1]))).ravel(), return_inverse=True, return_counts=True
+    )
     dup = np.flatnonzero(counts[inverse] > 1)
     return pd.DataFrame({"item": dup, "group": inverse[dup], "group_size": counts[inverse[dup]]}).sort_values(
-        ["group", "item"], ignore_index=True)
+        ["group", "item"], ignore_index=True
+    )
 
 
 def neighbours(vectors: np.ndarray, index: NeighborIndex, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -35,13 +37,15 @@ def near_duplicates(nearest: tuple[np.ndarray, np.ndarray], *, radius: float) ->
     d, nb = nearest
     a = np.repeat(np.arange(len(nb)), nb.shape[1])
     close = d.ravel() <= radius
-    pairs = pd.DataFrame({"a": np.minimum(a, nb.ravel())[close], "b": np.maximum(a, nb.ravel())[close],
-                          "distance": d.ravel()[close]})
+    pairs = pd.DataFrame(
+        {"a": np.minimum(a, nb.ravel())[close], "b": np.maximum(a, nb.ravel())[close], "distance": d.ravel()[close]}
+    )
     return pairs.drop_duplicates(["a", "b"]).sort_values("distance", ignore_index=True)
 
 
-def label_suspects(labels: np.ndarray, nearest: tuple[np.ndarray, np.ndarray], *,
-                   max_agreement: float = 0.2) -> pd.DataFrame:
+def label_suspects(
+    labels: np.ndarray, nearest: tuple[np.ndarray, np.ndarray], *, max_agreement: float = 0.2
+) -> pd.DataFrame:
     """Items whose nearest neighbours (from :func:`neighbours`) mostly carry another label:
     columns item, label, neighbour_label (the most common among the neighbours), agreement (share
     of neighbours with the item's own label) and support (share with neighbour_label); least
@@ -55,8 +59,15 @@ def label_suspects(labels: np.ndarray, nearest: tuple[np.ndarray, np.ndarray], *
     np.add.at(counts, (np.repeat(rows, ny.shape[1]), ny.ravel()), 1)
     top = counts.argmax(axis=1)
     flag = (agree <= max_agreement) & (top != y)
-    out = pd.DataFrame({"item": rows[flag], "label": classes[y[flag]], "neighbour_label": classes[top[flag]],
-                        "agreement": agree[flag], "support": counts[flag, top[flag]] / ny.shape[1]})
+    out = pd.DataFrame(
+        {
+            "item": rows[flag],
+            "label": classes[y[flag]],
+            "neighbour_label": classes[top[flag]],
+            "agreement": agree[flag],
+            "support": counts[flag, top[flag]] / ny.shape[1],
+        }
+    )
     return out.sort_values(["agreement", "support"], ascending=[True, False], ignore_index=True)
 
 

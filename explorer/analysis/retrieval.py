@@ -121,8 +121,21 @@ def _exact_figures(index: BruteForceIndex, vectors: np.ndarray, y: np.ndarray, b
     def work(s):
         rows = slice(s, min(s + block, n))
         q = q_all[rows]
-        _rank_block(q @ xs.T, np.arange(n)[rows], np.einsum("ij,ij->i", q, q), x_sq, cosine, yy, members, starts,
-                    p1[rows], rp[rows], mr[rows], np.empty(max_r, np.float32), np.empty(max_r + 1, np.int64))
+        _rank_block(
+            q @ xs.T,
+            np.arange(n)[rows],
+            np.einsum("ij,ij->i", q, q),
+            x_sq,
+            cosine,
+            yy,
+            members,
+            starts,
+            p1[rows],
+            rp[rows],
+            mr[rows],
+            np.empty(max_r, np.float32),
+            np.empty(max_r + 1, np.int64),
+        )
         return rows.stop - rows.start
 
     done = 0
@@ -134,9 +147,15 @@ def _exact_figures(index: BruteForceIndex, vectors: np.ndarray, y: np.ndarray, b
     return p1, rp, mr
 
 
-def retrieval_metrics(vectors: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean",
-                      index: NeighborIndex | None = None, batch: int = 256,
-                      progress: Callable[[float, str], None] | None = None) -> RetrievalResult:
+def retrieval_metrics(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    *,
+    metric: str = "euclidean",
+    index: NeighborIndex | None = None,
+    batch: int = 256,
+    progress: Callable[[float, str], None] | None = None,
+) -> RetrievalResult:
     """Precision@1, R-Precision and MAP@R of every item against all others, overall and per class.
 
     ``index`` must hold ``vectors`` in order (default: an exact index is built).
@@ -161,10 +180,15 @@ def retrieval_metrics(vectors: np.ndarray, labels: np.ndarray, *, metric: str = 
             if progress:
                 progress(min(1.0, (s + batch) / len(y)), f"retrieval: {min(s + batch, len(y)):,} of {len(y):,} items")
     has = r_all > 0
-    frame = pd.DataFrame({"class": classes, "items": counts,
-                          "precision_at_1": np.where(counts > 1, np.bincount(y, p1, len(classes)) / counts, np.nan),
-                          "r_precision": np.where(counts > 1, np.bincount(y, rp * has, len(classes)) / counts, np.nan),
-                          "map_at_r": np.where(counts > 1, np.bincount(y, mr * has, len(classes)) / counts, np.nan)})
+    frame = pd.DataFrame(
+        {
+            "class": classes,
+            "items": counts,
+            "precision_at_1": np.where(counts > 1, np.bincount(y, p1, len(classes)) / counts, np.nan),
+            "r_precision": np.where(counts > 1, np.bincount(y, rp * has, len(classes)) / counts, np.nan),
+            "map_at_r": np.where(counts > 1, np.bincount(y, mr * has, len(classes)) / counts, np.nan),
+        }
+    )
     if not has.any():
         raise ValueError("every class has a single item: there is nothing to retrieve")
     return RetrievalResult(float(p1[has].mean()), float(rp[has].mean()), float(mr[has].mean()), frame, k)

@@ -42,8 +42,12 @@ class Tail:
     @classmethod
     def of(cls, values, a, b, cover: float) -> Tail:
         order = np.argsort(values)
-        return cls(np.asarray(values, np.float64)[order], np.asarray(a, np.int64)[order],
-                   np.asarray(b, np.int64)[order], float(cover))
+        return cls(
+            np.asarray(values, np.float64)[order],
+            np.asarray(a, np.int64)[order],
+            np.asarray(b, np.int64)[order],
+            float(cover),
+        )
 
 
 @dataclass(frozen=True)
@@ -107,8 +111,16 @@ def value_histogram(values: np.ndarray, lo: float, scale: float, bins: int) -> n
     return bin_values(v, float(lo), float(scale), bins)
 
 
-def from_distances(genuine: np.ndarray, impostor: np.ndarray, *, metric: str, pairs_genuine=None,
-                   pairs_impostor=None, bins: int = 16384, source: str = "pairs") -> PairScores:
+def from_distances(
+    genuine: np.ndarray,
+    impostor: np.ndarray,
+    *,
+    metric: str,
+    pairs_genuine=None,
+    pairs_impostor=None,
+    bins: int = 16384,
+    source: str = "pairs",
+) -> PairScores:
     """PairScores of explicit pair distances (a protocol's pairs, a sample), tails complete.
 
     pairs_* : optional (n, 2) item indices of each pair (for galleries); -1 when unknown.
@@ -125,9 +137,18 @@ def from_distances(genuine: np.ndarray, impostor: np.ndarray, *, metric: str, pa
         p = np.full((len(v), 2), -1, np.int64) if p is None else np.asarray(p, np.int64).reshape(-1, 2)
         return Tail.of(v, p[:, 0], p[:, 1], cover)
 
-    return PairScores(metric, edges, value_histogram(g, 0.0, scale, bins), value_histogram(i, 0.0, scale, bins),
-                      tail(g, pairs_genuine, -np.inf), tail(i, pairs_impostor, np.inf),
-                      (float(g.sum()), float((g * g).sum())), (float(i.sum()), float((i * i).sum())), len(i), source)
+    return PairScores(
+        metric,
+        edges,
+        value_histogram(g, 0.0, scale, bins),
+        value_histogram(i, 0.0, scale, bins),
+        tail(g, pairs_genuine, -np.inf),
+        tail(i, pairs_impostor, np.inf),
+        (float(g.sum()), float((g * g).sum())),
+        (float(i.sum()), float((i * i).sum())),
+        len(i),
+        source,
+    )
 
 
 @dataclass(frozen=True)

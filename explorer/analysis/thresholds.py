@@ -52,14 +52,31 @@ def at_threshold(curve: RocCurve, threshold: float, *, ci_method: str = "wilson"
     fn, tn = n_g - tp, n_i - fp
     t = float(curve.thresholds[k])
     return ThresholdResult(
-        t, tp, fn, fp, tn, fp / max(n_i, 1), tp / max(n_g, 1),
-        proportion_ci(fp, n_i, method=ci_method), proportion_ci(tp, n_g, method=ci_method),
-        (tp + tn) / max(n_g + n_i, 1), tp / (tp + fp) if tp + fp else 0.0, tp / max(n_g, 1), ci_method,
+        t,
+        tp,
+        fn,
+        fp,
+        tn,
+        fp / max(n_i, 1),
+        tp / max(n_g, 1),
+        proportion_ci(fp, n_i, method=ci_method),
+        proportion_ci(tp, n_g, method=ci_method),
+        (tp + tn) / max(n_g + n_i, 1),
+        tp / (tp + fp) if tp + fp else 0.0,
+        tp / max(n_g, 1),
+        ci_method,
     )
 
 
-def pick_threshold(curve: RocCurve, by: str, *, target: float | None = None, cost_fa: float = 1.0,
-                   cost_fr: float = 1.0, prior_genuine: float | None = None) -> float:
+def pick_threshold(
+    curve: RocCurve,
+    by: str,
+    *,
+    target: float | None = None,
+    cost_fa: float = 1.0,
+    cost_fr: float = 1.0,
+    prior_genuine: float | None = None,
+) -> float:
     """The threshold chosen ``by`` one of PICK_BY (on the curve's distinct distances).
 
     target FAR: the largest threshold with FAR <= target; target TAR: the smallest with TAR >= target;
@@ -102,5 +119,10 @@ def kfold_accuracy(distances: np.ndarray, same: np.ndarray, fold: np.ndarray) ->
         th = pick_threshold(curve, "max accuracy")
         accs.append(float(((d[test] <= th) == s[test]).mean()))
         ths.append(th)
-    return {"accuracy_mean": float(np.mean(accs)), "accuracy_std": float(np.std(accs)),
-            "threshold_mean": float(np.mean(ths)), "threshold_std": float(np.std(ths)), "folds": len(accs)}
+    return {
+        "accuracy_mean": float(np.mean(accs)),
+        "accuracy_std": float(np.std(accs)),
+        "threshold_mean": float(np.mean(ths)),
+        "threshold_std": float(np.std(ths)),
+        "folds": len(accs),
+    }

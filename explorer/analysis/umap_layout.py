@@ -32,6 +32,7 @@ from explorer.compute import cache_compiled, heavy
 @intrinsic
 def _bits(typingctx, x):  # pragma: no cover - compiled
     """float32 -> its int32 bit pattern."""
+
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(32))
 
@@ -83,8 +84,25 @@ def _clip(v):
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
-def _epochs(emb, prev, indptr, indices, every, next_at, every_neg, next_neg, rng, a, b, gamma, attract, repel,
-            start, stop, n_epochs):  # pragma: no cover - compiled
+def _epochs(
+    emb,
+    prev,
+    indptr,
+    indices,
+    every,
+    next_at,
+    every_neg,
+    next_neg,
+    rng,
+    a,
+    b,
+    gamma,
+    attract,
+    repel,
+    start,
+    stop,
+    n_epochs,
+):  # pragma: no cover - compiled
     """Epochs [start, stop) on (N, 3) float32 coordinates (a 2D map keeps its third column at 0)."""
     n = emb.shape[0]
     two_ab = np.float32(2.0) * a * b
@@ -157,9 +175,14 @@ def fuzzy_graph(indices: np.ndarray, distances: np.ndarray, *, random_state: int
     cache_compiled(smooth_knn_dist, compute_membership_strengths)  # else 6 s of compiling at every start
     n, k = indices.shape
     with heavy(blas_threads=1):
-        graph, _, _ = fuzzy_simplicial_set(np.empty((n, 0), np.float32), k, np.random.RandomState(random_state),
-                                           "euclidean", knn_indices=np.ascontiguousarray(indices, np.int64),
-                                           knn_dists=np.ascontiguousarray(distances, np.float32))
+        graph, _, _ = fuzzy_simplicial_set(
+            np.empty((n, 0), np.float32),
+            k,
+            np.random.RandomState(random_state),
+            "euclidean",
+            knn_indices=np.ascontiguousarray(indices, np.int64),
+            knn_dists=np.ascontiguousarray(distances, np.float32),
+        )
     return graph.tocsr()
 
 
@@ -170,9 +193,18 @@ class Layout:
     [0, 10] per axis, as umap-learn does; duplicated rows get a little noise).
     """
 
-    def __init__(self, graph: sp.csr_matrix, init: np.ndarray, *, min_dist: float = 0.1, spread: float = 1.0,
-                 n_epochs: int = 200, random_state: int = 0, negative_sample_rate: float = 5.0,
-                 gamma: float = 1.0):
+    def __init__(
+        self,
+        graph: sp.csr_matrix,
+        init: np.ndarray,
+        *,
+        min_dist: float = 0.1,
+        spread: float = 1.0,
+        n_epochs: int = 200,
+        random_state: int = 0,
+        negative_sample_rate: float = 5.0,
+        gamma: float = 1.0,
+    ):
         from umap.umap_ import find_ab_params, make_epochs_per_sample
 
         if n_epochs < 1:
@@ -196,7 +228,7 @@ class Layout:
             raise ValueError(f"init must be ({g.shape[0]}, 1 to 3) coordinates; got {init.shape}")
         self.dims = init.shape[1]
         self.coords = np.zeros((len(init), 3), np.float32)  # 3 columns always: the kernel is unrolled
-        self.coords[:, :self.dims] = _start(init, random_state)
+        self.coords[:, : self.dims] = _start(init, random_state)
         self.prev = np.empty_like(self.coords)
         self.n_epochs, self.epoch = n_epochs, 0
 
@@ -208,15 +240,31 @@ class Layout:
             try:
                 while self.epoch < self.n_epochs:
                     stop = min(self.epoch + chunk, self.n_epochs)
-                    _epochs(self.coords, self.prev, self.indptr, self.indices, self.every, self.next_at,
-                            self.every_neg, self.next_neg, self.rng, self.a, self.b, self.gamma, self.attract,
-                            self.repel, self.epoch, stop, self.n_epochs)
+                    _epochs(
+                        self.coords,
+                        self.prev,
+                        self.indptr,
+                        self.indices,
+                        self.every,
+                        self.next_at,
+                        self.every_neg,
+                        self.next_neg,
+                        self.rng,
+                        self.a,
+                        self.b,
+                        self.gamma,
+                        self.attract,
+                        self.repel,
+                        self.epoch,
+                        stop,
+                        self.n_epochs,
+                    )
                     self.epoch = stop
                     if progress is not None:
                         progress(self.epoch / self.n_epochs)
             finally:
                 numba.set_num_threads(old)
-        return self.coords[:, :self.dims].copy()
+        return self.coords[:, : self.dims].copy()
 
 
 def _start(init: np.ndarray, random_state: int) -> np.ndarray:

@@ -185,8 +185,9 @@ class _Binned:
         return np.sort(self.iv[self.io[k] : self.io[k + 1]])
 
 
-def fast_figures(genuine: np.ndarray, impostor: np.ndarray, *, targets=FAR_TARGETS, bins: int = 1 << 18,
-                 auc_tolerance: float = 1e-6) -> Figures:
+def fast_figures(
+    genuine: np.ndarray, impostor: np.ndarray, *, targets=FAR_TARGETS, bins: int = 1 << 18, auc_tolerance: float = 1e-6
+) -> Figures:
     """AUC, EER (and its threshold) and TAR@FAR from raw distances in O(n), without sorting them.
 
     EER and TAR@FAR are exactly what :func:`eer` and :func:`tar_at_far` give on :func:`roc_curve`.

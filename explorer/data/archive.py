@@ -66,7 +66,9 @@ def read_zip(data: bytes, limits: ArchiveLimits | None = None) -> tuple[list[tup
         if info.flag_bits & 0x1:
             skipped.append((name, "encrypted entry"))
             continue
-        if info.file_size >= limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        if info.file_size >= limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
             raise UnsafeInputError(
                 f"archive refused: entry {name!r} expands {info.file_size / max(info.compress_size, 1):.0f}x "
                 f"(cap {limits.max_ratio:.0f}x), a zip bomb pattern"

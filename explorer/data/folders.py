@@ -44,7 +44,7 @@ def dataset_from_files(
     wrapper = strip_wrapper([p for p, _ in files])
     candidates = []
     for path, blob in files:
-        rel = path[len(wrapper):] if wrapper else path
+        rel = path[len(wrapper) :] if wrapper else path
         if "/" not in rel:
             failures.append(LoadFailure(path, "not inside an identity folder (expected identity/image)"))
         elif not rel.lower().endswith(config.IMAGE_EXTENSIONS):
@@ -75,8 +75,15 @@ def dataset_from_files(
     if progress:
         progress(1.0, f"{len(images)} images decoded")
     return Dataset(
-        name=name, kind="image", ids=ids, labels=labels, items=images, thumbnails=thumbs,
-        failures=failures, content_hash=hash_parts(chunks), origin=origin,
+        name=name,
+        kind="image",
+        ids=ids,
+        labels=labels,
+        items=images,
+        thumbnails=thumbs,
+        failures=failures,
+        content_hash=hash_parts(chunks),
+        origin=origin,
     )
 
 
@@ -96,8 +103,7 @@ def load_directory(root: str | Path, *, allowed_roots: list[Path] | None = None,
     root = Path(root).expanduser().resolve()
     if allowed_roots is not None and not any(root == r or r in root.parents for r in allowed_roots):
         raise UnsafeInputError(
-            f"{root} is outside the folders this server allows: "
-            + ", ".join(str(r) for r in allowed_roots)
+            f"{root} is outside the folders this server allows: " + ", ".join(str(r) for r in allowed_roots)
         )
     if not root.is_dir():
         raise InputError(f"{root} is not a folder")

@@ -32,9 +32,7 @@ def decode_image(data: bytes, *, max_pixels: int = config.MAX_IMAGE_PIXELS) -> n
             img = Image.open(io.BytesIO(data))
             w, h = img.size
             if w * h > max_pixels:
-                raise UnsafeInputError(
-                    f"image is {w}x{h} = {w * h:,} pixels, over the cap of {max_pixels:,}"
-                )
+                raise UnsafeInputError(f"image is {w}x{h} = {w * h:,} pixels, over the cap of {max_pixels:,}")
             img.load()
     except UnsafeInputError:
         raise

@@ -50,8 +50,9 @@ def _resolve(rows, ids: np.ndarray, malformed: list[str]) -> PairProtocol:
         b.append(lookup[id_b])
         same.append(bool(s))
         fold.append(f)
-    return PairProtocol(np.array(a, int), np.array(b, int), np.array(same, bool), np.array(fold, int),
-                        sorted(set(unknown)), malformed)
+    return PairProtocol(
+        np.array(a, int), np.array(b, int), np.array(same, bool), np.array(fold, int), sorted(set(unknown)), malformed
+    )
 
 
 def parse_lfw_pairs(text: str, ids: np.ndarray) -> PairProtocol:

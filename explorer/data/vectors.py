@@ -27,8 +27,7 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
     lower = filename.lower()
     if lower.endswith(PICKLE_SUFFIXES):
         raise UnsafeInputError(
-            f"{filename}: pickle files are refused (they can run code when opened); "
-            "use CSV, TSV, Parquet, NPY or NPZ"
+            f"{filename}: pickle files are refused (they can run code when opened); use CSV, TSV, Parquet, NPY or NPZ"
         )
     try:
         if lower.endswith((".csv", ".tsv", ".txt")):
@@ -71,7 +70,10 @@ def _frame_from_npz(data: bytes, filename: str) -> pd.DataFrame:
                 raise InputError(f"{filename}: name the vectors array one of {VECTOR_KEYS} (found {keys})")
             vec_key = two_d[0]
         frame = _frame_from_array(npz[vec_key], filename)
-        for key, col in ((next((k for k in LABEL_KEYS if k in keys), None), "label"), ("ids" if "ids" in keys else None, "id")):
+        for key, col in (
+            (next((k for k in LABEL_KEYS if k in keys), None), "label"),
+            ("ids" if "ids" in keys else None, "id"),
+        ):
             if key is not None:
                 values = npz[key]
                 if len(values) != len(frame):
@@ -131,8 +133,11 @@ def dataset_from_frame(
     if label_column is None:
         cands = label_candidates(frame)
         if len(cands) != 1:
-            msg = (f"{name}: several columns could be the label ({', '.join(cands)}): choose one" if cands else
-                   f"{name}: no label column found (looked for {', '.join(LABEL_NAMES)} or a text column): choose one")
+            msg = (
+                f"{name}: several columns could be the label ({', '.join(cands)}): choose one"
+                if cands
+                else f"{name}: no label column found (looked for {', '.join(LABEL_NAMES)} or a text column): choose one"
+            )
             raise AmbiguousColumnsError(msg, cands or list(frame.columns))
         label_column = cands[0]
     if label_column not in frame.columns:
@@ -160,7 +165,12 @@ def dataset_from_frame(
         raise InputError(f"{name}: id column {id_column!r} has repeated values")
     vectors = vectors.astype(np.float32)
     return Dataset(
-        name=name, kind="vector", ids=ids, labels=labels, items=vectors, origin=origin,
+        name=name,
+        kind="vector",
+        ids=ids,
+        labels=labels,
+        items=vectors,
+        origin=origin,
         content_hash=hash_parts([vectors.tobytes(), labels.astype("U").tobytes(), ids.astype("U").tobytes()]),
         is_embedding=is_embedding,
     )

@@ -64,7 +64,8 @@ def _load_weights(model: torch.nn.Module, state: dict, spec: ModelSpec) -> None:
     unexpected = [k for k in state if k not in expected]
     wrong = [
         f"{k}: file {tuple(state[k].shape)} vs spec {tuple(v.shape)}"
-        for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)
+        for k, v in expected.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
     ]
     if missing or unexpected or wrong:
         parts = []
@@ -197,7 +198,9 @@ def onnx_input_spec(session, filename: str) -> InputSpec:
         return InputSpec(kind="image", channels=c, height=h, width=w, mean=(0.0,) * c, std=(1.0,) * c)
     if len(dims) == 2 and dims[1]:
         return InputSpec(kind="vector", dim=dims[1])
-    raise InputError(f"{filename}: the graph's input shape {shape} is not fixed (N, C, H, W) or (N, D); upload a spec JSON")
+    raise InputError(
+        f"{filename}: the graph's input shape {shape} is not fixed (N, C, H, W) or (N, D); upload a spec JSON"
+    )
 
 
 def load_default_encoder() -> Encoder:

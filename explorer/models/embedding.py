@@ -41,8 +41,13 @@ class Embeddings:
 
     def to_npz(self) -> bytes:
         buf = io.BytesIO()
-        np.savez(buf, vectors=self.vectors, labels=self.labels.astype("U"), ids=self.ids.astype("U"),
-                 provenance=np.array(json.dumps(self.provenance)))
+        np.savez(
+            buf,
+            vectors=self.vectors,
+            labels=self.labels.astype("U"),
+            ids=self.ids.astype("U"),
+            provenance=np.array(json.dumps(self.provenance)),
+        )
         return buf.getvalue()
 
     @classmethod
@@ -137,7 +142,9 @@ def embed_dataset(
             progress(1.0, "loaded from cache")
         return hit
     vectors = embed_items(encoder, dataset.items, batch_size=batch_size, progress=progress)
-    emb = Embeddings(vectors, dataset.labels, dataset.ids, _provenance(dataset, encoder, encoder.preprocessing_key(), vectors.shape))
+    emb = Embeddings(
+        vectors, dataset.labels, dataset.ids, _provenance(dataset, encoder, encoder.preprocessing_key(), vectors.shape)
+    )
     if cache is not None:
         cache.put(key, emb, use_disk=use_disk)
     return emb

@@ -107,7 +107,9 @@ def bf16_supported() -> bool:
 def fuse_conv_bn(model: torch.nn.Module) -> torch.nn.Module:
     """A copy of ``model`` with every Conv2d -> BatchNorm2d pair inside a Sequential folded into one
     conv (torch's own ``fuse_conv_bn_eval``): the same function in eval mode, one memory pass less."""
-    if not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) or isinstance(model, torch.jit.ScriptModule):
+    if not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) or isinstance(
+        model, torch.jit.ScriptModule
+    ):
         return model
     model = copy.deepcopy(model).eval()
     for seq in [m for m in model.modules() if isinstance(m, torch.nn.Sequential)]:
@@ -121,8 +123,17 @@ def fuse_conv_bn(model: torch.nn.Module) -> torch.nn.Module:
 class TorchEncoder(Encoder):
     """A torch module (built-in architecture or trusted TorchScript)."""
 
-    def __init__(self, model: torch.nn.Module, input_spec: InputSpec, out_dim: int, model_info: ModelInfo,
-                 *, normalize: bool = True, fast: bool = True, threads: int | None = None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        input_spec: InputSpec,
+        out_dim: int,
+        model_info: ModelInfo,
+        *,
+        normalize: bool = True,
+        fast: bool = True,
+        threads: int | None = None,
+    ):
         super().__init__(input_spec, out_dim, model_info, normalize=normalize)
         self.model = fuse_conv_bn(model.eval()) if fast else model.eval()
         self.threads = threads or config.settings().threads

@@ -60,8 +60,11 @@ class ModelSpec:
                 architecture=str(d["architecture"]),
                 params=dict(d["params"]),
                 input=InputSpec(
-                    kind=inp["kind"], height=int(inp.get("height", 0)), width=int(inp.get("width", 0)),
-                    channels=int(inp.get("channels", 1)), dim=int(inp.get("dim", 0)),
+                    kind=inp["kind"],
+                    height=int(inp.get("height", 0)),
+                    width=int(inp.get("width", 0)),
+                    channels=int(inp.get("channels", 1)),
+                    dim=int(inp.get("dim", 0)),
                     mean=tuple(float(v) for v in inp.get("mean", (0.0,))),
                     std=tuple(float(v) for v in inp.get("std", (1.0,))),
                 ),

@@ -14,9 +14,18 @@ import torch
 import torch.nn.functional as F
 
 
-def augment(x: torch.Tensor, generator: torch.Generator, *, shift: float = 0.1, scale: float = 0.1,
-            rotate: float = 10.0, flip: bool = True, brightness: float = 0.2, contrast: float = 0.2,
-            erase: float = 0.0) -> torch.Tensor:
+def augment(
+    x: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    shift: float = 0.1,
+    scale: float = 0.1,
+    rotate: float = 10.0,
+    flip: bool = True,
+    brightness: float = 0.2,
+    contrast: float = 0.2,
+    erase: float = 0.0,
+) -> torch.Tensor:
     """A randomly warped, flipped and re-lit copy of a (B, C, H, W) batch (vectors pass through).
 
     shift: up to this fraction of the size in each direction; scale: zoom by up to +- this
@@ -38,8 +47,9 @@ def augment(x: torch.Tensor, generator: torch.Generator, *, shift: float = 0.1, 
     if shift > 0 or scale > 0 or rotate > 0:
         angle, zoom = uniform(math.radians(rotate)), 1 + uniform(scale)
         cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-        theta = torch.stack([torch.stack([cos, -sin, uniform(2 * shift)], 1),
-                             torch.stack([sin, cos, uniform(2 * shift)], 1)], 1)  # grid units: 2 = full size
+        theta = torch.stack(
+            [torch.stack([cos, -sin, uniform(2 * shift)], 1), torch.stack([sin, cos, uniform(2 * shift)], 1)], 1
+        )  # grid units: 2 = full size
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     if flip:
@@ -66,7 +76,10 @@ def random_erase(x: torch.Tensor, generator: torch.Generator, p: float) -> torch
     y0, x0 = (rand() * (h - eh + 1)).long(), (rand() * (w - ew + 1)).long()
     rows = torch.arange(h)[None, :]
     cols = torch.arange(w)[None, :]
-    inside = (((rows >= y0[:, None]) & (rows < (y0 + eh)[:, None]))[:, :, None]
-              & ((cols >= x0[:, None]) & (cols < (x0 + ew)[:, None]))[:, None, :] & hit[:, None, None])
+    inside = (
+        ((rows >= y0[:, None]) & (rows < (y0 + eh)[:, None]))[:, :, None]
+        & ((cols >= x0[:, None]) & (cols < (x0 + ew)[:, None]))[:, None, :]
+        & hit[:, None, None]
+    )
     noise = torch.randn(x.shape, generator=generator)
     return torch.where(inside[:, None], noise, x)

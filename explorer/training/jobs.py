@@ -51,8 +51,17 @@ def runs_dir() -> Path:
 class Run:
     """One run: its trainer, thread, flags and what it has measured so far (also on disk)."""
 
-    def __init__(self, run_id: str, folder: Path, cfg: TrainConfig, data: TrainData, spec: ModelSpec,
-                 model: torch.nn.Module | None = None, *, threads: int = 2):
+    def __init__(
+        self,
+        run_id: str,
+        folder: Path,
+        cfg: TrainConfig,
+        data: TrainData,
+        spec: ModelSpec,
+        model: torch.nn.Module | None = None,
+        *,
+        threads: int = 2,
+    ):
         self.id, self.folder, self.cfg, self.spec = run_id, folder, cfg, spec
         self.fine_tuned = model is not None  # starts from given weights (the workspace model), not from scratch
         self.trainer = Trainer(cfg, data, spec, model, threads=threads)
@@ -146,8 +155,9 @@ class Run:
         x, y = self.trainer.data.x_val[:SNAPSHOT_LIMIT], self.trainer.data.y_val[:SNAPSHOT_LIMIT]
         coords = project_pca(self.trainer.embed(x), n_components=2)
         classes = self.trainer.data.classes
-        self.snapshots.append({"step": self.trainer.step_no, "coords": coords,
-                               "labels": np.array([classes[i] for i in y])})
+        self.snapshots.append(
+            {"step": self.trainer.step_no, "coords": coords, "labels": np.array([classes[i] for i in y])}
+        )
 
     def checkpoint(self) -> Path:
         """Write the resume state and the usable model of the current step (atomically)."""
@@ -156,9 +166,15 @@ class Run:
         if self.keep_data:  # (an index of uploads' embeddings is their data: never on disk)
             tr.save_index(self.folder / "index")  # first: the state below names the snapshot it holds
         atomic_write_bytes(self.folder / f"{name}.safetensors", st_save(tr.state()))
-        spec = tr.trained_spec({"trained_by": "embedding-explorer", "run": self.id, "step": tr.step_no,
-                                "config": self.cfg.to_dict(),
-                                "validation": self.figures(tr.step_no)})
+        spec = tr.trained_spec(
+            {
+                "trained_by": "embedding-explorer",
+                "run": self.id,
+                "step": tr.step_no,
+                "config": self.cfg.to_dict(),
+                "validation": self.figures(tr.step_no),
+            }
+        )
         save_safetensors(tr.usable_model, spec, self.folder / f"{name}.model.safetensors")
         if tr.step_no not in self.checkpoints:
             self.checkpoints.append(tr.step_no)
@@ -184,15 +200,26 @@ class Run:
 
     def settings_json(self) -> str:
         """The run's config and model spec as one JSON document (what its folder holds)."""
-        return json.dumps({"run": self.id, "config": self.cfg.to_dict(), "spec": json.loads(self.spec.to_json()),
-                           "fine_tuned": self.fine_tuned}, indent=2)
+        return json.dumps(
+            {
+                "run": self.id,
+                "config": self.cfg.to_dict(),
+                "spec": json.loads(self.spec.to_json()),
+                "fine_tuned": self.fine_tuned,
+            },
+            indent=2,
+        )
 
 
-def describe_settings(cfg: TrainConfig, spec: ModelSpec, data: TrainData, *,
-                      fine_tuned: bool = False) -> list[tuple[str, str]]:
+def describe_settings(
+    cfg: TrainConfig, spec: ModelSpec, data: TrainData, *, fine_tuned: bool = False
+) -> list[tuple[str, str]]:
     """A run's settings as (setting, value) rows in words."""
-    params = ", ".join(f"{k} {'-'.join(map(str, v)) if isinstance(v, list | tuple) else v}"
-                       for k, v in sorted(spec.params.items()) if k not in ("in_channels", "in_dim"))
+    params = ", ".join(
+        f"{k} {'-'.join(map(str, v)) if isinstance(v, list | tuple) else v}"
+        for k, v in sorted(spec.params.items())
+        if k not in ("in_channels", "in_dim")
+    )
     start = "the workspace model (fine-tuned)" if fine_tuned else "built-in architecture, from scratch"
 
     def ids(y: np.ndarray) -> str:
@@ -200,29 +227,40 @@ def describe_settings(cfg: TrainConfig, spec: ModelSpec, data: TrainData, *,
 
     trained_on = spec.info.get("training_data")
     rows = [("Data", f"{trained_on['name']}, {trained_on['items']:,} items")] if trained_on else []
-    rows += [("Starting model", start),
-            ("Architecture", f"{spec.architecture} ({params})" if params else spec.architecture),
-            ("Input", spec.input.describe()),
-            ("Embedding", f"{spec.out_dim} dimensions" + (", L2-normalised" if spec.normalize else "")),
-            ("Training data", ids(data.y_train)),
-            ("Validation data (never trained on)", ids(data.y_val))]
+    rows += [
+        ("Starting model", start),
+        ("Architecture", f"{spec.architecture} ({params})" if params else spec.architecture),
+        ("Input", spec.input.describe()),
+        ("Embedding", f"{spec.out_dim} dimensions" + (", L2-normalised" if spec.normalize else "")),
+        ("Training data", ids(data.y_train)),
+        ("Validation data (never trained on)", ids(data.y_val)),
+    ]
     unit = "on cosine similarity" if cfg.loss == "proxy-anchor" else "squared distance" if cfg.squared else "distance"
     rows.append(("Loss", f"{cfg.loss}, margin {cfg.margin:g} ({unit})"))
     if cfg.loss != "proxy-anchor":
         negatives = cfg.miner
         if cfg.miner.startswith("hnsw"):
-            negatives += (f" ({cfg.hnsw_mode}; k {cfg.hnsw_k}, ef {cfg.hnsw_ef}; "
-                          f"index rebuilt every {cfg.refresh_every} steps)")
+            negatives += (
+                f" ({cfg.hnsw_mode}; k {cfg.hnsw_k}, ef {cfg.hnsw_ef}; index rebuilt every {cfg.refresh_every} steps)"
+            )
         rows.append(("Negatives", negatives))
-    rows += [("Learning rate", f"{cfg.lr:g}, {cfg.schedule}"),
-             ("Batch", f"P {cfg.P} identities x K {cfg.K} items = {cfg.P * cfg.K}"),
-             ("Steps", f"{cfg.steps:,}"),
-             ("Augmentation", (f"on (zoom +-{cfg.zoom:.0%})" + (f", random erasing p = {cfg.erase:g}" if cfg.erase else ""))
-              if cfg.augment else "off"),
-             ("Weight averaging", f"EMA, decay {cfg.ema:g}" if cfg.ema else "off"),
-             ("Validation / checkpoint / map every", f"{cfg.validate_every} / {cfg.checkpoint_every} / "
-                                                     f"{cfg.snapshot_every} steps"),
-             ("Seed", str(cfg.seed))]
+    rows += [
+        ("Learning rate", f"{cfg.lr:g}, {cfg.schedule}"),
+        ("Batch", f"P {cfg.P} identities x K {cfg.K} items = {cfg.P * cfg.K}"),
+        ("Steps", f"{cfg.steps:,}"),
+        (
+            "Augmentation",
+            (f"on (zoom +-{cfg.zoom:.0%})" + (f", random erasing p = {cfg.erase:g}" if cfg.erase else ""))
+            if cfg.augment
+            else "off",
+        ),
+        ("Weight averaging", f"EMA, decay {cfg.ema:g}" if cfg.ema else "off"),
+        (
+            "Validation / checkpoint / map every",
+            f"{cfg.validate_every} / {cfg.checkpoint_every} / {cfg.snapshot_every} steps",
+        ),
+        ("Seed", str(cfg.seed)),
+    ]
     return rows
 
 
@@ -230,12 +268,15 @@ def _check_slot() -> None:
     running = [r for r in _RUNS.values() if r.active]
     if len(running) >= MAX_RUNNING:
         since = time.strftime("%H:%M", time.localtime(running[0].started))
-        raise Busy(f"a training run is in progress on this server (started {since}); training takes both cores, "
-                   "so wait for it to finish, or try again later")
+        raise Busy(
+            f"a training run is in progress on this server (started {since}); training takes both cores, "
+            "so wait for it to finish, or try again later"
+        )
 
 
-def start_run(cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.nn.Module | None = None, *,
-              keep_data: bool = True) -> Run:
+def start_run(
+    cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.nn.Module | None = None, *, keep_data: bool = True
+) -> Run:
     """A new run in its own folder, started in the background. Raises Busy or ValueError.
 
     keep_data=False (uploads): the data stay in memory only, and the run cannot be resumed after a
@@ -252,8 +293,10 @@ def start_run(cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.n
         if keep_data:
             atomic_write_bytes(folder / "data.npz", _npz(data))
         if model is not None:  # a fine-tuning run resumes from its own checkpoints, never from the workspace model
-            atomic_write_bytes(folder / "initial.safetensors", st_save(
-                {k: v.detach().contiguous() for k, v in run.trainer.model.state_dict().items()}))
+            atomic_write_bytes(
+                folder / "initial.safetensors",
+                st_save({k: v.detach().contiguous() for k, v in run.trainer.model.state_dict().items()}),
+            )
         _RUNS[run_id] = run
         run.start()
         return run
@@ -263,8 +306,14 @@ def _npz(data: TrainData) -> bytes:
     import io
 
     buf = io.BytesIO()
-    np.savez(buf, x_train=data.x_train, y_train=data.y_train, x_val=data.x_val, y_val=data.y_val,
-             classes=np.array(data.classes, dtype=str))
+    np.savez(
+        buf,
+        x_train=data.x_train,
+        y_train=data.y_train,
+        x_val=data.x_val,
+        y_val=data.y_val,
+        classes=np.array(data.classes, dtype=str),
+    )
     return buf.getvalue()
 
 

@@ -56,8 +56,19 @@ class HnswMiner:
     anchor's positive and within ``margin`` of it; the hardest one when none is).
     """
 
-    def __init__(self, labels: np.ndarray, *, k: int = 32, mode: str = "semihard", margin: float = 0.2,
-                 ef: int = 64, M: int = 16, ef_construction: int = 100, threads: int = 2, random_state: int = 0):
+    def __init__(
+        self,
+        labels: np.ndarray,
+        *,
+        k: int = 32,
+        mode: str = "semihard",
+        margin: float = 0.2,
+        ef: int = 64,
+        M: int = 16,
+        ef_construction: int = 100,
+        threads: int = 2,
+        random_state: int = 0,
+    ):
         if mode not in ("hard", "semihard"):
             raise ValueError(f"mode must be 'hard' or 'semihard', not {mode!r}")
         self.labels = np.asarray(labels)
@@ -85,15 +96,23 @@ class HnswMiner:
 
     def save(self, folder) -> dict:
         """The index on disk with its manifest (and the step it was refreshed at)."""
-        return self.index.save(folder, model_hash=self.model_hash, refreshed_at=self.refreshed_at,
-                               refreshes=self.refreshes)
+        return self.index.save(
+            folder, model_hash=self.model_hash, refreshed_at=self.refreshed_at, refreshes=self.refreshes
+        )
 
     def restore(self, folder, *, dim: int, model_hash: str) -> str:
         """Take the saved index if its manifest matches (dimension, item count, the snapshot's
         model hash, file checksum); otherwise leave the index empty (rebuilt at the next step).
         Returns what happened, for the run's log."""
-        index, why = HnswIndex.load(folder, metric="euclidean", dim=dim, count=len(self.labels),
-                                    model_hash=model_hash, ef=self.options["ef"], threads=self.options["threads"])
+        index, why = HnswIndex.load(
+            folder,
+            metric="euclidean",
+            dim=dim,
+            count=len(self.labels),
+            model_hash=model_hash,
+            ef=self.options["ef"],
+            threads=self.options["threads"],
+        )
         if index is None:
             self.index = None
             return f"index rebuilt ({why})"
@@ -112,8 +131,11 @@ class HnswMiner:
         order with a zero diagonal; pairs at distance ~0 are duplicates (reported, not counted)."""
         if self.confusion is None:
             n = len(self.labels)
-            ask = np.arange(n) if n <= CONFUSION_SAMPLE else np.sort(
-                np.random.default_rng(random_state).choice(n, CONFUSION_SAMPLE, replace=False))
+            ask = (
+                np.arange(n)
+                if n <= CONFUSION_SAMPLE
+                else np.sort(np.random.default_rng(random_state).choice(n, CONFUSION_SAMPLE, replace=False))
+            )
             vectors = self.index.get(ask)
             _, nb, ok = self.candidates(ask, vectors)
             code = self._code

@@ -109,8 +109,9 @@ class TrainData:
     classes: list[str] = field(default_factory=list)
 
 
-def split_identities(labels: np.ndarray, *, val_fraction: float = 0.25, seed: int = 0,
-                     val_labels: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def split_identities(
+    labels: np.ndarray, *, val_fraction: float = 0.25, seed: int = 0, val_labels: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks (train, validation): whole identities go to one side (open-set validation)."""
     labels = np.asarray(labels).astype(str)
     names = np.unique(labels)
@@ -131,9 +132,14 @@ def input_spec_for(dataset, max_side: int = 48) -> InputSpec:
     img = dataset.items[0]
     h, w = img.shape[:2]
     scale = min(1.0, max_side / max(h, w))
-    return InputSpec(kind="image", height=max(4, round(h * scale)), width=max(4, round(w * scale)),
-                     channels=3 if img.ndim == 3 else 1, mean=(0.5,) * (3 if img.ndim == 3 else 1),
-                     std=(0.25,) * (3 if img.ndim == 3 else 1))
+    return InputSpec(
+        kind="image",
+        height=max(4, round(h * scale)),
+        width=max(4, round(w * scale)),
+        channels=3 if img.ndim == 3 else 1,
+        mean=(0.5,) * (3 if img.ndim == 3 else 1),
+        std=(0.25,) * (3 if img.ndim == 3 else 1),
+    )
 
 
 ALIGN_MIN_SIDE = 24  # images at least this large get the learned alignment (8 x 8 digits do not)
@@ -149,14 +155,19 @@ def scratch_options(dataset, max_side: int = 48) -> dict[str, str | None]:
         why = "these items are vectors (the built-in model for them is an MLP)"
         return {"align": why, "stripes": why}
     size = f"these images train at {inp.width} x {inp.height} px"
-    return {"align": None if min(inp.height, inp.width) >= ALIGN_MIN_SIDE
-            else f"needs images of at least {ALIGN_MIN_SIDE} px on each side; {size}",
-            "stripes": None if inp.height >= STRIPES_MIN_HEIGHT
-            else f"needs images at least {STRIPES_MIN_HEIGHT} px high; {size}"}
+    return {
+        "align": None
+        if min(inp.height, inp.width) >= ALIGN_MIN_SIDE
+        else f"needs images of at least {ALIGN_MIN_SIDE} px on each side; {size}",
+        "stripes": None
+        if inp.height >= STRIPES_MIN_HEIGHT
+        else f"needs images at least {STRIPES_MIN_HEIGHT} px high; {size}",
+    }
 
 
-def spec_from_scratch(dataset, *, out_dim: int = 64, max_side: int = 48, align: bool = False,
-                      stripes: bool = False) -> ModelSpec:
+def spec_from_scratch(
+    dataset, *, out_dim: int = 64, max_side: int = 48, align: bool = False, stripes: bool = False
+) -> ModelSpec:
     """The built-in architecture for a dataset: an MLP for vectors; for images the ConvNet, with a
     learned alignment (spatial transformer) in front when ``align`` and the images are large enough,
     and with ``stripes``, STRIPES stripe embeddings of ``out_dim`` dimensions each (PCB) on images
@@ -179,12 +190,20 @@ def with_provenance(spec: ModelSpec, dataset, train: np.ndarray, val: np.ndarray
     items, content hash: the Train page compares it with the workspace) and ``trained_on`` in words (as
     the bundled model's; the threshold card repeats it), naming the model a fine-tuning run started from."""
     labels = np.asarray(dataset.labels)
-    words = (f"{dataset.name}: {len(labels[train]):,} items of {len(np.unique(labels[train])):,} identities "
-             f"({len(np.unique(labels[val])):,} identities held out for validation)")
+    words = (
+        f"{dataset.name}: {len(labels[train]):,} items of {len(np.unique(labels[train])):,} identities "
+        f"({len(np.unique(labels[val])):,} identities held out for validation)"
+    )
     if fine_tuned and spec.info.get("trained_on"):
         words += f"; fine-tuned from a model trained on {spec.info['trained_on']}"
-    return replace(spec, info={**spec.info, "trained_on": words, "training_data": {
-        "name": dataset.name, "items": len(labels), "data_hash": dataset.content_hash}})
+    return replace(
+        spec,
+        info={
+            **spec.info,
+            "trained_on": words,
+            "training_data": {"name": dataset.name, "items": len(labels), "data_hash": dataset.content_hash},
+        },
+    )
 
 
 def prepare(dataset, spec: ModelSpec, train: np.ndarray, val: np.ndarray) -> TrainData:
@@ -199,8 +218,15 @@ def prepare(dataset, spec: ModelSpec, train: np.ndarray, val: np.ndarray) -> Tra
 class Trainer:
     """Model, optimiser, sampler and miner of one run; ``state()`` / ``load_state()`` for checkpoints."""
 
-    def __init__(self, cfg: TrainConfig, data: TrainData, spec: ModelSpec, model: torch.nn.Module | None = None,
-                 *, threads: int = 2):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        data: TrainData,
+        spec: ModelSpec,
+        model: torch.nn.Module | None = None,
+        *,
+        threads: int = 2,
+    ):
         self.cfg, self.data, self.spec = cfg.check(), data, spec
         if len(np.unique(data.y_train)) < cfg.P:
             raise ValueError(f"P = {cfg.P} identities per batch, but training has {len(np.unique(data.y_train))}")
@@ -209,8 +235,12 @@ class Trainer:
         self.model = model if model is not None else build_model(spec)
         self.head = SiameseHead(spec.out_dim) if cfg.loss == "siamese" else None
         self.proxies = None
-        groups = [{"params": list(self.model.parameters()) + (list(self.head.parameters()) if self.head else []),
-                   "lr_factor": 1.0}]
+        groups = [
+            {
+                "params": list(self.model.parameters()) + (list(self.head.parameters()) if self.head else []),
+                "lr_factor": 1.0,
+            }
+        ]
         # stripe embeddings (ConvNet ``stripes``): every loss is taken on each stripe and averaged
         self.stripes = int(getattr(self.model, "stripes", 1))
         if cfg.loss == "proxy-anchor":  # one proxy per training identity; labels renumbered 0 .. C - 1
@@ -220,35 +250,61 @@ class Trainer:
                 return proxy_anchor_loss(len(names), spec.out_dim // self.stripes, margin=cfg.margin)
 
             # a set of proxies per stripe (one module without stripes: the checkpoints' names stay)
-            self.proxies = torch.nn.ModuleList(proxies() for _ in range(self.stripes)) if self.stripes > 1 else proxies()
+            self.proxies = (
+                torch.nn.ModuleList(proxies() for _ in range(self.stripes)) if self.stripes > 1 else proxies()
+            )
             self._proxy_label = torch.full((int(names.max()) + 1,), -1, dtype=torch.long)
             self._proxy_label[torch.from_numpy(names)] = torch.arange(len(names))
             groups.append({"params": list(self.proxies.parameters()), "lr_factor": PROXY_LR_FACTOR})
         self.opt = torch.optim.Adam([{**g, "lr": cfg.lr * g["lr_factor"]} for g in groups], lr=cfg.lr)
         # torch's AveragedModel keeps the average (BatchNorm statistics included: use_buffers)
-        self.average = (AveragedModel(self.model, avg_fn=ema_with_warmup(cfg.ema), use_buffers=True)
-                        if cfg.ema > 0 else None)
+        self.average = (
+            AveragedModel(self.model, avg_fn=ema_with_warmup(cfg.ema), use_buffers=True) if cfg.ema > 0 else None
+        )
         self.step_no = 0
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.x = torch.from_numpy(data.x_train)
         self.y = torch.from_numpy(data.y_train)
-        self.sampler = samplers.MPerClassSampler(data.y_train, m=cfg.K, batch_size=cfg.P * cfg.K,
-                                                 length_before_new_iter=max(len(data.y_train), cfg.P * cfg.K * 10))
+        self.sampler = samplers.MPerClassSampler(
+            data.y_train,
+            m=cfg.K,
+            batch_size=cfg.P * cfg.K,
+            length_before_new_iter=max(len(data.y_train), cfg.P * cfg.K * 10),
+        )
         self._batches = None
         self._index_hash = ""  # the index's snapshot, as a loaded checkpoint names it
         self._index_saved: tuple | None = None
-        self.loss_fn = (triplet_loss(cfg.margin, squared=cfg.squared) if cfg.loss == "triplet"
-                        else contrastive_loss(cfg.margin, squared=cfg.squared) if cfg.loss == "contrastive" else None)
+        self.loss_fn = (
+            triplet_loss(cfg.margin, squared=cfg.squared)
+            if cfg.loss == "triplet"
+            else contrastive_loss(cfg.margin, squared=cfg.squared)
+            if cfg.loss == "contrastive"
+            else None
+        )
         # hnsw-batches: the index picks who shares a batch; semi-hard (or, hnsw_mode "hard", batch-hard)
         # mining inside it
-        inside = {"semihard": "semihard", "hard": "batch-hard"}[cfg.hnsw_mode] if cfg.miner == "hnsw-batches" else cfg.miner
+        inside = (
+            {"semihard": "semihard", "hard": "batch-hard"}[cfg.hnsw_mode] if cfg.miner == "hnsw-batches" else cfg.miner
+        )
         mined = self.proxies is None  # proxy-anchor needs no miner: every item meets every proxy
-        self.batch_miner = (in_batch_miner(inside, cfg.margin, distance(cfg.squared))
-                            if mined and cfg.miner != "hnsw" else None)
+        self.batch_miner = (
+            in_batch_miner(inside, cfg.margin, distance(cfg.squared)) if mined and cfg.miner != "hnsw" else None
+        )
         # its charts show PML's batch-hard triplets (each anchor's hardest positive and negative: O(B^2))
         self.chart_miner = None if mined else in_batch_miner("batch-hard", cfg.margin, distance(cfg.squared))
-        self.hnsw = (HnswMiner(data.y_train, k=cfg.hnsw_k, mode=cfg.hnsw_mode, margin=cfg.margin, ef=cfg.hnsw_ef,
-                               threads=threads, random_state=cfg.seed) if mined and cfg.miner.startswith("hnsw") else None)
+        self.hnsw = (
+            HnswMiner(
+                data.y_train,
+                k=cfg.hnsw_k,
+                mode=cfg.hnsw_mode,
+                margin=cfg.margin,
+                ef=cfg.hnsw_ef,
+                threads=threads,
+                random_state=cfg.seed,
+            )
+            if mined and cfg.miner.startswith("hnsw")
+            else None
+        )
 
     # -- helpers -----------------------------------------------------------------------------------
     def _embed_tensor(self, x: torch.Tensor, model: torch.nn.Module | None = None) -> torch.Tensor:
@@ -270,7 +326,7 @@ class Trainer:
         out = []
         with torch.no_grad():
             for s in range(0, len(x), batch):
-                out.append(self._embed_tensor(torch.from_numpy(np.ascontiguousarray(x[s:s + batch])), model).numpy())
+                out.append(self._embed_tensor(torch.from_numpy(np.ascontiguousarray(x[s : s + batch])), model).numpy())
         model.train()
         return np.concatenate(out) if out else np.zeros((0, self.spec.out_dim), np.float32)
 
@@ -336,7 +392,9 @@ class Trainer:
     def step(self) -> dict:
         torch.set_num_threads(self.threads)
         cfg = self.cfg
-        if self.hnsw is not None and (self.hnsw.index is None or self.hnsw.staleness(self.step_no) >= cfg.refresh_every):
+        if self.hnsw is not None and (
+            self.hnsw.index is None or self.hnsw.staleness(self.step_no) >= cfg.refresh_every
+        ):
             self.refresh_index()
         idx = self._next_batch()
         xb, yb = self.x[idx], self.y[idx]
@@ -381,12 +439,20 @@ class Trainer:
         if self.average is not None:
             self.average.update_parameters(self.model)
         self.step_no += 1
-        out = {"step": self.step_no, "loss": float(loss.detach()), "active": active, "triplets": int(len(a)),
-               "d_ap": float(d_ap.mean()) if len(a) else float("nan"),
-               "d_an": float(d_an.mean()) if len(a) else float("nan")}
+        out = {
+            "step": self.step_no,
+            "loss": float(loss.detach()),
+            "active": active,
+            "triplets": int(len(a)),
+            "d_ap": float(d_ap.mean()) if len(a) else float("nan"),
+            "d_an": float(d_an.mean()) if len(a) else float("nan"),
+        }
         if self.hnsw is not None:
-            out.update(staleness=self.hnsw.staleness(self.step_no), refreshes=self.hnsw.refreshes,
-                       duplicates=duplicates if cfg.miner == "hnsw" else len(self.hnsw.duplicates))
+            out.update(
+                staleness=self.hnsw.staleness(self.step_no),
+                refreshes=self.hnsw.refreshes,
+                duplicates=duplicates if cfg.miner == "hnsw" else len(self.hnsw.duplicates),
+            )
         return out
 
     def learning_rate(self, step: int | None = None) -> float:
@@ -445,7 +511,7 @@ class Trainer:
             return {"step": self.step_no, **evaluate(e, y)}
         with torch.no_grad():  # a Siamese model is judged by its head: distance = -logit
             t = torch.from_numpy(e)
-            logits = torch.stack([self.head(t[i:i + 1].expand(len(t), -1), t) for i in range(len(t))])
+            logits = torch.stack([self.head(t[i : i + 1].expand(len(t), -1), t) for i in range(len(t))])
         return {"step": self.step_no, **evaluate_matrix(-logits.numpy().astype(np.float64), y)}
 
     # -- checkpoints -------------------------------------------------------------------------------
@@ -522,10 +588,12 @@ def collapse_warning(steps: list[dict], margin: float, window: int = 20) -> str 
     d_ap, d_an = np.mean([r["d_ap"] for r in rows]), np.mean([r["d_an"] for r in rows])
     loss = np.mean([r["loss"] for r in rows])
     if d_ap < 0.1 * margin and d_an < 0.1 * margin and loss > 0.8 * margin:
-        return (f"The embedding is collapsing: anchor-positive {d_ap:.4f} and anchor-negative {d_an:.4f} are both "
-                f"near 0 and the loss sits at the margin ({loss:.3f}); it learns nothing more. Hardest-negative "
-                "mining from scratch is prone to this: stop, and try semi-hard negatives, a lower learning rate "
-                "or a larger margin.")
+        return (
+            f"The embedding is collapsing: anchor-positive {d_ap:.4f} and anchor-negative {d_an:.4f} are both "
+            f"near 0 and the loss sits at the margin ({loss:.3f}); it learns nothing more. Hardest-negative "
+            "mining from scratch is prone to this: stop, and try semi-hard negatives, a lower learning rate "
+            "or a larger margin."
+        )
     return None
 
 
@@ -566,5 +634,13 @@ def _pair_figures(d: np.ndarray, labels: np.ndarray, p1: float, map_r: float, fo
     fold = rng.permutation(len(pick)) % folds
     acc = kfold_accuracy(d[pick], same[pick], fold)["accuracy_mean"] if m else float("nan")
     gen, imp = float(d[same].mean()), float(d[~same].mean())
-    return {"p_at_1": p1, "map_at_r": map_r, "auc": fig.auc, "eer": fig.eer, "accuracy": acc,
-            "genuine": gen, "impostor": imp, "gap": imp - gen}
+    return {
+        "p_at_1": p1,
+        "map_at_r": map_r,
+        "auc": fig.auc,
+        "eer": fig.eer,
+        "accuracy": acc,
+        "genuine": gen,
+        "impostor": imp,
+        "gap": imp - gen,
+    }

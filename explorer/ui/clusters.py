@@ -26,8 +26,12 @@ def latest(ws: Workspace) -> ClusterResult | None:
 
 def settings(n_labels: int, n_items: int) -> dict:
     c1, c2, c3, c4 = st.columns(4)
-    method = c1.radio("Method", ["kmeans", "agglomerative"], key="cl_method",
-                      format_func=lambda m: "k-means" if m == "kmeans" else "agglomerative")
+    method = c1.radio(
+        "Method",
+        ["kmeans", "agglomerative"],
+        key="cl_method",
+        format_func=lambda m: "k-means" if m == "kmeans" else "agglomerative",
+    )
     linkage = c2.selectbox("Linkage", LINKAGES, key="cl_linkage", disabled=method == "kmeans")
     metrics = ["euclidean", "cosine"] + (["manhattan"] if method == "agglomerative" and linkage != "ward" else [])
     metric = c3.selectbox("Distance", metrics, key="cl_metric")
@@ -43,8 +47,14 @@ def sweep(ws: Workspace, u: Usable, opts: dict) -> None:
     if c2.button("Run the sweep", key="cl_sweep_go"):
         bar = st.progress(0.0, text="Clustering ...")
         extra = {"linkage": opts["linkage"]} if opts["method"] == "agglomerative" else {}
-        table = k_sweep(u.vectors, range(lo, hi + 1), method=opts["method"], metric=opts["metric"],
-                        progress=lambda f, m: bar.progress(f, text=m), **extra)
+        table = k_sweep(
+            u.vectors,
+            range(lo, hi + 1),
+            method=opts["method"],
+            metric=opts["metric"],
+            progress=lambda f, m: bar.progress(f, text=m),
+            **extra,
+        )
         bar.empty()
         st.session_state["cl_sweep"] = (ws.key, opts["method"], table)
     kept = st.session_state.get("cl_sweep")  # shown for the workspace and method it was run on only
@@ -65,8 +75,9 @@ def scores(figures: dict[str, float], sil: float) -> None:
 def galleries(ws: Workspace, u: Usable, res: ClusterResult) -> None:
     ds = ws.dataset
     sizes = pd.Series(res.labels).value_counts().sort_index()
-    pick = st.selectbox("Cluster", list(sizes.index), key="cl_gallery",
-                        format_func=lambda c: f"cluster {c} ({sizes[c]} items)")
+    pick = st.selectbox(
+        "Cluster", list(sizes.index), key="cl_gallery", format_func=lambda c: f"cluster {c} ({sizes[c]} items)"
+    )
     rows = u.rows[np.flatnonzero(res.labels == pick)]
     counts = pd.Series(ds.labels[rows]).value_counts()
     st.caption("Labels in this cluster: " + ", ".join(f"{k} ({v})" for k, v in counts.head(10).items()))
@@ -74,5 +85,10 @@ def galleries(ws: Workspace, u: Usable, res: ClusterResult) -> None:
         shown = rows[:48]
         st.image([ds.thumbnails[i] for i in shown], caption=[f"{ds.labels[i]}" for i in shown], width=64)
     frame = pd.DataFrame({"item": ds.ids[u.rows], "label": ds.labels[u.rows], "cluster": res.labels})
-    st.download_button("Download cluster of every item (CSV)", frame.to_csv(index=False).encode(),
-                       file_name="clusters.csv", mime="text/csv", key="cl_dl")
+    st.download_button(
+        "Download cluster of every item (CSV)",
+        frame.to_csv(index=False).encode(),
+        file_name="clusters.csv",
+        mime="text/csv",
+        key="cl_dl",
+    )

@@ -37,8 +37,10 @@ def usable(ws: Workspace) -> Usable:
 
 def explain_dropped(u: Usable) -> None:
     if u.dropped_ids:
-        st.warning(f"{len(u.dropped_ids):,} items have NaN or infinite embedding values and are left out of every "
-                   "pair: " + ", ".join(u.dropped_ids[:10]) + (" ..." if len(u.dropped_ids) > 10 else ""))
+        st.warning(
+            f"{len(u.dropped_ids):,} items have NaN or infinite embedding values and are left out of every "
+            "pair: " + ", ".join(u.dropped_ids[:10]) + (" ..." if len(u.dropped_ids) > 10 else "")
+        )
 
 
 def workspace_scores(ws: Workspace, metric: str) -> PairScores:
@@ -51,8 +53,14 @@ def workspace_scores(ws: Workspace, metric: str) -> PairScores:
         bar = st.progress(0.0, text="Counting pairs ...")
         cfg = config.settings()
         try:
-            s = all_pairs(u.vectors, u.labels, metric=metric, max_pairs=cfg.max_pairs, sample_size=cfg.impostor_sample,
-                          progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            s = all_pairs(
+                u.vectors,
+                u.labels,
+                metric=metric,
+                max_pairs=cfg.max_pairs,
+                sample_size=cfg.impostor_sample,
+                progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+            )
         finally:
             bar.empty()
         return _remap(s, u.rows)
@@ -62,8 +70,12 @@ def workspace_scores(ws: Workspace, metric: str) -> PairScores:
 
 def protocol_scores(ws: Workspace, metric: str, protocol: PairProtocol, key: str) -> tuple[PairScores, np.ndarray]:
     """Scores of a protocol's pairs and each pair's distance (NaN where an item is unusable)."""
-    return memo(ws, "protocol", (metric, key), lambda: protocol_pairs(
-        ws.embeddings.vectors, protocol.index_a, protocol.index_b, protocol.same, metric=metric))
+    return memo(
+        ws,
+        "protocol",
+        (metric, key),
+        lambda: protocol_pairs(ws.embeddings.vectors, protocol.index_a, protocol.index_b, protocol.same, metric=metric),
+    )
 
 
 def _remap(s: PairScores, rows: np.ndarray) -> PairScores:

@@ -73,19 +73,37 @@ def coordinates(ws: Workspace, u: Usable, opts: dict, g: KnnGraph | None, draw) 
     if done is not None:
         return done
     draw(pca, "PCA while UMAP runs ...")
-    common = dict(n_components=dims, n_neighbors=opts["n_neighbors"], min_dist=opts["min_dist"],
-                  metric=opts["metric"], random_state=seed, graph=g)
+    common = dict(
+        n_components=dims,
+        n_neighbors=opts["n_neighbors"],
+        min_dist=opts["min_dist"],
+        metric=opts["metric"],
+        random_state=seed,
+        graph=g,
+    )
     total = max(default_epochs(len(u.vectors)), PREVIEW_EPOCHS + 1)
     bar = st.progress(0.0, text="UMAP: a first layout ...")
-    preview = project_umap(u.vectors, n_epochs=PREVIEW_EPOCHS, init=pca, **common,
-                           progress=lambda f: bar.progress(f * PREVIEW_EPOCHS / total, text="UMAP: a first layout ..."))
+    preview = project_umap(
+        u.vectors,
+        n_epochs=PREVIEW_EPOCHS,
+        init=pca,
+        **common,
+        progress=lambda f: bar.progress(f * PREVIEW_EPOCHS / total, text="UMAP: a first layout ..."),
+    )
     draw(preview, "UMAP preview: refining ...")
     rest = total - PREVIEW_EPOCHS  # the preview's epochs count
 
     def refine():
-        return project_umap(u.vectors, init=preview, n_epochs=rest, **common, progress=lambda f: bar.progress(
-            (PREVIEW_EPOCHS + f * rest) / total, text=f"UMAP: refining ({PREVIEW_EPOCHS + round(f * rest)} / "
-                                                       f"{total} epochs) ..."))
+        return project_umap(
+            u.vectors,
+            init=preview,
+            n_epochs=rest,
+            **common,
+            progress=lambda f: bar.progress(
+                (PREVIEW_EPOCHS + f * rest) / total,
+                text=f"UMAP: refining ({PREVIEW_EPOCHS + round(f * rest)} / {total} epochs) ...",
+            ),
+        )
 
     coords = memo(ws, "umap", key, refine)
     bar.empty()
@@ -108,13 +126,22 @@ def selection(ws: Workspace, u: Usable, rows: np.ndarray, limit: int = 60) -> No
     ds = ws.dataset
     items = u.rows[rows]
     frame = pd.DataFrame({"item": ds.ids[items], "label": ds.labels[items]})
-    st.caption(f"{len(rows):,} items selected; labels: " + ", ".join(
-        f"{k} ({v})" for k, v in frame["label"].value_counts().head(10).items()))
+    st.caption(
+        f"{len(rows):,} items selected; labels: "
+        + ", ".join(f"{k} ({v})" for k, v in frame["label"].value_counts().head(10).items())
+    )
     if ds.kind == "image" and ds.thumbnails:
-        st.image([ds.thumbnails[i] for i in items[:limit]], caption=[str(ds.labels[i]) for i in items[:limit]], width=64)
+        st.image(
+            [ds.thumbnails[i] for i in items[:limit]], caption=[str(ds.labels[i]) for i in items[:limit]], width=64
+        )
     st.dataframe(frame, hide_index=True)
-    st.download_button("Download the selection (CSV)", frame.to_csv(index=False).encode(), file_name="selection.csv",
-                       mime="text/csv", key="pj_dl_sel")
+    st.download_button(
+        "Download the selection (CSV)",
+        frame.to_csv(index=False).encode(),
+        file_name="selection.csv",
+        mime="text/csv",
+        key="pj_dl_sel",
+    )
 
 
 def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:
@@ -130,5 +157,9 @@ def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:
     caps = ["this item"] + [f"{ds.labels[i]} d={v:.3g}" for i, v in zip(items[1:], d[1:], strict=True)]
     if ds.kind == "image" and ds.thumbnails:
         st.image([ds.thumbnails[i] for i in items], caption=caps, width=72)
-    st.dataframe(pd.DataFrame({"rank": np.arange(len(nb)), "item": ds.ids[items], "label": ds.labels[items],
-                               f"{g.metric} distance": d}), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            {"rank": np.arange(len(nb)), "item": ds.ids[items], "label": ds.labels[items], f"{g.metric} distance": d}
+        ),
+        hide_index=True,
+    )

@@ -19,7 +19,9 @@ def workspace_summary(ws: Workspace) -> None:
     cols[0].metric("Items (N)", f"{s.n:,}")
     cols[1].metric("Dimensions (D)", s.dim)
     cols[2].metric("Classes", s.n_classes)
-    cols[3].metric("Exact duplicates", s.duplicate_rows, help=f"{s.duplicate_groups} distinct vectors occur more than once")
+    cols[3].metric(
+        "Exact duplicates", s.duplicate_rows, help=f"{s.duplicate_groups} distinct vectors occur more than once"
+    )
     cols[4].metric("Failed to load", len(ds.failures))
     for w in ds.warnings():
         st.warning(w)
@@ -27,27 +29,42 @@ def workspace_summary(ws: Workspace) -> None:
     if ds.kind == "image" and spec is not None and spec.kind == "image":
         h, w = ds.items[0].shape[:2]
         if h * w > 16 * spec.height * spec.width:
-            st.info(f"The images ({h}x{w}) are shrunk to {spec.height}x{spec.width} for this model: it was made "
-                    "for much smaller images, so expect a weak embedding. Choose a model trained on this kind of data.")
+            st.info(
+                f"The images ({h}x{w}) are shrunk to {spec.height}x{spec.width} for this model: it was made "
+                "for much smaller images, so expect a weak embedding. Choose a model trained on this kind of data."
+            )
     p = emb.provenance
-    st.caption(f"Data `{p['data_name']}` (sha256 {p['data_hash'][:12]}), model `{p['model_name']}` "
-               f"({p['model_format']}, sha256 {p['checkpoint_hash'][:12]}), preprocessing {p['preprocessing']}, "
-               f"precision {p['precision']}.")
+    st.caption(
+        f"Data `{p['data_name']}` (sha256 {p['data_hash'][:12]}), model `{p['model_name']}` "
+        f"({p['model_format']}, sha256 {p['checkpoint_hash'][:12]}), preprocessing {p['preprocessing']}, "
+        f"precision {p['precision']}."
+    )
     left, right = st.columns(2)
     left.plotly_chart(plots.class_counts_bar(s.class_counts), key="dm_counts")
     right.plotly_chart(plots.norms_histogram(s.norms), key="dm_norms")
     if ds.failures:
         with st.expander(f"Not loaded ({len(ds.failures)}), with the reason for each"):
-            st.dataframe(pd.DataFrame([(f.path, f.reason) for f in ds.failures], columns=["item", "reason"]),
-                         hide_index=True)
+            st.dataframe(
+                pd.DataFrame([(f.path, f.reason) for f in ds.failures], columns=["item", "reason"]), hide_index=True
+            )
     if ds.kind == "image" and ds.thumbnails:
         _thumbnail_grid(ws)
     # Built when clicked (deferred), in this session only: uploads never enter a shared cache.
     d1, d2 = st.columns(2)
-    d1.download_button("Download embeddings (Parquet)", lambda: to_parquet_bytes(emb), file_name="embeddings.parquet",
-                       mime="application/vnd.apache.parquet", key="dm_dl_parquet")
-    d2.download_button("Download embeddings (CSV)", lambda: to_csv_bytes(emb), file_name="embeddings.csv",
-                       mime="text/csv", key="dm_dl_csv")
+    d1.download_button(
+        "Download embeddings (Parquet)",
+        lambda: to_parquet_bytes(emb),
+        file_name="embeddings.parquet",
+        mime="application/vnd.apache.parquet",
+        key="dm_dl_parquet",
+    )
+    d2.download_button(
+        "Download embeddings (CSV)",
+        lambda: to_csv_bytes(emb),
+        file_name="embeddings.csv",
+        mime="text/csv",
+        key="dm_dl_csv",
+    )
 
 
 def _thumbnail_grid(ws: Workspace, per_class: int = 40) -> None:

@@ -34,8 +34,9 @@ def findings(ws: Workspace, u: Usable, metric: str, kind: str) -> Findings:
         bar = st.progress(0.0, text="Building the neighbour index ...")
         try:
             index = build_index(u.vectors, metric=metric, kind=kind)
-            res = retrieval_metrics(u.vectors, u.labels, metric=metric, index=index,
-                                    progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            res = retrieval_metrics(
+                u.vectors, u.labels, metric=metric, index=index, progress=lambda f, m: bar.progress(min(f, 1.0), text=m)
+            )
             nearest = neighbours(u.vectors, index)
         finally:
             bar.empty()
@@ -47,19 +48,35 @@ def findings(ws: Workspace, u: Usable, metric: str, kind: str) -> Findings:
 def headline(res: RetrievalResult) -> None:
     m = st.columns(3)
     m[0].metric("Precision@1", f"{res.precision_at_1:.4f}", help="The nearest other item shares the label")
-    m[1].metric("R-Precision", f"{res.r_precision:.4f}", help="Share of the R nearest with the label, R = class size - 1")
+    m[1].metric(
+        "R-Precision", f"{res.r_precision:.4f}", help="Share of the R nearest with the label, R = class size - 1"
+    )
     m[2].metric("MAP@R", f"{res.map_at_r:.4f}", help="Mean average precision over the first R ranks")
 
 
 def per_class(res: RetrievalResult) -> None:
     frame = res.per_class.sort_values("map_at_r", na_position="last", ignore_index=True)
     st.dataframe(frame, hide_index=True)
-    st.download_button("Download per-class metrics (CSV)", frame.to_csv(index=False).encode(),
-                       file_name="retrieval_per_class.csv", mime="text/csv", key="rt_dl_class")
+    st.download_button(
+        "Download per-class metrics (CSV)",
+        frame.to_csv(index=False).encode(),
+        file_name="retrieval_per_class.csv",
+        mime="text/csv",
+        key="rt_dl_class",
+    )
 
 
-def flagged(ws: Workspace, u: Usable, frame: pd.DataFrame, item_cols: list[str], caption, *, key: str,
-            empty: str, limit: int = 12) -> None:
+def flagged(
+    ws: Workspace,
+    u: Usable,
+    frame: pd.DataFrame,
+    item_cols: list[str],
+    caption,
+    *,
+    key: str,
+    empty: str,
+    limit: int = 12,
+) -> None:
     """A flag's table (workspace ids added) with thumbnails of its first rows, and a download."""
     if frame.empty:
         st.caption(empty)
@@ -77,31 +94,69 @@ def flagged(ws: Workspace, u: Usable, frame: pd.DataFrame, item_cols: list[str],
                 captions.append(caption(row, col))
         st.image(images, caption=captions, width=88)
     st.dataframe(shown, hide_index=True)
-    st.download_button("Download (CSV)", shown.to_csv(index=False).encode(), file_name=f"{key}.csv", mime="text/csv",
-                       key=f"rt_dl_{key}")
+    st.download_button(
+        "Download (CSV)",
+        shown.to_csv(index=False).encode(),
+        file_name=f"{key}.csv",
+        mime="text/csv",
+        key=f"rt_dl_{key}",
+    )
 
 
 def quality(ws: Workspace, u: Usable, f: Findings, metric: str, kind: str) -> None:
     labels = u.labels.astype(str)
     st.markdown("**Exact duplicates**: byte-identical embeddings")
     dup = memo(ws, "dups", (), lambda: exact_duplicates(u.vectors))
-    flagged(ws, u, dup, ["item"], lambda r, c: f"group {int(r['group'])} ({labels[int(r['item'])]})", key="duplicates",
-            empty="No two items have identical embeddings.")
+    flagged(
+        ws,
+        u,
+        dup,
+        ["item"],
+        lambda r, c: f"group {int(r['group'])} ({labels[int(r['item'])]})",
+        key="duplicates",
+        empty="No two items have identical embeddings.",
+    )
 
     st.markdown("**Near duplicates**: pairs closer than a radius")
     default = float(f"{0.05 * f.nn_median:.3g}") if f.nn_median > 0 else 1e-6
-    radius = st.number_input(f"Radius ({metric} distance; the median distance to the nearest other item is "
-                             f"{f.nn_median:.4g})", min_value=0.0, value=default, format="%.4g", key="rt_radius")
+    radius = st.number_input(
+        f"Radius ({metric} distance; the median distance to the nearest other item is {f.nn_median:.4g})",
+        min_value=0.0,
+        value=default,
+        format="%.4g",
+        key="rt_radius",
+    )
     near = memo(ws, "near", (metric, kind, radius), lambda: near_duplicates(f.nearest, radius=radius))
-    flagged(ws, u, near, ["a", "b"], lambda r, c: f"{labels[int(r[c])]} d={r['distance']:.3g}", key="near_duplicates",
-            empty="No pair is that close.")
+    flagged(
+        ws,
+        u,
+        near,
+        ["a", "b"],
+        lambda r, c: f"{labels[int(r[c])]} d={r['distance']:.3g}",
+        key="near_duplicates",
+        empty="No pair is that close.",
+    )
 
     st.markdown("**Likely label errors**: most of the 10 nearest neighbours carry another label")
     sus = memo(ws, "suspects", (metric, kind), lambda: label_suspects(u.labels, f.nearest))
-    flagged(ws, u, sus, ["item"], lambda r, c: f"{r['label']} -> {r['neighbour_label']} ({100 * r['support']:.0f}%)",
-            key="label_suspects", empty="No item sits among neighbours of another label.")
+    flagged(
+        ws,
+        u,
+        sus,
+        ["item"],
+        lambda r, c: f"{r['label']} -> {r['neighbour_label']} ({100 * r['support']:.0f}%)",
+        key="label_suspects",
+        empty="No item sits among neighbours of another label.",
+    )
 
     st.markdown("**Outliers**: far from their class centre (robust z above 3.5)")
     out = memo(ws, "outliers", (metric,), lambda: outliers(u.vectors, u.labels, metric=metric))
-    flagged(ws, u, out, ["item"], lambda r, c: f"{r['label']} z={r['robust_z']:.1f}", key="outliers",
-            empty="No item is that far from its class centre.")
+    flagged(
+        ws,
+        u,
+        out,
+        ["item"],
+        lambda r, c: f"{r['label']} z={r['robust_z']:.1f}",
+        key="outliers",
+        empty="No item is that far from its class centre.",
+    )

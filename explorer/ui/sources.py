@@ -17,8 +17,14 @@ from explorer.errors import InputError
 from explorer.models.checkpoints import load_checkpoint, load_server_checkpoint
 from explorer.ui.workspace import bundled_digits, bundled_encoder
 
-DATA_SOURCES = ("Bundled digits", "Image folder (zip)", "Image folder (directory upload)",
-                "Image folder on the server", "Vector table", "TF Projector pair")
+DATA_SOURCES = (
+    "Bundled digits",
+    "Image folder (zip)",
+    "Image folder (directory upload)",
+    "Image folder on the server",
+    "Vector table",
+    "TF Projector pair",
+)
 MODEL_SOURCES = ("Bundled digits ConvNet", "Upload a checkpoint", "Checkpoint on the server")
 PARSED_TABLE = "dm_parsed_table"
 TABLE_TYPES = ["csv", "tsv", "parquet", "npy", "npz"]
@@ -62,8 +68,9 @@ def trained_encoder(run_id: str, step: str):
     run = jobs.get_run(run_id)
     if run is None or not step.isdigit() or int(step) not in run.checkpoints:
         raise InputError(f"no checkpoint at step {step} of a training run {run_id!r} on this server")
-    return load_checkpoint(run.model_path(int(step)).read_bytes(), f"trained {run.id} step {step}.safetensors",
-                           origin="server")
+    return load_checkpoint(
+        run.model_path(int(step)).read_bytes(), f"trained {run.id} step {step}.safetensors", origin="server"
+    )
 
 
 def picker_state(data_token: str, model_token: str) -> dict[str, str]:
@@ -93,13 +100,17 @@ def data_picker() -> tuple[Callable | None, bool]:
             return None, True
         return (lambda progress: load_zip(up.getvalue(), name=up.name, progress=progress)), True
     if source == "Image folder (directory upload)":
-        ups = st.file_uploader("A folder with one sub-folder per identity", accept_multiple_files="directory",
-                               key="dm_dir")
+        ups = st.file_uploader(
+            "A folder with one sub-folder per identity", accept_multiple_files="directory", key="dm_dir"
+        )
         if not ups:
             return None, True
         name = ups[0].name.split("/", 1)[0]
-        return (lambda progress: dataset_from_files([(u.name, u.getvalue()) for u in ups], name=name,
-                                                    origin="upload", progress=progress)), True
+        return (
+            lambda progress: dataset_from_files(
+                [(u.name, u.getvalue()) for u in ups], name=name, origin="upload", progress=progress
+            )
+        ), True
     if source == "Image folder on the server":
         roots = config.settings().data_roots
         st.caption("Allowed folders: " + ", ".join(f"`{r}`" for r in roots))
@@ -129,16 +140,22 @@ def _table_picker(source: str) -> tuple[Callable | None, bool]:
         st.error(str(exc))
         return None, False
     cands = label_candidates(frame) or [str(c) for c in frame.columns]
-    label = st.selectbox("Label column", cands, key="dm_label",
-                         help="Several columns could hold the label: pick the one that names the identity.")
+    label = st.selectbox(
+        "Label column",
+        cands,
+        key="dm_label",
+        help="Several columns could hold the label: pick the one that names the identity.",
+    )
     ids = st.selectbox("Id column", ["(none)", *[str(c) for c in frame.columns if c != label]], key="dm_id")
-    as_inputs = st.checkbox("These are model inputs, not embeddings (run them through a vector model)",
-                            key="dm_as_inputs")
+    as_inputs = st.checkbox(
+        "These are model inputs, not embeddings (run them through a vector model)", key="dm_as_inputs"
+    )
     id_col = None if ids == "(none)" else ids
 
     def load(progress):
-        return dataset_from_frame(frame.copy(), name=name, label_column=label, id_column=id_col,
-                                  is_embedding=not as_inputs)
+        return dataset_from_frame(
+            frame.copy(), name=name, label_column=label, id_column=id_col, is_embedding=not as_inputs
+        )
 
     return load, as_inputs
 
@@ -161,13 +178,19 @@ def model_picker(needs_model: bool) -> Callable | None:
     if source == "Bundled digits ConvNet":
         info = bundled_encoder().model_info.info
         metrics = info.get("held_out_metrics", {})
-        st.caption(f"Trained by scripts/train_default_model.py on {info.get('trained_on', '?')}; held-out "
-                   + ", ".join(f"{k} {v}" for k, v in metrics.items()))
+        st.caption(
+            f"Trained by scripts/train_default_model.py on {info.get('trained_on', '?')}; held-out "
+            + ", ".join(f"{k} {v}" for k, v in metrics.items())
+        )
         return model_loader_for("bundled")
     if source == "Upload a checkpoint":
-        ups = st.file_uploader("Checkpoint (+ its .json spec where needed)", type=CKPT_TYPES,
-                               accept_multiple_files=True, key="dm_ckpt",
-                               help="safetensors (spec inside or as .json), a state_dict .pt with its .json, or ONNX.")
+        ups = st.file_uploader(
+            "Checkpoint (+ its .json spec where needed)",
+            type=CKPT_TYPES,
+            accept_multiple_files=True,
+            key="dm_ckpt",
+            help="safetensors (spec inside or as .json), a state_dict .pt with its .json, or ONNX.",
+        )
         return _uploaded_model(ups) if ups else None
     path = st.text_input("Checkpoint path on the server", key="dm_ckpt_path")
     return model_loader_for(f"ckpt:{path}") if path else None

@@ -21,8 +21,16 @@ PROTOCOL = "th_protocol_parsed"
 
 
 # the page's choices and their first values; widgets read them from the session, not a default
-KEPT = {"th_by": "EER", "th_far": 1e-3, "th_tar": 0.95, "th_cfa": 10.0, "th_cfr": 1.0, "th_metric": "sqeuclidean",
-        "th_ci": "wilson", "th_log": False}
+KEPT = {
+    "th_by": "EER",
+    "th_far": 1e-3,
+    "th_tar": 0.95,
+    "th_cfa": 10.0,
+    "th_cfr": 1.0,
+    "th_metric": "sqeuclidean",
+    "th_ci": "wilson",
+    "th_log": False,
+}
 
 
 def keep_choices() -> None:
@@ -51,8 +59,14 @@ def pick(curve: RocCurve) -> tuple[float, str]:
         opts["cost_fr"] = c2.number_input("Cost of a false reject", 0.0, 1e6, key="th_cfr")
         share = curve.n_genuine / (curve.n_genuine + curve.n_impostor)
         st.session_state.setdefault("th_prior", float(round(share, 6)))
-        opts["prior_genuine"] = c3.number_input("Prior of genuine pairs", 0.0, 1.0, format="%.6f", key="th_prior",
-                                                help="How often a real attempt is genuine; defaults to the share here")
+        opts["prior_genuine"] = c3.number_input(
+            "Prior of genuine pairs",
+            0.0,
+            1.0,
+            format="%.6f",
+            key="th_prior",
+            help="How often a real attempt is genuine; defaults to the share here",
+        )
     if by != MANUAL:
         try:
             t = pick_threshold(curve, by, **opts)
@@ -61,17 +75,26 @@ def pick(curve: RocCurve) -> tuple[float, str]:
             t = st.session_state.get(SLIDER, lo)
         how = by + "".join(f", {k.replace('_', ' ')} {v:g}" for k, v in opts.items())
         if by == "target FAR" and opts["target"] * curve.n_impostor < 1:
-            st.warning(f"With {curve.n_impostor:,} impostor pairs a FAR of {opts['target']:g} cannot be measured (it "
-                       "would allow less than one false accept): the threshold shown accepts no impostor pair; see "
-                       "the FAR interval for what that proves.")
+            st.warning(
+                f"With {curve.n_impostor:,} impostor pairs a FAR of {opts['target']:g} cannot be measured (it "
+                "would allow less than one false accept): the threshold shown accepts no impostor pair; see "
+                "the FAR interval for what that proves."
+            )
         st.session_state[SLIDER] = min(max(t, lo), hi)
     elif not lo <= st.session_state.get(SLIDER, lo) <= hi:
         st.session_state[SLIDER] = min(max(st.session_state[SLIDER], lo), hi)
     if SLIDER not in st.session_state:
         st.session_state[SLIDER] = (lo + hi) / 2
-    slid = st.slider("Threshold: accept as the same identity when distance <= threshold", lo, hi, key=SLIDER,
-                     step=(hi - lo) / 2000, format="%.5f", disabled=by != MANUAL,
-                     help="Choose 'slider (manual)' above to move it by hand")
+    slid = st.slider(
+        "Threshold: accept as the same identity when distance <= threshold",
+        lo,
+        hi,
+        key=SLIDER,
+        step=(hi - lo) / 2000,
+        format="%.5f",
+        disabled=by != MANUAL,
+        help="Choose 'slider (manual)' above to move it by hand",
+    )
     # a pick below every distance (accept nothing) is kept as it is; the slider can only show its end
     return (slid if by == MANUAL else t), how
 
@@ -79,21 +102,33 @@ def pick(curve: RocCurve) -> tuple[float, str]:
 def results(r: ThresholdResult, scores: PairScores) -> None:
     pct = lambda v: f"{100 * v:.4g}%"  # noqa: E731
     m = st.columns(6)
-    m[0].metric("Threshold", f"{r.threshold:.5g}" if np.isfinite(r.threshold) else "accept none",
-                help="The nearest exact point at or below the slider")
+    m[0].metric(
+        "Threshold",
+        f"{r.threshold:.5g}" if np.isfinite(r.threshold) else "accept none",
+        help="The nearest exact point at or below the slider",
+    )
     m[1].metric("FAR", pct(r.far), help="Impostor pairs accepted / impostor pairs")
     m[2].metric("TAR", pct(r.tar), help="Genuine pairs accepted / genuine pairs")
     m[3].metric("FRR", pct(1 - r.tar))
     m[4].metric("Accuracy", pct(r.accuracy))
     m[5].metric("Precision", pct(r.precision))
     name = "Clopper-Pearson" if r.ci_method == "exact" else "Wilson"
-    st.caption(f"95% {name} intervals: FAR {pct(r.far_ci[0])} to {pct(r.far_ci[1])}, TAR {pct(r.tar_ci[0])} to "
-               f"{pct(r.tar_ci[1])}. Recall = TAR.")
+    st.caption(
+        f"95% {name} intervals: FAR {pct(r.far_ci[0])} to {pct(r.far_ci[1])}, TAR {pct(r.tar_ci[0])} to "
+        f"{pct(r.tar_ci[1])}. Recall = TAR."
+    )
     if scores.sampled:
-        st.caption(f"FAR is estimated from {scores.n_impostor:,} impostor pairs sampled uniformly out of "
-                   f"{scores.n_impostor_total:,}; its interval is the sample's.")
-    st.dataframe(pd.DataFrame({"accepted (same)": [r.tp, r.fp], "rejected (different)": [r.fn, r.tn]},
-                              index=["genuine pairs", "impostor pairs"]), key="th_confusion")
+        st.caption(
+            f"FAR is estimated from {scores.n_impostor:,} impostor pairs sampled uniformly out of "
+            f"{scores.n_impostor_total:,}; its interval is the sample's."
+        )
+    st.dataframe(
+        pd.DataFrame(
+            {"accepted (same)": [r.tp, r.fp], "rejected (different)": [r.fn, r.tn]},
+            index=["genuine pairs", "impostor pairs"],
+        ),
+        key="th_confusion",
+    )
 
 
 def figures(curve: RocCurve, scores: PairScores, r: ThresholdResult, log_y: bool) -> None:
@@ -101,20 +136,37 @@ def figures(curve: RocCurve, scores: PairScores, r: ThresholdResult, log_y: bool
     a, b, c = st.columns(3)
     a.plotly_chart(plots.roc_figure(far, curve.tar, point=(r.far, r.tar)), key="th_roc")
     b.plotly_chart(plots.det_figure(far, frr, point=(r.far, 1 - r.tar)), key="th_det")
-    c.plotly_chart(plots.pair_histogram(scores.edges, scores.genuine_hist, scores.impostor_hist, metric=scores.metric,
-                                        density=True, log_y=log_y, threshold=r.threshold), key="th_hist")
+    c.plotly_chart(
+        plots.pair_histogram(
+            scores.edges,
+            scores.genuine_hist,
+            scores.impostor_hist,
+            metric=scores.metric,
+            density=True,
+            log_y=log_y,
+            threshold=r.threshold,
+        ),
+        key="th_hist",
+    )
 
 
 def tar_table(head: Headline, curve: RocCurve) -> None:
     rows = []
     for f in FAR_TARGETS:
         v, t = head.tar_at_far[f], head.far_thresholds[f]
-        rows.append({"FAR target": f"{f:g}", "TAR": "not measurable" if v is None else f"{v:.4f}",
-                     "threshold": "" if t is None else f"{t:.5g}"})
+        rows.append(
+            {
+                "FAR target": f"{f:g}",
+                "TAR": "not measurable" if v is None else f"{v:.4f}",
+                "threshold": "" if t is None else f"{t:.5g}",
+            }
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="th_tar_table")
     if any(v is None for v in head.tar_at_far.values()):
-        st.caption(f"Not measurable: with {curve.n_impostor:,} impostor pairs, that FAR would allow less than one "
-                   "false accept.")
+        st.caption(
+            f"Not measurable: with {curve.n_impostor:,} impostor pairs, that FAR would allow less than one "
+            "false accept."
+        )
 
 
 def gallery(ws: Workspace, scores: PairScores, threshold: float) -> None:
@@ -135,18 +187,33 @@ def _pairs(ws: Workspace, pairs: list[Pair], empty: str) -> None:
     ds = ws.dataset
     if ds.kind == "image" and ds.thumbnails:
         for p in pairs[:6]:
-            st.image([ds.thumbnails[p.a], ds.thumbnails[p.b]], width=88,
-                     caption=[f"{ds.ids[p.a]} ({ds.labels[p.a]})", f"{ds.ids[p.b]} ({ds.labels[p.b]})"])
+            st.image(
+                [ds.thumbnails[p.a], ds.thumbnails[p.b]],
+                width=88,
+                caption=[f"{ds.ids[p.a]} ({ds.labels[p.a]})", f"{ds.ids[p.b]} ({ds.labels[p.b]})"],
+            )
             st.caption(f"distance {p.distance:.5g}")
-    st.dataframe(pd.DataFrame({"item a": ds.ids[[p.a for p in pairs]], "label a": ds.labels[[p.a for p in pairs]],
-                               "item b": ds.ids[[p.b for p in pairs]], "label b": ds.labels[[p.b for p in pairs]],
-                               "distance": [p.distance for p in pairs]}), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "item a": ds.ids[[p.a for p in pairs]],
+                "label a": ds.labels[[p.a for p in pairs]],
+                "item b": ds.ids[[p.b for p in pairs]],
+                "label b": ds.labels[[p.b for p in pairs]],
+                "distance": [p.distance for p in pairs],
+            }
+        ),
+        hide_index=True,
+    )
 
 
 def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
     """Upload and parse a pairs file once per upload; unknown ids and bad lines are listed."""
-    up = st.file_uploader("Pairs file: LFW pairs.txt, or a CSV with id_a, id_b, same (and optionally fold)",
-                          type=["txt", "csv"], key="th_pairs_file")
+    up = st.file_uploader(
+        "Pairs file: LFW pairs.txt, or a CSV with id_a, id_b, same (and optionally fold)",
+        type=["txt", "csv"],
+        key="th_pairs_file",
+    )
     if up is None:
         st.info("Upload a pairs file to evaluate on a protocol instead of all pairs.")
         return None, ""
@@ -154,8 +221,11 @@ def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
     if cached is None or cached[0] != (up.file_id, ws.key):
         try:
             ids = ws.embeddings.ids
-            proto = parse_pairs_csv(up.getvalue(), ids) if up.name.lower().endswith(".csv") else \
-                parse_lfw_pairs(up.getvalue().decode("utf-8", errors="replace"), ids)
+            proto = (
+                parse_pairs_csv(up.getvalue(), ids)
+                if up.name.lower().endswith(".csv")
+                else parse_lfw_pairs(up.getvalue().decode("utf-8", errors="replace"), ids)
+            )
         except InputError as exc:
             st.error(f"Cannot read {up.name}: {exc}")
             return None, ""
@@ -163,8 +233,10 @@ def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
         st.session_state[PROTOCOL] = cached
     proto = cached[1]
     if proto.unknown_ids or proto.malformed:
-        with st.expander(f"{len(proto.unknown_ids):,} unknown ids and {len(proto.malformed):,} malformed lines "
-                         "were skipped", expanded=not len(proto.same)):
+        with st.expander(
+            f"{len(proto.unknown_ids):,} unknown ids and {len(proto.malformed):,} malformed lines were skipped",
+            expanded=not len(proto.same),
+        ):
             if proto.unknown_ids:
                 st.write("Not in the workspace: " + ", ".join(proto.unknown_ids[:50]))
             if proto.malformed:
@@ -187,6 +259,8 @@ def kfold(proto: PairProtocol, distances: np.ndarray) -> None:
     except ValueError as exc:
         st.caption(f"k-fold accuracy: not possible, {exc}.")
         return
-    st.markdown(f"**{res['folds']}-fold accuracy** (threshold of best accuracy on the other folds){note}: "
-                f"{100 * res['accuracy_mean']:.2f}% +- {100 * res['accuracy_std']:.2f}%, threshold "
-                f"{res['threshold_mean']:.5g} +- {res['threshold_std']:.2g}")
+    st.markdown(
+        f"**{res['folds']}-fold accuracy** (threshold of best accuracy on the other folds){note}: "
+        f"{100 * res['accuracy_mean']:.2f}% +- {100 * res['accuracy_std']:.2f}%, threshold "
+        f"{res['threshold_mean']:.5g} +- {res['threshold_std']:.2g}"
+    )

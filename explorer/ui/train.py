@@ -31,10 +31,13 @@ from explorer.ui.workspace import build_workspace
 from explorer.workspace import Workspace
 
 RUN_KEY = "train_run"
-MINER_NAMES = {"hnsw": "HNSW over the whole training set",
-               "hnsw-batches": "HNSW doppelganger batches (confusable identities together; semi-hard inside)",
-               "semihard": "in-batch semi-hard",
-               "hard": "in-batch hard", "batch-hard": "in-batch batch-hard"}
+MINER_NAMES = {
+    "hnsw": "HNSW over the whole training set",
+    "hnsw-batches": "HNSW doppelganger batches (confusable identities together; semi-hard inside)",
+    "semihard": "in-batch semi-hard",
+    "hard": "in-batch hard",
+    "batch-hard": "in-batch batch-hard",
+}
 
 
 def current_run() -> jobs.Run | None:
@@ -54,16 +57,32 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
     can_finetune = getattr(ws.encoder, "source", None) is not None
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
-        start = c1.radio("Starting model", ["new", "workspace"] if can_finetune else ["new"],
-                         format_func=lambda s: "built-in architecture, from scratch" if s == "new"
-                         else f"the workspace model ({ws.encoder.model_info.name})")
-        loss = c2.selectbox("Loss", LOSSES, help="triplet; contrastive; the binary Siamese head "
-                            "(|f(x1) - f(x2)| -> hidden layer -> sigmoid, binary cross-entropy); or Proxy-Anchor "
-                            "(one learned proxy per training identity; no miner)")
+        start = c1.radio(
+            "Starting model",
+            ["new", "workspace"] if can_finetune else ["new"],
+            format_func=lambda s: (
+                "built-in architecture, from scratch"
+                if s == "new"
+                else f"the workspace model ({ws.encoder.model_info.name})"
+            ),
+        )
+        loss = c2.selectbox(
+            "Loss",
+            LOSSES,
+            help="triplet; contrastive; the binary Siamese head "
+            "(|f(x1) - f(x2)| -> hidden layer -> sigmoid, binary cross-entropy); or Proxy-Anchor "
+            "(one learned proxy per training identity; no miner)",
+        )
         miner = c3.selectbox("Negatives", MINERS, format_func=MINER_NAMES.get, help="not used by Proxy-Anchor")
         d1, d2, d3, d4, d5 = st.columns(5)
-        margin = d1.number_input("Margin", 0.01, 5.0, 0.2, step=0.05,
-                                 help="in distance units; for Proxy-Anchor on cosine similarity (0.1 in its paper)")
+        margin = d1.number_input(
+            "Margin",
+            0.01,
+            5.0,
+            0.2,
+            step=0.05,
+            help="in distance units; for Proxy-Anchor on cosine similarity (0.1 in its paper)",
+        )
         lr = d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, step=1e-3, format="%.4f")
         p = d3.number_input("P (identities per batch)", 2, 64, 8)
         k = d4.number_input("K (items per identity)", 2, 32, 4)
@@ -77,61 +96,109 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
         f1, f2, f3, f4, f5 = st.columns(5)
         every = f1.number_input("Validate every (steps)", 1, 10_000, 25)
         ckpt = f2.number_input("Checkpoint every (steps)", 1, 100_000, 100)
-        schedule = f3.selectbox("Learning-rate schedule", SCHEDULES, format_func=lambda s: {
-            "constant": "constant", "cosine": "cosine decay to 0 at the last step"}[s])
+        schedule = f3.selectbox(
+            "Learning-rate schedule",
+            SCHEDULES,
+            format_func=lambda s: {"constant": "constant", "cosine": "cosine decay to 0 at the last step"}[s],
+        )
         images = ws.dataset.kind == "image"  # augmentation (zoom, erasing) warps images; vectors pass through
         not_vectors = "" if images else " — not on this data: these items are vectors"
-        zoom = f4.number_input("Zoom (+-)", 0.0, 0.5, 0.1, step=0.05, format="%.2f", disabled=not images,
-                               help="with augmentation on: each training image is scaled by 1 +- up to this "
-                                    "fraction. Measured on faces (Proxy-Anchor with the alignment, erasing, EMA and "
-                                    "stripes, 4 seeds): 0.35 against 0.1 was within the spread of seeds (held-out ROC "
-                                    "AUC 0.980 against 0.974 at 2 min, 0.975 against 0.980 at 5 min)" + not_vectors)
+        zoom = f4.number_input(
+            "Zoom (+-)",
+            0.0,
+            0.5,
+            0.1,
+            step=0.05,
+            format="%.2f",
+            disabled=not images,
+            help="with augmentation on: each training image is scaled by 1 +- up to this "
+            "fraction. Measured on faces (Proxy-Anchor with the alignment, erasing, EMA and "
+            "stripes, 4 seeds): 0.35 against 0.1 was within the spread of seeds (held-out ROC "
+            "AUC 0.980 against 0.974 at 2 min, 0.975 against 0.980 at 5 min)" + not_vectors,
+        )
         seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
         g0, g1, g2, g3, g4 = st.columns(5)
-        aug = g0.checkbox("Augment images", images, disabled=not images,
-                          help="random shift (up to 10 %), zoom, rotation (up to 10 degrees), horizontal flip, "
-                               "brightness and contrast" + not_vectors)
+        aug = g0.checkbox(
+            "Augment images",
+            images,
+            disabled=not images,
+            help="random shift (up to 10 %), zoom, rotation (up to 10 degrees), horizontal flip, "
+            "brightness and contrast" + not_vectors,
+        )
         cannot = scratch_options(ws.dataset)  # the options a model from scratch cannot have on this data, and why
 
         def why_not(option: str) -> str:
             return f" — not on this data: {cannot[option]}" if cannot[option] else ""
 
-        align = g1.checkbox("Learned alignment", False, disabled=cannot["align"] is not None,
-                            help=f"from scratch, on images of at least {ALIGN_MIN_SIDE} px: a spatial transformer "
-                                 "in front of the ConvNet resamples each image with an affine map (scale, shift, "
-                                 "rotation) that it learns. Measured on faces: it settles on one zoom for every image; "
-                                 "it helps Proxy-Anchor (held-out ROC AUC +0.02 at 5 min) and hurts triplet runs"
-                                 + why_not("align"))
-        erase = g2.checkbox("Random erasing", False, disabled=not images,
-                            help="with augmentation on: half the augmented images get a rectangle (20-50 % of each "
-                                 "side) of noise. Recommended with Proxy-Anchor: measured on faces, +0.01 held-out ROC "
-                                 "AUC at 5 min (with or without the alignment); triplet runs mostly worse (by up to 0.02)"
-                                 + not_vectors)
-        ema = g3.checkbox("Weight average", False,
-                          help="validation, checkpoints and \"Use this model\" take an exponential moving average "
-                               "of the weights (decay 0.999 per step, about the last 1,000 steps); training goes on "
-                               "with the raw weights. Measured on faces (Proxy-Anchor, 8 seeds, ~12,000 steps): it "
-                               "stops the drift after the training identities are learnt (+0.006 held-out ROC AUC at "
-                               "5 min, half the spread of seeds); no gain in short runs")
-        stripes = g4.checkbox("Stripe embeddings", False, disabled=cannot["stripes"] is not None,
-                              help=f"from scratch, on images at least {STRIPES_MIN_HEIGHT} px high: the ConvNet's last "
-                                   f"feature map is cut into {STRIPES} horizontal stripes (on a face: brow, eyes, nose, "
-                                   "mouth), each embedded on its own and trained with its own loss; the embedding is "
-                                   f"their concatenation ({STRIPES} x 64 dimensions). Measured on faces (Proxy-Anchor "
-                                   "with the alignment, erasing and EMA, 8 seeds, 5 min): held-out verification "
-                                   "accuracy 0.942 against 0.908, ROC AUC 0.980 against 0.973" + why_not("stripes"))
+        align = g1.checkbox(
+            "Learned alignment",
+            False,
+            disabled=cannot["align"] is not None,
+            help=f"from scratch, on images of at least {ALIGN_MIN_SIDE} px: a spatial transformer "
+            "in front of the ConvNet resamples each image with an affine map (scale, shift, "
+            "rotation) that it learns. Measured on faces: it settles on one zoom for every image; "
+            "it helps Proxy-Anchor (held-out ROC AUC +0.02 at 5 min) and hurts triplet runs" + why_not("align"),
+        )
+        erase = g2.checkbox(
+            "Random erasing",
+            False,
+            disabled=not images,
+            help="with augmentation on: half the augmented images get a rectangle (20-50 % of each "
+            "side) of noise. Recommended with Proxy-Anchor: measured on faces, +0.01 held-out ROC "
+            "AUC at 5 min (with or without the alignment); triplet runs mostly worse (by up to 0.02)" + not_vectors,
+        )
+        ema = g3.checkbox(
+            "Weight average",
+            False,
+            help='validation, checkpoints and "Use this model" take an exponential moving average '
+            "of the weights (decay 0.999 per step, about the last 1,000 steps); training goes on "
+            "with the raw weights. Measured on faces (Proxy-Anchor, 8 seeds, ~12,000 steps): it "
+            "stops the drift after the training identities are learnt (+0.006 held-out ROC AUC at "
+            "5 min, half the spread of seeds); no gain in short runs",
+        )
+        stripes = g4.checkbox(
+            "Stripe embeddings",
+            False,
+            disabled=cannot["stripes"] is not None,
+            help=f"from scratch, on images at least {STRIPES_MIN_HEIGHT} px high: the ConvNet's last "
+            f"feature map is cut into {STRIPES} horizontal stripes (on a face: brow, eyes, nose, "
+            "mouth), each embedded on its own and trained with its own loss; the embedding is "
+            f"their concatenation ({STRIPES} x 64 dimensions). Measured on faces (Proxy-Anchor "
+            "with the alignment, erasing and EMA, 8 seeds, 5 min): held-out verification "
+            "accuracy 0.942 against 0.908, ROC AUC 0.980 against 0.973" + why_not("stripes"),
+        )
         go = st.form_submit_button("Start", type="primary")
     if not go:
         return None
-    cfg = TrainConfig(loss=loss, miner=miner, margin=float(margin), lr=float(lr), schedule=schedule, P=int(p), K=int(k),
-                      steps=int(steps), augment=bool(aug) and images, zoom=float(zoom),
-                      erase=0.5 if erase and images else 0.0,
-                      ema=0.999 if ema else 0.0, hnsw_mode=mode, hnsw_k=int(hk), hnsw_ef=int(ef),
-                      refresh_every=int(refresh), validate_every=int(every), checkpoint_every=int(ckpt),
-                      snapshot_every=int(max(every, ckpt)), seed=int(seed))
+    cfg = TrainConfig(
+        loss=loss,
+        miner=miner,
+        margin=float(margin),
+        lr=float(lr),
+        schedule=schedule,
+        P=int(p),
+        K=int(k),
+        steps=int(steps),
+        augment=bool(aug) and images,
+        zoom=float(zoom),
+        erase=0.5 if erase and images else 0.0,
+        ema=0.999 if ema else 0.0,
+        hnsw_mode=mode,
+        hnsw_k=int(hk),
+        hnsw_ef=int(ef),
+        refresh_every=int(refresh),
+        validate_every=int(every),
+        checkpoint_every=int(ckpt),
+        snapshot_every=int(max(every, ckpt)),
+        seed=int(seed),
+    )
     # a box ticked on other data keeps its state once greyed out here: it must not count (nor be refused)
-    return cfg, {"start": start, "val": float(val), "align": bool(align) and cannot["align"] is None,
-                 "stripes": bool(stripes) and cannot["stripes"] is None}
+    return cfg, {
+        "start": start,
+        "val": float(val),
+        "align": bool(align) and cannot["align"] is None,
+        "stripes": bool(stripes) and cannot["stripes"] is None,
+    }
 
 
 def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
@@ -139,16 +206,24 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
     try:
         train, val = split_identities(ds.labels, val_fraction=opts["val"], seed=cfg.seed)
         if opts["start"] == "workspace":
-            asked = [name for key, name in (("align", "the learned alignment"), ("stripes", "stripe embeddings"))
-                     if opts.get(key)]
+            asked = [
+                name
+                for key, name in (("align", "the learned alignment"), ("stripes", "stripe embeddings"))
+                if opts.get(key)
+            ]
             if asked:  # they change the architecture, so they belong to a model from scratch
-                raise ValueError(f"{' and '.join(asked)} build a new architecture: they apply to the built-in "
-                                 "architecture from scratch, not to the workspace model. Untick them to fine-tune "
-                                 "the workspace model as it is, or start from scratch.")
+                raise ValueError(
+                    f"{' and '.join(asked)} build a new architecture: they apply to the built-in "
+                    "architecture from scratch, not to the workspace model. Untick them to fine-tune "
+                    "the workspace model as it is, or start from scratch."
+                )
             spec, model = ws.encoder.spec, build_model(ws.encoder.spec)
             model.load_state_dict(ws.encoder.source.state_dict())
         else:
-            spec, model = spec_from_scratch(ds, align=opts.get("align", False), stripes=opts.get("stripes", False)), None
+            spec, model = (
+                spec_from_scratch(ds, align=opts.get("align", False), stripes=opts.get("stripes", False)),
+                None,
+            )
         spec = with_provenance(spec, ds, train, val, fine_tuned=model is not None)
         with st.spinner("Preparing the training data ..."):
             data = prepare(ds, spec, train, val)
@@ -194,26 +269,36 @@ def settings(run: jobs.Run) -> None:
     with st.expander("Settings of this run"):
         rows = run.settings()
         st.table(pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting"))
-        st.download_button("Download settings (JSON)", run.settings_json(), file_name=f"run_{run.id}_settings.json",
-                           mime="application/json", key="tr_settings_dl")
+        st.download_button(
+            "Download settings (JSON)",
+            run.settings_json(),
+            file_name=f"run_{run.id}_settings.json",
+            mime="application/json",
+            key="tr_settings_dl",
+        )
 
 
 def live(run: jobs.Run) -> None:
     """Charts of the run, redrawn every second while it runs."""
 
     def body():
-        st.progress(min(run.step / run.cfg.steps, 1.0),
-                    text=f"{run.status}: step {run.step:,} of {run.cfg.steps:,} (run {run.id})")
+        st.progress(
+            min(run.step / run.cfg.steps, 1.0),
+            text=f"{run.status}: step {run.step:,} of {run.cfg.steps:,} (run {run.id})",
+        )
         if run.error:
             st.error(f"The run failed: {run.error}. Its last checkpoint is kept.")
         steps = list(run.steps)
         if steps and "staleness" in steps[-1]:
             last = steps[-1]
-            refresh_steps = [r["step"] for a, r in zip(steps[:-1], steps[1:], strict=True)
-                             if r["refreshes"] > a["refreshes"]]
+            refresh_steps = [
+                r["step"] for a, r in zip(steps[:-1], steps[1:], strict=True) if r["refreshes"] > a["refreshes"]
+            ]
             dup = max(r.get("duplicates", 0) for r in steps)
-            st.caption(f"HNSW index: {last['refreshes']} builds, {last['staleness']} steps since the last; "
-                       f"{dup} other-identity items at distance ~0 from an anchor seen (never used as negatives).")
+            st.caption(
+                f"HNSW index: {last['refreshes']} builds, {last['staleness']} steps since the last; "
+                f"{dup} other-identity items at distance ~0 from an anchor seen (never used as negatives)."
+            )
         else:
             refresh_steps = []
         warning = collapse_warning(steps, run.cfg.margin)
@@ -224,19 +309,35 @@ def live(run: jobs.Run) -> None:
         if vals:
             v = vals[-1]
             m = st.columns(6)
-            for col, (key, name) in zip(m, (("p_at_1", "P@1"), ("map_at_r", "MAP@R"), ("auc", "ROC AUC"),
-                                            ("eer", "EER"), ("accuracy", "10-fold accuracy"), ("gap", "distance gap")),
-                                        strict=True):
+            for col, (key, name) in zip(
+                m,
+                (
+                    ("p_at_1", "P@1"),
+                    ("map_at_r", "MAP@R"),
+                    ("auc", "ROC AUC"),
+                    ("eer", "EER"),
+                    ("accuracy", "10-fold accuracy"),
+                    ("gap", "distance gap"),
+                ),
+                strict=True,
+            ):
                 first = vals[0][key]
-                col.metric(name, f"{v[key]:.3f}", f"{v[key] - first:+.3f}", help=f"change since step {vals[0]['step']}",
-                           delta_color="inverse" if key == "eer" else "normal")
+                col.metric(
+                    name,
+                    f"{v[key]:.3f}",
+                    f"{v[key] - first:+.3f}",
+                    help=f"change since step {vals[0]['step']}",
+                    delta_color="inverse" if key == "eer" else "normal",
+                )
             st.plotly_chart(plots.validation_curves(vals), key="tr_val")
         snaps = list(run.snapshots)
         if snaps:
             s = snaps[-1]
             st.caption(f"Held-out identities in the embedding at step {s['step']} (PCA)")
-            st.plotly_chart(plots.scatter_map(s["coords"], s["labels"], kind="category", name="identity",
-                                              hover=s["labels"]), key="tr_snap")
+            st.plotly_chart(
+                plots.scatter_map(s["coords"], s["labels"], kind="category", name="identity", hover=s["labels"]),
+                key="tr_snap",
+            )
         if not run.active and st.session_state.get("tr_was_active"):
             st.session_state["tr_was_active"] = False
             st.rerun(scope="app")  # the buttons outside this fragment change with the status
@@ -256,30 +357,45 @@ def checkpoints(run: jobs.Run) -> None:
         figures = f" · MAP@R {v['map_at_r']:.3f} · ROC AUC {v['auc']:.4f}" if v else ""
         return f"step {step}{figures}" + (" · best MAP@R" if step == best and len(run.checkpoints) > 1 else "")
 
-    step = st.selectbox("Checkpoint", run.checkpoints[::-1], format_func=label, key="tr_ckpt",
-                        help="validation figures on the held-out identities at each checkpoint; a run often "
-                             "peaks and then drifts, so the best one need not be the last")
+    step = st.selectbox(
+        "Checkpoint",
+        run.checkpoints[::-1],
+        format_func=label,
+        key="tr_ckpt",
+        help="validation figures on the held-out identities at each checkpoint; a run often "
+        "peaks and then drifts, so the best one need not be the last",
+    )
     path = run.model_path(step)
     trained_on = run.spec.info.get("training_data", {})
     ws = state.get_workspace()
     if trained_on and ws is not None and trained_on.get("data_hash") != ws.dataset.content_hash:
-        st.warning(f"This run trained on {trained_on.get('name')}; the workspace now holds {ws.dataset.name}. "
-                   "\"Use this model\" embeds the workspace data with it.")
+        st.warning(
+            f"This run trained on {trained_on.get('name')}; the workspace now holds {ws.dataset.name}. "
+            '"Use this model" embeds the workspace data with it.'
+        )
     c1, c2 = st.columns(2)
-    c2.download_button("Download checkpoint (safetensors, spec inside)", path.read_bytes(),
-                       file_name=f"trained_{run.id}_step{step}.safetensors", mime="application/octet-stream",
-                       key="tr_dl")
+    c2.download_button(
+        "Download checkpoint (safetensors, spec inside)",
+        path.read_bytes(),
+        file_name=f"trained_{run.id}_step{step}.safetensors",
+        mime="application/octet-stream",
+        key="tr_dl",
+    )
     if c1.button("Use this model", type="primary", help="Every page re-embeds the workspace data with it"):
+
         def same_data(progress):  # already in memory; restorable by the address it came from, if any
             return ws.dataset
 
         token = address.remembered("data")
-        ws2 = build_workspace(restorable(same_data, token) if token else same_data,
-                              model_loader_for(f"run:{run.id}:{step}"))
+        ws2 = build_workspace(
+            restorable(same_data, token) if token else same_data, model_loader_for(f"run:{run.id}:{step}")
+        )
         address.remember(run=run.id)  # the run stays reachable beside the workspace's new address
         if ws2 is not None:
-            st.success(f"The workspace now uses step {step} of run {run.id}: "
-                       f"{ws2.embeddings.n:,} items embedded in {ws2.embeddings.dim} dimensions.")
+            st.success(
+                f"The workspace now uses step {step} of run {run.id}: "
+                f"{ws2.embeddings.n:,} items embedded in {ws2.embeddings.dim} dimensions."
+            )
 
 
 def summary_counts(ws: Workspace) -> tuple[int, int]:

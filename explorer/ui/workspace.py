@@ -48,8 +48,12 @@ def build_workspace(load_data: Callable, load_model: Callable | None) -> Workspa
     try:
         dataset = load_data(lambda f, msg: bar.progress(min(f, 1.0) * 0.3, text=msg))
         encoder = load_model(dataset) if load_model else None
-        emb = embed_dataset(dataset, encoder, cache=cache_for(dataset),
-                            progress=lambda f, msg: bar.progress(0.3 + 0.7 * min(f, 1.0), text=msg))
+        emb = embed_dataset(
+            dataset,
+            encoder,
+            cache=cache_for(dataset),
+            progress=lambda f, msg: bar.progress(0.3 + 0.7 * min(f, 1.0), text=msg),
+        )
     except InputError as exc:
         bar.empty()
         st.error(f"Could not load: {exc}. Your previous workspace is unchanged.")
