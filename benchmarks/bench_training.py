@@ -132,7 +132,7 @@ NAMES = {
 
 
 def method_config(method: str, seed: int, erase: float = 0.0, ema: float = 0.0, zoom: float = 0.1):
-    from explorer.training.trainer import TrainConfig
+    from explorer.training.config import TrainConfig
 
     if method == "proxy-anchor":  # its paper's margin (on cosine similarity)
         return TrainConfig(
@@ -164,7 +164,9 @@ def quality_one(
     from sklearn.decomposition import PCA
 
     from explorer.data.folders import load_directory
-    from explorer.training.trainer import Trainer, evaluate, prepare, spec_from_scratch, split_identities
+    from explorer.training.evaluation import evaluate
+    from explorer.training.setup import prepare, spec_from_scratch, split_identities
+    from explorer.training.trainer import Trainer
 
     torch.set_num_threads(threads)
     ds = load_directory(FACES)
@@ -206,7 +208,7 @@ def bench_quality(
     import os
     import subprocess
 
-    from explorer.training.trainer import STRIPES
+    from explorer.training.setup import STRIPES
 
     runs = []
     for pair in (seeds[i : i + 2] for i in range(0, len(seeds), 2)):

@@ -211,7 +211,7 @@ def test_learned_alignment_starts_as_the_identity_and_moves_as_its_affine_map_sa
 def test_training_from_scratch_aligns_faces_not_digits():
     from types import SimpleNamespace
 
-    from explorer.training.trainer import scratch_options, spec_from_scratch
+    from explorer.training.setup import scratch_options, spec_from_scratch
 
     faces = SimpleNamespace(kind="image", items=[np.zeros((112, 92), np.uint8)])
     digits = SimpleNamespace(kind="image", items=[np.zeros((8, 8), np.uint8)])

@@ -31,7 +31,9 @@ from explorer.fileio import atomic_write_bytes
 from explorer.models.architectures import build_model
 from explorer.models.checkpoints import save_safetensors
 from explorer.models.spec import ModelSpec
-from explorer.training.trainer import TrainConfig, TrainData, Trainer
+from explorer.training.config import TrainConfig, TrainData
+from explorer.training.describe import describe_settings
+from explorer.training.trainer import Trainer
 
 MAX_RUNNING = 1
 SNAPSHOT_LIMIT = 1000  # validation items drawn in a map snapshot
@@ -209,59 +211,6 @@ class Run:
             },
             indent=2,
         )
-
-
-def describe_settings(
-    cfg: TrainConfig, spec: ModelSpec, data: TrainData, *, fine_tuned: bool = False
-) -> list[tuple[str, str]]:
-    """A run's settings as (setting, value) rows in words."""
-    params = ", ".join(
-        f"{k} {'-'.join(map(str, v)) if isinstance(v, list | tuple) else v}"
-        for k, v in sorted(spec.params.items())
-        if k not in ("in_channels", "in_dim")
-    )
-    start = "the workspace model (fine-tuned)" if fine_tuned else "built-in architecture, from scratch"
-
-    def ids(y: np.ndarray) -> str:
-        return f"{len(np.unique(y)):,} identities, {len(y):,} items"
-
-    trained_on = spec.info.get("training_data")
-    rows = [("Data", f"{trained_on['name']}, {trained_on['items']:,} items")] if trained_on else []
-    rows += [
-        ("Starting model", start),
-        ("Architecture", f"{spec.architecture} ({params})" if params else spec.architecture),
-        ("Input", spec.input.describe()),
-        ("Embedding", f"{spec.out_dim} dimensions" + (", L2-normalised" if spec.normalize else "")),
-        ("Training data", ids(data.y_train)),
-        ("Validation data (never trained on)", ids(data.y_val)),
-    ]
-    unit = "on cosine similarity" if cfg.loss == "proxy-anchor" else "squared distance" if cfg.squared else "distance"
-    rows.append(("Loss", f"{cfg.loss}, margin {cfg.margin:g} ({unit})"))
-    if cfg.loss != "proxy-anchor":
-        negatives = cfg.miner
-        if cfg.miner.startswith("hnsw"):
-            negatives += (
-                f" ({cfg.hnsw_mode}; k {cfg.hnsw_k}, ef {cfg.hnsw_ef}; index rebuilt every {cfg.refresh_every} steps)"
-            )
-        rows.append(("Negatives", negatives))
-    rows += [
-        ("Learning rate", f"{cfg.lr:g}, {cfg.schedule}"),
-        ("Batch", f"P {cfg.P} identities x K {cfg.K} items = {cfg.P * cfg.K}"),
-        ("Steps", f"{cfg.steps:,}"),
-        (
-            "Augmentation",
-            (f"on (zoom +-{cfg.zoom:.0%})" + (f", random erasing p = {cfg.erase:g}" if cfg.erase else ""))
-            if cfg.augment
-            else "off",
-        ),
-        ("Weight averaging", f"EMA, decay {cfg.ema:g}" if cfg.ema else "off"),
-        (
-            "Validation / checkpoint / map every",
-            f"{cfg.validate_every} / {cfg.checkpoint_every} / {cfg.snapshot_every} steps",
-        ),
-        ("Seed", str(cfg.seed)),
-    ]
-    return rows
 
 
 def _check_slot() -> None:

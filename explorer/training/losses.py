@@ -7,7 +7,6 @@ import torch
 from pytorch_metric_learning import distances, losses
 from torch import nn
 
-LOSSES = ("triplet", "contrastive", "siamese", "proxy-anchor")
 PROXY_LR_FACTOR = 3.0  # proxies learn this many times faster than the model (measured on att_faces: 1e-2 vs 3e-3)
 
 

@@ -1,5 +1,6 @@
-"""Where a triplet's negative comes from: the batch (pytorch-metric-learning's miners) or the whole
-training set (an HNSW index over a recent snapshot of the embedding, as in ANCE).
+"""The mining engines behind ``negatives.py``: pytorch-metric-learning's in-batch miners, and
+negatives from the whole training set (an HNSW index over a recent snapshot of the embedding, as
+in ANCE).
 
 In-batch miners see only B - K negatives per anchor; in a training set with hundreds of
 identities the hardest negative of an anchor is rarely in its batch. The global miner asks an
@@ -24,7 +25,6 @@ from pytorch_metric_learning import miners
 
 from explorer.analysis.neighbors import HnswIndex
 
-MINERS = ("hnsw", "hnsw-batches", "semihard", "hard", "batch-hard")
 CONFUSION_SAMPLE = 5000  # items whose neighbours are counted for doppelganger batches
 DUPLICATE_DISTANCE = 1e-6
 

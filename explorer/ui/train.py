@@ -6,38 +6,26 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import config, plots
+from explorer import plots
 from explorer.errors import InputError
-from explorer.models.architectures import build_model
 from explorer.training import jobs
-from explorer.training.losses import LOSSES
-from explorer.training.miners import MINERS
-from explorer.training.trainer import (
-    ALIGN_MIN_SIDE,
-    SCHEDULES,
-    STRIPES,
-    STRIPES_MIN_HEIGHT,
-    TrainConfig,
-    collapse_warning,
-    prepare,
-    scratch_options,
-    spec_from_scratch,
-    split_identities,
-    with_provenance,
-)
+from explorer.training.collapse import collapse_warning
+from explorer.training.config import SCHEDULES, TrainConfig
+from explorer.training.launch import start_training
+from explorer.training.negatives import NEGATIVES
+from explorer.training.objectives import OBJECTIVES
+from explorer.training.setup import ALIGN_MIN_SIDE, STRIPES, STRIPES_MIN_HEIGHT, scratch_options
 from explorer.ui import address, state
 from explorer.ui.sources import model_loader_for, restorable
 from explorer.ui.workspace import build_workspace
 from explorer.workspace import Workspace
 
 RUN_KEY = "train_run"
-MINER_NAMES = {
-    "hnsw": "HNSW over the whole training set",
-    "hnsw-batches": "HNSW doppelganger batches (confusable identities together; semi-hard inside)",
-    "semihard": "in-batch semi-hard",
-    "hard": "in-batch hard",
-    "batch-hard": "in-batch batch-hard",
-}
+
+
+def choices_help(registry: dict) -> str:
+    """A selectbox's help: each choice's title and what it does (the class's own words)."""
+    return "\n\n".join(f"**{cls.title}**: {cls.help}" for cls in registry.values())
 
 
 def current_run() -> jobs.Run | None:
@@ -67,13 +55,14 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
             ),
         )
         loss = c2.selectbox(
-            "Loss",
-            LOSSES,
-            help="triplet; contrastive; the binary Siamese head "
-            "(|f(x1) - f(x2)| -> hidden layer -> sigmoid, binary cross-entropy); or Proxy-Anchor "
-            "(one learned proxy per training identity; no miner)",
+            "Loss", list(OBJECTIVES), format_func=lambda n: OBJECTIVES[n].title, help=choices_help(OBJECTIVES)
         )
-        miner = c3.selectbox("Negatives", MINERS, format_func=MINER_NAMES.get, help="not used by Proxy-Anchor")
+        miner = c3.selectbox(
+            "Negatives",
+            list(NEGATIVES),
+            format_func=lambda n: NEGATIVES[n].title,
+            help=choices_help(NEGATIVES) + "\n\nNot used by a loss that needs no negatives (Proxy-Anchor).",
+        )
         d1, d2, d3, d4, d5 = st.columns(5)
         margin = d1.number_input(
             "Margin",
@@ -81,17 +70,39 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
             5.0,
             0.2,
             step=0.05,
-            help="in distance units; for Proxy-Anchor on cosine similarity (0.1 in its paper)",
+            help="how much farther a negative must be than a positive, in distance units (squared with the "
+            "squared losses); for Proxy-Anchor on cosine similarity, where 0.1 is the paper's value",
         )
         lr = d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, step=1e-3, format="%.4f")
         p = d3.number_input("P (identities per batch)", 2, 64, 8)
         k = d4.number_input("K (items per identity)", 2, 32, 4)
         steps = d5.number_input("Steps", 10, 100_000, 300, step=50)
         e1, e2, e3, e4, e5 = st.columns(5)
-        refresh = e1.number_input("Index refresh every (steps)", 1, 10_000, 50, help="HNSW miner")
-        hk = e2.number_input("Neighbours asked (k)", 2, 512, 32, help="HNSW miner")
-        ef = e3.number_input("ef", 8, 1024, 64, help="HNSW search breadth")
-        mode = e4.selectbox("HNSW negatives", ["semihard", "hard"])
+        refresh = e1.number_input(
+            "Index refresh every (steps)",
+            1,
+            10_000,
+            50,
+            help="HNSW negatives: how often the index is rebuilt from the current model. Lower keeps the "
+            "negatives fresh at the cost of one pass over the training set per rebuild",
+        )
+        hk = e2.number_input(
+            "Neighbours asked (k)",
+            2,
+            512,
+            32,
+            help="HNSW negatives: how many nearest items each anchor asks the index for; raise it when "
+            "identities have many items each, so that other identities are among them",
+        )
+        ef = e3.number_input(
+            "ef", 8, 1024, 64, help="HNSW search breadth: higher finds the true nearest items more often, slower"
+        )
+        mode = e4.selectbox(
+            "HNSW negatives",
+            ["semihard", "hard"],
+            help="semihard: the closest negative farther than the positive (stable); hard: the closest "
+            "negative of all (faster learning, can collapse from scratch)",
+        )
         val = e5.slider("Validation identities", 0.1, 0.5, 0.25, help="share of identities held out (never trained on)")
         f1, f2, f3, f4, f5 = st.columns(5)
         every = f1.number_input("Validate every (steps)", 1, 10_000, 25)
@@ -111,10 +122,8 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
             step=0.05,
             format="%.2f",
             disabled=not images,
-            help="with augmentation on: each training image is scaled by 1 +- up to this "
-            "fraction. Measured on faces (Proxy-Anchor with the alignment, erasing, EMA and "
-            "stripes, 4 seeds): 0.35 against 0.1 was within the spread of seeds (held-out ROC "
-            "AUC 0.980 against 0.974 at 2 min, 0.975 against 0.980 at 5 min)" + not_vectors,
+            help="with augmentation on: each training image is scaled by 1 +- up to this fraction. "
+            "Raise it when the same identity appears at different distances from the camera" + not_vectors,
         )
         seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
         g0, g1, g2, g3, g4 = st.columns(5)
@@ -136,25 +145,24 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
             disabled=cannot["align"] is not None,
             help=f"from scratch, on images of at least {ALIGN_MIN_SIDE} px: a spatial transformer "
             "in front of the ConvNet resamples each image with an affine map (scale, shift, "
-            "rotation) that it learns. Measured on faces: it settles on one zoom for every image; "
-            "it helps Proxy-Anchor (held-out ROC AUC +0.02 at 5 min) and hurts triplet runs" + why_not("align"),
+            "rotation) that it learns. Try it with Proxy-Anchor on images that are not framed alike; "
+            "it tends to hurt triplet losses" + why_not("align"),
         )
         erase = g2.checkbox(
             "Random erasing",
             False,
             disabled=not images,
             help="with augmentation on: half the augmented images get a rectangle (20-50 % of each "
-            "side) of noise. Recommended with Proxy-Anchor: measured on faces, +0.01 held-out ROC "
-            "AUC at 5 min (with or without the alignment); triplet runs mostly worse (by up to 0.02)" + not_vectors,
+            "side) of noise, so the model cannot rely on one region. Use it with Proxy-Anchor; "
+            "it tends to hurt triplet losses" + not_vectors,
         )
         ema = g3.checkbox(
             "Weight average",
             False,
             help='validation, checkpoints and "Use this model" take an exponential moving average '
             "of the weights (decay 0.999 per step, about the last 1,000 steps); training goes on "
-            "with the raw weights. Measured on faces (Proxy-Anchor, 8 seeds, ~12,000 steps): it "
-            "stops the drift after the training identities are learnt (+0.006 held-out ROC AUC at "
-            "5 min, half the spread of seeds); no gain in short runs",
+            "with the raw weights. Use it for long runs, which tend to drift once the training "
+            "identities are learnt; it makes no difference to short ones",
         )
         stripes = g4.checkbox(
             "Stripe embeddings",
@@ -163,9 +171,8 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
             help=f"from scratch, on images at least {STRIPES_MIN_HEIGHT} px high: the ConvNet's last "
             f"feature map is cut into {STRIPES} horizontal stripes (on a face: brow, eyes, nose, "
             "mouth), each embedded on its own and trained with its own loss; the embedding is "
-            f"their concatenation ({STRIPES} x 64 dimensions). Measured on faces (Proxy-Anchor "
-            "with the alignment, erasing and EMA, 8 seeds, 5 min): held-out verification "
-            "accuracy 0.942 against 0.908, ROC AUC 0.980 against 0.973" + why_not("stripes"),
+            f"their concatenation ({STRIPES} x 64 dimensions). Use it on faces and other images "
+            "whose parts sit at the same height; best with Proxy-Anchor" + why_not("stripes"),
         )
         go = st.form_submit_button("Start", type="primary")
     if not go:
@@ -202,33 +209,16 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
 
 
 def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
-    ds = ws.dataset
     try:
-        train, val = split_identities(ds.labels, val_fraction=opts["val"], seed=cfg.seed)
-        if opts["start"] == "workspace":
-            asked = [
-                name
-                for key, name in (("align", "the learned alignment"), ("stripes", "stripe embeddings"))
-                if opts.get(key)
-            ]
-            if asked:  # they change the architecture, so they belong to a model from scratch
-                raise ValueError(
-                    f"{' and '.join(asked)} build a new architecture: they apply to the built-in "
-                    "architecture from scratch, not to the workspace model. Untick them to fine-tune "
-                    "the workspace model as it is, or start from scratch."
-                )
-            spec, model = ws.encoder.spec, build_model(ws.encoder.spec)
-            model.load_state_dict(ws.encoder.source.state_dict())
-        else:
-            spec, model = (
-                spec_from_scratch(ds, align=opts.get("align", False), stripes=opts.get("stripes", False)),
-                None,
-            )
-        spec = with_provenance(spec, ds, train, val, fine_tuned=model is not None)
         with st.spinner("Preparing the training data ..."):
-            data = prepare(ds, spec, train, val)
-        keep = ds.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
-        run = jobs.start_run(cfg, data, spec, model, keep_data=keep)
+            run = start_training(
+                ws.dataset,
+                cfg,
+                val_fraction=opts["val"],
+                start_from=ws.encoder if opts["start"] == "workspace" else None,
+                align=opts["align"],
+                stripes=opts["stripes"],
+            )
     except jobs.Busy as exc:
         st.warning(str(exc))
         return None

@@ -1,0 +1,51 @@
+"""Start a training run on a dataset: split it by identity, choose the starting model, record the
+provenance, preprocess once, and hand it to a background job. The Train page and any other
+front end call ``start_training`` with what the person chose."""
+
+from __future__ import annotations
+
+from explorer import config
+from explorer.models.architectures import build_model
+from explorer.training import jobs
+from explorer.training.config import TrainConfig
+from explorer.training.setup import prepare, spec_from_scratch, split_identities, with_provenance
+
+ARCHITECTURE_OPTIONS = {"align": "the learned alignment", "stripes": "stripe embeddings"}
+
+
+def start_training(
+    dataset,
+    cfg: TrainConfig,
+    *,
+    val_fraction: float = 0.25,
+    start_from=None,
+    align: bool = False,
+    stripes: bool = False,
+) -> jobs.Run:
+    """A run started in the background on ``dataset`` (whole identities held out for validation).
+
+    start_from: an Encoder with a torch model of ours to fine-tune (its weights are copied), or
+    None for the built-in architecture from scratch, with the learned alignment and / or stripe
+    embeddings when asked (``setup.scratch_options`` says where they apply). A run on uploads keeps
+    its data off the disk unless the operator caches uploads. Raises ValueError for settings that
+    do not fit the data, ``jobs.Busy`` when another run holds the server's slot.
+    """
+    train, val = split_identities(dataset.labels, val_fraction=val_fraction, seed=cfg.seed)
+    if start_from is not None:
+        asked = [ARCHITECTURE_OPTIONS[k] for k, on in (("align", align), ("stripes", stripes)) if on]
+        if asked:  # they change the architecture, so they belong to a model from scratch
+            raise ValueError(
+                f"{' and '.join(asked)} build a new architecture: they apply to the built-in "
+                "architecture from scratch, not to the workspace model. Untick them to fine-tune "
+                "the workspace model as it is, or start from scratch."
+            )
+        if getattr(start_from, "source", None) is None:
+            raise ValueError("this model cannot be fine-tuned here: only models of the built-in architectures can")
+        spec, model = start_from.spec, build_model(start_from.spec)
+        model.load_state_dict(start_from.source.state_dict())
+    else:
+        spec, model = spec_from_scratch(dataset, align=align, stripes=stripes), None
+    spec = with_provenance(spec, dataset, train, val, fine_tuned=model is not None)
+    data = prepare(dataset, spec, train, val)
+    keep = dataset.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
+    return jobs.start_run(cfg, data, spec, model, keep_data=keep)

@@ -1,0 +1,168 @@
+"""Background runs: checkpoints, a resume after a crash, the index on resume, settings in words."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+from training_fixtures import SPEC, crashed_run, vector_data, wait_for
+
+from explorer.training import jobs
+from explorer.training.config import TrainConfig
+from explorer.training.trainer import Trainer
+
+
+def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="semihard", steps=14, checkpoint_every=5, validate_every=5, snapshot_every=7, lr=3e-3)
+    run = crashed_run(cfg, at=8)
+    assert run.status == "failed" and "power cut" in run.error and run.checkpoints == [5]
+    jobs._RUNS["other"] = type("R", (), {"active": True, "started": time.time()})()  # another visitor's run
+    with pytest.raises(jobs.Busy, match="in progress"):
+        jobs.start_run(cfg, vector_data(), SPEC)
+    jobs._RUNS.clear()  # the server restarts
+    again = jobs.get_run(run.id)
+    assert again.status == "interrupted" and again.step == 5
+    assert [r["step"] for r in again.steps] == [1, 2, 3, 4, 5]
+    saved = jobs.st_load((run.folder / "step_000005.safetensors").read_bytes())
+    for k, v in again.trainer.model.state_dict().items():
+        assert torch.equal(v, saved[f"model.{k}"])
+    jobs.resume(again)
+    wait_for(again, lambda: not again.active)
+    assert again.status == "finished" and again.step == 14
+    assert [r["step"] for r in again.steps] == list(range(1, 15))
+    assert again.checkpoints == [5, 10, 14] and again.model_path(14).is_file()
+    assert [s["step"] for s in again.snapshots] == [7, 14]
+    jobs._RUNS.clear()
+
+
+def test_a_resumed_hnsw_run_takes_its_saved_index_when_the_manifest_matches(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="hnsw", steps=9, refresh_every=4, checkpoint_every=6, validate_every=50, lr=3e-3)
+    run = crashed_run(cfg, at=7)
+    assert run.checkpoints == [6] and run.trainer.negatives.miner.refreshed_at == 4
+    saved_index = run.trainer.negatives.miner.index
+    jobs._RUNS.clear()  # the server restarts
+    again = jobs.get_run(run.id)
+    assert again.index_note == "index loaded from the checkpoint"
+    miner = again.trainer.negatives.miner
+    assert miner.refreshed_at == 4 and miner.staleness(again.step) == 2
+    x = again.trainer.data.x_train[:10]
+    q = run.trainer.embed(x)
+    for a, b in zip(saved_index.query(q, 5), miner.index.query(q, 5), strict=True):
+        np.testing.assert_array_equal(a, b)
+    jobs.resume(again)
+    wait_for(again, lambda: not again.active)
+    assert again.status == "finished" and miner.refreshed_at == 8  # refreshed on schedule after the resume
+    jobs._RUNS.clear()
+    # an index that is not the one the checkpoint names (here: another snapshot's) is rebuilt, not used
+    manifest = again.folder / "index" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(miner.model_hash, "0" * 64))
+    third = jobs.get_run(run.id)
+    assert third.index_note.startswith("index rebuilt (manifest does not match: model_hash")
+    assert third.trainer.negatives.miner.index is None
+    jobs._RUNS.clear()
+
+
+def test_a_run_on_uploads_keeps_its_data_off_the_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    run = jobs.start_run(TrainConfig(miner="hnsw", steps=3, checkpoint_every=2), vector_data(), SPEC, keep_data=False)
+    wait_for(run, lambda: not run.active)
+    assert run.status == "finished" and run.model_path(3).is_file()
+    assert not (run.folder / "data.npz").exists() and not (run.folder / "index").exists()  # nor their embeddings
+    jobs._RUNS.clear()
+    assert jobs.get_run(run.id) is None  # after a restart: nothing to resume from
+
+
+def test_every_checkpoint_carries_its_own_validation_and_the_best_is_named(tmp_path, monkeypatch):
+    from explorer.models.checkpoints import SPEC_KEY, safetensors_metadata
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="semihard", steps=14, validate_every=4, checkpoint_every=6, snapshot_every=100, lr=3e-3)
+    run = jobs.start_run(cfg, vector_data(), SPEC)
+    wait_for(run, lambda: not run.active)
+    assert run.checkpoints == [6, 12, 14]
+    assert [v["step"] for v in run.validations] == [0, 4, 6, 8, 12, 14]
+    for step in run.checkpoints:
+        meta = json.loads(safetensors_metadata(run.model_path(step).read_bytes())[SPEC_KEY])
+        assert meta["info"]["validation"]["step"] == step
+        assert meta["info"]["validation"]["map_at_r"] == run.figures(step)["map_at_r"]
+    by_hand = max(run.checkpoints, key=lambda s: run.figures(s)["map_at_r"])
+    assert run.best_checkpoint() == by_hand
+    assert run.figures(5) is None
+    jobs._RUNS.clear()
+
+
+def test_an_averaging_run_saves_the_average_and_its_index_holds_the_trained_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="hnsw", steps=6, refresh_every=5, checkpoint_every=6, validate_every=3, lr=3e-3, ema=0.9)
+    run = jobs.start_run(cfg, vector_data(), SPEC)
+    wait_for(run, lambda: not run.active)
+    assert run.status == "finished" and run.checkpoints == [6]
+    saved = jobs.st_load(run.model_path(6).read_bytes())
+    for k, v in run.trainer.usable_model.state_dict().items():
+        assert torch.equal(saved[k], v), k
+    jobs._RUNS.clear()
+    tr = Trainer(cfg, vector_data(), SPEC)  # the miner's index: the weights being trained, not their average
+    seen = []
+    original = tr.negatives.miner.refresh
+    tr.negatives.miner.refresh = lambda vectors, *a, **k: (seen.append(vectors.copy()), original(vectors, *a, **k))[1]
+    for _ in range(5):
+        tr.step()
+    tr.negatives.refresh(tr.step_no)
+    assert np.array_equal(seen[-1], tr.embed(tr.data.x_train, usable=False))
+    assert not np.allclose(seen[-1], tr.embed(tr.data.x_train), atol=1e-3)
+
+
+def test_a_run_describes_its_settings_and_keeps_them_after_a_restart(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    data = vector_data()
+    cfg = TrainConfig(
+        miner="hnsw-batches",
+        hnsw_mode="hard",
+        hnsw_k=24,
+        hnsw_ef=80,
+        refresh_every=7,
+        steps=3,
+        margin=0.3,
+        lr=2e-3,
+        P=5,
+        K=3,
+        erase=0.5,
+        ema=0.99,
+        seed=11,
+        checkpoint_every=3,
+    )
+    start = jobs.build_model(SPEC)  # a fine-tuning run: it starts from given weights
+    run = jobs.start_run(cfg, data, SPEC, start)
+    wait_for(run, lambda: not run.active)
+    rows = dict(run.settings())
+    assert rows["Starting model"] == "the workspace model (fine-tuned)"
+    assert rows["Architecture"] == "mlp (hidden 64)" and rows["Input"] == "vector[32]"
+    assert rows["Embedding"] == "16 dimensions, L2-normalised"
+    n_train, n_val = len(np.unique(data.y_train)), len(np.unique(data.y_val))
+    assert rows["Training data"] == f"{n_train} identities, {len(data.y_train)} items"
+    assert rows["Validation data (never trained on)"] == f"{n_val} identities, {len(data.y_val)} items"
+    assert rows["Loss"] == "triplet, margin 0.3 (distance)"
+    assert rows["Negatives"] == "hnsw-batches (hard; k 24, ef 80; index rebuilt every 7 steps)"
+    assert rows["Batch"] == "P 5 identities x K 3 items = 15" and rows["Learning rate"] == "0.002, constant"
+    assert (
+        rows["Augmentation"] == "on (zoom +-10%), random erasing p = 0.5"
+        and rows["Weight averaging"] == "EMA, decay 0.99"
+    )
+    assert rows["Seed"] == "11"
+    doc = json.loads(run.settings_json())
+    assert doc["config"] == cfg.to_dict() and doc["spec"]["out_dim"] == 16 and doc["fine_tuned"] is True
+    jobs._RUNS.clear()  # the server restarts: the run read back from its folder says the same
+    assert jobs.get_run(run.id).settings() == run.settings()
+    # a Proxy-Anchor run from scratch: no miner row, the margin is on cosine similarity
+    pa = jobs.Run("x" * 16, tmp_path / "pa", TrainConfig(loss="proxy-anchor", margin=0.1, augment=False), data, SPEC)
+    rows = dict(pa.settings())
+    assert rows["Starting model"] == "built-in architecture, from scratch" and "Negatives" not in rows
+    assert rows["Loss"] == "proxy-anchor, margin 0.1 (on cosine similarity)" and rows["Augmentation"] == "off"
+    assert rows["Weight averaging"] == "off"
+    jobs._RUNS.clear()
