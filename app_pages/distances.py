@@ -5,7 +5,7 @@ import streamlit as st
 
 from explorer import plots
 from explorer.analysis.classes import class_spread, closest_class_pairs
-from explorer.analysis.distances import METRICS
+from explorer.analysis.metrics import METRICS
 from explorer.analysis.scores import separation
 from explorer.ui import pairs, state
 from explorer.ui.memo import memo

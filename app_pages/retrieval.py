@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer.analysis.neighbors import INDEX_METRICS
+from explorer.analysis.metrics import INDEX_METRICS
 from explorer.config import EXACT_SEARCH_UP_TO
 from explorer.ui import pairs, state
 from explorer.ui import retrieval as ui

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer.analysis.distances import METRICS
+from explorer.analysis.metrics import METRICS
 from explorer.analysis.thresholds import at_threshold
 from explorer.analysis.verification import scores_curve
 from explorer.report import card_json, card_markdown, curve_csv, headline, threshold_card

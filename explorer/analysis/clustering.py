@@ -17,8 +17,9 @@ from sklearn import metrics as skm
 from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
 from sklearn.neighbors import kneighbors_graph
 
+from explorer.analysis.metrics import CLUSTER_METRICS, check_metric
+
 LINKAGES = ("ward", "average", "complete", "single")
-CLUSTER_METRICS = ("euclidean", "cosine", "manhattan")
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,7 @@ class ClusterResult:
 
 def _prepared(vectors: np.ndarray, metric: str, linkage: str) -> tuple[np.ndarray, str]:
     x = np.asarray(vectors, np.float64)
-    if metric not in CLUSTER_METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(CLUSTER_METRICS)}")
+    check_metric(metric, CLUSTER_METRICS, what="for clustering")
     if metric == "cosine" and linkage == "ward":  # ward needs euclidean: on unit rows it orders as cosine
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         if (norms == 0).any():
@@ -61,8 +61,7 @@ def cluster(
     k-nearest-neighbour connectivity graph (``connectivity_k``, default 10) keeps it fast.
     """
     n = len(vectors)
-    if metric not in CLUSTER_METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(CLUSTER_METRICS)}")
+    check_metric(metric, CLUSTER_METRICS, what="for clustering")
     if not 2 <= n_clusters <= n:
         raise ValueError(f"n_clusters must be between 2 and the number of items ({n}), got {n_clusters}")
     if method == "kmeans":

@@ -10,13 +10,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.covariance import LedoitWolf
 
-METRICS = ("euclidean", "sqeuclidean", "cosine", "manhattan", "mahalanobis")
-
-
-def check_metric(metric: str) -> str:
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
-    return metric
+from explorer.analysis.metrics import check_metric
 
 
 def whitener(x: np.ndarray) -> np.ndarray:

@@ -15,9 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
+from explorer.analysis.metrics import TABLE
+
 # How a block of dot products becomes distances.
 FORM_EUCLIDEAN, FORM_SQEUCLIDEAN, FORM_COSINE, FORM_DISTANCE = 0, 1, 2, 3
-FORMS = {"euclidean": FORM_EUCLIDEAN, "sqeuclidean": FORM_SQEUCLIDEAN, "cosine": FORM_COSINE}
+FORMS = {n: m.code for n, m in TABLE.items() if m.from_dots}  # the codes equal FORM_EUCLIDEAN .. FORM_COSINE
 
 
 def bin_block(dots, na, nb, ya, yb, diag, form, scale, hist, sums, cut, cand_d, cand_a, cand_b, cand_n, count=True):

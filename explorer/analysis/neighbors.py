@@ -16,10 +16,9 @@ from typing import Protocol
 
 import numpy as np
 
+from explorer.analysis.metrics import INDEX_METRICS, TABLE, check_metric
 from explorer.compute import heavy
 from explorer.fileio import atomic_write_bytes, sha256_file
-
-INDEX_METRICS = ("euclidean", "sqeuclidean", "cosine")
 
 
 class NeighborIndex(Protocol):
@@ -38,8 +37,7 @@ class NeighborIndex(Protocol):
 def check_vectors(vectors: np.ndarray, *, dim: int | None, metric: str) -> np.ndarray:
     """float32 (n, D) rows that an index can hold: finite, of the index's dimension, and of
     non-zero norm for cosine. Raises ValueError naming the first bad rows."""
-    if metric not in INDEX_METRICS:
-        raise ValueError(f"unknown metric {metric!r}; an index supports {', '.join(INDEX_METRICS)}")
+    check_metric(metric, INDEX_METRICS, what="for a neighbour index")
     x = np.ascontiguousarray(vectors, np.float32)
     if x.ndim != 2:
         raise ValueError(f"vectors must be (n, D), got shape {x.shape}")
@@ -122,7 +120,7 @@ class HnswIndex:
     """Approximate search with hnswlib. ``M``, ``ef_construction`` and ``ef`` trade build time
     and memory for recall; ``threads`` is explicit (this is a shared 2-core server)."""
 
-    SPACES = {"euclidean": "l2", "sqeuclidean": "l2", "cosine": "cosine"}
+    SPACES = {name: TABLE[name].hnsw_space for name in INDEX_METRICS}
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ import numpy as np
 
 from explorer.analysis.distances import block_distances, prepare
 from explorer.analysis.kernels import FORM_DISTANCE, FORMS, bin_block, class_pairs, pair_rows_distance
+from explorer.analysis.metrics import TABLE
 from explorer.analysis.scores import PairScores, Tail, from_distances, histogram_edges, value_histogram
 from explorer.analysis.verification import fast_figures
 from explorer.compute import heavy
@@ -42,13 +43,10 @@ def distance_bound(x: np.ndarray, base: str) -> float:
     return (2 * radius) ** 2 if base == "sqeuclidean" else 2 * radius
 
 
-BASES = {"euclidean": 0, "sqeuclidean": 1, "cosine": 2, "manhattan": 3}
-
-
 def pair_distances(x: np.ndarray, a: np.ndarray, b: np.ndarray, base: str) -> np.ndarray:
     """Exact float64 distances of the pairs (a[k], b[k]) of rows prepared by distances.prepare."""
     x = np.ascontiguousarray(x, np.float64)
-    return pair_rows_distance(x, np.asarray(a, np.int64), np.asarray(b, np.int64), BASES[base])
+    return pair_rows_distance(x, np.asarray(a, np.int64), np.asarray(b, np.int64), TABLE[base].code)
 
 
 def _genuine_pairs(x: np.ndarray, y: np.ndarray, base: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

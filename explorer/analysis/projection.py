@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.decomposition import PCA
 
-from explorer.analysis.neighbors import INDEX_METRICS, build_index, check_vectors, drop_excluded
+from explorer.analysis.metrics import INDEX_METRICS, check_metric
+from explorer.analysis.neighbors import build_index, check_vectors, drop_excluded
 from explorer.analysis.umap_layout import Layout, fuzzy_graph
 from explorer.compute import cache_compiled, heavy
 from explorer.config import EXACT_SEARCH_UP_TO
@@ -52,8 +53,7 @@ def knn_graph(
 ) -> KnnGraph:
     """Each item's k nearest: ``kind`` "exact" (default up to 20k items), "nndescent" (default
     beyond) or "hnsw" (fast too, but its multi-threaded build is not reproducible)."""
-    if metric not in INDEX_METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(INDEX_METRICS)}")
+    check_metric(metric, INDEX_METRICS, what="for a neighbour graph")
     kind = kind or ("exact" if len(vectors) <= EXACT_SEARCH_UP_TO else "nndescent")
     if kind not in GRAPH_KINDS:
         raise ValueError(f"unknown graph kind {kind!r}; choose one of {', '.join(GRAPH_KINDS)}")

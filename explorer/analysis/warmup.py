@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from explorer.analysis.metrics import BASE_METRICS
+
 
 def compile_kernels() -> None:
     """Run every compiled pair path once on tiny data: all metrics, a diagonal and an off-diagonal
@@ -13,7 +15,7 @@ def compile_kernels() -> None:
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(80, 4)), np.arange(80) % 4
-    for metric in ("euclidean", "sqeuclidean", "cosine", "manhattan"):
+    for metric in BASE_METRICS:
         all_pairs(x, y, metric=metric, block=32, bins=64)
     all_pairs(x, y, bins=64, max_pairs=100, sample_size=200)  # sampled impostors
     for dtype in (np.float32, np.float64):

@@ -22,4 +22,3 @@ def collapse_warning(steps: list[dict], margin: float, window: int = 20) -> str 
             "or a larger margin."
         )
     return None
-

@@ -116,4 +116,3 @@ def prepare(dataset, spec: ModelSpec, train: np.ndarray, val: np.ndarray) -> Tra
     x = pre.preprocess(items if dataset.kind == "vector" else list(items)).astype(np.float32)
     classes, y = np.unique(np.asarray(dataset.labels).astype(str), return_inverse=True)
     return TrainData(x[train], y[train].astype(np.int64), x[val], y[val].astype(np.int64), classes.tolist())
-

@@ -188,8 +188,12 @@ class Trainer:
         """Every tensor a resume needs: model, average, the loss's own parameters, optimiser
         (flattened names)."""
         parts = {"model.": self.model, "average.": self.average, self.objective.prefix: self.objective.module}
-        out = {f"{prefix}{k}": v.detach().clone() for prefix, m in parts.items() if m is not None
-               for k, v in m.state_dict().items()}
+        out = {
+            f"{prefix}{k}": v.detach().clone()
+            for prefix, m in parts.items()
+            if m is not None
+            for k, v in m.state_dict().items()
+        }
         for pid, st in self.opt.state_dict()["state"].items():
             for name, v in st.items():
                 out[f"opt.{pid}.{name}"] = v.detach().clone() if torch.is_tensor(v) else torch.tensor(v)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from explorer import plots
 from explorer.analysis.clustering import LINKAGES, ClusterResult, k_sweep, suggest_k, sweep_range
+from explorer.analysis.metrics import cluster_metrics
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
 
@@ -33,8 +34,7 @@ def settings(n_labels: int, n_items: int) -> dict:
         format_func=lambda m: "k-means" if m == "kmeans" else "agglomerative",
     )
     linkage = c2.selectbox("Linkage", LINKAGES, key="cl_linkage", disabled=method == "kmeans")
-    metrics = ["euclidean", "cosine"] + (["manhattan"] if method == "agglomerative" and linkage != "ward" else [])
-    metric = c3.selectbox("Distance", metrics, key="cl_metric")
+    metric = c3.selectbox("Distance", cluster_metrics(method, linkage), key="cl_metric")
     k = c4.number_input("Clusters (k)", 2, max(2, n_items - 1), min(max(n_labels, 2), max(2, n_items - 1)), key="cl_k")
     return {"method": method, "linkage": linkage, "metric": metric, "n_clusters": int(k)}
 

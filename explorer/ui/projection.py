@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from explorer.analysis.clustering import cluster
-from explorer.analysis.neighbors import INDEX_METRICS, build_index
+from explorer.analysis.metrics import INDEX_METRICS
+from explorer.analysis.neighbors import build_index
 from explorer.analysis.projection import KnnGraph, default_epochs, knn_graph, project_pca, project_umap
 from explorer.analysis.quality import centre_distances
 from explorer.ui.clusters import latest

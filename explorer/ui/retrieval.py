@@ -126,7 +126,8 @@ def quality(ws: Workspace, u: Usable, f: Findings, metric: str, kind: str) -> No
         format="%.4g",
         key="rt_radius",
     )
-    near = memo(ws, "near", (metric, kind, radius), lambda: near_duplicates(f.nearest, radius=radius))
+    # not memoised: a filter over each item's nearest (milliseconds), keyed by a number anyone can type
+    near = near_duplicates(f.nearest, radius=radius)
     flagged(
         ws,
         u,

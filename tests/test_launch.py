@@ -1,0 +1,68 @@
+"""Starting a run from a dataset in the library: split, starting model, provenance, where the data go."""
+
+import numpy as np
+import pytest
+import torch
+from training_fixtures import blobs, wait_for
+
+from explorer.data.dataset import Dataset
+from explorer.models.architectures import build_model
+from explorer.training import jobs
+from explorer.training.config import TrainConfig
+from explorer.training.launch import start_training
+from explorer.training.setup import spec_from_scratch
+
+
+def _dataset(origin="server"):
+    x, y = blobs(n_ids=12, per=6)
+    return Dataset(name="blobs", kind="vector", ids=[str(i) for i in range(len(y))], labels=[f"p{v}" for v in y],
+                   items=x, content_hash="c" * 64, origin=origin)  # fmt: skip
+
+
+class _Encoder:
+    """What start_training reads of a workspace encoder: its spec and torch model."""
+
+    def __init__(self, spec):
+        self.spec, self.source = spec, build_model(spec)
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    yield
+    jobs._RUNS.clear()
+
+
+def test_a_run_from_scratch_holds_out_whole_identities_and_records_them(runs):
+    ds = _dataset()
+    run = start_training(ds, TrainConfig(miner="semihard", P=4, K=2, steps=3, checkpoint_every=3), val_fraction=0.25)
+    wait_for(run, lambda: not run.active)
+    assert run.status == "finished" and not run.fine_tuned and run.spec.architecture == "mlp"
+    train_ids = {run.trainer.data.classes[i] for i in run.trainer.data.y_train}
+    val_ids = {run.trainer.data.classes[i] for i in run.trainer.data.y_val}
+    assert len(val_ids) == 3 and not train_ids & val_ids  # 25 % of 12 identities, never trained on
+    assert run.spec.info["trained_on"] == "blobs: 54 items of 9 identities (3 identities held out for validation)"
+    assert (run.folder / "data.npz").is_file()  # server data: the run can resume after a restart
+
+
+def test_fine_tuning_starts_from_the_workspace_weights_and_refuses_new_architecture_options(runs):
+    ds = _dataset()
+    enc = _Encoder(spec_from_scratch(ds))
+    for option in ("align", "stripes"):
+        with pytest.raises(ValueError, match="build a new architecture"):
+            start_training(ds, TrainConfig(), start_from=enc, **{option: True})
+    run = start_training(ds, TrainConfig(miner="semihard", P=4, K=2, steps=1), start_from=enc)
+    wait_for(run, lambda: not run.active)
+    assert run.fine_tuned
+    weights = jobs.st_load((run.folder / "initial.safetensors").read_bytes())
+    for k, v in enc.source.state_dict().items():
+        assert torch.equal(weights[k], v), k
+
+
+def test_a_run_on_uploads_keeps_its_data_in_memory(runs):
+    run = start_training(
+        _dataset(origin="upload"), TrainConfig(miner="semihard", P=4, K=2, steps=2, checkpoint_every=2)
+    )
+    wait_for(run, lambda: not run.active)
+    assert run.status == "finished" and not (run.folder / "data.npz").exists()
+    assert np.isfinite(run.validations[-1]["auc"])
