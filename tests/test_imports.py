@@ -35,3 +35,54 @@ def test_ui_needs_streamlit_and_only_ui_imports_it():
         and any(line.lstrip().startswith(("import streamlit", "from streamlit")) for line in p.read_text().splitlines())
     ]
     assert offenders == []
+
+
+# What each part of the library may import of the others (docs/architecture.md); any import, at the
+# top of a module or inside a function, counts.
+FOUNDATION = {"config", "errors", "fileio", "compute"}
+ALLOWED = {
+    "foundation": FOUNDATION,
+    "data": FOUNDATION,
+    "models": FOUNDATION | {"data"},
+    "analysis": FOUNDATION,
+    "training": FOUNDATION | {"analysis", "models"},
+    "plots": set(),
+    "report": FOUNDATION | {"analysis", "data", "models"},
+    "summary": FOUNDATION | {"analysis", "data", "models"},
+    "workspace": FOUNDATION | {"data", "models"},
+}
+
+
+def _part(path: Path) -> str:
+    rel = path.relative_to(REPO / "explorer").with_suffix("").parts
+    name = rel[0]
+    return "foundation" if name in FOUNDATION else name
+
+
+def _imported_parts(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "explorer" and len(parts) > 1:
+                found.add(parts[1])
+            elif name == "explorer" and isinstance(node, ast.ImportFrom):
+                found.update(a.name for a in node.names)
+    return found
+
+
+def test_each_part_of_the_library_imports_only_what_it_may():
+    wrong = []
+    for path in (REPO / "explorer").rglob("*.py"):
+        part = _part(path)
+        if part in ("ui", "__init__"):
+            continue  # the Streamlit layer may use the whole library
+        own = path.relative_to(REPO / "explorer").parts[0].removesuffix(".py")
+        for used in _imported_parts(path) - {own}:
+            if used not in ALLOWED[part]:
+                wrong.append(f"{path.relative_to(REPO)} imports explorer.{used}")
+    assert wrong == []
