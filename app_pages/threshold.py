@@ -8,6 +8,7 @@ from explorer.analysis.verification import scores_curve
 from explorer.report import card_json, card_markdown, curve_csv, headline, threshold_card
 from explorer.ui import pairs, state
 from explorer.ui import threshold as ui
+from explorer.ui.downloads import download
 from explorer.ui.memo import memo
 
 st.title("Threshold")
@@ -85,13 +86,7 @@ if not head.exact:
         f"the AUC is within {head.auc_bound:.1e} of the exact value."
     )
 ui.tar_table(head, curve)
-st.download_button(
-    "Download the curve's exact points (CSV)",
-    lambda: curve_csv(curve),
-    file_name="roc_points.csv",
-    mime="text/csv",
-    key="th_curve_csv",
-)
+download("Download the curve's exact points (CSV)", lambda: curve_csv(curve), "roc_points.csv", key="th_curve_csv")
 if proto is not None:
     ui.kfold(proto, dists)
 
@@ -101,19 +96,7 @@ ui.gallery(ws, scores, r.threshold)
 st.subheader("Threshold card")
 card = threshold_card(r, head, scores, how=how, provenance=ws.embeddings.provenance, pairs_from=pairs_from)
 d1, d2 = st.columns(2)
-d1.download_button(
-    "Download card (JSON)",
-    card_json(card),
-    file_name="threshold_card.json",
-    mime="application/json",
-    key="th_card_json",
-)
-d2.download_button(
-    "Download card (Markdown)",
-    card_markdown(card),
-    file_name="threshold_card.md",
-    mime="text/markdown",
-    key="th_card_md",
-)
+download("Download card (JSON)", card_json(card), "threshold_card.json", key="th_card_json", where=d1)
+download("Download card (Markdown)", card_markdown(card), "threshold_card.md", key="th_card_md", where=d2)
 with st.expander("Preview the card"):
     st.markdown(card_markdown(card))

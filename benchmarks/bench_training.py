@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -147,18 +148,30 @@ def method_config(method: str, seed: int, erase: float = 0.0, ema: float = 0.0, 
     return TrainConfig(miner=method, steps=10**9, seed=seed, erase=erase, ema=ema, zoom=zoom, **QUALITY_CONFIG)
 
 
-def quality_one(
-    marks: list[float],
-    seed: int,
-    threads: int,
-    align: bool = False,
-    methods: tuple[str, ...] = METHODS,
-    erase: float = 0.0,
-    ema: float = 0.0,
-    stripes: bool = False,
-    zoom: float = 0.1,
-    max_side: int = 48,
-) -> dict:
+@dataclass(frozen=True)
+class Recipe:
+    """What a quality run trains (the command line's quality options)."""
+
+    align: bool = False
+    methods: tuple[str, ...] = METHODS
+    erase: float = 0.0
+    ema: float = 0.0
+    stripes: bool = False
+    zoom: float = 0.1
+    max_side: int = 48
+
+    def flags(self) -> list[str]:
+        """The same recipe as command-line options, for a child process."""
+        return (
+            ["--methods", ",".join(self.methods)]
+            + (["--align"] if self.align else [])
+            + (["--stripes"] if self.stripes else [])
+            + ["--erase", str(self.erase), "--ema", str(self.ema), "--zoom", str(self.zoom)]
+            + ["--max-side", str(self.max_side)]
+        )
+
+
+def quality_one(marks: list[float], seed: int, threads: int, recipe: Recipe) -> dict:
     """One seed: the floors, then one run per miner read at each mark (minutes of training time)."""
     import torch
     from sklearn.decomposition import PCA
@@ -171,7 +184,8 @@ def quality_one(
     torch.set_num_threads(threads)
     ds = load_directory(FACES)
     train, val = split_identities(ds.labels, val_labels=[f"s{i}" for i in range(31, 41)])
-    spec = spec_from_scratch(ds, align=align, stripes=stripes, max_side=max_side)
+    r = recipe
+    spec = spec_from_scratch(ds, align=r.align, stripes=r.stripes, max_side=r.max_side)
     data = prepare(ds, spec, train, val)
     flat_tr, flat_val = data.x_train.reshape(len(data.x_train), -1), data.x_val.reshape(len(data.x_val), -1)
     out = {
@@ -179,8 +193,8 @@ def quality_one(
         "raw pixels": evaluate(flat_val, data.y_val),
         "PCA 64 (fit on s1-s30)": evaluate(PCA(64, random_state=0).fit(flat_tr).transform(flat_val), data.y_val),
     }
-    for miner in methods:
-        tr = Trainer(method_config(miner, seed, erase, ema, zoom), data, spec, threads=threads)
+    for miner in r.methods:
+        tr = Trainer(method_config(miner, seed, r.erase, r.ema, r.zoom), data, spec, threads=threads)
         spent, todo = 0.0, list(marks)
         while todo:
             t = time.process_time()
@@ -191,17 +205,7 @@ def quality_one(
     return out
 
 
-def bench_quality(
-    marks: list[float],
-    seeds: list[int],
-    align: bool = False,
-    methods: tuple[str, ...] = METHODS,
-    erase: float = 0.0,
-    ema: float = 0.0,
-    stripes: bool = False,
-    zoom: float = 0.1,
-    max_side: int = 48,
-) -> None:
+def bench_quality(marks: list[float], seeds: list[int], recipe: Recipe) -> None:
     """Seeds two at a time (this box has 2 cores), one process and one core each; then the table (mean
     over seeds)."""
     import json
@@ -210,26 +214,15 @@ def bench_quality(
 
     from explorer.training.setup import STRIPES
 
+    r = recipe
+    align, methods, erase, ema, stripes, zoom = r.align, r.methods, r.erase, r.ema, r.stripes, r.zoom
     runs = []
     for pair in (seeds[i : i + 2] for i in range(0, len(seeds), 2)):
         procs = [
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-W",
-                    "ignore",
-                    __file__,
-                    "quality-one",
-                    "--seed",
-                    str(s),
-                    "--marks",
-                    ",".join(map(str, marks)),
-                    "--methods",
-                    ",".join(methods),
-                ]
-                + (["--align"] if align else [])
-                + (["--stripes"] if stripes else [])
-                + ["--erase", str(erase), "--ema", str(ema), "--zoom", str(zoom), "--max-side", str(max_side)],
+                [sys.executable, "-W", "ignore", __file__, "quality-one", "--seed", str(s)]
+                + ["--marks", ",".join(map(str, marks))]
+                + r.flags(),
                 stdout=subprocess.PIPE,
                 text=True,
                 env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -312,25 +305,11 @@ def main() -> None:
     methods = tuple(m for m in a.methods.split(",") if m)
     if not methods or set(methods) - set(METHODS):
         ap.error(f"--methods: a comma-separated subset of {','.join(METHODS)}")
+    recipe = Recipe(a.align, methods, a.erase, a.ema, a.stripes, a.zoom, a.max_side)
     if a.part == "quality-one":  # a child process of bench_quality
         import json
 
-        print(
-            json.dumps(
-                quality_one(
-                    [float(m) for m in a.marks.split(",")],
-                    a.seed,
-                    threads=1,
-                    align=a.align,
-                    methods=methods,
-                    erase=a.erase,
-                    ema=a.ema,
-                    stripes=a.stripes,
-                    zoom=a.zoom,
-                    max_side=a.max_side,
-                )
-            )
-        )
+        print(json.dumps(quality_one([float(m) for m in a.marks.split(",")], a.seed, threads=1, recipe=recipe)))
         return
     if a.part in ("index", "all"):
         bench_index(20_000 if a.quick else 100_000, 128, 2000 if a.quick else 10_000)
@@ -338,13 +317,7 @@ def main() -> None:
         bench_quality(
             [0.1, 0.2] if a.quick else [1, 2, 5],
             seeds=[0, 1] if a.quick else [int(v) for v in a.seeds.split(",")],
-            align=a.align,
-            methods=methods,
-            erase=a.erase,
-            ema=a.ema,
-            stripes=a.stripes,
-            zoom=a.zoom,
-            max_side=a.max_side,
+            recipe=recipe,
         )
 
 

@@ -6,18 +6,25 @@ import numpy as np
 import plotly.graph_objects as go
 
 
+def layout(fig: go.Figure, title: str, *, x: str | None = None, y: str | None = None, height: int, **more) -> None:
+    """The house layout of a chart: title, axis titles, height and margins (and anything ``more``)."""
+    axes = {k: v for k, v in (("xaxis_title", x), ("yaxis_title", y)) if v is not None}
+    fig.update_layout(title=title, height=height, margin=dict(l=40, r=10, t=40, b=40), **axes, **more)
+
+
+THRESHOLD_MARK = dict(size=11, color="#e45756", symbol="x")
+
+
+def mark_threshold(fig: go.Figure, point: tuple[float, float]) -> None:
+    """The chosen threshold's operating point on a curve."""
+    fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="threshold", marker=THRESHOLD_MARK)
+
+
 def class_counts_bar(counts: dict[str, int], *, max_classes: int = 100) -> go.Figure:
     """Items per class in the order given (the first ``max_classes``)."""
     items = list(counts.items())[:max_classes]
     fig = go.Figure(go.Bar(x=[k for k, _ in items], y=[v for _, v in items], marker_color="#4c78a8"))
-    fig.update_layout(
-        title="Items per class",
-        xaxis_title="class",
-        yaxis_title="items",
-        xaxis_type="category",
-        height=300,
-        margin=dict(l=40, r=10, t=40, b=40),
-    )
+    layout(fig, "Items per class", x="class", y="items", height=300, xaxis_type="category")
     return fig
 
 
@@ -27,13 +34,7 @@ def norms_histogram(norms: np.ndarray, *, bins: int = 50) -> go.Figure:
     fig = go.Figure(go.Histogram(x=norms, nbinsx=bins, marker_color="#f58518"))
     if len(norms) and np.ptp(norms) < 1e-3:
         fig.update_xaxes(range=[float(norms.min()) - 0.05, float(norms.max()) + 0.05])
-    fig.update_layout(
-        title="Embedding norms (L2)",
-        xaxis_title="norm",
-        yaxis_title="items",
-        height=300,
-        margin=dict(l=40, r=10, t=40, b=40),
-    )
+    layout(fig, "Embedding norms (L2)", x="norm", y="items", height=300)
     return fig
 
 
@@ -77,14 +78,14 @@ def pair_histogram(
             annotation_text=f"threshold {threshold:.4g}",
             annotation_position="bottom right",
         )
-    fig.update_layout(
-        barmode="overlay",
-        title="Genuine and impostor distances",
-        xaxis_title=f"{metric} distance",
-        yaxis_title="density" if density else "pairs",
-        yaxis_type="log" if log_y else "linear",
+    layout(
+        fig,
+        "Genuine and impostor distances",
+        x=f"{metric} distance",
+        y="density" if density else "pairs",
         height=400,
-        margin=dict(l=40, r=10, t=40, b=40),
+        barmode="overlay",
+        yaxis_type="log" if log_y else "linear",
         legend=dict(orientation="h", y=-0.25),
     )
     return fig
@@ -111,22 +112,16 @@ def roc_figure(
         f, t = f[f > 0], t[f > 0]
     fig = go.Figure(go.Scattergl(x=f, y=t, mode="lines", name="ROC", line=dict(color="#4c78a8")))
     if point is not None and (point[0] > 0 or not log_x):
-        fig.add_scatter(
-            x=[point[0]],
-            y=[point[1]],
-            mode="markers",
-            name="threshold",
-            marker=dict(size=11, color="#e45756", symbol="x"),
-        )
+        mark_threshold(fig, point)
     low = float(t.min()) if len(t) else 0.0
     fig.update_yaxes(range=[max(0.0, low - 0.02), 1.005])
-    fig.update_layout(
-        title="ROC",
-        xaxis_title="FAR (false accept rate)",
-        yaxis_title="TAR (true accept rate)",
-        xaxis_type="log" if log_x else "linear",
+    layout(
+        fig,
+        "ROC",
+        x="FAR (false accept rate)",
+        y="TAR (true accept rate)",
         height=360,
-        margin=dict(l=40, r=10, t=40, b=40),
+        xaxis_type="log" if log_x else "linear",
         showlegend=False,
     )
     return fig
@@ -139,13 +134,7 @@ def det_figure(far: np.ndarray, frr: np.ndarray, *, point: tuple[float, float] |
     ok = (f > 0) & (r > 0)
     fig = go.Figure(go.Scattergl(x=f[ok], y=r[ok], mode="lines", name="DET", line=dict(color="#72b7b2")))
     if point is not None and point[0] > 0 and point[1] > 0:
-        fig.add_scatter(
-            x=[point[0]],
-            y=[point[1]],
-            mode="markers",
-            name="threshold",
-            marker=dict(size=11, color="#e45756", symbol="x"),
-        )
+        mark_threshold(fig, point)
     if not ok.any():
         fig.add_annotation(
             text="no point with both FAR > 0 and FRR > 0:<br>genuine and impostor pairs do not overlap",
@@ -157,14 +146,14 @@ def det_figure(far: np.ndarray, frr: np.ndarray, *, point: tuple[float, float] |
         )
         fig.update_xaxes(range=[-6, 0])
         fig.update_yaxes(range=[-6, 0])
-    fig.update_layout(
-        title="DET",
-        xaxis_title="FAR (false accept rate)",
-        yaxis_title="FRR (false reject rate)",
+    layout(
+        fig,
+        "DET",
+        x="FAR (false accept rate)",
+        y="FRR (false reject rate)",
+        height=360,
         xaxis_type="log",
         yaxis_type="log",
-        height=360,
-        margin=dict(l=40, r=10, t=40, b=40),
         showlegend=False,
     )
     return fig
@@ -183,13 +172,13 @@ def contingency_heatmap(table, *, max_rows: int = 60, max_cols: int = 60) -> go.
             hovertemplate="%{y}, label %{x}: %{z} items<extra></extra>",
         )
     )
-    fig.update_layout(
-        title="Clusters x labels",
-        xaxis_title="label",
+    layout(
+        fig,
+        "Clusters x labels",
+        x="label",
+        height=max(300, 22 * len(t) + 120),
         xaxis_type="category",
         yaxis_type="category",
-        height=max(300, 22 * len(t) + 120),
-        margin=dict(l=40, r=10, t=40, b=40),
     )
     return fig
 
@@ -198,13 +187,7 @@ def silhouette_sweep(ks, scores, *, suggested: int | None = None) -> go.Figure:
     fig = go.Figure(go.Scatter(x=list(ks), y=list(scores), mode="lines+markers", line=dict(color="#4c78a8")))
     if suggested is not None:
         fig.add_vline(x=suggested, line_dash="dash", annotation_text=f"k = {suggested}")
-    fig.update_layout(
-        title="Silhouette by number of clusters",
-        xaxis_title="k",
-        yaxis_title="silhouette",
-        height=320,
-        margin=dict(l=40, r=10, t=40, b=40),
-    )
+    layout(fig, "Silhouette by number of clusters", x="k", y="silhouette", height=320)
     return fig
 
 

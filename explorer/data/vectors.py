@@ -164,13 +164,5 @@ def dataset_from_frame(
     if len(set(ids)) != len(ids):
         raise InputError(f"{name}: id column {id_column!r} has repeated values")
     vectors = vectors.astype(np.float32)
-    return Dataset(
-        name=name,
-        kind="vector",
-        ids=ids,
-        labels=labels,
-        items=vectors,
-        origin=origin,
-        content_hash=hash_parts([vectors.tobytes(), labels.astype("U").tobytes(), ids.astype("U").tobytes()]),
-        is_embedding=is_embedding,
-    )
+    digest = hash_parts([vectors.tobytes(), labels.astype("U").tobytes(), ids.astype("U").tobytes()])
+    return Dataset(name, "vector", ids, labels, vectors, content_hash=digest, origin=origin, is_embedding=is_embedding)

@@ -27,6 +27,7 @@ from explorer.analysis.neighbors import HnswIndex
 
 CONFUSION_SAMPLE = 5000  # items whose neighbours are counted for doppelganger batches
 DUPLICATE_DISTANCE = 1e-6
+INDEX_OPTIONS = {"ef": 64, "M": 16, "ef_construction": 100, "threads": 2, "random_state": 0}  # the miner's index
 
 
 def in_batch_miner(kind: str, margin: float, distance):
@@ -56,24 +57,13 @@ class HnswMiner:
     anchor's positive and within ``margin`` of it; the hardest one when none is).
     """
 
-    def __init__(
-        self,
-        labels: np.ndarray,
-        *,
-        k: int = 32,
-        mode: str = "semihard",
-        margin: float = 0.2,
-        ef: int = 64,
-        M: int = 16,
-        ef_construction: int = 100,
-        threads: int = 2,
-        random_state: int = 0,
-    ):
+    def __init__(self, labels: np.ndarray, *, k: int = 32, mode: str = "semihard", margin: float = 0.2, **index):
+        """``index``: HnswIndex options (ef, M, ef_construction, threads, random_state), over these defaults."""
         if mode not in ("hard", "semihard"):
             raise ValueError(f"mode must be 'hard' or 'semihard', not {mode!r}")
         self.labels = np.asarray(labels)
         self.k, self.mode, self.margin = k, mode, margin
-        self.options = dict(ef=ef, M=M, ef_construction=ef_construction, threads=threads, random_state=random_state)
+        self.options = {**INDEX_OPTIONS, **index}
         self.index: HnswIndex | None = None
         self.refreshed_at = -1
         self.refreshes = 0

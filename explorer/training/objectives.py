@@ -51,48 +51,37 @@ class Objective:
 
 
 class OnTriplets(Objective):
-    """A PML loss over the mined triplets (or the pairs in them), on each stripe."""
+    """A PML loss over the mined triplets (or, ``as_pairs``, the pairs in them), on each stripe."""
+
+    make = staticmethod(triplet_loss)  # PML loss from (margin, squared=)
+    as_pairs = False
 
     def __init__(self, cfg: TrainConfig, **kw):
         super().__init__(cfg, **kw)
-        self.fn = self.build(cfg)
-
-    def build(self, cfg: TrainConfig):
-        raise NotImplementedError
-
-    def tuples(self, mined: Mined) -> tuple[torch.Tensor, ...]:
-        return mined.a, mined.p, mined.n
+        self.fn = self.make(cfg.margin, squared=cfg.squared)
 
     def loss(self, views, mined, yb):
         if len(mined.a) == 0:
             return mined.emb.sum() * 0.0
-        tuples = self.tuples(mined)
+        tuples = (mined.a, mined.p, mined.n)
+        tuples = triplets_to_pairs(tuples) if self.as_pairs else tuples
         return torch.stack([self.fn(v, mined.labels, indices_tuple=tuples) for v in views]).mean()
 
 
 class Triplet(OnTriplets):
     """max(0, d(a, p) - d(a, n) + margin) over the mined triplets."""
 
-    name = "triplet"
-    title = "triplet"
+    name = title = "triplet"
     help = "anchor closer to its positive than to its negative by the margin (FaceNet); the default"
-
-    def build(self, cfg):
-        return triplet_loss(cfg.margin, squared=cfg.squared)
 
 
 class Contrastive(OnTriplets):
     """d(a, p) for the positive pairs, max(0, margin - d(a, n)) for the negative pairs of the triplets."""
 
-    name = "contrastive"
-    title = "contrastive"
+    name = title = "contrastive"
     help = "same-identity pairs pulled together, other pairs pushed beyond the margin (Hadsell et al.)"
-
-    def build(self, cfg):
-        return contrastive_loss(cfg.margin, squared=cfg.squared)
-
-    def tuples(self, mined):
-        return triplets_to_pairs((mined.a, mined.p, mined.n))
+    make = staticmethod(contrastive_loss)
+    as_pairs = True
 
 
 class Siamese(Objective):

@@ -9,6 +9,7 @@ import streamlit as st
 from explorer import plots
 from explorer.analysis.clustering import LINKAGES, ClusterResult, k_sweep, suggest_k, sweep_range
 from explorer.analysis.metrics import cluster_metrics
+from explorer.ui.downloads import download
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
 
@@ -85,10 +86,4 @@ def galleries(ws: Workspace, u: Usable, res: ClusterResult) -> None:
         shown = rows[:48]
         st.image([ds.thumbnails[i] for i in shown], caption=[f"{ds.labels[i]}" for i in shown], width=64)
     frame = pd.DataFrame({"item": ds.ids[u.rows], "label": ds.labels[u.rows], "cluster": res.labels})
-    st.download_button(
-        "Download cluster of every item (CSV)",
-        frame.to_csv(index=False).encode(),
-        file_name="clusters.csv",
-        mime="text/csv",
-        key="cl_dl",
-    )
+    download("Download cluster of every item (CSV)", frame, "clusters.csv", key="cl_dl")

@@ -12,6 +12,7 @@ from explorer.analysis.neighbors import build_index
 from explorer.analysis.projection import KnnGraph, default_epochs, knn_graph, project_pca, project_umap
 from explorer.analysis.quality import centre_distances
 from explorer.ui.clusters import latest
+from explorer.ui.downloads import download
 from explorer.ui.memo import memo, memo_get
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
@@ -136,13 +137,7 @@ def selection(ws: Workspace, u: Usable, rows: np.ndarray, limit: int = 60) -> No
             [ds.thumbnails[i] for i in items[:limit]], caption=[str(ds.labels[i]) for i in items[:limit]], width=64
         )
     st.dataframe(frame, hide_index=True)
-    st.download_button(
-        "Download the selection (CSV)",
-        frame.to_csv(index=False).encode(),
-        file_name="selection.csv",
-        mime="text/csv",
-        key="pj_dl_sel",
-    )
+    download("Download the selection (CSV)", frame, "selection.csv", key="pj_dl_sel")
 
 
 def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:

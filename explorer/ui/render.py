@@ -7,6 +7,7 @@ import streamlit as st
 
 from explorer import plots
 from explorer.summary import summarize, to_csv_bytes, to_parquet_bytes
+from explorer.ui.downloads import download
 from explorer.ui.memo import memo
 from explorer.workspace import Workspace
 
@@ -51,20 +52,14 @@ def workspace_summary(ws: Workspace) -> None:
         _thumbnail_grid(ws)
     # Built when clicked (deferred), in this session only: uploads never enter a shared cache.
     d1, d2 = st.columns(2)
-    d1.download_button(
+    download(
         "Download embeddings (Parquet)",
         lambda: to_parquet_bytes(emb),
-        file_name="embeddings.parquet",
-        mime="application/vnd.apache.parquet",
+        "embeddings.parquet",
         key="dm_dl_parquet",
+        where=d1,
     )
-    d2.download_button(
-        "Download embeddings (CSV)",
-        lambda: to_csv_bytes(emb),
-        file_name="embeddings.csv",
-        mime="text/csv",
-        key="dm_dl_csv",
-    )
+    download("Download embeddings (CSV)", lambda: to_csv_bytes(emb), "embeddings.csv", key="dm_dl_csv", where=d2)
 
 
 def _thumbnail_grid(ws: Workspace, per_class: int = 40) -> None:

@@ -11,6 +11,7 @@ import streamlit as st
 from explorer.analysis.neighbors import build_index
 from explorer.analysis.quality import exact_duplicates, label_suspects, near_duplicates, neighbours, outliers
 from explorer.analysis.retrieval import RetrievalResult, retrieval_metrics
+from explorer.ui.downloads import download
 from explorer.ui.memo import memo
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
@@ -57,13 +58,7 @@ def headline(res: RetrievalResult) -> None:
 def per_class(res: RetrievalResult) -> None:
     frame = res.per_class.sort_values("map_at_r", na_position="last", ignore_index=True)
     st.dataframe(frame, hide_index=True)
-    st.download_button(
-        "Download per-class metrics (CSV)",
-        frame.to_csv(index=False).encode(),
-        file_name="retrieval_per_class.csv",
-        mime="text/csv",
-        key="rt_dl_class",
-    )
+    download("Download per-class metrics (CSV)", frame, "retrieval_per_class.csv", key="rt_dl_class")
 
 
 def flagged(
@@ -94,70 +89,42 @@ def flagged(
                 captions.append(caption(row, col))
         st.image(images, caption=captions, width=88)
     st.dataframe(shown, hide_index=True)
-    st.download_button(
-        "Download (CSV)",
-        shown.to_csv(index=False).encode(),
-        file_name=f"{key}.csv",
-        mime="text/csv",
-        key=f"rt_dl_{key}",
-    )
+    download("Download (CSV)", shown, f"{key}.csv", key=f"rt_dl_{key}")
 
 
 def quality(ws: Workspace, u: Usable, f: Findings, metric: str, kind: str) -> None:
     labels = u.labels.astype(str)
-    st.markdown("**Exact duplicates**: byte-identical embeddings")
-    dup = memo(ws, "dups", (), lambda: exact_duplicates(u.vectors))
-    flagged(
-        ws,
-        u,
-        dup,
-        ["item"],
-        lambda r, c: f"group {int(r['group'])} ({labels[int(r['item'])]})",
-        key="duplicates",
-        empty="No two items have identical embeddings.",
-    )
 
-    st.markdown("**Near duplicates**: pairs closer than a radius")
-    default = float(f"{0.05 * f.nn_median:.3g}") if f.nn_median > 0 else 1e-6
-    radius = st.number_input(
-        f"Radius ({metric} distance; the median distance to the nearest other item is {f.nn_median:.4g})",
-        min_value=0.0,
-        value=default,
-        format="%.4g",
-        key="rt_radius",
-    )
-    # not memoised: a filter over each item's nearest (milliseconds), keyed by a number anyone can type
-    near = near_duplicates(f.nearest, radius=radius)
-    flagged(
-        ws,
-        u,
-        near,
-        ["a", "b"],
-        lambda r, c: f"{labels[int(r[c])]} d={r['distance']:.3g}",
-        key="near_duplicates",
-        empty="No pair is that close.",
-    )
+    def radius() -> float:
+        default = float(f"{0.05 * f.nn_median:.3g}") if f.nn_median > 0 else 1e-6
+        return st.number_input(
+            f"Radius ({metric} distance; the median distance to the nearest other item is {f.nn_median:.4g})",
+            min_value=0.0,
+            value=default,
+            format="%.4g",
+            key="rt_radius",
+        )
 
-    st.markdown("**Likely label errors**: most of the 10 nearest neighbours carry another label")
-    sus = memo(ws, "suspects", (metric, kind), lambda: label_suspects(u.labels, f.nearest))
-    flagged(
-        ws,
-        u,
-        sus,
-        ["item"],
-        lambda r, c: f"{r['label']} -> {r['neighbour_label']} ({100 * r['support']:.0f}%)",
-        key="label_suspects",
-        empty="No item sits among neighbours of another label.",
-    )
-
-    st.markdown("**Outliers**: far from their class centre (robust z above 3.5)")
-    out = memo(ws, "outliers", (metric,), lambda: outliers(u.vectors, u.labels, metric=metric))
-    flagged(
-        ws,
-        u,
-        out,
-        ["item"],
-        lambda r, c: f"{r['label']} z={r['robust_z']:.1f}",
-        key="outliers",
-        empty="No item is that far from its class centre.",
-    )
+    # (title, the flagged rows, their item columns, a caption per item, key, what to say when none)
+    flags = (
+        ("**Exact duplicates**: byte-identical embeddings",
+         lambda: memo(ws, "dups", (), lambda: exact_duplicates(u.vectors)),
+         ["item"], lambda r, c: f"group {int(r['group'])} ({labels[int(r['item'])]})",
+         "duplicates", "No two items have identical embeddings."),
+        # not memoised: a filter over each item's nearest (milliseconds), keyed by a number anyone can type
+        ("**Near duplicates**: pairs closer than a radius",
+         lambda: near_duplicates(f.nearest, radius=radius()),
+         ["a", "b"], lambda r, c: f"{labels[int(r[c])]} d={r['distance']:.3g}",
+         "near_duplicates", "No pair is that close."),
+        ("**Likely label errors**: most of the 10 nearest neighbours carry another label",
+         lambda: memo(ws, "suspects", (metric, kind), lambda: label_suspects(u.labels, f.nearest)),
+         ["item"], lambda r, c: f"{r['label']} -> {r['neighbour_label']} ({100 * r['support']:.0f}%)",
+         "label_suspects", "No item sits among neighbours of another label."),
+        ("**Outliers**: far from their class centre (robust z above 3.5)",
+         lambda: memo(ws, "outliers", (metric,), lambda: outliers(u.vectors, u.labels, metric=metric)),
+         ["item"], lambda r, c: f"{r['label']} z={r['robust_z']:.1f}",
+         "outliers", "No item is that far from its class centre."),
+    )  # fmt: skip
+    for title, rows, cols, caption, key, empty in flags:
+        st.markdown(title)
+        flagged(ws, u, rows(), cols, caption, key=key, empty=empty)

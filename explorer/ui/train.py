@@ -16,6 +16,7 @@ from explorer.training.negatives import NEGATIVES
 from explorer.training.objectives import OBJECTIVES
 from explorer.training.setup import ALIGN_MIN_SIDE, STRIPES, STRIPES_MIN_HEIGHT, scratch_options
 from explorer.ui import address, state
+from explorer.ui.downloads import download
 from explorer.ui.sources import model_loader_for, restorable
 from explorer.ui.workspace import build_workspace
 from explorer.workspace import Workspace
@@ -259,13 +260,7 @@ def settings(run: jobs.Run) -> None:
     with st.expander("Settings of this run"):
         rows = run.settings()
         st.table(pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting"))
-        st.download_button(
-            "Download settings (JSON)",
-            run.settings_json(),
-            file_name=f"run_{run.id}_settings.json",
-            mime="application/json",
-            key="tr_settings_dl",
-        )
+        download("Download settings (JSON)", run.settings_json(), f"run_{run.id}_settings.json", key="tr_settings_dl")
 
 
 def live(run: jobs.Run) -> None:
@@ -364,12 +359,12 @@ def checkpoints(run: jobs.Run) -> None:
             '"Use this model" embeds the workspace data with it.'
         )
     c1, c2 = st.columns(2)
-    c2.download_button(
+    download(
         "Download checkpoint (safetensors, spec inside)",
         path.read_bytes(),
-        file_name=f"trained_{run.id}_step{step}.safetensors",
-        mime="application/octet-stream",
+        f"trained_{run.id}_step{step}.safetensors",
         key="tr_dl",
+        where=c2,
     )
     if c1.button("Use this model", type="primary", help="Every page re-embeds the workspace data with it"):
 
