@@ -175,3 +175,24 @@ def test_vectors_train_an_mlp_without_image_options():
     settings = at.table[0].value
     assert settings.loc["Augmentation", "value"] == "off" and settings.loc["Input", "value"] == "vector[6]"
     jobs._RUNS.clear()
+
+
+def test_the_form_lists_every_loss_and_strategy_and_its_help_says_what_not_how_much():
+    """The choices come from the registries, by title; help texts say what an option does and when
+    to use it, and carry no measured figures (those live in benchmarks/README.md)."""
+    import re
+
+    from explorer.training.negatives import NEGATIVES
+    from explorer.training.objectives import OBJECTIVES
+
+    at = open_page("app_pages/train.py")
+    loss = next(s for s in at.selectbox if s.label == "Loss")
+    negatives = next(s for s in at.selectbox if s.label == "Negatives")
+    assert loss.options == [c.title for c in OBJECTIVES.values()]
+    assert negatives.options == [c.title for c in NEGATIVES.values()]
+    assert all(c.help in negatives.help for c in NEGATIVES.values())
+    widgets = [*at.selectbox, *at.number_input, *at.checkbox, *at.slider]
+    helps = [w.help for w in widgets if w.help]
+    assert len(helps) >= 12
+    for text in helps:
+        assert not re.search(r"[Mm]easured|\bAUC\b|accuracy \d|[+-]0\.0\d|\bseeds?\b", text), text

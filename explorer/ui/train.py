@@ -41,169 +41,113 @@ def current_run() -> jobs.Run | None:
     return run
 
 
+# What each option does and when to use it (measured effects: benchmarks/README.md)
+HELP = {
+    "margin": "how much farther a negative must be than a positive, in distance units (squared with the squared "
+    "losses); for Proxy-Anchor on cosine similarity, where 0.1 is the paper's value",
+    "refresh": "HNSW negatives: how often the index is rebuilt from the current model. Lower keeps the negatives "
+    "fresh, at the cost of one pass over the training set per rebuild",
+    "k": "HNSW negatives: how many nearest items each anchor asks the index for; raise it when identities have "
+    "many items each, so that other identities are among them",
+    "ef": "HNSW search breadth: higher finds the true nearest items more often, and is slower",
+    "mode": "semihard: the closest negative farther than the positive (stable); hard: the closest negative of "
+    "all (faster learning, can collapse from scratch)",
+    "val": "share of identities held out for validation (never trained on)",
+    "zoom": "with augmentation on: each training image is scaled by 1 +- up to this fraction. Raise it when the "
+    "same identity appears at different distances from the camera",
+    "augment": "random shift (up to 10 %), zoom, rotation (up to 10 degrees), horizontal flip, brightness and contrast",
+    "align": f"from scratch, on images of at least {ALIGN_MIN_SIDE} px: a spatial transformer in front of the "
+    "ConvNet resamples each image with an affine map (scale, shift, rotation) that it learns. Try it with "
+    "Proxy-Anchor on images that are not framed alike; it tends to hurt triplet losses",
+    "erase": "with augmentation on: half the augmented images get a rectangle (20-50 % of each side) of noise, "
+    "so the model cannot rely on one region. Use it with Proxy-Anchor; it tends to hurt triplet losses",
+    "ema": 'validation, checkpoints and "Use this model" take an exponential moving average of the weights '
+    "(decay 0.999 per step, about the last 1,000 steps); training goes on with the raw weights. Use it for "
+    "long runs, which tend to drift once the training identities are learnt",
+    "stripes": f"from scratch, on images at least {STRIPES_MIN_HEIGHT} px high: the ConvNet's last feature map "
+    f"is cut into {STRIPES} horizontal stripes (on a face: brow, eyes, nose, mouth), each embedded on its own "
+    f"and trained with its own loss; the embedding is their concatenation ({STRIPES} x 64 dimensions). Use it "
+    "on faces and other images whose parts sit at the same height; best with Proxy-Anchor",
+}
+
+
 def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
     """The run's settings; returns them when Start is pressed."""
-    can_finetune = getattr(ws.encoder, "source", None) is not None
     with st.form("train_form"):
-        c1, c2, c3 = st.columns(3)
-        start = c1.radio(
-            "Starting model",
-            ["new", "workspace"] if can_finetune else ["new"],
-            format_func=lambda s: (
-                "built-in architecture, from scratch"
-                if s == "new"
-                else f"the workspace model ({ws.encoder.model_info.name})"
-            ),
-        )
-        loss = c2.selectbox(
-            "Loss", list(OBJECTIVES), format_func=lambda n: OBJECTIVES[n].title, help=choices_help(OBJECTIVES)
-        )
-        miner = c3.selectbox(
-            "Negatives",
-            list(NEGATIVES),
-            format_func=lambda n: NEGATIVES[n].title,
-            help=choices_help(NEGATIVES) + "\n\nNot used by a loss that needs no negatives (Proxy-Anchor).",
-        )
-        d1, d2, d3, d4, d5 = st.columns(5)
-        margin = d1.number_input(
-            "Margin",
-            0.01,
-            5.0,
-            0.2,
-            step=0.05,
-            help="how much farther a negative must be than a positive, in distance units (squared with the "
-            "squared losses); for Proxy-Anchor on cosine similarity, where 0.1 is the paper's value",
-        )
-        lr = d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, step=1e-3, format="%.4f")
-        p = d3.number_input("P (identities per batch)", 2, 64, 8)
-        k = d4.number_input("K (items per identity)", 2, 32, 4)
-        steps = d5.number_input("Steps", 10, 100_000, 300, step=50)
-        e1, e2, e3, e4, e5 = st.columns(5)
-        refresh = e1.number_input(
-            "Index refresh every (steps)",
-            1,
-            10_000,
-            50,
-            help="HNSW negatives: how often the index is rebuilt from the current model. Lower keeps the "
-            "negatives fresh at the cost of one pass over the training set per rebuild",
-        )
-        hk = e2.number_input(
-            "Neighbours asked (k)",
-            2,
-            512,
-            32,
-            help="HNSW negatives: how many nearest items each anchor asks the index for; raise it when "
-            "identities have many items each, so that other identities are among them",
-        )
-        ef = e3.number_input(
-            "ef", 8, 1024, 64, help="HNSW search breadth: higher finds the true nearest items more often, slower"
-        )
-        mode = e4.selectbox(
-            "HNSW negatives",
-            ["semihard", "hard"],
-            help="semihard: the closest negative farther than the positive (stable); hard: the closest "
-            "negative of all (faster learning, can collapse from scratch)",
-        )
-        val = e5.slider("Validation identities", 0.1, 0.5, 0.25, help="share of identities held out (never trained on)")
-        f1, f2, f3, f4, f5 = st.columns(5)
-        every = f1.number_input("Validate every (steps)", 1, 10_000, 25)
-        ckpt = f2.number_input("Checkpoint every (steps)", 1, 100_000, 100)
-        schedule = f3.selectbox(
-            "Learning-rate schedule",
-            SCHEDULES,
-            format_func=lambda s: {"constant": "constant", "cosine": "cosine decay to 0 at the last step"}[s],
-        )
-        images = ws.dataset.kind == "image"  # augmentation (zoom, erasing) warps images; vectors pass through
-        not_vectors = "" if images else " — not on this data: these items are vectors"
-        zoom = f4.number_input(
-            "Zoom (+-)",
-            0.0,
-            0.5,
-            0.1,
-            step=0.05,
-            format="%.2f",
-            disabled=not images,
-            help="with augmentation on: each training image is scaled by 1 +- up to this fraction. "
-            "Raise it when the same identity appears at different distances from the camera" + not_vectors,
-        )
-        seed = f5.number_input("Seed", 0, 2**31 - 1, 0)
-        g0, g1, g2, g3, g4 = st.columns(5)
-        aug = g0.checkbox(
-            "Augment images",
-            images,
-            disabled=not images,
-            help="random shift (up to 10 %), zoom, rotation (up to 10 degrees), horizontal flip, "
-            "brightness and contrast" + not_vectors,
-        )
-        cannot = scratch_options(ws.dataset)  # the options a model from scratch cannot have on this data, and why
-
-        def why_not(option: str) -> str:
-            return f" — not on this data: {cannot[option]}" if cannot[option] else ""
-
-        align = g1.checkbox(
-            "Learned alignment",
-            False,
-            disabled=cannot["align"] is not None,
-            help=f"from scratch, on images of at least {ALIGN_MIN_SIDE} px: a spatial transformer "
-            "in front of the ConvNet resamples each image with an affine map (scale, shift, "
-            "rotation) that it learns. Try it with Proxy-Anchor on images that are not framed alike; "
-            "it tends to hurt triplet losses" + why_not("align"),
-        )
-        erase = g2.checkbox(
-            "Random erasing",
-            False,
-            disabled=not images,
-            help="with augmentation on: half the augmented images get a rectangle (20-50 % of each "
-            "side) of noise, so the model cannot rely on one region. Use it with Proxy-Anchor; "
-            "it tends to hurt triplet losses" + not_vectors,
-        )
-        ema = g3.checkbox(
-            "Weight average",
-            False,
-            help='validation, checkpoints and "Use this model" take an exponential moving average '
-            "of the weights (decay 0.999 per step, about the last 1,000 steps); training goes on "
-            "with the raw weights. Use it for long runs, which tend to drift once the training "
-            "identities are learnt; it makes no difference to short ones",
-        )
-        stripes = g4.checkbox(
-            "Stripe embeddings",
-            False,
-            disabled=cannot["stripes"] is not None,
-            help=f"from scratch, on images at least {STRIPES_MIN_HEIGHT} px high: the ConvNet's last "
-            f"feature map is cut into {STRIPES} horizontal stripes (on a face: brow, eyes, nose, "
-            "mouth), each embedded on its own and trained with its own loss; the embedding is "
-            f"their concatenation ({STRIPES} x 64 dimensions). Use it on faces and other images "
-            "whose parts sit at the same height; best with Proxy-Anchor" + why_not("stripes"),
-        )
+        choice = _model_and_loss(ws) | _batch(ws) | _options(ws)
         go = st.form_submit_button("Start", type="primary")
     if not go:
         return None
-    cfg = TrainConfig(
-        loss=loss,
-        miner=miner,
-        margin=float(margin),
-        lr=float(lr),
-        schedule=schedule,
-        P=int(p),
-        K=int(k),
-        steps=int(steps),
-        augment=bool(aug) and images,
-        zoom=float(zoom),
-        erase=0.5 if erase and images else 0.0,
-        ema=0.999 if ema else 0.0,
-        hnsw_mode=mode,
-        hnsw_k=int(hk),
-        hnsw_ef=int(ef),
-        refresh_every=int(refresh),
-        validate_every=int(every),
-        checkpoint_every=int(ckpt),
-        snapshot_every=int(max(every, ckpt)),
-        seed=int(seed),
+    opts = {key: choice.pop(key) for key in ("start", "val", "align", "stripes")}
+    choice["snapshot_every"] = max(choice["validate_every"], choice["checkpoint_every"])
+    return TrainConfig(**choice), opts
+
+
+def _model_and_loss(ws: Workspace) -> dict:
+    can_finetune = getattr(ws.encoder, "source", None) is not None
+    workspace = f"the workspace model ({ws.encoder.model_info.name})" if can_finetune else ""
+    c1, c2, c3 = st.columns(3)
+    start = c1.radio(
+        "Starting model",
+        ["new", "workspace"] if can_finetune else ["new"],
+        format_func=lambda s: "built-in architecture, from scratch" if s == "new" else workspace,
     )
+    loss = c2.selectbox(
+        "Loss", list(OBJECTIVES), format_func=lambda n: OBJECTIVES[n].title, help=choices_help(OBJECTIVES)
+    )
+    negatives_help = choices_help(NEGATIVES) + "\n\nNot used by a loss that needs no negatives (Proxy-Anchor)."
+    miner = c3.selectbox("Negatives", list(NEGATIVES), format_func=lambda n: NEGATIVES[n].title, help=negatives_help)
+    return {"start": start, "loss": loss, "miner": miner}
+
+
+def _batch(ws: Workspace) -> dict:
+    d1, d2, d3, d4, d5 = st.columns(5)
+    e1, e2, e3, e4, e5 = st.columns(5)
+    return {
+        "margin": float(d1.number_input("Margin", 0.01, 5.0, 0.2, step=0.05, help=HELP["margin"])),
+        "lr": float(d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, step=1e-3, format="%.4f")),
+        "P": int(d3.number_input("P (identities per batch)", 2, 64, 8)),
+        "K": int(d4.number_input("K (items per identity)", 2, 32, 4)),
+        "steps": int(d5.number_input("Steps", 10, 100_000, 300, step=50)),
+        "refresh_every": int(e1.number_input("Index refresh every (steps)", 1, 10_000, 50, help=HELP["refresh"])),
+        "hnsw_k": int(e2.number_input("Neighbours asked (k)", 2, 512, 32, help=HELP["k"])),
+        "hnsw_ef": int(e3.number_input("ef", 8, 1024, 64, help=HELP["ef"])),
+        "hnsw_mode": e4.selectbox("HNSW negatives", ["semihard", "hard"], help=HELP["mode"]),
+        "val": float(e5.slider("Validation identities", 0.1, 0.5, 0.25, help=HELP["val"])),
+    }
+
+
+def _options(ws: Workspace) -> dict:
+    images = ws.dataset.kind == "image"  # augmentation (zoom, erasing) warps images; vectors pass through
+    vectors = "" if images else " — not on this data: these items are vectors"
+    cannot = scratch_options(ws.dataset)  # the options a model from scratch cannot have on this data, and why
+
+    def why_not(option: str) -> str:
+        return f" — not on this data: {cannot[option]}" if cannot[option] else ""
+
+    f1, f2, f3, f4, f5 = st.columns(5)
+    g0, g1, g2, g3, g4 = st.columns(5)
+    schedules = {"constant": "constant", "cosine": "cosine decay to 0 at the last step"}
+    zoom = f4.number_input("Zoom (+-)", 0.0, 0.5, 0.1, step=0.05, format="%.2f", disabled=not images,
+                           help=HELP["zoom"] + vectors)  # fmt: skip
+    aug = g0.checkbox("Augment images", images, disabled=not images, help=HELP["augment"] + vectors)
+    align = g1.checkbox(
+        "Learned alignment", False, disabled=bool(cannot["align"]), help=HELP["align"] + why_not("align")
+    )
+    erase = g2.checkbox("Random erasing", False, disabled=not images, help=HELP["erase"] + vectors)
+    ema = g3.checkbox("Weight average", False, help=HELP["ema"])
+    stripes = g4.checkbox("Stripe embeddings", False, disabled=bool(cannot["stripes"]),
+                          help=HELP["stripes"] + why_not("stripes"))  # fmt: skip
     # a box ticked on other data keeps its state once greyed out here: it must not count (nor be refused)
-    return cfg, {
-        "start": start,
-        "val": float(val),
+    return {
+        "validate_every": int(f1.number_input("Validate every (steps)", 1, 10_000, 25)),
+        "checkpoint_every": int(f2.number_input("Checkpoint every (steps)", 1, 100_000, 100)),
+        "schedule": f3.selectbox("Learning-rate schedule", SCHEDULES, format_func=schedules.get),
+        "zoom": float(zoom),
+        "seed": int(f5.number_input("Seed", 0, 2**31 - 1, 0)),
+        "augment": bool(aug) and images,
+        "erase": 0.5 if erase and images else 0.0,
+        "ema": 0.999 if ema else 0.0,
         "align": bool(align) and cannot["align"] is None,
         "stripes": bool(stripes) and cannot["stripes"] is None,
     }
