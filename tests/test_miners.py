@@ -69,3 +69,12 @@ def test_doppelganger_batches_put_confusable_identities_together():
     assert len(set(pairs.tolist())) == 3 and all((pairs == q).sum() == 4 for q in set(pairs.tolist()))
     with pytest.raises(ValueError, match="P = 11"):
         miner.compose_batch(11, 2, np.random.default_rng(0))
+
+
+def test_the_miners_index_options_are_checked_when_it_is_made():
+    miner = HnswMiner(np.arange(10) % 2, ef=99)
+    assert miner.options["ef"] == 99 and miner.options["M"] == 16  # the rest stay the defaults
+    with pytest.raises(TypeError, match="unknown index options"):
+        HnswMiner(np.arange(10) % 2, eff=99)
+    with pytest.raises(ValueError, match="mode must be"):
+        HnswMiner(np.arange(10) % 2, mode="easy")

@@ -61,6 +61,8 @@ class HnswMiner:
         """``index``: HnswIndex options (ef, M, ef_construction, threads, random_state), over these defaults."""
         if mode not in ("hard", "semihard"):
             raise ValueError(f"mode must be 'hard' or 'semihard', not {mode!r}")
+        if unknown := set(index) - set(INDEX_OPTIONS):
+            raise TypeError(f"unknown index options {sorted(unknown)}; choose from {', '.join(INDEX_OPTIONS)}")
         self.labels = np.asarray(labels)
         self.k, self.mode, self.margin = k, mode, margin
         self.options = {**INDEX_OPTIONS, **index}
