@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import image_bytes, make_zip, rng_image
 from streamlit.testing.v1 import AppTest
@@ -97,3 +98,43 @@ def test_uploads_are_not_put_in_the_address(app):
     _upload_zip(app, "two.zip", make_zip({"a/1.png": png[0], "a/2.png": png[1], "b/1.png": png[2]}))
     assert _metrics(app)["Items (N)"] == "3"
     assert "data" not in app.query_params  # personal data never goes into a shareable address
+
+
+def _faces_zip(att_faces, people=("s1", "s2", "s3")) -> bytes:
+    return make_zip(
+        {f"faces/{p}/{f.name}": f.read_bytes() for p in people for f in sorted((att_faces / p).glob("*.pgm"))}
+    )
+
+
+def test_photos_of_faces_get_the_face_descriptor_proposed_and_one_click_uses_it(app, att_faces):
+    _upload_zip(app, "faces.zip", _faces_zip(att_faces))
+    assert _metrics(app)["Dimensions (D)"] == "32"  # the digits model
+    assert any("These photos hold faces" in i.value for i in app.info)
+    app.button(key="dm_use_faces").click().run()
+    assert not app.exception, app.exception
+    m = _metrics(app)
+    assert m["Dimensions (D)"] == "128" and int(m["Items (N)"].replace(",", "")) + int(m["Failed to load"]) == 30
+    assert "Face descriptor" in " ".join(md.value for md in app.sidebar.markdown)
+    assert not any("These photos hold faces" in i.value for i in app.info)
+
+
+def test_the_face_descriptor_as_a_model_source_lists_failures_to_acquire(app, att_faces):
+    blank = image_bytes(np.full((120, 100), 128, np.uint8), "PNG")
+    data = make_zip({**{f"faces/s1/{i}.pgm": (att_faces / "s1" / f"{i}.pgm").read_bytes() for i in range(1, 6)},
+                     "faces/s2/blank.png": blank, "faces/s2/1.pgm": (att_faces / "s2" / "1.pgm").read_bytes()})  # fmt: skip
+    app.radio(key="dm_source").set_value("Image folder (zip)").run()
+    app.radio(key="dm_model").set_value("Face descriptor (dlib ResNet, 128-d)").run()
+    assert any("99.38 %" in c.value for c in app.caption)  # the card: what it is, licence, LFW as reported
+    app.checkbox(key="dm_crops").check().run()
+    app.file_uploader[0].upload("faces.zip", data, "application/zip")
+    app.run()
+    app.button(key="dm_go").click().run()
+    assert not app.exception, app.exception
+    m = _metrics(app)
+    assert m["Dimensions (D)"] == "128" and m["Items (N)"] == "7"  # crops: the blank image is used whole
+    app.checkbox(key="dm_crops").uncheck().run()
+    app.button(key="dm_go").click().run()
+    m = _metrics(app)
+    assert m["Failed to load"] != "0" and int(m["Items (N)"]) < 7
+    reasons = app.dataframe[-1].value["reason"].tolist()
+    assert any("failure to acquire: no face found" in r for r in reasons)

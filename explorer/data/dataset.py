@@ -46,6 +46,7 @@ class Dataset:
     content_hash : sha256 over labels, ids and item bytes (the embedding cache key).
     origin : ``"bundled"``, ``"server"`` (a path on the server's disk) or ``"upload"``.
     is_embedding : vectors that are embeddings already (no checkpoint needed).
+    faces : for face chips cut from photos, the face each item came from (box, landmarks, count).
     """
 
     name: str
@@ -58,6 +59,7 @@ class Dataset:
     thumbnails: list | None = None
     failures: list[LoadFailure] = field(default_factory=list)
     is_embedding: bool = False
+    faces: list | None = None  # photos -> face chips: per item the face that was used (explorer.faces.Face)
 
     def __post_init__(self) -> None:
         self.ids = np.asarray(self.ids, dtype=str)
@@ -89,6 +91,9 @@ class Dataset:
                 + ", ".join(singles[:10])
                 + (" ..." if len(singles) > 10 else "")
             )
+        several = sum(1 for f in self.faces or [] if f.faces_found > 1)
+        if several:
+            out.append(f"{several} photos held several faces: the largest face of each was used.")
         return out
 
 

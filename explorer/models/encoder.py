@@ -72,6 +72,11 @@ class Encoder:
     def preprocessing_key(self) -> str:
         return f"{self.input_spec.describe()}|normalize={self.normalize}"
 
+    def prepare(self, dataset, *, progress=None, store=None):
+        """The dataset this encoder embeds: the data as they are (a face descriptor first cuts face
+        chips from photos, into ``store`` when given: a cache fit for the data's privacy)."""
+        return dataset
+
     # -- forward ---------------------------------------------------------------------------------
     def forward(self, batch: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -8,6 +8,7 @@ import streamlit as st
 from explorer import plots
 from explorer.summary import summarize, to_csv_bytes, to_parquet_bytes
 from explorer.ui.downloads import download
+from explorer.ui.faces import propose_face_descriptor
 from explorer.ui.memo import memo
 from explorer.workspace import Workspace
 
@@ -26,8 +27,9 @@ def workspace_summary(ws: Workspace) -> None:
     cols[4].metric("Failed to load", len(ds.failures))
     for w in ds.warnings():
         st.warning(w)
+    propose_face_descriptor(ws)
     spec = ws.encoder.input_spec if ws.encoder else None
-    if ds.kind == "image" and spec is not None and spec.kind == "image":
+    if ds.kind == "image" and spec is not None and spec.kind == "image" and ds.faces is None:
         h, w = ds.items[0].shape[:2]
         if h * w > 16 * spec.height * spec.width:
             st.info(

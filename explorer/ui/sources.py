@@ -15,7 +15,7 @@ from explorer.data.folders import dataset_from_files, load_directory, load_zip
 from explorer.data.vectors import dataset_from_frame, label_candidates, read_projector_pair, read_table
 from explorer.errors import InputError
 from explorer.models.checkpoints import load_checkpoint, load_server_checkpoint
-from explorer.ui.workspace import bundled_digits, bundled_encoder
+from explorer.ui.workspace import bundled_digits, bundled_encoder, face_encoder
 
 DATA_SOURCES = (
     "Bundled digits",
@@ -25,7 +25,8 @@ DATA_SOURCES = (
     "Vector table",
     "TF Projector pair",
 )
-MODEL_SOURCES = ("Bundled digits ConvNet", "Upload a checkpoint", "Checkpoint on the server")
+FACES = "Face descriptor (dlib ResNet, 128-d)"
+MODEL_SOURCES = ("Bundled digits ConvNet", FACES, "Upload a checkpoint", "Checkpoint on the server")
 PARSED_TABLE = "dm_parsed_table"
 TABLE_TYPES = ["csv", "tsv", "parquet", "npy", "npz"]
 CKPT_TYPES = ["safetensors", "json", "pt", "pth", "onnx", "ts", "torchscript", "pkl", "pickle"]
@@ -48,10 +49,13 @@ def data_loader_for(token: str) -> Callable:
 
 
 def model_loader_for(token: str) -> Callable:
-    """The model loader a restore token names: ``bundled``, ``ckpt:<server path>`` or
-    ``run:<run id>:<step>`` (a checkpoint of a training run on this server)."""
+    """The model loader a restore token names: ``bundled``, ``faces`` / ``faces-crops`` (the face
+    descriptor; with "crops", an image where no face is found is used whole), ``ckpt:<server path>``
+    or ``run:<run id>:<step>`` (a checkpoint of a training run on this server)."""
     if token == "bundled":
         return restorable(lambda ds: bundled_encoder(), token)
+    if token in ("faces", "faces-crops"):
+        return restorable(lambda ds: face_encoder(crops=token == "faces-crops"), token)
     if token.startswith("ckpt:"):
         path, roots = token[5:], config.settings().data_roots
         return restorable(lambda ds: load_server_checkpoint(path, allowed_roots=roots), token)
@@ -83,6 +87,8 @@ def picker_state(data_token: str, model_token: str) -> dict[str, str]:
         values.update(dm_source="Image folder on the server", dm_path=data_token[4:])
     if model_token == "bundled":
         values["dm_model"] = "Bundled digits ConvNet"
+    elif model_token in ("faces", "faces-crops"):
+        values.update(dm_model=FACES, dm_crops=model_token == "faces-crops")
     elif model_token.startswith("ckpt:"):
         values.update(dm_model="Checkpoint on the server", dm_ckpt_path=model_token[5:])
     return values  # a run's checkpoint ("run:") has no picker: the Train page's "Use this model" chose it
@@ -183,6 +189,8 @@ def model_picker(needs_model: bool) -> Callable | None:
             + ", ".join(f"{k} {v}" for k, v in metrics.items())
         )
         return model_loader_for("bundled")
+    if source == FACES:
+        return face_picker()
     if source == "Upload a checkpoint":
         ups = st.file_uploader(
             "Checkpoint (+ its .json spec where needed)",
@@ -204,3 +212,19 @@ def _uploaded_model(ups) -> Callable | None:
         return None
     w, spec = weights[0], (specs[0].getvalue() if specs else None)
     return lambda ds: load_checkpoint(w.getvalue(), w.name, spec_json=spec, origin="upload")
+
+
+def face_picker() -> Callable:
+    from explorer.faces.encoder import CARD
+
+    st.caption(
+        f"{CARD['what']}. Trained on {CARD['trained_on']}; {CARD['lfw']}; {CARD['threshold']}. "
+        f"Licence: {CARD['licence']}. Photos without a face are listed as failures to acquire."
+    )
+    crops = st.checkbox(
+        "These images are face crops already",
+        key="dm_crops",
+        help="where no face is found in an image, the whole image is taken as the face (AT&T's photos, "
+        "dlib's chips); otherwise such an image is a failure to acquire and left out",
+    )
+    return model_loader_for("faces-crops" if crops else "faces")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer.faces.acquisition import AcquisitionCache
 from explorer.models.embedding import EmbeddingCache
 from explorer.workspace import Workspace
 
 WORKSPACE = "workspace"
 UPLOAD_CACHE = "upload_embedding_cache"
+UPLOAD_FACES = "upload_face_chips"
 
 
 def init() -> None:
     st.session_state.setdefault(WORKSPACE, None)
     st.session_state.setdefault(UPLOAD_CACHE, EmbeddingCache(directory=None, max_memory_entries=4))
+    st.session_state.setdefault(UPLOAD_FACES, AcquisitionCache(directory=None, max_memory_entries=2))
 
 
 def get_workspace() -> Workspace | None:
@@ -37,3 +40,8 @@ def set_workspace(ws: Workspace) -> None:
 def upload_cache() -> EmbeddingCache:
     """Embeddings of this visitor's uploads: in this session's memory only."""
     return st.session_state[UPLOAD_CACHE]
+
+
+def upload_faces() -> AcquisitionCache:
+    """Face chips cut from this visitor's uploads: in this session's memory only."""
+    return st.session_state[UPLOAD_FACES]

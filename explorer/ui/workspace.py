@@ -10,6 +10,7 @@ from explorer import config
 from explorer.data.dataset import Dataset
 from explorer.data.digits import load_digits
 from explorer.errors import InputError
+from explorer.faces.acquisition import AcquisitionCache
 from explorer.models.checkpoints import load_default_encoder
 from explorer.models.embedding import EmbeddingCache, embed_dataset
 from explorer.models.encoder import Encoder
@@ -28,15 +29,37 @@ def bundled_encoder() -> Encoder:
 
 
 @st.cache_resource(show_spinner=False)
+def face_encoder(crops: bool = False) -> Encoder:
+    """The face descriptor (from the installed package: the same for every visitor)."""
+    from explorer.faces.encoder import FaceEncoder
+    from explorer.faces.pipeline import FaceSettings
+
+    return FaceEncoder(FaceSettings(crops=crops))
+
+
+@st.cache_resource(show_spinner=False)
+def shared_faces() -> AcquisitionCache:
+    """Face chips of server-side data only: shared by all (uploads keep theirs in the session)."""
+    return AcquisitionCache(directory=config.settings().cache_dir)
+
+
+@st.cache_resource(show_spinner=False)
 def shared_cache() -> EmbeddingCache:
     """Disk-backed cache for server-side data only (bundled and server paths): shared by all."""
     return EmbeddingCache(directory=config.settings().cache_dir, max_memory_entries=8)
 
 
+def private(dataset: Dataset) -> bool:
+    """Derived from a visitor's uploads: kept in that visitor's session only."""
+    return dataset.origin == "upload" and not config.settings().cache_uploads
+
+
 def cache_for(dataset: Dataset) -> EmbeddingCache:
-    if dataset.origin == "upload" and not config.settings().cache_uploads:
-        return state.upload_cache()
-    return shared_cache()
+    return state.upload_cache() if private(dataset) else shared_cache()
+
+
+def faces_for(dataset: Dataset) -> AcquisitionCache:
+    return state.upload_faces() if private(dataset) else shared_faces()
 
 
 def build_workspace(load_data: Callable, load_model: Callable | None) -> Workspace | None:
@@ -48,6 +71,12 @@ def build_workspace(load_data: Callable, load_model: Callable | None) -> Workspa
     try:
         dataset = load_data(lambda f, msg: bar.progress(min(f, 1.0) * 0.3, text=msg))
         encoder = load_model(dataset) if load_model else None
+        if encoder is not None:  # a face descriptor cuts face chips from the photos first
+            dataset = encoder.prepare(
+                dataset,
+                progress=lambda f, msg: bar.progress(0.3 + 0.3 * min(f, 1.0), text=msg),
+                store=faces_for(dataset),
+            )
         emb = embed_dataset(
             dataset,
             encoder,
