@@ -46,7 +46,7 @@ ALLOWED = {
     "models": FOUNDATION | {"data"},
     "analysis": FOUNDATION,
     "training": FOUNDATION | {"analysis", "models"},
-    "faces": FOUNDATION | {"data", "models"},
+    "faces": FOUNDATION | {"analysis", "data", "models"},
     "plots": set(),
     "report": FOUNDATION | {"analysis", "data", "models"},
     "summary": FOUNDATION | {"analysis", "data", "models"},

@@ -1,0 +1,115 @@
+"""A gallery of enrolled people for one-shot identification and verification.
+
+Each enrolled face is a descriptor (euclidean), the chip that was enrolled and its source. Search
+is exact up to ``exact_up_to`` enrolled faces and by an hnswlib index beyond (rebuilt when the
+gallery changes); a person's distance is that of their closest enrolled face. Plain Python: where
+the gallery lives (a visitor's session; a server's SQLite file) is the caller's choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from explorer.analysis.neighbors import build_index
+
+EXACT_UP_TO = 2000  # enrolled faces searched exactly; an HNSW index beyond
+
+
+@dataclass(frozen=True)
+class Match:
+    name: str
+    distance: float  # euclidean, to the person's closest enrolled face
+    chip: np.ndarray  # that face's enrolled chip
+
+
+@dataclass(frozen=True)
+class Identification:
+    """The k closest people, and the answer at the threshold: the closest person, or None (unknown)."""
+
+    matches: list[Match]
+    threshold: float
+
+    @property
+    def answer(self) -> str | None:
+        return self.matches[0].name if self.matches and self.matches[0].distance <= self.threshold else None
+
+
+@dataclass
+class Gallery:
+    dim: int = 128
+    exact_up_to: int = EXACT_UP_TO
+    names: list[str] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
+    chips: list[np.ndarray] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.vectors = np.asarray(self.vectors, np.float32).reshape(-1, self.dim)
+        self._index = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def people(self) -> dict[str, int]:
+        """Enrolled people and how many faces each, in enrolment order."""
+        out: dict[str, int] = {}
+        for name in self.names:
+            out[name] = out.get(name, 0) + 1
+        return out
+
+    def enroll(self, name: str, vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]) -> None:
+        name = name.strip()
+        if not name:
+            raise ValueError("a person needs a name to be enrolled")
+        vectors = np.asarray(vectors, np.float32).reshape(-1, self.dim)
+        if not (len(vectors) == len(chips) == len(sources)) or not len(vectors):
+            raise ValueError("enrol at least one face, with its chip and source")
+        if not np.isfinite(vectors).all():
+            raise ValueError("a descriptor holds NaN or inf")
+        self.names += [name] * len(vectors)
+        self.vectors = np.concatenate([self.vectors, vectors])
+        self.chips += list(chips)
+        self.sources += list(sources)
+        self._index = None
+
+    def forget(self, name: str) -> int:
+        """Remove every face of ``name`` (descriptors, chips, sources); returns how many."""
+        keep = [i for i, n in enumerate(self.names) if n != name]
+        removed = len(self.names) - len(keep)
+        self.names = [self.names[i] for i in keep]
+        self.vectors = self.vectors[keep]
+        self.chips = [self.chips[i] for i in keep]
+        self.sources = [self.sources[i] for i in keep]
+        self._index = None
+        return removed
+
+    @property
+    def search_kind(self) -> str:
+        return "exact" if len(self) <= self.exact_up_to else "hnsw"
+
+    def nearest_faces(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(distances, face rows) of each query's k nearest enrolled faces, nearest first (euclidean)."""
+        if self._index is None:
+            self._index = build_index(self.vectors, metric="euclidean", kind=self.search_kind)
+        return self._index.query(np.asarray(queries, np.float32).reshape(-1, self.dim), min(k, len(self)))
+
+    def identify(self, query: np.ndarray, *, k: int = 5, threshold: float) -> Identification:
+        """The k closest people to one descriptor (each at their closest face)."""
+        if not len(self):
+            return Identification([], threshold)
+        most = max(self.people().values())
+        d, rows = self.nearest_faces(query, k * most)  # k * most faces hold at least k people
+        matches, seen = [], set()
+        for dist, row in zip(d[0].tolist(), rows[0].tolist(), strict=True):
+            if self.names[row] not in seen:
+                seen.add(self.names[row])
+                matches.append(Match(self.names[row], float(dist), self.chips[row]))
+        return Identification(matches[:k], threshold)
+
+
+def verify(a: np.ndarray, b: np.ndarray, *, threshold: float) -> tuple[float, bool]:
+    """1:1: the euclidean distance of two descriptors, and whether it says "same person"."""
+    d = float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+    return d, d <= threshold

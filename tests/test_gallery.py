@@ -1,0 +1,85 @@
+"""The gallery against brute force, forgetting, and the 1:N figures against a hand count."""
+
+import numpy as np
+import pytest
+
+from explorer.analysis.identification import fnir_at_fpir, open_set
+from explorer.faces.gallery import Gallery, verify
+
+
+def _gallery(exact_up_to=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    g = Gallery(dim=8, exact_up_to=exact_up_to)
+    people = {}
+    for p in range(30):
+        n = 1 + p % 3
+        v = rng.normal(size=(n, 8)).astype(np.float32)
+        people[f"p{p}"] = v
+        g.enroll(f"p{p}", v, [np.full((2, 2, 3), p, np.uint8)] * n, [f"p{p}_{i}.jpg" for i in range(n)])
+    return g, people
+
+
+@pytest.mark.parametrize("exact_up_to", [2000, 10])  # exact search, and the HNSW index
+def test_identify_equals_a_hand_loop_over_every_enrolled_face(exact_up_to):
+    g, people = _gallery(exact_up_to)
+    assert g.search_kind == ("exact" if exact_up_to == 2000 else "hnsw") and len(g) == 60
+    for q in np.random.default_rng(1).normal(size=(25, 8)).astype(np.float32):
+        got = g.identify(q, k=5, threshold=2.5)
+        want = sorted((float(np.linalg.norm(v - q, axis=1).min()), name) for name, v in people.items())[:5]
+        assert [m.name for m in got.matches] == [n for _, n in want]
+        np.testing.assert_allclose([m.distance for m in got.matches], [d for d, _ in want], rtol=1e-5)
+        assert got.answer == (want[0][1] if want[0][0] <= 2.5 else None)  # unknown beyond the threshold
+
+
+def test_forgetting_a_person_leaves_nothing_of_them():
+    g, _ = _gallery()
+    before = len(g)
+    assert g.forget("p4") == 2 and len(g) == before - 2
+    assert "p4" not in g.names and "p4" not in g.people()
+    assert not any(s.startswith("p4_") for s in g.sources) and not any((c == 4).all() for c in g.chips)
+    assert g.vectors.shape == (before - 2, 8)
+    assert all(m.name != "p4" for m in g.identify(np.zeros(8), k=30, threshold=1.0).matches)
+    with pytest.raises(ValueError, match="name"):
+        g.enroll("  ", np.zeros((1, 8)), [np.zeros((2, 2, 3))], ["x"])
+
+
+def test_verify_is_the_euclidean_distance_at_the_threshold():
+    d, same = verify(np.zeros(4), np.array([0.3, 0.4, 0, 0]), threshold=0.6)
+    assert d == pytest.approx(0.5) and same
+    assert not verify(np.zeros(4), np.ones(4), threshold=0.6)[1]
+
+
+def test_open_set_figures_equal_a_hand_count():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(10, 4)) * 3
+    labels = np.repeat([f"id{i}" for i in range(10)], 4)
+    x = (centres[np.repeat(np.arange(10), 4)] + rng.normal(size=(40, 4))).astype(np.float32)
+    r = open_set(x, labels, unknown_fraction=0.2, random_state=0)
+    unknown = set(r.unknown_identities)
+    assert len(unknown) == 2 and r.gallery_size == 8 and r.mated == 8 * 3 and r.non_mated == 2 * 4
+    x64 = x.astype(np.float64)  # the hand count in float64, as the library measures distances
+    enrolled = {n: x64[np.flatnonzero(labels == n)[0]] for n in dict.fromkeys(labels) if n not in unknown}
+    names = list(enrolled)
+    g = np.stack([enrolled[n] for n in names])
+    ranks, mated_d, non_d = [], [], []
+    for i in range(40):
+        d = np.linalg.norm(g - x64[i], axis=1)
+        if labels[i] in unknown:
+            non_d.append(d.min())
+        elif not np.array_equal(x64[i], enrolled[labels[i]]):
+            order = np.argsort(d, kind="stable")
+            ranks.append(next(k for k, j in enumerate(order) if names[j] == labels[i]))
+            mated_d.append(d[order[0]] if names[order[0]] == labels[i] else np.inf)
+    assert r.rank1 == pytest.approx(np.mean(np.array(ranks) == 0)) and r.rank5 == pytest.approx(
+        np.mean(np.array(ranks) < 5)
+    )
+    # each figure holds from its threshold up to the next: compared between them, away from rounding
+    mids = (r.thresholds[:-1] + r.thresholds[1:]) / 2
+    for t, fnir, fpir in zip(mids, r.fnir[:-1], r.fpir[:-1], strict=True):
+        assert fnir == pytest.approx(np.mean(~(np.array(mated_d) <= t)))
+        assert fpir == pytest.approx(np.mean(np.array(non_d) <= t))
+    got = fnir_at_fpir(r, 0.25)
+    ok = r.fpir <= 0.25
+    assert got[0] == pytest.approx(r.fnir[ok].min())
+    with pytest.raises(ValueError, match="two identities"):
+        open_set(x[:4], labels[:4])
