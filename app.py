@@ -17,6 +17,7 @@ pages = [
     st.Page("app_pages/retrieval.py", title="Retrieval", icon=":material/manage_search:"),
     st.Page("app_pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/identify.py", title="Identify", icon=":material/face:"),
 ]
 nav = st.navigation(pages)
 start_warmup()  # compiles the pair kernels while the first visitor looks at the data

@@ -70,6 +70,7 @@ if scores.all_equal or len(curve.thresholds) == 2:
 else:
     threshold, how = ui.pick(curve)
 r = at_threshold(curve, threshold, ci_method=ci_method)
+ui.remember_pick(ws, metric, r, how, pairs_from)
 ui.results(r, scores)
 log_y = st.toggle("Log y (histogram)", key="th_log")
 ui.figures(curve, scores, r, log_y)

@@ -159,6 +159,15 @@ def det_figure(far: np.ndarray, frr: np.ndarray, *, point: tuple[float, float] |
     return fig
 
 
+def identification_det(fpir: np.ndarray, fnir: np.ndarray, *, gallery_size: int) -> go.Figure:
+    """The 1:N DET: FNIR against FPIR over thresholds (log FPIR; points at FPIR = 0 are left out)."""
+    ok = fpir > 0
+    fig = go.Figure(go.Scatter(x=fpir[ok], y=fnir[ok], mode="lines", line=dict(color="#72b7b2", shape="hv")))
+    layout(fig, f"1:N DET (N = {gallery_size:,} enrolled)", x="FPIR (unknown probes returned)", y="FNIR", height=340)
+    fig.update_xaxes(type="log")
+    return fig
+
+
 def contingency_heatmap(table, *, max_rows: int = 60, max_cols: int = 60) -> go.Figure:
     """Items per (cluster, label) as a heatmap (the first max_rows x max_cols of a large table)."""
     t = table.iloc[:max_rows, :max_cols]

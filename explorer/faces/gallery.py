@@ -113,3 +113,17 @@ def verify(a: np.ndarray, b: np.ndarray, *, threshold: float) -> tuple[float, bo
     """1:1: the euclidean distance of two descriptors, and whether it says "same person"."""
     d = float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
     return d, d <= threshold
+
+
+def threshold_from_pick(pick: dict | None, checkpoint_hash: str) -> tuple[float, str] | None:
+    """A threshold picked on the Threshold page, as a euclidean distance for this descriptor, with
+    what it stands for; None when it was picked for another model or a distance that is not
+    euclidean (squared euclidean converts)."""
+    if not pick or pick.get("checkpoint") != checkpoint_hash or pick.get("metric") not in ("euclidean", "sqeuclidean"):
+        return None
+    t = float(pick["threshold"]) ** (0.5 if pick["metric"] == "sqeuclidean" else 1.0)
+    words = (
+        f"{t:.4g}, picked on the Threshold page ({pick['how']}): FAR {100 * pick['far']:.3g} %, "
+        f"TAR {100 * pick['tar']:.3g} % on {pick['data']} ({pick['pairs']})"
+    )
+    return t, words

@@ -264,3 +264,24 @@ def kfold(proto: PairProtocol, distances: np.ndarray) -> None:
         f"{100 * res['accuracy_mean']:.2f}% +- {100 * res['accuracy_std']:.2f}%, threshold "
         f"{res['threshold_mean']:.5g} +- {res['threshold_std']:.2g}"
     )
+
+
+PICKED = "th_picked"
+
+
+def remember_pick(ws: Workspace, metric: str, r: ThresholdResult, how: str, pairs_from: str) -> None:
+    """The threshold in force on this page, for the Identify page (the same model's descriptors)."""
+    st.session_state[PICKED] = {
+        "checkpoint": ws.embeddings.provenance["checkpoint_hash"],
+        "metric": metric,
+        "threshold": float(r.threshold),
+        "far": float(r.far),
+        "tar": float(r.tar),
+        "how": how,
+        "data": ws.dataset.name,
+        "pairs": pairs_from,
+    }
+
+
+def picked() -> dict | None:
+    return st.session_state.get(PICKED)

@@ -1,0 +1,165 @@
+"""The Identify page's parts: this visitor's gallery, enrolling, identifying, verifying, forgetting."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import plots
+from explorer.analysis.identification import fnir_at_fpir, open_set
+from explorer.data.images import decode_image
+from explorer.errors import InputError
+from explorer.faces.encoder import SAME_PERSON
+from explorer.faces.gallery import Gallery, threshold_from_pick, verify
+from explorer.faces.pipeline import Face, acquire, describe
+from explorer.ui.threshold import picked
+from explorer.ui.workspace import face_encoder
+from explorer.workspace import Workspace
+
+GALLERY = "id_gallery"
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
+
+
+def gallery() -> Gallery:
+    """This visitor's gallery: in the session only, never seen by anyone else."""
+    return st.session_state.setdefault(GALLERY, Gallery())
+
+
+def threshold() -> tuple[float, str]:
+    """The Threshold page's pick for the face descriptor when there is one, else dlib's 0.6."""
+    got = threshold_from_pick(picked(), face_encoder().model_info.checkpoint_hash)
+    return got or (SAME_PERSON, f"{SAME_PERSON}, dlib's same-person threshold (pick another on the Threshold page)")
+
+
+def photo_input(label: str, key: str, *, many: bool = False) -> list:
+    """Uploaded photos, or one from the camera when the visitor switches it on."""
+    files = st.file_uploader(label, type=PHOTO_TYPES, accept_multiple_files=many, key=key)
+    files = list(files or []) if many else [files] if files else []
+    if st.toggle("Use the camera", key=f"{key}_cam"):
+        shot = st.camera_input("Take a photo", key=f"{key}_shot")
+        files += [shot] if shot is not None else []
+    return files
+
+
+def faces_in(files) -> list[tuple[str, Face | str]]:
+    """Each photo's face, or why there is none (not an image, no face)."""
+    out = []
+    for f in files:
+        try:
+            out.append((f.name, acquire(decode_image(f.getvalue()))))
+        except InputError as exc:
+            out.append((f.name, str(exc)))
+    return out
+
+
+def usable(found: list[tuple[str, Face | str]]) -> list[tuple[str, Face]]:
+    """The photos with a face; says what happened to the others and where several faces were found."""
+    for name, face in found:
+        if isinstance(face, str):
+            st.warning(f"{name}: {face}.")
+        elif face.faces_found > 1:
+            st.info(f"{name}: {face.faces_found} faces found; the largest was used.")
+    return [(n, f) for n, f in found if isinstance(f, Face)]
+
+
+def enroll() -> None:
+    name = st.text_input("Name", key="id_name", placeholder="the person's name")
+    files = photo_input("Photos of this person (one is enough)", "id_enroll", many=True)
+    if st.button("Enroll", type="primary", disabled=not (name.strip() and files), key="id_enroll_go"):
+        faces = usable(faces_in(files))
+        if faces:
+            chips = [f.chip for _, f in faces]
+            gallery().enroll(name, describe(chips), chips, [n for n, _ in faces])
+            st.success(f"Enrolled {name.strip()} from {len(faces)} photo(s): the faces below.")
+            st.image(chips, width=96, caption=[n for n, _ in faces])
+
+
+def identify(t: float) -> None:
+    g = gallery()
+    files = photo_input("A photo to identify", "id_probe")
+    if not files:
+        return
+    faces = usable(faces_in(files[-1:]))
+    if not faces:
+        return
+    face = faces[0][1]
+    result = g.identify(describe([face.chip])[0], k=5, threshold=t)
+    c1, c2 = st.columns([1, 4])
+    c1.image(face.chip, caption="the face searched", width=120)
+    if result.answer:
+        c2.success(f"**{result.answer}**, at distance {result.matches[0].distance:.3f} (threshold {t:.3g})")
+    else:
+        closest = (
+            f": the closest is {result.matches[0].name} at {result.matches[0].distance:.3f}" if result.matches else ""
+        )
+        c2.warning(f"**Unknown**{closest}, beyond the threshold {t:.3g}")
+    if result.matches:
+        c2.image(
+            [m.chip for m in result.matches], width=96, caption=[f"{m.name} {m.distance:.3f}" for m in result.matches]
+        )
+        c2.caption(f"The {len(result.matches)} closest of {len(g.people())} enrolled people ({g.search_kind} search).")
+
+
+def verify_pair(t: float) -> None:
+    c1, c2 = st.columns(2)
+    with c1:
+        a = photo_input("First photo", "id_va")
+    with c2:
+        b = photo_input("Second photo", "id_vb")
+    if not (a and b):
+        return
+    fa, fb = usable(faces_in(a[-1:])), usable(faces_in(b[-1:]))
+    if fa and fb:
+        da, db = describe([fa[0][1].chip, fb[0][1].chip])
+        d, same = verify(da, db, threshold=t)
+        st.image([fa[0][1].chip, fb[0][1].chip], width=120)
+        verdict = "the same person" if same else "different people"
+        (st.success if same else st.warning)(f"Distance {d:.3f}: **{verdict}** at the threshold {t:.3g}.")
+
+
+def people() -> None:
+    g = gallery()
+    enrolled = g.people()
+    if not enrolled:
+        st.caption("Nobody is enrolled yet.")
+        return
+    st.dataframe({"person": list(enrolled), "faces": list(enrolled.values())}, hide_index=True)
+    who = st.selectbox("Person", list(enrolled), key="id_forget_who")
+    if st.button("Forget this person", key="id_forget"):
+        removed = g.forget(who)
+        st.success(f"Forgot {who}: {removed} face(s) and their photos removed from this session.")
+        st.rerun()
+
+
+def workspace(ws: Workspace | None, t: float) -> None:
+    """Enrol the workspace in one click, and its open-set 1:N figures."""
+    if ws is None or ws.dataset.faces is None:
+        st.caption("Embed photos with the face descriptor on the Data & model page to enrol them or measure 1:N here.")
+        return
+    ds, emb = ws.dataset, ws.embeddings
+    if st.button(f"Enroll the workspace ({emb.n:,} faces of {len(ds.classes):,} people)", key="id_enroll_ws"):
+        g = gallery()
+        for name in ds.classes:
+            rows = np.flatnonzero(ds.labels == name)
+            g.forget(name)
+            g.enroll(name, emb.vectors[rows], [ds.items[i] for i in rows], [str(ds.ids[i]) for i in rows])
+        st.success(f"Enrolled {len(ds.classes):,} people ({g.search_kind} search).")
+    if st.button("Measure 1:N on the workspace (open set)", key="id_open_set"):
+        try:
+            r = open_set(emb.vectors, ds.labels)
+        except ValueError as exc:
+            st.error(f"Cannot measure 1:N: {exc}.")
+            return
+        m = st.columns(4)
+        m[0].metric("Rank-1", f"{100 * r.rank1:.1f}%", help="known probes whose closest enrolled person is them")
+        m[1].metric("Rank-5", f"{100 * r.rank5:.1f}%")
+        m[2].metric("Gallery size N", f"{r.gallery_size:,}", help="FPIR grows with N: compare at the same N")
+        fnir = fnir_at_fpir(r, 0.01)
+        m[3].metric("FNIR at FPIR 1%", "n/a" if fnir is None else f"{100 * fnir[0]:.1f}%")
+        st.caption(
+            f"First item of each identity enrolled; {r.mated:,} known probes; {len(r.unknown_identities)} identities "
+            f"held back as {r.non_mated:,} unknown probes. At this page's threshold {t:.3g}: FNIR "
+            f"{100 * r.fnir[np.searchsorted(r.thresholds, t, side='right') - 1]:.1f}%, FPIR "
+            f"{100 * r.fpir[np.searchsorted(r.thresholds, t, side='right') - 1]:.1f}%."
+        )
+        st.plotly_chart(plots.identification_det(r.fpir, r.fnir, gallery_size=r.gallery_size), key="id_det")

@@ -1,0 +1,93 @@
+"""AppTest of the Identify page: enrol, identify, unknown, verify, forget, one bad photo."""
+
+import io
+
+import numpy as np
+import pytest
+from conftest import REPO, image_bytes, open_page
+from PIL import Image
+
+PHOTO = REPO / "tests" / "data" / "astronaut.jpg"
+
+
+@pytest.fixture
+def photos(att_faces) -> dict[str, bytes]:
+    img = Image.open(PHOTO).convert("RGB")
+    mirrored = io.BytesIO()
+    img.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored, format="JPEG")
+    return {
+        "eileen.jpg": PHOTO.read_bytes(),
+        "eileen_mirrored.jpg": mirrored.getvalue(),
+        "s1.png": image_bytes(np.asarray(Image.open(att_faces / "s1" / "1.pgm")), "PNG"),
+        "s2.png": image_bytes(np.asarray(Image.open(att_faces / "s2" / "1.pgm")), "PNG"),
+        "blank.png": image_bytes(np.full((200, 200, 3), 128, np.uint8), "PNG"),
+    }
+
+
+def _upload(at, key, name, data):
+    at.file_uploader(key=key).upload(name, data, "image/png")
+    at.run()
+
+
+def _enroll(at, name, filename, data):
+    at.text_input(key="id_name").input(name)
+    _upload(at, "id_enroll", filename, data)
+    at.button(key="id_enroll_go").click().run()
+    assert not at.exception, at.exception
+
+
+def _texts(elements) -> str:
+    return " ".join(e.value for e in elements)
+
+
+def test_enroll_identify_unknown_verify_and_forget(photos):
+    at = open_page("app_pages/identify.py")
+    assert "dlib's same-person threshold" in _texts(at.caption)
+    _enroll(at, "Eileen", "eileen.jpg", photos["eileen.jpg"])
+    assert "Enrolled Eileen from 1 photo" in _texts(at.success)
+    at.file_uploader(key="id_enroll").clear()
+    _enroll(at, "Somebody", "s1.png", photos["s1.png"])
+    gallery = at.session_state["id_gallery"]
+    assert gallery.people() == {"Eileen": 1, "Somebody": 1}
+
+    _upload(at, "id_probe", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
+    assert "**Eileen**, at distance" in _texts(at.success)
+    _upload(at, "id_probe", "s2.png", photos["s2.png"])  # a person nobody enrolled
+    assert "**Unknown**" in _texts(at.warning)
+
+    _upload(at, "id_va", "eileen.jpg", photos["eileen.jpg"])
+    _upload(at, "id_vb", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
+    assert "**the same person**" in _texts(at.success)
+    _upload(at, "id_vb", "s1.png", photos["s1.png"])
+    assert "**different people**" in _texts(at.warning)
+
+    at.selectbox(key="id_forget_who").set_value("Eileen").run()
+    at.button(key="id_forget").click().run()
+    assert gallery.people() == {"Somebody": 1}
+    assert "Eileen" not in gallery.names and len(gallery.chips) == len(gallery.sources) == 1
+    _upload(at, "id_probe", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
+    assert "**Unknown**" in _texts(at.warning)
+
+
+def test_a_photo_without_a_face_is_not_enrolled_and_says_why(photos):
+    at = open_page("app_pages/identify.py")
+    _enroll(at, "Nobody", "blank.png", photos["blank.png"])
+    assert "blank.png: no face found" in _texts(at.warning)
+    assert at.session_state["id_gallery"].people() == {}
+    at.file_uploader(key="id_enroll").clear()
+    _enroll(at, "Nobody", "broken.png", b"not an image")
+    assert "broken.png: not an image" in _texts(at.warning)
+
+
+def test_the_threshold_picked_for_the_face_descriptor_is_the_pages_threshold():
+    from explorer.faces.encoder import FaceEncoder
+
+    at = open_page("app_pages/identify.py")
+    pick = {"checkpoint": FaceEncoder().model_info.checkpoint_hash, "metric": "sqeuclidean", "threshold": 0.25,
+            "far": 0.001, "tar": 0.97, "how": "FAR target", "data": "att_faces (faces)", "pairs": "all pairs"}  # fmt: skip
+    at.session_state["th_picked"] = pick
+    at.run()
+    assert "0.5, picked on the Threshold page (FAR target): FAR 0.1 %, TAR 97 %" in _texts(at.caption)
+    at.session_state["th_picked"] = {**pick, "checkpoint": "another model"}  # not for this descriptor
+    at.run()
+    assert "dlib's same-person threshold" in _texts(at.caption)
