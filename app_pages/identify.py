@@ -12,15 +12,17 @@ st.write(
     "else sees it, and it is gone when the session ends."
 )
 t, words = ui.threshold()
-st.caption(f"Threshold: {words}.")
-enroll, identify, verify, people, workspace = st.tabs(["Enroll", "Identify", "Verify", "People", "Workspace"])
-with enroll:
-    ui.enroll()
-with identify:
-    ui.identify(t)
-with verify:
-    ui.verify_pair(t)
-with people:
-    ui.people()
-with workspace:
-    ui.workspace(state.get_workspace(), t)
+n = len(ui.gallery().people())
+st.caption(f"Threshold: {words}. Enrolled: {n:,} {'person' if n == 1 else 'people'}.")
+# one section at a time, kept across reruns (tabs would jump back to the first after every upload)
+sections = {
+    "Enroll": ui.enroll,
+    "Identify": lambda: ui.identify(t),
+    "Verify": lambda: ui.verify_pair(t),
+    "People": ui.people,
+    "Workspace": lambda: ui.workspace(state.get_workspace(), t),
+}
+section = st.segmented_control(
+    "Section", list(sections), default="Enroll", key="id_section", label_visibility="collapsed"
+)
+sections[section or "Enroll"]()

@@ -24,12 +24,21 @@ def photos(att_faces) -> dict[str, bytes]:
     }
 
 
+SECTION_OF = {"id_enroll": "Enroll", "id_probe": "Identify", "id_va": "Verify", "id_vb": "Verify"}
+
+
+def _section(at, name):
+    at.segmented_control(key="id_section").set_value(name).run()
+
+
 def _upload(at, key, name, data):
+    _section(at, SECTION_OF[key])
     at.file_uploader(key=key).upload(name, data, "image/png")
     at.run()
 
 
 def _enroll(at, name, filename, data):
+    _section(at, "Enroll")
     at.text_input(key="id_name").input(name)
     _upload(at, "id_enroll", filename, data)
     at.button(key="id_enroll_go").click().run()
@@ -45,7 +54,7 @@ def test_enroll_identify_unknown_verify_and_forget(photos):
     assert "dlib's same-person threshold" in _texts(at.caption)
     _enroll(at, "Eileen", "eileen.jpg", photos["eileen.jpg"])
     assert "Enrolled Eileen from 1 photo" in _texts(at.success)
-    at.file_uploader(key="id_enroll").clear()
+    at.file_uploader(key="id_enroll").clear().run()
     _enroll(at, "Somebody", "s1.png", photos["s1.png"])
     gallery = at.session_state["id_gallery"]
     assert gallery.people() == {"Eileen": 1, "Somebody": 1}
@@ -61,6 +70,7 @@ def test_enroll_identify_unknown_verify_and_forget(photos):
     _upload(at, "id_vb", "s1.png", photos["s1.png"])
     assert "**different people**" in _texts(at.warning)
 
+    _section(at, "People")
     at.selectbox(key="id_forget_who").set_value("Eileen").run()
     at.button(key="id_forget").click().run()
     assert gallery.people() == {"Somebody": 1}
@@ -74,7 +84,7 @@ def test_a_photo_without_a_face_is_not_enrolled_and_says_why(photos):
     _enroll(at, "Nobody", "blank.png", photos["blank.png"])
     assert "blank.png: no face found" in _texts(at.warning)
     assert at.session_state["id_gallery"].people() == {}
-    at.file_uploader(key="id_enroll").clear()
+    at.file_uploader(key="id_enroll").clear().run()
     _enroll(at, "Nobody", "broken.png", b"not an image")
     assert "broken.png: not an image" in _texts(at.warning)
 
@@ -91,3 +101,32 @@ def test_the_threshold_picked_for_the_face_descriptor_is_the_pages_threshold():
     at.session_state["th_picked"] = {**pick, "checkpoint": "another model"}  # not for this descriptor
     at.run()
     assert "dlib's same-person threshold" in _texts(at.caption)
+
+
+def test_the_workspace_is_enrolled_in_one_click_and_measured_one_to_many(att_faces, tmp_path, monkeypatch):
+    import shutil
+
+    from conftest import APP
+    from streamlit.testing.v1 import AppTest
+
+    folder = tmp_path / "faces"
+    for person in ("s1", "s2", "s3", "s4", "s5", "s6"):
+        shutil.copytree(att_faces / person, folder / person)
+    monkeypatch.setenv("EXPLORER_DATA_ROOTS", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["data"] = f"dir:{folder}"
+    at.query_params["model"] = "faces-crops"
+    at.run()
+    at.switch_page("app_pages/identify.py").run()
+    assert not at.exception, at.exception
+    _section(at, "Workspace")
+    ws = at.session_state["workspace"]
+    assert ws.embeddings.dim == 128 and ws.dataset.faces is not None
+    at.button(key="id_enroll_ws").click().run()
+    gallery = at.session_state["id_gallery"]
+    assert gallery.people() == dict.fromkeys(["s1", "s2", "s3", "s4", "s5", "s6"], 10)
+    np.testing.assert_array_equal(gallery.vectors, ws.embeddings.vectors)  # the workspace's own descriptors
+    at.button(key="id_open_set").click().run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Gallery size N"] == "5" and metrics["Rank-1"] == "100.0%"  # one of six held back as unknown
+    assert "held back as 10 unknown probes" in _texts(at.caption)

@@ -12,6 +12,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -81,15 +82,21 @@ def _server(cache_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def pw():
+    """One Playwright for the module (a second one inside the first's event loop is refused)."""
     _need_browser()
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(pw):
+    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+    yield b
+    b.close()
 
 
 def test_opening_a_page_directly_on_a_fresh_server_runs_the_router(browser, tmp_path):
@@ -206,3 +213,79 @@ def test_train_page_starts_a_run_and_the_charts_update(browser, tmp_path):
         assert step_now() >= first
         pg.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()  # not the header's
         pg.get_by_text(re.compile(r"stopped: step \d+ of 400")).first.wait_for(timeout=120_000)
+
+
+PHOTO = REPO / "tests" / "data" / "astronaut.jpg"
+
+
+def _mirrored(tmp_path: Path) -> Path:
+    from PIL import Image
+
+    path = tmp_path / "eileen_mirrored.jpg"
+    Image.open(PHOTO).convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(path)
+    return path
+
+
+def _section(pg, name: str) -> None:
+    """Switch the Identify page to a section (its segmented control, not the sidebar's link)."""
+    pg.locator('[data-testid="stButtonGroup"]').get_by_text(name, exact=True).click()
+    if name != "Enroll":  # wait until the Enroll section's widgets are gone, not merely greyed out
+        pg.get_by_text("Photos of this person").wait_for(state="detached", timeout=60_000)
+
+
+def _enroll_from_upload(pg, url: str, name: str = "Eileen") -> None:
+    pg.goto(url + "/identify")
+    pg.get_by_label("Name").fill(name)
+    pg.get_by_label("Name").press("Enter")
+    pg.locator("input[type=file]").set_input_files(str(PHOTO))
+    pg.get_by_text(PHOTO.name).first.wait_for(timeout=60_000)
+    pg.get_by_role("button", name="Enroll", exact=True).click()
+    pg.get_by_text(f"Enrolled {name} from 1 photo").first.wait_for(timeout=120_000)
+
+
+def test_identify_enrols_from_an_upload_and_names_another_photo(browser, tmp_path):
+    with _server(tmp_path) as url:
+        pg = browser.new_page(viewport={"width": 1400, "height": 1400})
+        _enroll_from_upload(pg, url)
+        _section(pg, "Identify")
+        pg.get_by_text("A photo to identify").first.wait_for(timeout=60_000)
+        probe = pg.get_by_label("A photo to identify").get_by_test_id("stFileUploaderDropzoneInput")
+        probe.set_input_files(str(_mirrored(tmp_path)))
+        pg.get_by_text("at distance").first.wait_for(timeout=120_000)
+        assert "Eileen, at distance" in pg.inner_text("body")
+        pg.screenshot(path=str(ARTIFACTS / "identify.png"), full_page=True)
+        pg.set_viewport_size({"width": 390, "height": 1600})
+        pg.wait_for_timeout(1000)
+        pg.screenshot(path=str(ARTIFACTS / "identify_phone.png"), full_page=True)
+
+
+def _y4m(photo: Path, path: Path, frames: int = 10) -> Path:
+    """A raw YUV 4:2:0 video of the photo (Chromium's fake camera plays it in a loop)."""
+    from PIL import Image
+
+    frame = Image.new("RGB", (640, 480), (40, 40, 40))
+    frame.paste(Image.open(photo).convert("RGB").resize((480, 480)), (80, 0))
+    y, u, v = (np.asarray(c) for c in frame.convert("YCbCr").split())
+    planes = y.tobytes() + u[::2, ::2].tobytes() + v[::2, ::2].tobytes()
+    path.write_bytes(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n" + (b"FRAME\n" + planes) * frames)
+    return path
+
+
+def test_the_camera_identifies_an_enrolled_face(pw, tmp_path):
+    """Chromium's fake video device plays the test photo as the camera; the shot is identified."""
+    video = _y4m(PHOTO, tmp_path / "camera.y4m")
+    args = [*CHROME_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    with _server(tmp_path) as url:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = b.new_context(viewport={"width": 1400, "height": 1400}, permissions=["camera"])
+        pg = context.new_page()
+        _enroll_from_upload(pg, url)
+        _section(pg, "Identify")
+        pg.get_by_text("A photo to identify").first.wait_for(timeout=60_000)
+        pg.get_by_text("Use the camera").click()
+        pg.get_by_role("button", name="Take Photo").click(timeout=60_000)
+        pg.get_by_text("at distance").first.wait_for(timeout=120_000)
+        assert "Eileen, at distance" in pg.inner_text("body")
+        pg.screenshot(path=str(ARTIFACTS / "identify_camera.png"), full_page=True)
+        b.close()
