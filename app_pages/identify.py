@@ -8,8 +8,7 @@ from explorer.ui import state
 st.title("Identify")
 st.write(
     "Enrol people from one photo each (an upload or the camera), then identify a new photo against them, "
-    "or check two photos against each other. Your gallery lives in this browser session only: nobody "
-    "else sees it, and it is gone when the session ends."
+    "or check two photos against each other. " + ui.where()
 )
 t, words = ui.threshold()
 n = len(ui.gallery().people())

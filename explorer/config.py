@@ -57,6 +57,8 @@ class Settings:
     - ``EXPLORER_THREADS``: torch intra-op threads for embedding (default: all cores).
     - ``EXPLORER_MAX_PAIRS``: above this many pairs, impostor pairs are sampled (default 1.5e9).
     - ``EXPLORER_IMPOSTOR_SAMPLE``: how many impostor pairs are then sampled (default 2e7).
+    - ``EXPLORER_GALLERY_DIR``: keep the Identify page's gallery on the server, shared by every
+      visitor (SQLite + the enrolled chips in this folder); unset: each visitor's own, in the session.
     - ``EXPLORER_BF16``: embed with bf16 autocast where the CPU has native bf16 and a calibration
       batch agrees with fp32 (off: embeddings, distances and thresholds are exact fp32).
     """
@@ -69,6 +71,7 @@ class Settings:
     max_pairs: int = 1_500_000_000
     impostor_sample: int = 20_000_000
     bf16: bool = False
+    gallery_dir: Path | None = None
 
 
 def settings() -> Settings:
@@ -86,4 +89,7 @@ def settings() -> Settings:
         threads=threads,
         max_pairs=int(float(os.environ.get("EXPLORER_MAX_PAIRS", "1.5e9"))),
         impostor_sample=int(float(os.environ.get("EXPLORER_IMPOSTOR_SAMPLE", "2e7"))),
+        gallery_dir=Path(os.environ["EXPLORER_GALLERY_DIR"]).expanduser()
+        if os.environ.get("EXPLORER_GALLERY_DIR")
+        else None,
     )

@@ -130,3 +130,14 @@ def test_the_workspace_is_enrolled_in_one_click_and_measured_one_to_many(att_fac
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Gallery size N"] == "5" and metrics["Rank-1"] == "100.0%"  # one of six held back as unknown
     assert "held back as 10 unknown probes" in _texts(at.caption)
+
+
+def test_an_operator_can_keep_one_gallery_on_the_server(photos, tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_GALLERY_DIR", str(tmp_path / "gallery"))
+    at = open_page("app_pages/identify.py")
+    assert "This server keeps one gallery for every visitor" in _texts(at.markdown)
+    _enroll(at, "Eileen", "eileen.jpg", photos["eileen.jpg"])
+    other = open_page("app_pages/identify.py")  # another visitor sees the server's gallery
+    _upload(other, "id_probe", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
+    assert "**Eileen**, at distance" in _texts(other.success)
+    assert (tmp_path / "gallery" / "gallery.sqlite").is_file() and "id_gallery" not in other.session_state

@@ -196,3 +196,42 @@ def test_the_form_lists_every_loss_and_strategy_and_its_help_says_what_not_how_m
     assert len(helps) >= 12
     for text in helps:
         assert not re.search(r"[Mm]easured|\bAUC\b|accuracy \d|[+-]0\.0\d|\bseeds?\b", text), text
+
+
+def test_a_head_on_the_face_descriptor_is_measured_against_the_descriptor_and_used_through_it(
+    att_faces, tmp_path, monkeypatch
+):
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    jobs._RUNS.clear()
+    folder = tmp_path / "faces"
+    for person in [f"s{i}" for i in range(1, 9)]:
+        shutil.copytree(att_faces / person, folder / person)
+    monkeypatch.setenv("EXPLORER_DATA_ROOTS", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["data"] = f"dir:{folder}"
+    at.query_params["model"] = "faces-crops"
+    at.run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    start = at.radio[0]
+    assert start.options[-1].startswith("a head on the face descriptor")
+    start.set_value("head")
+    _number(at, "Steps").set_value(20)
+    _number(at, "P (identities per batch)").set_value(4)
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception, at.exception
+    run = jobs.get_run(at.session_state["train_run"])
+    _wait(run, lambda: not run.active)
+    at.run()
+    assert run.status == "finished" and run.spec.info["base"] == "faces-crops" and not run.cfg.augment
+    assert any("The untrained descriptor reads ROC AUC" in c.value for c in at.caption)
+    auc = next(m for m in at.metric if m.label == "ROC AUC")
+    assert "against the untrained descriptor" in auc.help
+    next(b for b in at.button if b.label == "Use this model").click().run()
+    assert not at.exception, at.exception
+    ws = at.session_state["workspace"]
+    assert ws.embeddings.dim == run.spec.out_dim and "on Face descriptor" in ws.embeddings.provenance["model_name"]
+    jobs._RUNS.clear()

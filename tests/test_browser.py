@@ -284,6 +284,10 @@ def test_the_camera_identifies_an_enrolled_face(pw, tmp_path):
         _section(pg, "Identify")
         pg.get_by_text("A photo to identify").first.wait_for(timeout=60_000)
         pg.get_by_text("Use the camera").click()
+        # the shot is taken from the live stream: wait until frames of the fake device play
+        pg.wait_for_function("() => [...document.querySelectorAll('video')].some(v => v.readyState >= 2 && v.videoWidth > 0)",
+                             timeout=60_000)  # fmt: skip
+        pg.wait_for_timeout(1000)
         pg.get_by_role("button", name="Take Photo").click(timeout=60_000)
         pg.get_by_text("at distance").first.wait_for(timeout=120_000)
         assert "Eileen, at distance" in pg.inner_text("body")

@@ -83,3 +83,25 @@ def test_open_set_figures_equal_a_hand_count():
     assert got[0] == pytest.approx(r.fnir[ok].min())
     with pytest.raises(ValueError, match="two identities"):
         open_set(x[:4], labels[:4])
+
+
+def test_a_server_gallery_survives_a_restart_and_forgetting_deletes_rows_and_photos(tmp_path):
+    import sqlite3
+
+    from explorer.faces.store import StoredGallery
+
+    g = StoredGallery(tmp_path, dim=8)
+    rng = np.random.default_rng(0)
+    chips = [rng.integers(0, 255, (150, 150, 3), dtype=np.uint8) for _ in range(3)]
+    g.enroll("ann", rng.normal(size=(2, 8)), chips[:2], ["a1.jpg", "a2.jpg"])
+    g.enroll("bob", rng.normal(size=(1, 8)), chips[2:], ["b.jpg"])
+    again = StoredGallery(tmp_path, dim=8)  # the server restarts
+    assert again.people() == {"ann": 2, "bob": 1} and again.sources == g.sources
+    np.testing.assert_array_equal(again.vectors, g.vectors)
+    assert all(np.array_equal(a, b) for a, b in zip(again.chips, chips, strict=True))  # PNG: lossless
+    assert len(list((tmp_path / "photos").glob("*.png"))) == 3
+    assert again.forget("ann") == 2
+    assert len(list((tmp_path / "photos").glob("*.png"))) == 1
+    with sqlite3.connect(tmp_path / "gallery.sqlite") as db:
+        assert db.execute("SELECT name, source FROM faces").fetchall() == [("bob", "b.jpg")]
+    assert StoredGallery(tmp_path, dim=8).people() == {"bob": 1}

@@ -45,7 +45,7 @@ ALLOWED = {
     "data": FOUNDATION,
     "models": FOUNDATION | {"data"},
     "analysis": FOUNDATION,
-    "training": FOUNDATION | {"analysis", "models"},
+    "training": FOUNDATION | {"analysis", "data", "models"},
     "faces": FOUNDATION | {"analysis", "data", "models"},
     "plots": set(),
     "report": FOUNDATION | {"analysis", "data", "models"},

@@ -9,7 +9,7 @@ from explorer.data.dataset import Dataset
 from explorer.models.architectures import build_model
 from explorer.training import jobs
 from explorer.training.config import TrainConfig
-from explorer.training.launch import start_training
+from explorer.training.launch import start_head_training, start_training
 from explorer.training.setup import spec_from_scratch
 
 
@@ -66,3 +66,41 @@ def test_a_run_on_uploads_keeps_its_data_in_memory(runs):
     wait_for(run, lambda: not run.active)
     assert run.status == "finished" and not (run.folder / "data.npz").exists()
     assert np.isfinite(run.validations[-1]["auc"])
+
+
+def test_a_head_on_frozen_descriptors_records_what_they_read_alone_on_the_held_out_people(runs):
+    from explorer.training.evaluation import evaluate
+
+    ds = _dataset()
+    vectors = np.asarray(ds.items, np.float32) * 2  # stand-ins for a frozen model's descriptors
+    run = start_head_training(
+        ds, vectors, "faces", TrainConfig(miner="semihard", P=4, K=2, steps=2, checkpoint_every=2)
+    )
+    wait_for(run, lambda: not run.active)
+    info = run.spec.info
+    assert info["base"] == "faces" and run.spec.architecture == "mlp" and run.spec.input.dim == vectors.shape[1]
+    data = run.trainer.data
+    val_rows = np.isin(ds.labels, [data.classes[i] for i in np.unique(data.y_val)])
+    assert info["baseline"] == evaluate(vectors[val_rows], data.y_val)  # the descriptors themselves, same people
+    assert "faces descriptors" in info["trained_on"]
+    with pytest.raises(ValueError, match="apply to images"):
+        start_head_training(ds, vectors, "faces", TrainConfig(), align=True)
+
+
+def test_a_head_embeds_through_its_base():
+    from explorer.models.encoder import ModelInfo, StackedEncoder, TorchEncoder
+    from explorer.models.spec import InputSpec, ModelSpec
+
+    class Base(TorchEncoder):
+        def __init__(self):
+            model = torch.nn.Flatten()
+            super().__init__(model, InputSpec(kind="image", height=4, width=4), 16, ModelInfo("base", "x", "b" * 64, "bundled", {}),
+                             normalize=False)  # fmt: skip
+
+    spec = ModelSpec("mlp", {"in_dim": 16, "hidden": [8]}, InputSpec(kind="vector", dim=16), out_dim=4)
+    head = TorchEncoder(build_model(spec), spec.input, 4, ModelInfo("head", "safetensors", "h" * 64, "server", {}))
+    both = StackedEncoder(Base(), head)
+    images = [np.random.default_rng(i).integers(0, 255, (4, 4), dtype=np.uint8) for i in range(5)]
+    want = head.encode(Base().encode(images))
+    np.testing.assert_allclose(both.encode(images), want, atol=1e-6)
+    assert both.out_dim == 4 and both.model_info.name == "head on base"

@@ -38,6 +38,11 @@ class FaceEncoder(Encoder):
         super().__init__(spec, 128, info, normalize=False)
         self.settings = settings
 
+    @property
+    def restore_token(self) -> str:
+        """How the app's address names this descriptor (a head trained on it names its base so)."""
+        return "faces-crops" if self.settings.crops else "faces"
+
     def prepare(self, dataset, *, progress=None, store: AcquisitionCache | None = None):
         if dataset.faces is not None:
             return dataset  # chips already

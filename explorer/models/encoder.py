@@ -196,3 +196,32 @@ class OnnxEncoder(Encoder):
             return self.session.run(None, {self.input_name: batch.astype(np.float32)})[0]
         except Exception as exc:  # onnxruntime raises its own untyped errors  # noqa: BLE001
             raise ModelOutputError(f"the ONNX model failed on a batch of shape {batch.shape}: {exc}") from None
+
+
+class StackedEncoder(Encoder):
+    """A head on a frozen base: the base's descriptors, then the head (an Encoder of vectors) on
+    them. What a head trained on a face descriptor's vectors embeds photos with."""
+
+    def __init__(self, base: Encoder, head: Encoder):
+        info = head.model_info
+        name = f"{info.name} on {base.model_info.name}"
+        digest = f"{base.model_info.checkpoint_hash[:32]}{info.checkpoint_hash[:32]}"
+        super().__init__(base.input_spec, head.out_dim, ModelInfo(name, info.format, digest, info.origin, info.info),
+                         normalize=head.normalize)  # fmt: skip
+        self.base, self.head = base, head
+
+    def prepare(self, dataset, *, progress=None, store=None):
+        return self.base.prepare(dataset, progress=progress, store=store)
+
+    def preprocess(self, items) -> np.ndarray:
+        return self.base.preprocess(items)
+
+    @property
+    def batch_size(self) -> int:
+        return self.base.batch_size
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        return self.head.encode(self.base._check(self.base.forward(batch), len(batch)))
+
+    def preprocessing_key(self) -> str:
+        return f"{self.base.preprocessing_key()}|head: {self.head.preprocessing_key()}"

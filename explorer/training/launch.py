@@ -4,10 +4,17 @@ front end call ``start_training`` with what the person chose."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+
+import numpy as np
+
 from explorer import config
+from explorer.data.dataset import Dataset
 from explorer.models.architectures import build_model
 from explorer.training import jobs
 from explorer.training.config import TrainConfig
+from explorer.training.evaluation import evaluate
 from explorer.training.setup import prepare, spec_from_scratch, split_identities, with_provenance
 
 ARCHITECTURE_OPTIONS = {"align": "the learned alignment", "stripes": "stripe embeddings"}
@@ -21,12 +28,14 @@ def start_training(
     start_from=None,
     align: bool = False,
     stripes: bool = False,
+    base: str | None = None,
 ) -> jobs.Run:
     """A run started in the background on ``dataset`` (whole identities held out for validation).
 
     start_from: an Encoder with a torch model of ours to fine-tune (its weights are copied), or
     None for the built-in architecture from scratch, with the learned alignment and / or stripe
-    embeddings when asked (``setup.scratch_options`` says where they apply). A run on uploads keeps
+    embeddings when asked (``setup.scratch_options`` says where they apply); ``base``: see
+    ``start_head_training``. A run on uploads keeps
     its data off the disk unless the operator caches uploads. Raises ValueError for settings that
     do not fit the data, ``jobs.Busy`` when another run holds the server's slot.
     """
@@ -44,8 +53,24 @@ def start_training(
         spec, model = start_from.spec, build_model(start_from.spec)
         model.load_state_dict(start_from.source.state_dict())
     else:
+        if dataset.kind == "vector" and (align or stripes):
+            raise ValueError("the learned alignment and stripe embeddings apply to images; these items are vectors")
         spec, model = spec_from_scratch(dataset, align=align, stripes=stripes), None
     spec = with_provenance(spec, dataset, train, val, fine_tuned=model is not None)
     data = prepare(dataset, spec, train, val)
+    if base is not None:  # a head on a frozen descriptor: what the descriptor alone reads on the same people
+        spec = replace(spec, info={**spec.info, "base": base, "baseline": evaluate(data.x_val, data.y_val)})
     keep = dataset.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
     return jobs.start_run(cfg, data, spec, model, keep_data=keep)
+
+
+def start_head_training(dataset: Dataset, vectors: np.ndarray, base: str, cfg: TrainConfig, **options) -> jobs.Run:
+    """A run that trains a small head (the built-in MLP) on ``vectors``, the descriptors a frozen
+    model (``base``, in words) gave ``dataset``'s items, validated on held-out identities with the
+    descriptors' own figures on them beside (``spec.info["baseline"]``). ``options`` as for
+    ``start_training`` (the architecture options do not apply to a head)."""
+    vectors = np.ascontiguousarray(vectors, np.float32)
+    digest = hashlib.sha256(dataset.content_hash.encode() + base.encode() + vectors.tobytes()).hexdigest()
+    described = Dataset(f"{dataset.name}, {base} descriptors", "vector", dataset.ids, dataset.labels, vectors,
+                        content_hash=digest, origin=dataset.origin)  # fmt: skip
+    return start_training(described, cfg, base=base, **options)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import plots
+from explorer import config, plots
 from explorer.analysis.identification import fnir_at_fpir, open_set
 from explorer.data.images import decode_image
 from explorer.errors import InputError
 from explorer.faces.encoder import SAME_PERSON
 from explorer.faces.gallery import Gallery, threshold_from_pick, verify
 from explorer.faces.pipeline import Face, acquire, describe
+from explorer.faces.store import StoredGallery
 from explorer.ui.threshold import picked
 from explorer.ui.workspace import face_encoder
 from explorer.workspace import Workspace
@@ -21,8 +22,23 @@ PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
 
 
 def gallery() -> Gallery:
-    """This visitor's gallery: in the session only, never seen by anyone else."""
-    return st.session_state.setdefault(GALLERY, Gallery())
+    """This visitor's gallery, in the session only (never seen by anyone else); or, where the
+    operator keeps one on the server (EXPLORER_GALLERY_DIR), that shared gallery."""
+    folder = config.settings().gallery_dir
+    return server_gallery(str(folder)) if folder else st.session_state.setdefault(GALLERY, Gallery())
+
+
+@st.cache_resource(show_spinner=False)
+def server_gallery(folder: str) -> StoredGallery:
+    return StoredGallery(folder)
+
+
+def where() -> str:
+    """Where the gallery lives, in words for the page."""
+    folder = config.settings().gallery_dir
+    if folder:
+        return f"This server keeps one gallery for every visitor, in {folder} (its operator enabled it)."
+    return "Your gallery lives in this browser session only: nobody else sees it, and it is gone when the session ends."
 
 
 def threshold() -> tuple[float, str]:
@@ -127,7 +143,7 @@ def people() -> None:
     who = st.selectbox("Person", list(enrolled), key="id_forget_who")
     if st.button("Forget this person", key="id_forget"):
         removed = g.forget(who)
-        st.success(f"Forgot {who}: {removed} face(s) and their photos removed from this session.")
+        st.success(f"Forgot {who}: {removed} face(s) and their photos removed.")
         st.rerun()
 
 

@@ -58,7 +58,7 @@ def model_loader_for(token: str) -> Callable:
         return restorable(lambda ds: face_encoder(crops=token == "faces-crops"), token)
     if token.startswith("ckpt:"):
         path, roots = token[5:], config.settings().data_roots
-        return restorable(lambda ds: load_server_checkpoint(path, allowed_roots=roots), token)
+        return restorable(lambda ds: on_its_base(load_server_checkpoint(path, allowed_roots=roots)), token)
     if token.startswith("run:"):
         run_id, _, step = token[4:].partition(":")
         return restorable(lambda ds: trained_encoder(run_id, step), token)
@@ -72,9 +72,22 @@ def trained_encoder(run_id: str, step: str):
     run = jobs.get_run(run_id)
     if run is None or not step.isdigit() or int(step) not in run.checkpoints:
         raise InputError(f"no checkpoint at step {step} of a training run {run_id!r} on this server")
-    return load_checkpoint(
-        run.model_path(int(step)).read_bytes(), f"trained {run.id} step {step}.safetensors", origin="server"
+    return on_its_base(
+        load_checkpoint(
+            run.model_path(int(step)).read_bytes(), f"trained {run.id} step {step}.safetensors", origin="server"
+        )
     )
+
+
+def on_its_base(encoder):
+    """A head trained on a frozen descriptor (its spec names the base by its token) embeds through
+    that descriptor; any other checkpoint as it is."""
+    base = (encoder.model_info.info or {}).get("base")
+    if not base:
+        return encoder
+    from explorer.models.encoder import StackedEncoder
+
+    return StackedEncoder(model_loader_for(base)(None), encoder)
 
 
 def picker_state(data_token: str, model_token: str) -> dict[str, str]:
@@ -211,7 +224,7 @@ def _uploaded_model(ups) -> Callable | None:
         st.warning("Upload exactly one checkpoint file (plus optionally one .json spec).")
         return None
     w, spec = weights[0], (specs[0].getvalue() if specs else None)
-    return lambda ds: load_checkpoint(w.getvalue(), w.name, spec_json=spec, origin="upload")
+    return lambda ds: on_its_base(load_checkpoint(w.getvalue(), w.name, spec_json=spec, origin="upload"))
 
 
 def face_picker() -> Callable:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -11,7 +13,7 @@ from explorer.errors import InputError
 from explorer.training import jobs
 from explorer.training.collapse import collapse_warning
 from explorer.training.config import SCHEDULES, TrainConfig
-from explorer.training.launch import start_training
+from explorer.training.launch import start_head_training, start_training
 from explorer.training.negatives import NEGATIVES
 from explorer.training.objectives import OBJECTIVES
 from explorer.training.setup import ALIGN_MIN_SIDE, STRIPES, STRIPES_MIN_HEIGHT, scratch_options
@@ -84,14 +86,14 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
 
 
 def _model_and_loss(ws: Workspace) -> dict:
-    can_finetune = getattr(ws.encoder, "source", None) is not None
-    workspace = f"the workspace model ({ws.encoder.model_info.name})" if can_finetune else ""
+    name = ws.encoder.model_info.name if ws.encoder else ""
+    starts = {"new": "built-in architecture, from scratch"}
+    if getattr(ws.encoder, "source", None) is not None:
+        starts["workspace"] = f"the workspace model ({name})"
+    if getattr(ws.encoder, "restore_token", None):  # the workspace's vectors are a frozen face descriptor's
+        starts["head"] = f"a head on the {name.split(' (')[0].lower()} (trains on its vectors)"
     c1, c2, c3 = st.columns(3)
-    start = c1.radio(
-        "Starting model",
-        ["new", "workspace"] if can_finetune else ["new"],
-        format_func=lambda s: "built-in architecture, from scratch" if s == "new" else workspace,
-    )
+    start = c1.radio("Starting model", list(starts), format_func=starts.get)
     loss = c2.selectbox(
         "Loss", list(OBJECTIVES), format_func=lambda n: OBJECTIVES[n].title, help=choices_help(OBJECTIVES)
     )
@@ -156,14 +158,22 @@ def _options(ws: Workspace) -> dict:
 def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
     try:
         with st.spinner("Preparing the training data ..."):
-            run = start_training(
-                ws.dataset,
-                cfg,
-                val_fraction=opts["val"],
-                start_from=ws.encoder if opts["start"] == "workspace" else None,
-                align=opts["align"],
-                stripes=opts["stripes"],
-            )
+            if opts["start"] == "head":  # vectors: augmentation does not apply
+                cfg = replace(cfg, augment=False, erase=0.0)
+                base = ws.encoder.restore_token
+                run = start_head_training(
+                    ws.dataset, ws.embeddings.vectors, base, cfg, val_fraction=opts["val"], align=opts["align"],
+                    stripes=opts["stripes"],
+                )  # fmt: skip
+            else:
+                run = start_training(
+                    ws.dataset,
+                    cfg,
+                    val_fraction=opts["val"],
+                    start_from=ws.encoder if opts["start"] == "workspace" else None,
+                    align=opts["align"],
+                    stripes=opts["stripes"],
+                )
     except jobs.Busy as exc:
         st.warning(str(exc))
         return None
@@ -235,8 +245,10 @@ def live(run: jobs.Run) -> None:
             st.warning(warning)
         st.plotly_chart(plots.training_curves(steps, refreshes=refresh_steps), key="tr_curves")
         vals = list(run.validations)
+        base = run.spec.info.get("baseline")  # a head: the frozen descriptor's own figures on the same people
         if vals:
             v = vals[-1]
+            against = "change against the untrained descriptor" if base else f"change since step {vals[0]['step']}"
             m = st.columns(6)
             for col, (key, name) in zip(
                 m,
@@ -250,13 +262,20 @@ def live(run: jobs.Run) -> None:
                 ),
                 strict=True,
             ):
-                first = vals[0][key]
+                first = base[key] if base else vals[0][key]
                 col.metric(
                     name,
-                    f"{v[key]:.3f}",
-                    f"{v[key] - first:+.3f}",
-                    help=f"change since step {vals[0]['step']}",
+                    f"{v[key]:.4f}" if key == "auc" else f"{v[key]:.3f}",
+                    f"{v[key] - first:+.4f}" if key == "auc" else f"{v[key] - first:+.3f}",
+                    help=against,
                     delta_color="inverse" if key == "eer" else "normal",
+                )
+            if base:
+                better = v["auc"] > base["auc"]
+                st.caption(
+                    f"The untrained descriptor reads ROC AUC {base['auc']:.4f}, 10-fold accuracy {base['accuracy']:.3f} "
+                    f"and MAP@R {base['map_at_r']:.3f} on these held-out identities: at step {v['step']} training has "
+                    f"{'helped' if better else 'not helped'} on people it never saw ({v['auc'] - base['auc']:+.4f} AUC)."
                 )
             st.plotly_chart(plots.validation_curves(vals), key="tr_val")
         snaps = list(run.snapshots)

@@ -1,0 +1,142 @@
+"""Faces: the pipeline's throughput, identification at a 100k-face gallery, verification on AT&T.
+
+    .venv/bin/python benchmarks/bench_faces.py [pipeline|gallery|quality|all] [--quick]
+
+1. pipeline: faces per second (detect + align + describe) on the AT&T photos (112 x 92) and on
+   4000 px photos (the test photo scaled up), against the same pipeline detecting at full
+   resolution (baseline).
+2. gallery: identification among 100k enrolled faces (synthetic 128-d descriptors): the hnswlib
+   index against exact search, recall@1 and queries per second.
+3. quality: held-out ROC AUC, EER and 10-fold accuracy on AT&T s31-s40: dlib's descriptor
+   untrained, and a head trained on its descriptors of s1-s30 for up to 2 CPU minutes with the Train
+   page's defaults (triplet loss, HNSW negatives).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from explorer.faces.pipeline import FaceSettings, acquire, describe  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+FACES = REPO.parent / "shared" / "data" / "att_faces"
+PHOTO = REPO / "tests" / "data" / "astronaut.jpg"
+
+
+def _rate(images, settings: FaceSettings) -> tuple[float, float, int]:
+    """(acquire faces/s, describe faces/s, faces found) over ``images``."""
+    t = time.perf_counter()
+    faces = [f for f in (acquire(img, settings) for img in images) if not isinstance(f, str)]
+    t_acquire = time.perf_counter() - t
+    t = time.perf_counter()
+    describe([f.chip for f in faces])
+    t_describe = time.perf_counter() - t
+    return len(images) / t_acquire, len(faces) / max(t_describe, 1e-9), len(faces)
+
+
+def bench_pipeline(quick: bool) -> None:
+    from PIL import Image
+
+    from explorer.data.folders import load_directory
+
+    acquire(np.asarray(Image.open(PHOTO)))  # loads the models
+    att = load_directory(FACES).items[: 40 if quick else 400]
+    big = np.asarray(Image.open(PHOTO).convert("RGB").resize((4000, 4000), Image.Resampling.BICUBIC))
+    bigs = [big] * (2 if quick else 5)
+    print("| photos | detection | acquire (detect + landmarks + chip) photos/s | describe faces/s | faces found |")
+    print("|---|---|---|---|---|")
+    rates = {}
+    for name, images, settings in (
+        (f"AT&T, {len(att)} x 112 x 92", att, FaceSettings(crops=True)),
+        (f"4000 x 4000, {len(bigs)}", bigs, FaceSettings(detect_max_side=10**6)),
+        (f"4000 x 4000, {len(bigs)}", bigs, FaceSettings()),
+    ):
+        full = settings.detect_max_side > 4000
+        a, d, n = _rate(images, settings)
+        rates[(name, full)] = a
+        how = "full resolution (baseline)" if full else f"scaled to {settings.detect_max_side} px"
+        print(f"| {name} | {how} | {a:.1f} | {d:.1f} | {n} |", flush=True)
+    big = f"4000 x 4000, {len(bigs)}"
+    print(f"Acquiring at 4000 px, scaled against full resolution: {rates[(big, False)] / rates[(big, True)]:.1f}x")
+
+
+def bench_gallery(quick: bool) -> None:
+    from explorer.faces.gallery import Gallery
+
+    n, q = (20_000, 1_000) if quick else (100_000, 5_000)
+    rng = np.random.default_rng(0)
+    people = rng.normal(size=(n // 2, 128)).astype(np.float32) * 0.06  # dlib-like scale: persons ~0.9 apart
+    faces = np.repeat(people, 2, axis=0) + rng.normal(size=(n, 128)).astype(np.float32) * 0.02
+    probes = faces[rng.choice(n, q, replace=False)] + rng.normal(size=(q, 128)).astype(np.float32) * 0.02
+    results = {}
+    for kind, exact_up_to in (("exact", 10**9), ("hnsw", 0)):
+        g = Gallery(exact_up_to=exact_up_to)
+        g.enroll("x", faces, [None] * n, [""] * n)
+        t = time.perf_counter()
+        g.nearest_faces(probes[:1], 1)  # builds the index
+        build = time.perf_counter() - t
+        t = time.perf_counter()
+        _, rows = g.nearest_faces(probes, 1)
+        results[kind] = (rows[:, 0], q / (time.perf_counter() - t), build)
+    recall = float(np.mean(results["hnsw"][0] == results["exact"][0]))
+    print(f"\n| {n:,} enrolled faces, {q:,} queries | build s | queries/s | recall@1 vs exact |")
+    print("|---|---|---|---|")
+    for kind, (_, qps, build) in results.items():
+        print(f"| {kind} | {build:.2f} | {qps:,.0f} | {recall if kind == 'hnsw' else 1:.4f} |")
+    print(f"HNSW against exact: {results['hnsw'][1] / results['exact'][1]:.1f}x the queries per second")
+
+
+def bench_quality(quick: bool) -> None:
+    import torch
+
+    from explorer.data.folders import load_directory
+    from explorer.faces.encoder import FaceEncoder
+    from explorer.models.embedding import embed_dataset
+    from explorer.training.config import TrainConfig, TrainData
+    from explorer.training.evaluation import evaluate
+    from explorer.training.setup import spec_from_scratch
+    from explorer.training.trainer import Trainer
+
+    torch.set_num_threads(1)
+    enc = FaceEncoder(FaceSettings(crops=True))
+    emb = embed_dataset(enc.prepare(load_directory(FACES)), enc)
+    val = np.isin(emb.labels, [f"s{i}" for i in range(31, 41)])
+    classes, y = np.unique(emb.labels, return_inverse=True)
+    data = TrainData(emb.vectors[~val], y[~val], emb.vectors[val], y[val], classes.tolist())
+    print("\n| s31-s40 (100 photos, never trained on) | CPU time | steps | ROC AUC | EER | 10-fold accuracy |")
+    print("|---|---|---|---|---|---|")
+    row = evaluate(data.x_val, data.y_val)
+    print(f"| dlib descriptor, untrained | - | - | {row['auc']:.4f} | {row['eer']:.4f} | {row['accuracy']:.3f} |")
+    from explorer.data.dataset import Dataset
+
+    vectors = Dataset("att", "vector", emb.ids[~val], emb.labels[~val], emb.vectors[~val], "h", "server")
+    tr = Trainer(TrainConfig(lr=3e-3, steps=10**9, augment=False), data, spec_from_scratch(vectors), threads=1)
+    spent, marks = 0.0, [0.25, 0.5] if quick else [0.25, 0.5, 1, 2]
+    while marks:
+        t = time.process_time()
+        tr.step()
+        spent += time.process_time() - t
+        if spent >= marks[0] * 60:
+            v = tr.validate()
+            print(f"| head (MLP 128-256-64, triplet, HNSW negatives) | {marks.pop(0):g} min | {tr.step_no:,} | "
+                  f"{v['auc']:.4f} | {v['eer']:.4f} | {v['accuracy']:.3f} |", flush=True)  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("part", nargs="?", choices=("pipeline", "gallery", "quality", "all"), default="all")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    a = ap.parse_args()
+    for part, run in (("pipeline", bench_pipeline), ("gallery", bench_gallery), ("quality", bench_quality)):
+        if a.part in (part, "all"):
+            run(a.quick)
+
+
+if __name__ == "__main__":
+    main()
