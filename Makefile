@@ -34,6 +34,7 @@ bench: install-dev
 	$(PY) benchmarks/bench_verification.py
 	$(PY) benchmarks/bench_projection.py
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_faces.py
 
 model: install
 	$(PY) scripts/train_default_model.py

@@ -68,3 +68,23 @@ def open_page(page: str, *, timeout: int = 180):
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def open_faces_workspace(att_faces: Path, tmp_path: Path, monkeypatch, people: int, page: str):
+    """An AppTest session whose workspace is the first ``people`` AT&T identities embedded by the
+    face descriptor (a server folder named in the address), switched to ``page``."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    folder = tmp_path / "faces"
+    for person in [f"s{i}" for i in range(1, people + 1)]:
+        shutil.copytree(att_faces / person, folder / person)
+    monkeypatch.setenv("EXPLORER_DATA_ROOTS", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["data"] = f"dir:{folder}"
+    at.query_params["model"] = "faces-crops"
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at

@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import REPO, image_bytes, open_page
+from conftest import REPO, image_bytes, open_faces_workspace, open_page
 from PIL import Image
 
 PHOTO = REPO / "tests" / "data" / "astronaut.jpg"
@@ -104,21 +104,7 @@ def test_the_threshold_picked_for_the_face_descriptor_is_the_pages_threshold():
 
 
 def test_the_workspace_is_enrolled_in_one_click_and_measured_one_to_many(att_faces, tmp_path, monkeypatch):
-    import shutil
-
-    from conftest import APP
-    from streamlit.testing.v1 import AppTest
-
-    folder = tmp_path / "faces"
-    for person in ("s1", "s2", "s3", "s4", "s5", "s6"):
-        shutil.copytree(att_faces / person, folder / person)
-    monkeypatch.setenv("EXPLORER_DATA_ROOTS", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params["data"] = f"dir:{folder}"
-    at.query_params["model"] = "faces-crops"
-    at.run()
-    at.switch_page("app_pages/identify.py").run()
-    assert not at.exception, at.exception
+    at = open_faces_workspace(att_faces, tmp_path, monkeypatch, 6, "app_pages/identify.py")
     _section(at, "Workspace")
     ws = at.session_state["workspace"]
     assert ws.embeddings.dim == 128 and ws.dataset.faces is not None

@@ -3,7 +3,7 @@
 import time
 
 import numpy as np
-from conftest import APP, open_page
+from conftest import APP, open_faces_workspace, open_page
 from streamlit.testing.v1 import AppTest
 
 from explorer.training import jobs
@@ -20,6 +20,13 @@ def _wait(run, cond, timeout=180):
     assert cond(), run.status
 
 
+def _start(at) -> jobs.Run:
+    """Press Start; the run this session started."""
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception, at.exception
+    return jobs.get_run(at.session_state["train_run"])
+
+
 def test_start_progress_checkpoint_and_stop():
     jobs._RUNS.clear()
     at = open_page("app_pages/train.py")
@@ -27,9 +34,7 @@ def test_start_progress_checkpoint_and_stop():
     _number(at, "Validate every (steps)").set_value(5)
     _number(at, "Checkpoint every (steps)").set_value(10)
     _number(at, "Index refresh every (steps)").set_value(5)
-    next(b for b in at.button if b.label == "Start").click().run()
-    assert not at.exception, at.exception
-    run = jobs.get_run(at.session_state["train_run"])
+    run = _start(at)
     assert run is not None and run.cfg.steps == 20 and run.cfg.miner == "hnsw"
     _wait(run, lambda: not run.active)
     at.run()
@@ -166,9 +171,7 @@ def test_vectors_train_an_mlp_without_image_options():
     assert boxes["Random erasing"].disabled and "these items are vectors" in boxes["Augment images"].help
     assert _number(at, "Zoom (+-)").disabled
     _number(at, "Steps").set_value(10)
-    next(b for b in at.button if b.label == "Start").click().run()
-    assert not at.exception, at.exception
-    run = jobs.get_run(at.session_state["train_run"])
+    run = _start(at)
     _wait(run, lambda: not run.active)
     at.run()
     assert run.status == "finished" and run.spec.architecture == "mlp" and not run.cfg.augment
@@ -201,29 +204,14 @@ def test_the_form_lists_every_loss_and_strategy_and_its_help_says_what_not_how_m
 def test_a_head_on_the_face_descriptor_is_measured_against_the_descriptor_and_used_through_it(
     att_faces, tmp_path, monkeypatch
 ):
-    import shutil
-
-    from streamlit.testing.v1 import AppTest
-
     jobs._RUNS.clear()
-    folder = tmp_path / "faces"
-    for person in [f"s{i}" for i in range(1, 9)]:
-        shutil.copytree(att_faces / person, folder / person)
-    monkeypatch.setenv("EXPLORER_DATA_ROOTS", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params["data"] = f"dir:{folder}"
-    at.query_params["model"] = "faces-crops"
-    at.run()
-    at.switch_page("app_pages/train.py").run()
-    assert not at.exception, at.exception
+    at = open_faces_workspace(att_faces, tmp_path, monkeypatch, 8, "app_pages/train.py")
     start = at.radio[0]
     assert start.options[-1].startswith("a head on the face descriptor")
     start.set_value("head")
     _number(at, "Steps").set_value(20)
     _number(at, "P (identities per batch)").set_value(4)
-    next(b for b in at.button if b.label == "Start").click().run()
-    assert not at.exception, at.exception
-    run = jobs.get_run(at.session_state["train_run"])
+    run = _start(at)
     _wait(run, lambda: not run.active)
     at.run()
     assert run.status == "finished" and run.spec.info["base"] == "faces-crops" and not run.cfg.augment

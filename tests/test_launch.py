@@ -78,7 +78,8 @@ def test_a_head_on_frozen_descriptors_records_what_they_read_alone_on_the_held_o
     )
     wait_for(run, lambda: not run.active)
     info = run.spec.info
-    assert info["base"] == "faces" and run.spec.architecture == "mlp" and run.spec.input.dim == vectors.shape[1]
+    assert info["base"] == "faces" and run.spec.architecture == "mlp" and run.spec.params["residual"]
+    assert run.spec.input.dim == run.spec.out_dim == vectors.shape[1]  # it starts as the identity
     data = run.trainer.data
     val_rows = np.isin(ds.labels, [data.classes[i] for i in np.unique(data.y_val)])
     assert info["baseline"] == evaluate(vectors[val_rows], data.y_val)  # the descriptors themselves, same people

@@ -1,5 +1,6 @@
 """What a run starts from: provenance of the split and the starting model."""
 
+import pytest
 from training_fixtures import blobs
 
 from explorer.training.setup import split_identities
@@ -28,3 +29,23 @@ def test_provenance_names_the_data_the_split_and_the_starting_model():
         again.info["trained_on"]
         == spec.info["trained_on"] + "; fine-tuned from a model trained on " + spec.info["trained_on"]
     )
+
+
+def test_a_residual_head_starts_as_the_identity_and_keeps_the_size():
+    import torch
+
+    from explorer.data.dataset import Dataset
+    from explorer.models.architectures import build_model
+    from explorer.training.setup import spec_from_scratch
+
+    x, y = blobs(n_ids=4, per=3)
+    ds = Dataset(name="d", kind="vector", ids=[str(i) for i in range(len(y))], labels=y.astype(str), items=x,
+                 content_hash="d" * 64, origin="server")  # fmt: skip
+    spec = spec_from_scratch(ds, residual=True)
+    assert spec.out_dim == x.shape[1] and spec.params["residual"] is True
+    model = build_model(spec)
+    t = torch.from_numpy(x)
+    torch.testing.assert_close(model(t), t)  # its last layer starts at zero
+    assert spec_from_scratch(ds).out_dim == 64  # not a head: the plain MLP
+    with pytest.raises(Exception, match="keeps the input's size"):
+        build_model(type(spec)("mlp", {"in_dim": 32, "residual": True}, spec.input, 16))

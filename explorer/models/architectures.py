@@ -121,19 +121,27 @@ def stripe_views(out: torch.Tensor, stripes: int) -> list[torch.Tensor]:
 
 
 class MLP(nn.Module):
-    """Linear-ReLU layers for vector inputs."""
+    """Linear-ReLU layers for vector inputs. ``residual``: the output is the input plus the layers'
+    output, whose last layer starts at zero, so the model starts as the identity: a head on a good
+    descriptor starts from the descriptor itself, not from a random projection of it."""
 
-    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256,), out_dim: int = 64):
+    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (256,), out_dim: int = 64, residual: bool = False):
         super().__init__()
+        if residual and out_dim != in_dim:
+            raise ValueError(f"a residual MLP keeps the input's size: out_dim {out_dim} != in_dim {in_dim}")
         dims = [in_dim, *hidden]
         layers: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             layers += [nn.Linear(a, b), nn.ReLU(inplace=True)]
         layers.append(nn.Linear(dims[-1], out_dim))
+        if residual:
+            nn.init.zeros_(layers[-1].weight)
+            nn.init.zeros_(layers[-1].bias)
         self.net = nn.Sequential(*layers)
+        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return x + self.net(x) if self.residual else self.net(x)
 
 
 ARCHITECTURES = {"convnet": ConvNet, "mlp": MLP}

@@ -55,7 +55,8 @@ def start_training(
     else:
         if dataset.kind == "vector" and (align or stripes):
             raise ValueError("the learned alignment and stripe embeddings apply to images; these items are vectors")
-        spec, model = spec_from_scratch(dataset, align=align, stripes=stripes), None
+        # a head on a descriptor starts as the identity: from the descriptor's quality, not a random projection
+        spec, model = spec_from_scratch(dataset, align=align, stripes=stripes, residual=base is not None), None
     spec = with_provenance(spec, dataset, train, val, fine_tuned=model is not None)
     data = prepare(dataset, spec, train, val)
     if base is not None:  # a head on a frozen descriptor: what the descriptor alone reads on the same people

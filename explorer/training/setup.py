@@ -69,13 +69,22 @@ def scratch_options(dataset, max_side: int = 48) -> dict[str, str | None]:
 
 
 def spec_from_scratch(
-    dataset, *, out_dim: int = 64, max_side: int = 48, align: bool = False, stripes: bool = False
+    dataset,
+    *,
+    out_dim: int = 64,
+    max_side: int = 48,
+    align: bool = False,
+    stripes: bool = False,
+    residual: bool = False,
 ) -> ModelSpec:
-    """The built-in architecture for a dataset: an MLP for vectors; for images the ConvNet, with a
-    learned alignment (spatial transformer) in front when ``align`` and the images are large enough,
-    and with ``stripes``, STRIPES stripe embeddings of ``out_dim`` dimensions each (PCB) on images
-    at least STRIPES_MIN_HEIGHT high."""
+    """The built-in architecture for a dataset: an MLP for vectors (``residual``: one that starts as
+    the identity and keeps the vectors' size, for a head on a good descriptor); for images the
+    ConvNet, with a learned alignment (spatial transformer) in front when ``align`` and the images
+    are large enough, and with ``stripes``, STRIPES stripe embeddings of ``out_dim`` dimensions each
+    (PCB) on images at least STRIPES_MIN_HEIGHT high."""
     inp = input_spec_for(dataset, max_side)
+    if inp.kind == "vector" and residual:
+        return ModelSpec("mlp", {"in_dim": inp.dim, "hidden": [256], "residual": True}, inp, inp.dim)
     if inp.kind == "vector":
         return ModelSpec("mlp", {"in_dim": inp.dim, "hidden": [256]}, inp, out_dim)
     params = {"in_channels": inp.channels, "widths": [16, 32, 64]}
