@@ -105,3 +105,15 @@ def test_a_server_gallery_survives_a_restart_and_forgetting_deletes_rows_and_pho
     with sqlite3.connect(tmp_path / "gallery.sqlite") as db:
         assert db.execute("SELECT name, source FROM faces").fetchall() == [("bob", "b.jpg")]
     assert StoredGallery(tmp_path, dim=8).people() == {"bob": 1}
+
+
+def test_replacing_people_enrols_them_anew_and_keeps_the_others():
+    g, people = _gallery()
+    names = ["p1", "p1", "new"]
+    vectors = np.random.default_rng(5).normal(size=(3, 8))
+    g.replace_people(names, vectors, [np.zeros((2, 2, 3), np.uint8)] * 3, ["a", "b", "c"])
+    assert g.people()["p1"] == 2 and g.people()["new"] == 1 and g.people()["p2"] == people["p2"].shape[0]
+    np.testing.assert_allclose(g.vectors[[i for i, n in enumerate(g.names) if n == "p1"]], vectors[:2], rtol=1e-6)
+    with pytest.raises(ValueError, match="enrol at least one"):
+        g.enroll_many(["a", "b"], np.zeros((1, 8)), [np.zeros((2, 2, 3))], ["x"])
+    assert "a" not in g.people()  # nothing half-added

@@ -63,15 +63,20 @@ class Gallery:
         return out
 
     def enroll(self, name: str, vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]) -> None:
-        name = name.strip()
-        if not name:
+        """Add faces of one person (one descriptor, chip and source each)."""
+        self.enroll_many([name] * len(np.asarray(vectors).reshape(-1, self.dim)), vectors, chips, sources)
+
+    def enroll_many(self, names: list[str], vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]) -> None:
+        """Add faces, each with the name of its person; checked whole before anything is added."""
+        names = [str(n).strip() for n in names]
+        if not all(names):
             raise ValueError("a person needs a name to be enrolled")
         vectors = np.asarray(vectors, np.float32).reshape(-1, self.dim)
-        if not (len(vectors) == len(chips) == len(sources)) or not len(vectors):
+        if not (len(vectors) == len(chips) == len(sources) == len(names)) or not len(vectors):
             raise ValueError("enrol at least one face, with its chip and source")
         if not np.isfinite(vectors).all():
             raise ValueError("a descriptor holds NaN or inf")
-        self.names += [name] * len(vectors)
+        self.names += names
         self.vectors = np.concatenate([self.vectors, vectors])
         self.chips += list(chips)
         self.sources += list(sources)
@@ -79,7 +84,10 @@ class Gallery:
 
     def forget(self, name: str) -> int:
         """Remove every face of ``name`` (descriptors, chips, sources); returns how many."""
-        keep = [i for i, n in enumerate(self.names) if n != name]
+        return self.forget_many({name})
+
+    def forget_many(self, names: set[str]) -> int:
+        keep = [i for i, n in enumerate(self.names) if n not in names]
         removed = len(self.names) - len(keep)
         self.names = [self.names[i] for i in keep]
         self.vectors = self.vectors[keep]
@@ -87,6 +95,13 @@ class Gallery:
         self.sources = [self.sources[i] for i in keep]
         self._index = None
         return removed
+
+    def replace_people(
+        self, names: list[str], vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]
+    ) -> None:
+        """Enrol these faces, in place of whatever was enrolled for the same people (one pass each)."""
+        self.forget_many(set(names))
+        self.enroll_many(names, vectors, chips, sources)
 
     @property
     def search_kind(self) -> str:

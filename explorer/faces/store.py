@@ -29,34 +29,35 @@ class StoredGallery(Gallery):
         with self._db() as db:
             db.execute(SCHEMA)
             rows = db.execute("SELECT name, vector, source, photo FROM faces ORDER BY id").fetchall()
-        for name, vector, source, photo in rows:
-            chip = np.asarray(Image.open(self.folder / "photos" / photo).convert("RGB"))
-            super().enroll(name, np.frombuffer(vector, np.float32)[None], [chip], [source])
+        if rows:  # in one call: the base class, not the write-through below
+            chips = [np.asarray(Image.open(self.folder / "photos" / r[3]).convert("RGB")) for r in rows]
+            vectors = np.stack([np.frombuffer(r[1], np.float32) for r in rows])
+            Gallery.enroll_many(self, [r[0] for r in rows], vectors, chips, [r[2] for r in rows])
 
     def _db(self) -> sqlite3.Connection:
         return sqlite3.connect(self.folder / "gallery.sqlite")
 
-    def enroll(self, name: str, vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]) -> None:
+    def enroll_many(self, names: list[str], vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]) -> None:
         with self._lock:
-            super().enroll(name, vectors, chips, sources)  # checks first: nothing half-written
+            super().enroll_many(names, vectors, chips, sources)  # checks first: nothing half-written
             rows = []
-            for v, chip, source in zip(
-                np.asarray(vectors, np.float32).reshape(-1, self.dim), chips, sources, strict=True
-            ):
+            flat = np.asarray(vectors, np.float32).reshape(-1, self.dim)
+            for name, v, chip, source in zip(names, flat, chips, sources, strict=True):
                 photo = f"{secrets.token_hex(8)}.png"
                 buf = io.BytesIO()
                 Image.fromarray(np.asarray(chip, np.uint8)).save(buf, format="PNG")
                 atomic_write_bytes(self.folder / "photos" / photo, buf.getvalue())
-                rows.append((name.strip(), v.tobytes(), source, photo))
+                rows.append((str(name).strip(), v.tobytes(), source, photo))
             with self._db() as db:
                 db.executemany("INSERT INTO faces (name, vector, source, photo) VALUES (?, ?, ?, ?)", rows)
 
-    def forget(self, name: str) -> int:
+    def forget_many(self, names: set[str]) -> int:
         with self._lock:
-            removed = super().forget(name)
+            removed = super().forget_many(names)
+            marks = ",".join("?" * len(names))
             with self._db() as db:
-                photos = [p for (p,) in db.execute("SELECT photo FROM faces WHERE name = ?", (name,))]
-                db.execute("DELETE FROM faces WHERE name = ?", (name,))
+                photos = [p for (p,) in db.execute(f"SELECT photo FROM faces WHERE name IN ({marks})", tuple(names))]
+                db.execute(f"DELETE FROM faces WHERE name IN ({marks})", tuple(names))
             for photo in photos:
                 (self.folder / "photos" / photo).unlink(missing_ok=True)
             return removed

@@ -6,13 +6,14 @@ import numpy as np
 import streamlit as st
 
 from explorer import config, plots
-from explorer.analysis.identification import fnir_at_fpir, open_set
+from explorer.analysis.identification import OpenSetResult, fnir_at_fpir, open_set
 from explorer.data.images import decode_image
 from explorer.errors import InputError
 from explorer.faces.encoder import SAME_PERSON
 from explorer.faces.gallery import Gallery, threshold_from_pick, verify
 from explorer.faces.pipeline import Face, acquire, describe
 from explorer.faces.store import StoredGallery
+from explorer.ui.memo import memo, memo_get
 from explorer.ui.threshold import picked
 from explorer.ui.workspace import face_encoder
 from explorer.workspace import Workspace
@@ -155,27 +156,29 @@ def workspace(ws: Workspace | None, t: float) -> None:
     ds, emb = ws.dataset, ws.embeddings
     if st.button(f"Enroll the workspace ({emb.n:,} faces of {len(ds.classes):,} people)", key="id_enroll_ws"):
         g = gallery()
-        for name in ds.classes:
-            rows = np.flatnonzero(ds.labels == name)
-            g.forget(name)
-            g.enroll(name, emb.vectors[rows], [ds.items[i] for i in rows], [str(ds.ids[i]) for i in rows])
+        g.replace_people(ds.labels.tolist(), emb.vectors, list(ds.items), [str(i) for i in ds.ids])
         st.success(f"Enrolled {len(ds.classes):,} people ({g.search_kind} search).")
     if st.button("Measure 1:N on the workspace (open set)", key="id_open_set"):
         try:
-            r = open_set(emb.vectors, ds.labels)
+            memo(ws, "open_set", (), lambda: open_set(emb.vectors, ds.labels))
         except ValueError as exc:
             st.error(f"Cannot measure 1:N: {exc}.")
-            return
-        m = st.columns(4)
-        m[0].metric("Rank-1", f"{100 * r.rank1:.1f}%", help="known probes whose closest enrolled person is them")
-        m[1].metric("Rank-5", f"{100 * r.rank5:.1f}%")
-        m[2].metric("Gallery size N", f"{r.gallery_size:,}", help="FPIR grows with N: compare at the same N")
-        fnir = fnir_at_fpir(r, 0.01)
-        m[3].metric("FNIR at FPIR 1%", "n/a" if fnir is None else f"{100 * fnir[0]:.1f}%")
-        st.caption(
-            f"First item of each identity enrolled; {r.mated:,} known probes; {len(r.unknown_identities)} identities "
-            f"held back as {r.non_mated:,} unknown probes. At this page's threshold {t:.3g}: FNIR "
-            f"{100 * r.fnir[np.searchsorted(r.thresholds, t, side='right') - 1]:.1f}%, FPIR "
-            f"{100 * r.fpir[np.searchsorted(r.thresholds, t, side='right') - 1]:.1f}%."
-        )
-        st.plotly_chart(plots.identification_det(r.fpir, r.fnir, gallery_size=r.gallery_size), key="id_det")
+    r = memo_get(ws, "open_set", ())
+    if r is not None:  # kept for this workspace: the figures stay as the page reruns
+        one_to_many(r, t)
+
+
+def one_to_many(r: OpenSetResult, t: float) -> None:
+    m = st.columns(4)
+    m[0].metric("Rank-1", f"{100 * r.rank1:.1f}%", help="known probes whose closest enrolled person is them")
+    m[1].metric("Rank-5", f"{100 * r.rank5:.1f}%")
+    m[2].metric("Gallery size N", f"{r.gallery_size:,}", help="FPIR grows with N: compare at the same N")
+    fnir = fnir_at_fpir(r, 0.01)
+    m[3].metric("FNIR at FPIR 1%", "n/a" if fnir is None else f"{100 * fnir[0]:.1f}%")
+    at = np.searchsorted(r.thresholds, t, side="right") - 1
+    st.caption(
+        f"First item of each identity enrolled; {r.mated:,} known probes; {len(r.unknown_identities)} identities "
+        f"held back as {r.non_mated:,} unknown probes. At this page's threshold {t:.3g}: FNIR "
+        f"{100 * r.fnir[at]:.1f}%, FPIR {100 * r.fpir[at]:.1f}%."
+    )
+    st.plotly_chart(plots.identification_det(r.fpir, r.fnir, gallery_size=r.gallery_size), key="id_det")
