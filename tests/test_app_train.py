@@ -215,7 +215,9 @@ def test_a_head_on_the_face_descriptor_is_measured_against_the_descriptor_and_us
     _wait(run, lambda: not run.active)
     at.run()
     assert run.status == "finished" and run.spec.info["base"] == "faces-crops" and not run.cfg.augment
-    assert any("The untrained descriptor reads ROC AUC" in c.value for c in at.caption)
+    assert any(
+        "The untrained descriptor (unit length, as the head's output) reads ROC AUC" in c.value for c in at.caption
+    )
     auc = next(m for m in at.metric if m.label == "ROC AUC")
     assert "against the untrained descriptor" in auc.help
     next(b for b in at.button if b.label == "Use this model").click().run()

@@ -59,8 +59,10 @@ def start_training(
         spec, model = spec_from_scratch(dataset, align=align, stripes=stripes, residual=base is not None), None
     spec = with_provenance(spec, dataset, train, val, fine_tuned=model is not None)
     data = prepare(dataset, spec, train, val)
-    if base is not None:  # a head on a frozen descriptor: what the descriptor alone reads on the same people
-        spec = replace(spec, info={**spec.info, "base": base, "baseline": evaluate(data.x_val, data.y_val)})
+    if base is not None:  # a head on a frozen descriptor: what the descriptor alone reads on the same people,
+        # L2-normalised as the head's output is (distances and their gap on one scale; the head's step 0)
+        unit = data.x_val / np.maximum(np.linalg.norm(data.x_val, axis=1, keepdims=True), 1e-12)
+        spec = replace(spec, info={**spec.info, "base": base, "baseline": evaluate(unit, data.y_val)})
     keep = dataset.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
     return jobs.start_run(cfg, data, spec, model, keep_data=keep)
 

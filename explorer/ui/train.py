@@ -273,7 +273,7 @@ def live(run: jobs.Run) -> None:
             if base:
                 better = v["auc"] > base["auc"]
                 st.caption(
-                    f"The untrained descriptor reads ROC AUC {base['auc']:.4f}, 10-fold accuracy {base['accuracy']:.3f} "
+                    f"The untrained descriptor (unit length, as the head's output) reads ROC AUC {base['auc']:.4f}, 10-fold accuracy {base['accuracy']:.3f} "
                     f"and MAP@R {base['map_at_r']:.3f} on these held-out identities: at step {v['step']} training has "
                     f"{'helped' if better else 'not helped'} on people it never saw ({v['auc'] - base['auc']:+.4f} AUC)."
                 )
