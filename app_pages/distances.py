@@ -50,7 +50,8 @@ m[2].metric(
 m[3].metric(
     "Overlap",
     "n/a" if sep.overlap is None else f"{sep.overlap:.4f}",
-    help="Shared area of the two normalised histograms: 0 = separated, 1 = identical",
+    help="The share of the two distributions no single threshold separates (the least FAR + FRR): "
+    "0 = some threshold separates every pair, 1 = identical",
 )
 m[4].metric("Mean genuine", f"{sep.mean_genuine:.3f}")
 m[5].metric("Mean impostor", f"{sep.mean_impostor:.3f}")

@@ -46,6 +46,9 @@ try:
 except ValueError as exc:
     st.error(f"Cannot compute pair distances: {exc}. Your workspace is unchanged.")
     st.stop()
+if proto is not None and not (scores.n_impostor and scores.n_genuine):  # the file's pairs, not the identities
+    st.warning(ui.protocol_shortfall(proto, scores))
+    st.stop()
 if not scores.n_impostor:
     st.warning(
         "Only one identity here: every pair is genuine, so nothing can be falsely accepted and a threshold has "

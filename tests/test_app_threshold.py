@@ -177,3 +177,18 @@ def test_a_pairs_file_that_is_not_one_is_refused(page):
     assert not page.exception
     assert any("folds n" in e.value for e in page.error)
     assert page.session_state["workspace"] is ws
+
+
+def test_a_file_whose_matching_pairs_are_all_genuine_says_so_not_one_identity(page):
+    """A six-plus-identity workspace and a file of which one genuine pair matches: the page says how
+    many of the file's pairs matched, and that no impostor pair is left, not "only one identity"."""
+    ids = page.session_state["workspace"].embeddings.ids
+    labels = page.session_state["workspace"].embeddings.labels
+    k = np.flatnonzero(labels == labels[0])[:2]
+    text = "id_a,id_b,same\n" + f"{ids[k[0]]},{ids[k[1]]},1\n" + "nobody,also_nobody,0\nghost,spirit,0\n"
+    page.radio(key="th_source").set_value("Pairs from a protocol file").run()
+    page.file_uploader(key="th_pairs_file").set_value(("pairs.csv", text.encode(), "text/csv")).run()
+    assert not page.exception
+    warnings = " ".join(w.value for w in page.warning)
+    assert "1 of the file's pairs matched items of this workspace" in warnings and "no impostor" in warnings
+    assert "Only one identity" not in warnings

@@ -48,6 +48,22 @@ def test_planted_label_errors_are_found():
     assert sus.set_index("item").loc[45, "agreement"] == pytest.approx(np.mean(y[nb] == y[45]))
 
 
+def test_small_classes_are_judged_on_the_neighbours_they_could_fill():
+    """A perfect embedding with classes of 1, 2 and 3 items flags nothing (their 10 nearest cannot
+    all share the label); a 2-item class whose nearest item carries another label is flagged, by a
+    hand count over that one neighbour."""
+    rng = np.random.default_rng(0)
+    sizes = [1, 2, 3, 2, 3, 12, 12]
+    y = np.repeat([f"c{i}" for i in range(len(sizes))], sizes)
+    centres = rng.normal(size=(len(sizes), 6)) * 20
+    x = (centres[np.repeat(np.arange(len(sizes)), sizes)] + rng.normal(size=(len(y), 6)) * 0.1).astype(np.float32)
+    assert label_suspects(y, neighbours(x, build_index(x), k=10)).empty
+    x[1] = x[3] + 0.01  # c1's first item now sits on c2's first: its one usable neighbour is c2
+    sus = label_suspects(y, neighbours(x, build_index(x), k=10)).set_index("item")
+    assert 1 in sus.index and sus.loc[1, "neighbour_label"] == "c2" and sus.loc[1, "agreement"] == 0.0
+    assert sus.loc[1, "support"] == 1.0
+
+
 def test_outliers_by_robust_z():
     x = X.copy()
     x[200] = CENTRES[Y[200]] + 30  # far from its class

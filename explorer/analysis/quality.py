@@ -49,23 +49,31 @@ def label_suspects(
     """Items whose nearest neighbours (from :func:`neighbours`) mostly carry another label:
     columns item, label, neighbour_label (the most common among the neighbours), agreement (share
     of neighbours with the item's own label) and support (share with neighbour_label); least
-    agreement first."""
+    agreement first.
+
+    An item is judged on as many neighbours as its class could fill (class size - 1, at most the k
+    given): an item of a 3-item class has only 2 same-label items to find, so its 3rd to 10th
+    neighbours carry another label whatever the embedding, and are no evidence. Items of one-item
+    classes have nothing to find and are never flagged."""
     labels = np.asarray(labels).astype(str)
     classes, y = np.unique(labels, return_inverse=True)
     rows = np.arange(len(y))
     ny = y[nearest[1]]
-    agree = (ny == y[:, None]).mean(axis=1)
+    room = np.minimum(np.bincount(y)[y] - 1, ny.shape[1])  # neighbours that could share the label
+    used = np.arange(ny.shape[1])[None, :] < room[:, None]
+    n_used = np.maximum(room, 1)
+    agree = ((ny == y[:, None]) & used).sum(axis=1) / n_used
     counts = np.zeros((len(y), len(classes)), np.int64)
-    np.add.at(counts, (np.repeat(rows, ny.shape[1]), ny.ravel()), 1)
+    np.add.at(counts, (np.repeat(rows, ny.shape[1])[used.ravel()], ny.ravel()[used.ravel()]), 1)
     top = counts.argmax(axis=1)
-    flag = (agree <= max_agreement) & (top != y)
+    flag = (room > 0) & (agree <= max_agreement) & (top != y)
     out = pd.DataFrame(
         {
             "item": rows[flag],
             "label": classes[y[flag]],
             "neighbour_label": classes[top[flag]],
             "agreement": agree[flag],
-            "support": counts[flag, top[flag]] / ny.shape[1],
+            "support": counts[flag, top[flag]] / n_used[flag],
         }
     )
     return out.sort_values(["agreement", "support"], ascending=[True, False], ignore_index=True)

@@ -156,7 +156,11 @@ class Separation:
     """How well genuine and impostor distances separate.
 
     d_prime : |mean_imp - mean_gen| / sqrt((var_gen + var_imp) / 2).
-    overlap : sum over bins of min(p_gen, p_imp), 0 (disjoint) .. 1 (identical), binned.
+    overlap : the share of the two distributions that no single threshold separates: the least
+        FAR + FRR over thresholds (1 - the Kolmogorov-Smirnov distance), 0 (some threshold separates
+        every pair) .. 1 (identical). It means the same at any pair count (a shared histogram area
+        falls to 0 when a few hundred pairs scatter over thousands of bins); read at the bin edges,
+        so within one bin's pairs of the exact least sum.
     """
 
     mean_genuine: float
@@ -180,5 +184,7 @@ def separation(h: PairScores) -> Separation:
         return Separation(mg, mi, sg, si, None, None)
     pooled = np.sqrt((sg * sg + si * si) / 2)
     d_prime = float(abs(mi - mg) / pooled) if pooled > 0 else None
-    overlap = float(np.minimum(h.genuine_hist / h.n_genuine, h.impostor_hist / h.n_impostor).sum())
+    far = np.r_[0.0, np.cumsum(h.impostor_hist)] / h.n_impostor  # accepted at each edge, distance <= edge
+    frr = 1.0 - np.r_[0.0, np.cumsum(h.genuine_hist)] / h.n_genuine
+    overlap = float(np.clip((far + frr).min(), 0.0, 1.0))
     return Separation(mg, mi, sg, si, d_prime, overlap)

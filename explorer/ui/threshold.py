@@ -285,3 +285,14 @@ def remember_pick(ws: Workspace, metric: str, r: ThresholdResult, how: str, pair
 
 def picked() -> dict | None:
     return st.session_state.get(PICKED)
+
+
+def protocol_shortfall(proto: PairProtocol, scores: PairScores) -> str:
+    """Why a protocol file's pairs cannot make a curve: how many matched the workspace, of which kind."""
+    skipped = len(proto.unknown_ids) + len(proto.malformed)
+    missing = "impostor (different identity)" if not scores.n_impostor else "genuine (same identity)"
+    return (
+        f"{len(proto.same):,} of the file's pairs matched items of this workspace ({skipped:,} lines skipped: unknown "
+        f"ids or malformed), {scores.n_genuine:,} genuine and {scores.n_impostor:,} impostor: with no {missing} "
+        "pair there is nothing to put a threshold between. Check that the file names this workspace's items."
+    )
