@@ -52,6 +52,8 @@ class StoredGallery(Gallery):
                 db.executemany("INSERT INTO faces (name, vector, source, photo) VALUES (?, ?, ?, ?)", rows)
 
     def forget_many(self, names: set[str]) -> int:
+        if not names:
+            return 0
         with self._lock:
             removed = super().forget_many(names)
             marks = ",".join("?" * len(names))
