@@ -7,6 +7,7 @@ import io
 import secrets
 import sqlite3
 import threading
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,11 @@ class StoredGallery(Gallery):
             vectors = np.stack([np.frombuffer(r[1], np.float32) for r in rows])
             Gallery.enroll_many(self, [r[0] for r in rows], vectors, chips, [r[2] for r in rows])
 
-    def _db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.folder / "gallery.sqlite")
+    @contextmanager
+    def _db(self):
+        """A connection for one transaction: committed (or rolled back) and closed."""
+        with closing(sqlite3.connect(self.folder / "gallery.sqlite")) as db, db:
+            yield db
 
     def enroll_many(self, names: list[str], vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]) -> None:
         with self._lock:

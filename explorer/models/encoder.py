@@ -213,15 +213,13 @@ class StackedEncoder(Encoder):
     def prepare(self, dataset, *, progress=None, store=None):
         return self.base.prepare(dataset, progress=progress, store=store)
 
-    def preprocess(self, items) -> np.ndarray:
-        return self.base.preprocess(items)
-
     @property
     def batch_size(self) -> int:
         return self.base.batch_size
 
-    def forward(self, batch: np.ndarray) -> np.ndarray:
-        return self.head.encode(self.base._check(self.base.forward(batch), len(batch)))
+    def encode(self, items) -> np.ndarray:
+        """The base's checked descriptors, then the head's checked embeddings of them."""
+        return self.head.encode(self.base.encode(items))
 
     def preprocessing_key(self) -> str:
         return f"{self.base.preprocessing_key()}|head: {self.head.preprocessing_key()}"

@@ -9,7 +9,7 @@ from explorer import config, plots
 from explorer.analysis.identification import OpenSetResult, fnir_at_fpir, open_set
 from explorer.data.images import decode_image
 from explorer.errors import InputError
-from explorer.faces.encoder import SAME_PERSON
+from explorer.faces.encoder import SAME_PERSON, FaceEncoder
 from explorer.faces.gallery import Gallery, threshold_from_pick, verify
 from explorer.faces.pipeline import Face, acquire, describe
 from explorer.faces.store import StoredGallery
@@ -20,6 +20,7 @@ from explorer.workspace import Workspace
 
 GALLERY = "id_gallery"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
+SEEN, SEEN_LIMIT = "id_faces_seen", 16  # this session's recent uploads: their face and descriptor
 
 
 def gallery() -> Gallery:
@@ -58,25 +59,32 @@ def photo_input(label: str, key: str, *, many: bool = False) -> list:
     return files
 
 
-def faces_in(files) -> list[tuple[str, Face | str]]:
-    """Each photo's face, or why there is none (not an image, no face)."""
+def faces_in(files) -> list[tuple[str, Face | str, np.ndarray | None]]:
+    """Each photo's face and descriptor, or why there is none (not an image, no face). Kept per
+    upload in this session (the last SEEN), so a rerun of the page does not redo them."""
+    seen = st.session_state.setdefault(SEEN, {})
     out = []
     for f in files:
-        try:
-            out.append((f.name, acquire(decode_image(f.getvalue()))))
-        except InputError as exc:
-            out.append((f.name, str(exc)))
+        if f.file_id not in seen:
+            try:
+                face = acquire(decode_image(f.getvalue()))
+            except InputError as exc:
+                face = str(exc)
+            seen[f.file_id] = (f.name, face, None if isinstance(face, str) else describe([face.chip])[0])
+            while len(seen) > SEEN_LIMIT:
+                seen.pop(next(iter(seen)))
+        out.append(seen[f.file_id])
     return out
 
 
-def usable(found: list[tuple[str, Face | str]]) -> list[tuple[str, Face]]:
+def usable(found: list[tuple[str, Face | str, np.ndarray | None]]) -> list[tuple[str, Face, np.ndarray]]:
     """The photos with a face; says what happened to the others and where several faces were found."""
-    for name, face in found:
+    for name, face, _ in found:
         if isinstance(face, str):
             st.warning(f"{name}: {face}.")
         elif face.faces_found > 1:
             st.info(f"{name}: {face.faces_found} faces found; the largest was used.")
-    return [(n, f) for n, f in found if isinstance(f, Face)]
+    return [row for row in found if isinstance(row[1], Face)]
 
 
 def enroll() -> None:
@@ -85,10 +93,10 @@ def enroll() -> None:
     if st.button("Enroll", type="primary", disabled=not (name.strip() and files), key="id_enroll_go"):
         faces = usable(faces_in(files))
         if faces:
-            chips = [f.chip for _, f in faces]
-            gallery().enroll(name, describe(chips), chips, [n for n, _ in faces])
+            chips = [f.chip for _, f, _ in faces]
+            gallery().enroll(name, np.stack([d for _, _, d in faces]), chips, [n for n, _, _ in faces])
             st.success(f"Enrolled {name.strip()} from {len(faces)} photo(s): the faces below.")
-            st.image(chips, width=96, caption=[n for n, _ in faces])
+            st.image(chips, width=96, caption=[n for n, _, _ in faces])
 
 
 def identify(t: float) -> None:
@@ -99,8 +107,8 @@ def identify(t: float) -> None:
     faces = usable(faces_in(files[-1:]))
     if not faces:
         return
-    face = faces[0][1]
-    result = g.identify(describe([face.chip])[0], k=5, threshold=t)
+    _, face, descriptor = faces[0]
+    result = g.identify(descriptor, k=5, threshold=t)
     c1, c2 = st.columns([1, 4])
     c1.image(face.chip, caption="the face searched", width=120)
     if result.answer:
@@ -127,8 +135,7 @@ def verify_pair(t: float) -> None:
         return
     fa, fb = usable(faces_in(a[-1:])), usable(faces_in(b[-1:]))
     if fa and fb:
-        da, db = describe([fa[0][1].chip, fb[0][1].chip])
-        d, same = verify(da, db, threshold=t)
+        d, same = verify(fa[0][2], fb[0][2], threshold=t)
         st.image([fa[0][1].chip, fb[0][1].chip], width=120)
         verdict = "the same person" if same else "different people"
         (st.success if same else st.warning)(f"Distance {d:.3f}: **{verdict}** at the threshold {t:.3g}.")
@@ -154,7 +161,14 @@ def workspace(ws: Workspace | None, t: float) -> None:
         st.caption("Embed photos with the face descriptor on the Data & model page to enrol them or measure 1:N here.")
         return
     ds, emb = ws.dataset, ws.embeddings
-    if st.button(f"Enroll the workspace ({emb.n:,} faces of {len(ds.classes):,} people)", key="id_enroll_ws"):
+    # the gallery holds the face descriptor's vectors (probes are described by it): a head's are another space
+    other = (
+        None if isinstance(ws.encoder, FaceEncoder) else f"the workspace is embedded by {emb.provenance['model_name']}"
+    )
+    if other:
+        st.caption(f"Enrolling needs the face descriptor's own vectors; {other}. 1:N below measures that model.")
+    label = f"Enroll the workspace ({emb.n:,} faces of {len(ds.classes):,} people)"
+    if st.button(label, key="id_enroll_ws", disabled=bool(other)):
         g = gallery()
         g.replace_people(ds.labels.tolist(), emb.vectors, list(ds.items), [str(i) for i in ds.ids])
         st.success(f"Enrolled {len(ds.classes):,} people ({g.search_kind} search).")

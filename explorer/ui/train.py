@@ -10,6 +10,7 @@ import streamlit as st
 
 from explorer import plots
 from explorer.errors import InputError
+from explorer.faces.encoder import FaceEncoder
 from explorer.training import jobs
 from explorer.training.collapse import collapse_warning
 from explorer.training.config import SCHEDULES, TrainConfig
@@ -90,7 +91,7 @@ def _model_and_loss(ws: Workspace) -> dict:
     starts = {"new": "built-in architecture, from scratch"}
     if getattr(ws.encoder, "source", None) is not None:
         starts["workspace"] = f"the workspace model ({name})"
-    if getattr(ws.encoder, "restore_token", None):  # the workspace's vectors are a frozen face descriptor's
+    if isinstance(ws.encoder, FaceEncoder):  # the workspace's vectors are a frozen face descriptor's
         starts["head"] = f"a head on the {name.split(' (')[0].lower()} (trains on its vectors)"
     c1, c2, c3 = st.columns(3)
     start = c1.radio("Starting model", list(starts), format_func=starts.get)
