@@ -62,7 +62,7 @@ if not scores.n_genuine:
     )
     st.stop()
 curve = memo(ws, "curve", (metric, source, file_key), lambda: scores_curve(scores))
-head = memo(ws, "headline", (metric, source, file_key), lambda: headline(curve, scores.figures))
+head = memo(ws, "headline", (metric, source, file_key), lambda: headline(curve, scores))
 if scores.all_equal or len(curve.thresholds) == 2:
     only = float(scores.impostor.values[0] if len(scores.impostor.values) else curve.thresholds[-1])
     st.warning(
@@ -81,13 +81,16 @@ ui.figures(curve, scores, r, log_y)
 st.subheader("Whole curve")
 m = st.columns(3)
 m[0].metric("ROC AUC", f"{head.auc:.6f}", help="Exact" if head.exact else f"Largest binning error {head.auc_bound:.1e}")
-m[1].metric("EER", f"{100 * head.eer:.3f}%", help="Where FAR and FRR meet")
+m[1].metric(
+    "EER", f"{100 * head.eer:.3f}%", help="Where FAR = FRR on the ROC (a block of tied distances is one straight step)"
+)
 m[2].metric("EER threshold", f"{head.eer_threshold:.5g}")
 if not head.exact:
     st.caption(
         f"{scores.n_genuine + scores.n_impostor:,} pairs are summarised on {len(curve.thresholds) - 1:,} "
-        "exact threshold points (fine bins, plus every value of the exact low-FAR and high-FRR tails); "
-        f"the AUC is within {head.auc_bound:.1e} of the exact value."
+        "exact threshold points: fine bins, every value of the exact low-FAR and high-FRR tails, and the points "
+        f"that decide each TAR@FAR the tails reach. The AUC is within {head.auc_bound:.1e} of the exact value; "
+        "the EER is read on the grid."
     )
 ui.tar_table(head, curve)
 download("Download the curve's exact points (CSV)", lambda: curve_csv(curve), "roc_points.csv", key="th_curve_csv")

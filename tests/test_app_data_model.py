@@ -70,6 +70,22 @@ def test_vector_table_with_ambiguous_label(app):
     assert m["Items (N)"] == "12" and m["Dimensions (D)"] == "2" and m["Classes"] == "3"
 
 
+def test_vector_table_of_numbers_only_asks_for_the_label(app):
+    """No column is named like a label and none holds text: nothing is taken silently."""
+    csv = b"digit,a,b,c\n" + b"".join(f"{i % 4},{i},{i * 2},{i % 5}\n".encode() for i in range(16))
+    app.radio(key="dm_source").set_value("Vector table").run()
+    app.file_uploader[0].upload("numbers.csv", csv, "text/csv")
+    app.run()
+    assert any("choose the column that names the identity" in w.value for w in app.warning)
+    assert app.selectbox(key="dm_label").value is None
+    assert not [b for b in app.button if b.key == "dm_go" and not b.disabled]
+    assert _metrics(app)["Items (N)"] == "1,797"
+    app.selectbox(key="dm_label").set_value("digit").run()
+    app.button(key="dm_go").click().run()
+    m = _metrics(app)
+    assert m["Items (N)"] == "16" and m["Dimensions (D)"] == "3" and m["Classes"] == "4"
+
+
 def test_refresh_restores_server_side_workspace_from_the_address(att_faces):
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["data"] = f"dir:{att_faces}"

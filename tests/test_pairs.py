@@ -135,3 +135,24 @@ def test_genuine_pairs_beyond_the_limit_keep_histogram_and_largest():
     ii = np.searchsorted(c.thresholds, 1.0)  # a grid point's counts are exact (float32 edge ties aside)
     t = c.thresholds[ii]
     assert abs(c.tp[ii] - (dg <= t).sum()) <= 1 and abs(c.fp[ii] - (di <= t).sum()) <= 2
+
+
+def test_tar_at_far_stays_exact_when_genuine_pairs_are_too_many_to_keep():
+    """Beyond genuine_limit the genuine pairs are binned, yet every TAR@FAR whose deciding
+    impostor lies in the exact tail is counted exactly (the sort-based reference)."""
+    from explorer.analysis.verification import FAR_TARGETS, roc_curve, scores_curve, tar_at_far
+    from explorer.report import headline
+
+    h = all_pairs(X, Y, metric="euclidean", bins=64, k_tail=400, genuine_limit=100)
+    dg, di, _, _ = _brute("euclidean")
+    assert h.n_genuine > 100 and h.exact_points is not None
+    head, ref = headline(scores_curve(h)), roc_curve(dg, di)
+    exact = [t for t in FAR_TARGETS if head.tar_exact[t]]
+    assert exact and all(t * len(di) < 400 for t in exact)  # the targets the tail decides
+    for t in exact:
+        assert head.tar_at_far[t] == pytest.approx(tar_at_far(ref, t), abs=1e-12)
+    for t in set(FAR_TARGETS) - set(exact):
+        if tar_at_far(ref, t) is None:
+            continue
+        lo, hi = head.tar_bounds[t]  # binned: the true value lies within the stated bounds
+        assert lo - 1e-12 <= tar_at_far(ref, t) <= hi + 1e-12

@@ -9,7 +9,7 @@ from pytorch_metric_learning.utils.inference import CustomKNN
 
 from explorer.analysis.distances import pairwise
 from explorer.analysis.neighbors import BruteForceIndex, HnswIndex, build_index
-from explorer.analysis.retrieval import retrieval_metrics
+from explorer.analysis.retrieval import EPS32, retrieval_metrics, tie_scale
 
 RNG = np.random.default_rng(0)
 
@@ -145,8 +145,17 @@ def test_metrics_through_hnsw_match_exact():
 
 
 def _hand_loop(x, y, metric):
-    """Every query ranks all others by distance (ties: other labels first), then the three figures."""
-    d = pairwise(x.astype(np.float64), metric=metric)
+    """Every query ranks all others by distance in float64, then the three figures. Ties: a
+    negative within the index's tie tolerance of a positive ranks before it (counted by hand)."""
+    index = BruteForceIndex(metric)
+    index.add(x)
+    tau = tie_scale(index)
+    rows = index.rows.astype(np.float64)
+    sq = (rows * rows).sum(1)
+    if metric == "cosine":
+        d = 1 - rows @ rows.T
+    else:
+        d = ((rows[:, None, :] - rows[None, :, :]) ** 2).sum(-1)
     p1, rp, mr = [], [], []
     for q in range(len(x)):
         others = np.delete(np.arange(len(x)), q)
@@ -154,12 +163,13 @@ def _hand_loop(x, y, metric):
         r = int(rel.sum())
         if r == 0:
             continue
-        order = np.lexsort((rel, d[q, others]))  # by distance, then negatives (False) first
-        hit = rel[order][:r]
-        prec = np.cumsum(hit) / np.arange(1, r + 1)
-        p1.append(float(rel[order][0]))
-        rp.append(hit.mean())
-        mr.append((prec * hit).sum() / r)
+        pos, neg = np.sort(d[q, others][rel]), d[q, others][~rel]
+        tol = 8 * EPS32 * (sq[q] + sq.max()) + (2 * tau if metric == "cosine" else 2 * tau * np.sqrt(pos[-1]) + tau**2)
+        ranks = np.array([i + 1 + int((neg <= p + tol).sum()) for i, p in enumerate(pos)])
+        hit_ranks = ranks[ranks <= r]
+        p1.append(float(ranks[0] == 1))
+        rp.append(len(hit_ranks) / r)
+        mr.append((np.arange(1, len(hit_ranks) + 1) / hit_ranks).sum() / r)
     return np.mean(p1), np.mean(rp), np.mean(mr)
 
 
@@ -172,3 +182,35 @@ def test_exact_kernel_against_hand_loop(metric):
     ours = retrieval_metrics(x, y, metric=metric, batch=37)
     ref = _hand_loop(x, y, metric)
     assert (ours.precision_at_1, ours.r_precision, ours.map_at_r) == pytest.approx(ref, abs=1e-9)
+
+
+def _tied_reference(xi, y):
+    """Sort-based reference on integer vectors: squared distances exact in int64, so ties are
+    real ties; a tied negative ranks before the positive."""
+    diff = xi[:, None, :] - xi[None, :, :]
+    d = (diff * diff).sum(-1)
+    p1, rp, mr = [], [], []
+    for q in range(len(xi)):
+        others = np.delete(np.arange(len(xi)), q)
+        rel = y[others] == y[q]
+        r = int(rel.sum())
+        if r == 0:
+            continue
+        order = np.lexsort((rel, d[q, others]))
+        hit = rel[order][:r]
+        p1.append(float(rel[order][0]))
+        rp.append(hit.mean())
+        mr.append((np.cumsum(hit) / np.arange(1, r + 1) * hit).sum() / r)
+    return np.mean(p1), np.mean(rp), np.mean(mr)
+
+
+@pytest.mark.parametrize("shift", [0.0, 100.0, -37.5, 1000.0])
+def test_tied_distances_rank_by_one_rule_whatever_the_rounding(shift):
+    """Vectors on a 0.1 grid (like the iris measurements) have many tied distances; the figures
+    equal the exact integer reference, and do not move when the same vectors are shifted."""
+    rng = np.random.default_rng(5)
+    xi = rng.integers(0, 6, size=(240, 4))  # few values: most distances are tied with others
+    y = rng.integers(0, 6, 240).astype(str)
+    ref = _tied_reference(xi, y)
+    ours = retrieval_metrics((xi / 10.0 + shift).astype(np.float32), y, batch=50)
+    assert (ours.precision_at_1, ours.r_precision, ours.map_at_r) == pytest.approx(ref, abs=1e-12)

@@ -52,12 +52,36 @@ def test_tar_at_far_against_sort_reference(rounding):
     assert tar_at_far(curve, 1e-6) is None  # 1e-6 x 1e5 impostors < 1: not measurable
 
 
-def test_eer_against_a_threshold_scan():
-    g, i = _pairs(2000, 8000)
+def _sklearn_eer(g, i):
+    """The usual exact EER: sklearn's ROC (ties are one diagonal step), FAR = FRR solved on it."""
+    from scipy.interpolate import interp1d
+    from scipy.optimize import brentq
+    from sklearn.metrics import roc_curve as sk_roc
+
+    fpr, tpr, _ = sk_roc(np.r_[np.ones(len(g)), np.zeros(len(i))], -np.r_[g, i])
+    return brentq(lambda x: 1.0 - x - interp1d(fpr, tpr)(x), 0.0, 1.0, xtol=1e-15)
+
+
+@pytest.mark.parametrize("rounding", [None, 1, 2])
+def test_eer_against_sklearn_with_and_without_ties(rounding):
+    g, i = _pairs(2000, 8000, rounding)
     e, t = eer(roc_curve(g, i))
-    best = min(np.unique(np.r_[g, i]), key=lambda th: abs((i <= th).mean() - (g > th).mean()))
-    far, frr = (i <= best).mean(), (g > best).mean()
-    assert e == pytest.approx((far + frr) / 2, abs=1e-12) and t == best
+    assert e == pytest.approx(_sklearn_eer(g, i), abs=1e-12)
+    assert t in set(np.r_[g, i])  # an end of the crossing segment: a threshold one can set
+
+
+def test_eer_of_the_iris_measurements_is_the_exact_crossing():
+    """Iris measurements are on a 0.1 grid, so many pair distances tie (14.296% by the nearest
+    point's mean, 14.291% exact)."""
+    from scipy.spatial.distance import pdist
+    from sklearn.datasets import load_iris
+
+    x, y = load_iris(return_X_y=True)
+    d, same = pdist(x), pdist(y[:, None].astype(float)) == 0
+    ref = _sklearn_eer(d[same], d[~same])
+    assert eer(roc_curve(d[same], d[~same]))[0] == pytest.approx(ref, abs=1e-12)
+    assert fast_figures(d[same], d[~same]).eer == pytest.approx(ref, abs=1e-12)
+    assert round(100 * ref, 3) == 14.291
 
 
 def test_needs_both_kinds():

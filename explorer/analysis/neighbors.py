@@ -86,6 +86,11 @@ class BruteForceIndex:
         self._sq = np.einsum("ij,ij->i", self._x, self._x)
 
     @property
+    def raw(self) -> np.ndarray:
+        """The indexed rows as given (float32; unit rows for cosine)."""
+        return self._raw
+
+    @property
     def rows(self) -> np.ndarray:
         """The indexed rows as products see them: unit rows for cosine, centred otherwise (float32)."""
         return self._x

@@ -24,7 +24,7 @@ from explorer.analysis.distances import block_distances, prepare
 from explorer.analysis.kernels import FORM_DISTANCE, FORMS, bin_block, class_pairs, pair_rows_distance
 from explorer.analysis.metrics import TABLE
 from explorer.analysis.scores import PairScores, Tail, from_distances, histogram_edges, value_histogram
-from explorer.analysis.verification import fast_figures
+from explorer.analysis.verification import fast_figures, tar_points, tar_thresholds
 from explorer.compute import heavy
 
 Progress = Callable[[float, str], None] | None
@@ -202,6 +202,16 @@ def all_pairs(
     edges, scale = histogram_edges(0.0, hi, bins)
     rng = np.random.default_rng(random_state)
     k = k_tail if k_tail is not None else int(np.clip(n_imp // 100, 1000, 50_000))
+    imp = None
+    if n * (n - 1) // 2 > max_pairs and n_imp:
+        imp, tail = _sampled_impostors(x, y, base, sample_size, k, rng)
+        source = f"all genuine pairs, {len(imp):,} impostor pairs sampled uniformly"
+        imp_sums = None
+        hist_i = value_histogram(imp, 0.0, scale, bins)
+    else:
+        hist_i, tail, imp_sums = _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress)
+        source = "all pairs"
+    exact_points = None
     if n_gen <= genuine_limit:
         g, ga, gb = _genuine_pairs(x, y, base)
         hist_g, gen_tail, gen_sums = (
@@ -211,27 +221,27 @@ def all_pairs(
         )
     else:
         g = None
-        hist_g, gen_tail, gen_sums = _genuine_stream(x, y, base, scale, bins, k)
-    imp = None
-    if n * (n - 1) // 2 > max_pairs and n_imp:
-        imp, tail = _sampled_impostors(x, y, base, sample_size, k, rng)
-        source = f"all genuine pairs, {len(imp):,} impostor pairs sampled uniformly"
+        # TAR@FAR stays exact: the genuine pairs closer than each deciding impostor are counted
+        vs = tar_thresholds(tail, int(hist_i.sum()))
+        hist_g, gen_tail, gen_sums, below = _genuine_stream(x, y, base, scale, bins, k, vs)
+        exact_points = tar_points(vs, below, tail) if vs else None
+    if imp_sums is None:
         moments = (float(imp.sum()), float((imp * imp).sum()))
-        hist_i = value_histogram(imp, 0.0, scale, bins)
-    else:
-        hist_i, tail, (all1, all2) = _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress)
-        # the kernel sums every pair (float32 distances); the exact genuine sums come off
-        moments = (all1 - gen_sums[0], all2 - gen_sums[1])
-        source = "all pairs"
+    else:  # the kernel sums every pair (float32 distances); the exact genuine sums come off
+        moments = (imp_sums[0] - gen_sums[0], imp_sums[1] - gen_sums[1])
     # with the sample's raw distances at hand, the headline figures are exact over the sample
     figures = fast_figures(g, imp) if imp is not None and g is not None and len(g) and len(imp) else None
-    return PairScores(metric, edges, hist_g, hist_i, gen_tail, tail, gen_sums, moments, n_imp, source, figures)
+    return PairScores(
+        metric, edges, hist_g, hist_i, gen_tail, tail, gen_sums, moments, n_imp, source, figures, exact_points
+    )
 
 
-def _genuine_stream(x, y, base, scale, bins, k):
+def _genuine_stream(x, y, base, scale, bins, k, below_of: dict[float, float]):
     """Genuine pairs too many to keep: class by class in row blocks, counted into the histogram,
-    summed, and the k largest kept (exact float64); the tail covers distances above its smallest."""
+    summed, and the k largest kept (exact float64); the tail covers distances above its smallest.
+    below_of: {key: v}; also returns {key: genuine pairs with distance < v}."""
     hist = np.zeros(bins, np.int64)
+    below = dict.fromkeys(below_of, 0)
     s1 = s2 = 0.0
     keep_d, keep_a, keep_b = np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)
     for c in np.unique(y):
@@ -243,13 +253,15 @@ def _genuine_stream(x, y, base, scale, bins, k):
             v = d[r, cc]
             hist += np.bincount(np.minimum((v * scale).astype(np.int64), bins - 1), minlength=bins)
             s1, s2 = s1 + float(v.sum()), s2 + float((v * v).sum())
+            for key, t in below_of.items():
+                below[key] += int(np.count_nonzero(v < t))
             keep_d, keep_a, keep_b = np.r_[keep_d, v], np.r_[keep_a, rows[r]], np.r_[keep_b, idx[cc]]
             if len(keep_d) > 2 * k:
                 top = np.argpartition(keep_d, len(keep_d) - k)[len(keep_d) - k :]
                 keep_d, keep_a, keep_b = keep_d[top], keep_a[top], keep_b[top]
     top = np.argpartition(keep_d, len(keep_d) - k)[len(keep_d) - k :] if len(keep_d) > k else np.arange(len(keep_d))
     cover = float(keep_d[top].min()) if len(top) < hist.sum() else -np.inf  # -inf: every pair was kept
-    return hist, Tail.of(keep_d[top], keep_a[top], keep_b[top], cover), (s1, s2)
+    return hist, Tail.of(keep_d[top], keep_a[top], keep_b[top], cover), (s1, s2), below
 
 
 def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):

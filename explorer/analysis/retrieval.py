@@ -12,7 +12,12 @@ distances to its own class and counts, in one pass over the row, the other-class
 than each of them (a binary search for the few that are); the ranks of the positives follow, and
 from them all three figures. Blocks of queries are matrix products in two worker threads, so
 memory is 2 x block x N floats, never N x N. With another index (HNSW), its k = max(R) nearest
-are ranked instead. A negative whose float32 score equals a positive's counts first.
+are ranked instead (in the index's order).
+
+Ties: two distances that agree within what the stored float32 vectors can resolve (``tie_scale``:
+each coordinate is known to about 2 ulp of the largest one, and the float32 products add their
+own rounding) are tied, and a tied negative ranks before the positive (the pessimistic rule).
+The figures then do not move when the same vectors are shifted or rounded differently.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from explorer.analysis.neighbors import BruteForceIndex, NeighborIndex
 from explorer.compute import heavy
 
 WORKERS = 2
+EPS32 = float(np.finfo(np.float32).eps)
 
 
 @dataclass(frozen=True)
@@ -56,14 +62,18 @@ def ranked_metrics(nb_labels: np.ndarray, q_labels: np.ndarray, r: np.ndarray) -
 
 
 @njit(nogil=True, cache=True)
-def _rank_block(dots, q_rows, q_sq, x_sq, cosine, y, members, starts, p1, rp, mr, pos, cnt):  # pragma: no cover
-    """Retrieval figures of queries ``q_rows`` from their products with every item (dots, b x N).
+def _rank_block(dots, q_rows, q_sq, x_sq, cosine, y, members, starts, tau, p1, rp, mr, pos, cnt):  # pragma: no cover
+    """Retrieval figures of queries ``q_rows`` from their products with every item (dots, b x N);
+    scores of a query closer than its tolerance are tied (a tied negative counts first): on
+    squared euclidean scores s, 2 tau sqrt(s) + tau^2 at the farthest positive, on 1 - cos
+    2 tau; plus the float32 products' rounding, 8 eps (|q|^2 + max |x|^2).
 
     Hand-written because a full sort (or partition) of each row is what made exact retrieval
     slow (100 s at 100k items): here one pass per row, and a sort of R values only.
     Scores: squared euclidean from products of centred rows, or 1 - cos for unit rows.
     """
     n = dots.shape[1]
+    x_max = x_sq.max()
     for r in range(dots.shape[0]):
         q = q_rows[r]
         c = y[q]
@@ -81,16 +91,18 @@ def _rank_block(dots, q_rows, q_sq, x_sq, cosine, y, members, starts, p1, rp, mr
         s = pos[:big_r]
         s.sort()
         cnt[: big_r + 1] = 0
-        top = s[big_r - 1]
+        tol = 8.0 * EPS32 * (q_sq[r] + x_max)
+        tol += 2.0 * tau if cosine else 2.0 * tau * np.sqrt(max(s[big_r - 1], 0.0)) + tau * tau
+        top = s[big_r - 1] + tol
         for j in range(n):
             if y[j] == c:
                 continue
             d = 1.0 - dots[r, j] if cosine else q_sq[r] + x_sq[j] - 2.0 * dots[r, j]
-            if d <= top:  # closer than some positive: before which ones?
+            if d <= top:  # closer than (or tied with) some positive: before which ones?
                 a, b = 0, big_r - 1
-                while a < b:  # first positive at or beyond d
+                while a < b:  # first positive at or beyond d, ties included
                     mid = (a + b) // 2
-                    if s[mid] < d:
+                    if s[mid] + tol < d:
                         a = mid + 1
                     else:
                         b = mid
@@ -108,11 +120,25 @@ def _rank_block(dots, q_rows, q_sq, x_sq, cosine, y, members, starts, p1, rp, mr
         mr[r] = ap / big_r
 
 
+def tie_scale(index: BruteForceIndex) -> float:
+    """tau: how far a distance may move with what the stored vectors cannot resolve.
+
+    A coordinate is known to 2 ulp of the largest stored one (the rows are float32, centred or
+    normalised once more); a distance then moves by up to tau = 2 sqrt(D) x that.
+    """
+    raw = index.raw
+    if not raw.size:
+        return 0.0
+    scale = 1.0 if index.metric == "cosine" else float(np.abs(raw).max())
+    return 2.0 * np.sqrt(raw.shape[1]) * 2.0 * EPS32 * scale
+
+
 def _exact_figures(index: BruteForceIndex, vectors: np.ndarray, y: np.ndarray, block: int, progress) -> tuple:
     order = np.argsort(y, kind="stable")
     starts = np.searchsorted(y[order], np.arange(y.max() + 2)).astype(np.int64)
     max_r = int(np.diff(starts).max())
     xs, x_sq, cosine = index.rows, index.squared_norms, index.metric == "cosine"
+    tau = tie_scale(index)
     q_all = index.prepare(vectors)
     n = len(y)
     p1, rp, mr = (np.zeros(n) for _ in range(3))
@@ -121,15 +147,17 @@ def _exact_figures(index: BruteForceIndex, vectors: np.ndarray, y: np.ndarray, b
     def work(s):
         rows = slice(s, min(s + block, n))
         q = q_all[rows]
+        q_sq = np.einsum("ij,ij->i", q, q)
         _rank_block(
             q @ xs.T,
             np.arange(n)[rows],
-            np.einsum("ij,ij->i", q, q),
+            q_sq,
             x_sq,
             cosine,
             yy,
             members,
             starts,
+            tau,
             p1[rows],
             rp[rows],
             mr[rows],

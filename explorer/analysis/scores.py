@@ -70,6 +70,9 @@ class PairScores:
     n_impostor_total: int
     source: str = "all pairs"
     figures: Any = None  # verification.Figures, exact, where the raw distances were at hand (a sample)
+    # (thresholds, tp, fp) counted exactly besides the grid: the TAR@FAR points of the impostor
+    # tail when genuine pairs were too many to keep
+    exact_points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def n_genuine(self) -> int:

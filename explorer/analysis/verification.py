@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from explorer.analysis.kernels import bin_value_parts, gather_bins
-from explorer.analysis.scores import PairScores
+from explorer.analysis.scores import PairScores, Tail
 
 FAR_TARGETS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 
@@ -88,6 +88,10 @@ def scores_curve(s: PairScores) -> RocCurve:
     edge_k = np.minimum(at_edge, len(edges) - 1)
     fp = np.where((pts >= imp.cover) & is_edge, cum_i[edge_k], fp)
     tp = np.where((pts < gen.cover) & is_edge, cum_g[edge_k], tp)
+    if s.exact_points is not None and not s.complete:  # counted exactly by the pair pass
+        at, etp, efp = s.exact_points
+        pts, order = np.r_[pts, at], np.argsort(np.r_[pts, at], kind="stable")
+        pts, tp, fp = pts[order], np.r_[tp, etp][order], np.r_[fp, efp][order]
     tp, fp = np.maximum.accumulate(tp), np.maximum.accumulate(fp)  # float32 edge ties never go backwards
     return RocCurve(np.r_[-np.inf, pts], np.r_[0, tp], np.r_[0, fp], s.n_genuine, s.n_impostor, s.complete)
 
@@ -119,10 +123,24 @@ def tar_at_far(curve: RocCurve, target: float) -> float | None:
 
 
 def eer(curve: RocCurve) -> tuple[float, float]:
-    """(EER, threshold): at the threshold where |FAR - FRR| is smallest, EER = (FAR + FRR) / 2."""
-    frr = 1.0 - curve.tar
-    k = int(np.argmin(np.abs(curve.far - frr)))
-    return float((curve.far[k] + frr[k]) / 2), float(curve.thresholds[k])
+    """(EER, threshold): where FAR = FRR on the ROC drawn with straight segments between its
+    points (see :func:`crossing`)."""
+    return crossing(curve.far, 1.0 - curve.tar, curve.thresholds)
+
+
+def crossing(far: np.ndarray, frr: np.ndarray, thresholds: np.ndarray) -> tuple[float, float]:
+    """(EER, threshold) of ROC points in threshold order: the point where FAR = FRR on the
+    straight segment between the last point with FAR < FRR and the next one. A block of tied
+    distances is one such segment (every tied pair moves at once), so this is the exact EER of
+    tied scores, as sklearn's roc_curve interpolated is; the mean of FAR and FRR at the nearest
+    point is off by up to half a segment. The threshold is that of the segment's nearer end."""
+    diff = far - frr  # rises from -1 (accept nothing) to +1 (accept all)
+    k = int(np.argmax(diff >= 0))
+    if k == 0 or diff[k] == 0:
+        return float(far[k]), float(thresholds[k])
+    w = -diff[k - 1] / (diff[k] - diff[k - 1])  # share of the way from point k-1 to k
+    e = far[k - 1] + w * (far[k] - far[k - 1])
+    return float(e), float(thresholds[k] if w >= 0.5 else thresholds[k - 1])
 
 
 @dataclass(frozen=True)
@@ -233,16 +251,46 @@ def _check_fast(v: np.ndarray) -> np.ndarray:
     return v
 
 
+def allowed_false_accepts(n_impostor: int, target: float) -> int | None:
+    """The most impostor pairs FAR <= target allows (decided as ``far <= target`` does, float for
+    float); None when target x impostor pairs < 1 (not measurable)."""
+    if target * n_impostor < 1:
+        return None
+    m = int(np.floor(target * n_impostor))
+    while (m + 1) <= n_impostor and (m + 1) / n_impostor <= target:
+        m += 1
+    while m / n_impostor > target:
+        m -= 1
+    return m
+
+
+def tar_thresholds(impostor: Tail, n_impostor: int, targets=FAR_TARGETS) -> dict[float, float]:
+    """For each FAR target whose deciding impostor pair lies in the exact tail, that pair's
+    distance v (the (m+1)-th smallest): TAR@FAR is the share of genuine pairs closer than v."""
+    out = {}
+    for t in targets:
+        m = allowed_false_accepts(n_impostor, t)
+        if m is not None and m < len(impostor.values):
+            out[t] = float(impostor.values[m])
+    return out
+
+
+def tar_points(thresholds: dict[float, float], genuine_below: dict[float, int], impostor: Tail) -> tuple:
+    """Exact curve points just below each v of :func:`tar_thresholds` (genuine_below[t]: genuine
+    pairs closer than v): (thresholds, tp, fp) for :class:`PairScores` ``exact_points``."""
+    vs = np.array([thresholds[t] for t in thresholds])
+    at = np.nextafter(vs, -np.inf)
+    fp = np.searchsorted(impostor.values, vs, side="left")  # impostors closer than v: all in the tail
+    tp = np.array([genuine_below[t] for t in thresholds], np.int64)
+    return at, tp, fp
+
+
 def _tar_plan(b: _Binned, target: float) -> tuple[int, int | None] | None:
     """(m, bin of the (m+1)-th smallest impostor): m = the most impostors FAR <= target allows."""
     n_i = len(b.i)
-    if target * n_i < 1:
+    m = allowed_false_accepts(n_i, target)
+    if m is None:
         return None
-    m = int(np.floor(target * n_i))  # as far <= target decides it, float for float
-    while (m + 1) <= n_i and (m + 1) / n_i <= target:
-        m += 1
-    while m / n_i > target:
-        m -= 1
     if m >= n_i:
         return m, None
     return m, int(np.searchsorted(b.ci, m + 1, side="left"))
@@ -261,8 +309,9 @@ def _tar_at_far(b: _Binned, plan) -> float | None:
 
 
 def _eer_bins(b: _Binned) -> list[int]:
-    """FAR - FRR rises strictly from one distinct distance to the next, so the smallest |FAR - FRR|
-    sits on either side of its sign change: the bin where it changes, and the last non-empty one before."""
+    """FAR - FRR rises strictly from one distinct distance to the next, so the crossing sits
+    between the points on either side of its sign change: the bin where it changes, and the last
+    non-empty one before."""
     diff_end = b.ci / len(b.i) - (1.0 - b.cg / len(b.g))
     k = int(np.argmax(diff_end >= 0))
     nonempty = np.flatnonzero((b.hg + b.hi)[:k] > 0)
@@ -280,6 +329,5 @@ def _eer(b: _Binned, bins: list[int]) -> tuple[float, float]:
         cands_t += [float(t) for t in ts]
         cands_far += list((before_i + np.searchsorted(is_, ts, side="right")) / n_i)
         cands_frr += list(1.0 - (before_g + np.searchsorted(gs, ts, side="right")) / n_g)
-    far, frr = np.array(cands_far), np.array(cands_frr)
-    j = int(np.argmin(np.abs(far - frr)))
-    return float((far[j] + frr[j]) / 2), cands_t[j]
+    order = np.argsort(cands_t, kind="stable")
+    return crossing(np.array(cands_far)[order], np.array(cands_frr)[order], np.array(cands_t)[order])

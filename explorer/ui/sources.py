@@ -12,7 +12,7 @@ import streamlit as st
 
 from explorer import config
 from explorer.data.folders import dataset_from_files, load_directory, load_zip
-from explorer.data.vectors import dataset_from_frame, label_candidates, read_projector_pair, read_table
+from explorer.data.vectors import LABEL_NAMES, dataset_from_frame, label_candidates, read_projector_pair, read_table
 from explorer.errors import InputError
 from explorer.models.checkpoints import load_checkpoint, load_server_checkpoint
 from explorer.ui.workspace import bundled_digits, bundled_encoder, face_encoder
@@ -158,13 +158,22 @@ def _table_picker(source: str) -> tuple[Callable | None, bool]:
     except InputError as exc:
         st.error(str(exc))
         return None, False
-    cands = label_candidates(frame) or [str(c) for c in frame.columns]
+    cands = label_candidates(frame)
+    if not cands:  # every column is a number: any of them could be a vector coordinate
+        st.warning(
+            f"No column of {name} is named like a label ({', '.join(LABEL_NAMES[:5])}, ...) or holds text: "
+            "choose the column that names the identity. Every other numeric column becomes a vector coordinate."
+        )
     label = st.selectbox(
         "Label column",
-        cands,
+        cands or [str(c) for c in frame.columns],
         key="dm_label",
-        help="Several columns could hold the label: pick the one that names the identity.",
+        index=0 if cands else None,
+        placeholder="Choose the label column",
+        help="The column that names the identity of each row.",
     )
+    if label is None:
+        return None, False
     ids = st.selectbox("Id column", ["(none)", *[str(c) for c in frame.columns if c != label]], key="dm_id")
     as_inputs = st.checkbox(
         "These are model inputs, not embeddings (run them through a vector model)", key="dm_as_inputs"

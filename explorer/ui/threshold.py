@@ -154,14 +154,22 @@ def tar_table(head: Headline, curve: RocCurve) -> None:
     rows = []
     for f in FAR_TARGETS:
         v, t = head.tar_at_far[f], head.far_thresholds[f]
+        lo, hi = head.tar_bounds[f] or (v, v)
+        tar = "not measurable" if v is None else f"{v:.6f}" if head.tar_exact[f] else f"{lo:.6f} to {hi:.6f}"
         rows.append(
             {
                 "FAR target": f"{f:g}",
-                "TAR": "not measurable" if v is None else f"{v:.4f}",
+                "TAR": tar,
+                "counted": "" if v is None else "exactly" if head.tar_exact[f] else "on the bin grid",
                 "threshold": "" if t is None else f"{t:.5g}",
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="th_tar_table")
+    if not all(head.tar_exact.values()):
+        st.caption(
+            "On the bin grid: the impostor pair that decides this FAR lies beyond the exact tail, inside a "
+            "bin; the TAR lies between the two values shown (the grid points either side)."
+        )
     if any(v is None for v in head.tar_at_far.values()):
         st.caption(
             f"Not measurable: with {curve.n_impostor:,} impostor pairs, that FAR would allow less than one "
