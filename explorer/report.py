@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer.analysis.rates import RULE_OF_30, SubjectIntervals, max_min_ratio
 from explorer.analysis.scores import PairScores
 from explorer.analysis.thresholds import ThresholdResult
 from explorer.analysis.verification import FAR_TARGETS, RocCurve, curve_auc, eer, tar_at_far, tar_thresholds
+from explorer.data.scorefile import Direction
 
 
 @dataclass(frozen=True)
@@ -93,47 +95,127 @@ def false_rejects(scores: PairScores, threshold: float, limit: int = 12) -> list
     return [Pair(int(t.a[j]), int(t.b[j]), float(t.values[j])) for j in idx if t.a[j] >= 0]
 
 
+INTENDED_USE = (
+    "1:1 verification (is this the claimed identity?) at the threshold above, on data like the data evaluated: "
+    "the same capture conditions, image quality and population."
+)
+NOT_COVERED = (
+    "presentation attacks (photos, screens, masks, replays: ISO/IEC 30107 presentation attack detection)",
+    "1:N identification (false positive rates grow with the gallery size)",
+    "groups, capture conditions and image quality absent from the data evaluated",
+)
+
+
+@dataclass(frozen=True)
+class CardExtras:
+    """What the card says beyond the comparison counts, where it is known.
+
+    fmr_target: the FMR the threshold was picked for; score: the score's name and direction when
+    the pairs came scored (the threshold is then in the score's units); subject_intervals: FMR /
+    FNMR intervals over subjects; acquisition: {"attempts", "failures", "what"} failures to
+    acquire (the face pipeline); enrolment: {"attempts", "failures"}; groups: (column, rows of
+    :func:`explorer.analysis.rates.group_rates`); evaluated: {"identities", "seen_in_training",
+    "which"} for a model trained here.
+    """
+
+    fmr_target: float | None = None
+    score: tuple[str, Direction] | None = None
+    subject_intervals: SubjectIntervals | None = None
+    subject_note: str | None = None
+    acquisition: dict | None = None
+    enrolment: dict | None = None
+    groups: tuple[str, list[dict]] | None = None
+    evaluated: dict | None = None
+
+
 def threshold_card(
-    result: ThresholdResult, head: Headline, scores: PairScores, *, how: str, provenance: dict, pairs_from: str
+    result: ThresholdResult,
+    head: Headline,
+    scores: PairScores,
+    *,
+    how: str,
+    provenance: dict,
+    pairs_from: str,
+    extras: CardExtras = CardExtras(),
 ) -> dict:
-    """Everything needed to ship and later audit the threshold, as plain JSON-able values."""
+    """Everything needed to ship and later audit the threshold, in ISO/IEC 19795-1 terms, as
+    plain JSON-able values. FMR / FNMR are the comparison algorithm's (pairs compared); FAR / FRR
+    appear only where failures to acquire were counted (then FAR = FMR (1 - FTA) and
+    FRR = FTA + FNMR (1 - FTA), single attempt)."""
     sampling = None
     if scores.sampled:
         sampling = {
-            "impostor_pairs_sampled": scores.n_impostor,
-            "impostor_pairs_total": scores.n_impostor_total,
-            "note": "FAR and its interval are estimated from the uniform sample",
+            "non_mated_pairs_sampled": scores.n_impostor,
+            "non_mated_pairs_total": scores.n_impostor_total,
+            "note": "FMR and its interval are estimated from the uniform sample",
         }
-    return {
-        "card": "verification threshold",
+    fmr, fnmr = result.far, 1.0 - result.tar
+    finite = bool(np.isfinite(result.threshold))
+    shown = result.threshold
+    if extras.score is not None and finite:
+        name, direction = extras.score
+        shown = direction.shown(result.threshold)
+        decision = f"same identity when {name} {direction.accept} threshold ({direction.name})"
+    else:
+        decision = f"same identity when {scores.metric} distance <= threshold"
+    lo_g, hi_g = result.tar_ci
+    card = {
+        "card": "verification threshold, ISO/IEC 19795-1 terms",
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "decision": f"same identity when {scores.metric} distance <= threshold"
-        if np.isfinite(result.threshold)
-        else "accept no pair (no threshold meets the target)",
+        "decision": decision if finite else "accept no pair (no threshold meets the target)",
         "metric": scores.metric,
-        "threshold": result.threshold if np.isfinite(result.threshold) else None,
+        "threshold": shown if finite else None,
         "how_chosen": how,
-        "far": result.far,
-        "far_interval": list(result.far_ci),
-        "tar": result.tar,
-        "tar_interval": list(result.tar_ci),
-        "interval": f"95% {'Clopper-Pearson' if result.ci_method == 'exact' else 'Wilson'}",
-        "counts": {
-            "true_accepts": result.tp,
-            "false_rejects": result.fn,
-            "false_accepts": result.fp,
-            "true_rejects": result.tn,
+        "fmr_target": extras.fmr_target,
+        "comparison": {
+            "fmr": fmr,
+            "fmr_interval": list(result.far_ci),
+            "fnmr": fnmr,
+            "fnmr_interval": [1.0 - hi_g, 1.0 - lo_g],
+            "interval": f"95% {'Clopper-Pearson' if result.ci_method == 'exact' else 'Wilson'} over pairs "
+            "(assumes independent pairs; pairs that reuse images or subjects make it too narrow)",
+            "subject_bootstrap": _subject_part(extras),
+            "false_matches": result.fp,
+            "false_non_matches": result.fn,
+            "rule_of_30": {
+                "fmr_rests_on_fewer_than_30_errors": result.fp < RULE_OF_30,
+                "fnmr_rests_on_fewer_than_30_errors": result.fn < RULE_OF_30,
+                "note": "with fewer than 30 errors a rate is not known to within +-30% at 90% confidence",
+            },
         },
-        "pairs": {"genuine": scores.n_genuine, "impostor": scores.n_impostor, "from": pairs_from, "sampling": sampling},
-        "accuracy": result.accuracy,
-        "precision": result.precision,
+        "counts": {
+            "mated_accepted": result.tp,
+            "mated_rejected": result.fn,
+            "non_mated_accepted": result.fp,
+            "non_mated_rejected": result.tn,
+        },
+        "pairs": {
+            "mated": scores.n_genuine,
+            "non_mated": scores.n_impostor,
+            "from": pairs_from,
+            "sampling": sampling,
+        },
+        "fnmr_at_fmr": {
+            f"{f:g}": {
+                "fnmr": None if head.tar_at_far[f] is None else 1.0 - head.tar_at_far[f],
+                "counted": None if head.tar_at_far[f] is None else "exactly" if head.tar_exact[f] else "bin grid",
+                "fnmr_bounds": None
+                if head.tar_exact[f] or head.tar_bounds[f] is None
+                else [1.0 - head.tar_bounds[f][1], 1.0 - head.tar_bounds[f][0]],
+            }
+            for f in FAR_TARGETS[1:]
+        },
         "curve": {
             "auc": head.auc,
             "auc_max_binning_error": head.auc_bound,
             "eer": head.eer,
-            "eer_threshold": head.eer_threshold,
-            "tar_at_far": {f"{k:g}": v for k, v in head.tar_at_far.items()},
+            "eer_threshold": extras.score[1].shown(head.eer_threshold) if extras.score else head.eer_threshold,
         },
+        "acquisition": _acquisition(extras, fmr, fnmr),
+        "groups": _groups(extras),
+        "evaluated": extras.evaluated,
+        "intended_use": INTENDED_USE,
+        "not_covered": list(NOT_COVERED),
         "model": {
             "name": provenance.get("model_name"),
             "format": provenance.get("model_format"),
@@ -147,6 +229,49 @@ def threshold_card(
             "items": provenance.get("n"),
             "dim": provenance.get("dim"),
         },
+    }
+    return card
+
+
+def _subject_part(extras: CardExtras) -> dict | None:
+    s = extras.subject_intervals
+    if s is None:
+        return {"note": extras.subject_note} if extras.subject_note else None
+    return {
+        "fmr_interval": list(s.fmr),
+        "fnmr_interval": list(s.fnmr),
+        "subjects": s.subjects,
+        "replicates": s.replicates,
+        "note": "95% percentile interval, subjects drawn with replacement",
+    }
+
+
+def _acquisition(extras: CardExtras, fmr: float, fnmr: float) -> dict:
+    out: dict = {"fta": None, "fte": None, "far": None, "frr": None}
+    a, e = extras.acquisition, extras.enrolment
+    if e:
+        out["fte"] = {"failures": e["failures"], "attempts": e["attempts"], "rate": e["failures"] / e["attempts"]}
+    if not a or not a["attempts"]:
+        out["note"] = "failures to acquire were not counted: FMR / FNMR only (no FAR / FRR)"
+        return out
+    fta = a["failures"] / a["attempts"]
+    out["fta"] = {"failures": a["failures"], "attempts": a["attempts"], "rate": fta, "what": a.get("what")}
+    out["far"], out["frr"] = fmr * (1 - fta), fta + fnmr * (1 - fta)
+    out["note"] = "FAR = FMR (1 - FTA), FRR = FTA + FNMR (1 - FTA): one attempt per transaction"
+    return out
+
+
+def _groups(extras: CardExtras) -> dict | None:
+    if extras.groups is None:
+        return None
+    column, rows = extras.groups
+    return {
+        "column": column,
+        "rows": rows,
+        "fmr_max_min_ratio": max_min_ratio([r["fmr"] for r in rows]),
+        "fnmr_max_min_ratio": max_min_ratio([r["fnmr"] for r in rows]),
+        "note": "at the one threshold above; a ratio is null when fewer than two groups are measured or one "
+        "group has no error (unbounded)",
     }
 
 
@@ -189,41 +314,92 @@ def _pct(v: float) -> str:
     return f"{100 * v:.4g}%"
 
 
+def _interval(v) -> str:
+    return "" if v is None else f"{_pct(v[0])} to {_pct(v[1])}"
+
+
 def card_markdown(card: dict) -> str:
-    lo_f, hi_f = card["far_interval"]
-    lo_t, hi_t = card["tar_interval"]
-    p, c = card["pairs"], card["counts"]
+    c, p, cnt = card["comparison"], card["pairs"], card["counts"]
+    sb = c["subject_bootstrap"] or {}
+    flag = lambda key: " (fewer than 30 errors)" if c["rule_of_30"][key] else ""  # noqa: E731
     rows = "\n".join(
-        f"| {k} | {'not measurable' if v is None else f'{v:.4f}'} |" for k, v in card["curve"]["tar_at_far"].items()
+        f"| {k} | {'not measurable' if v['fnmr'] is None else format(v['fnmr'], '.6f')} | {v['counted'] or ''} |"
+        for k, v in card["fnmr_at_fmr"].items()
     )
     sampling = (
-        f"\n\n{p['sampling']['impostor_pairs_sampled']:,} of {p['sampling']['impostor_pairs_total']:,} impostor "
+        f"\n\n{p['sampling']['non_mated_pairs_sampled']:,} of {p['sampling']['non_mated_pairs_total']:,} non-mated "
         f"pairs, sampled uniformly; {p['sampling']['note']}."
         if p["sampling"]
         else ""
     )
+    acq = card["acquisition"]
+    acquisition = acq["note"]
+    if acq["fta"]:
+        f = acq["fta"]
+        acquisition = (
+            f"FTA {_pct(f['rate'])} ({f['failures']:,} of {f['attempts']:,}: {f['what']}); "
+            f"FAR {_pct(acq['far'])}, FRR {_pct(acq['frr'])}. {acq['note']}."
+        )
+    if acq["fte"]:
+        acquisition += f" FTE {_pct(acq['fte']['rate'])} ({acq['fte']['failures']:,} of {acq['fte']['attempts']:,})."
+    groups = ""
+    if card["groups"]:
+        g = card["groups"]
+        ratio = lambda v: "unbounded or not measurable" if v is None else f"{v:.3g}"  # noqa: E731
+        lines = "\n".join(
+            f"| {r['group']} | {r['mated']:,} | {r['non_mated']:,} | "
+            f"{'' if r['fmr'] is None else _pct(r['fmr'])} | {'' if r['fnmr'] is None else _pct(r['fnmr'])} |"
+            for r in g["rows"]
+        )
+        groups = (
+            f"\n\n## Per group ({g['column']}), at this threshold\n\n| group | mated | non-mated | FMR | FNMR |\n"
+            f"| --- | --- | --- | --- | --- |\n{lines}\n\nmax / min: FMR {ratio(g['fmr_max_min_ratio'])}, "
+            f"FNMR {ratio(g['fnmr_max_min_ratio'])}."
+        )
+    ev = card["evaluated"]
+    evaluated = ""
+    if ev:
+        evaluated = (
+            f"\n- Evaluated on {ev['which']}: {ev['identities']:,} identities, {ev['seen_in_training']:,} of them "
+            "seen in training"
+        )
+    target = "" if card["fmr_target"] is None else f", for FMR target {card['fmr_target']:g}"
     trained = f"; trained on {card['model']['trained_on']}" if card["model"].get("trained_on") else ""
-    return f"""# Verification threshold card
+    not_covered = "\n".join(f"- {x}" for x in card["not_covered"])
+    return f"""# Verification threshold card (ISO/IEC 19795-1 terms)
 
-**Decision:** {card["decision"]}, threshold **{_num(card["threshold"])}** ({card["how_chosen"]}).
+**Decision:** {card["decision"]}, threshold **{_num(card["threshold"])}** ({card["how_chosen"]}{target}).
 
-| figure | value | {card["interval"]} interval |
-| --- | --- | --- |
-| FAR (false accept rate) | {_pct(card["far"])} | {_pct(lo_f)} to {_pct(hi_f)} |
-| TAR (true accept rate) | {_pct(card["tar"])} | {_pct(lo_t)} to {_pct(hi_t)} |
-| accuracy | {_pct(card["accuracy"])} | |
-| precision | {_pct(card["precision"])} | |
+| comparison figure | value | {c["interval"].split(" (")[0]} | over subjects |
+| --- | --- | --- | --- |
+| FMR (false match rate) | {_pct(c["fmr"])}{flag("fmr_rests_on_fewer_than_30_errors")} | {_interval(c["fmr_interval"])} | {_interval(sb.get("fmr_interval"))} |
+| FNMR (false non-match rate) | {_pct(c["fnmr"])}{flag("fnmr_rests_on_fewer_than_30_errors")} | {_interval(c["fnmr_interval"])} | {_interval(sb.get("fnmr_interval"))} |
 
-Counts: {c["true_accepts"]:,} true accepts, {c["false_rejects"]:,} false rejects, {c["false_accepts"]:,} false accepts,
-{c["true_rejects"]:,} true rejects, over {p["genuine"]:,} genuine and {p["impostor"]:,} impostor pairs ({p["from"]}).{sampling}
+Intervals: {c["interval"]}. {sb.get("note", "")}{"." if sb.get("note") else ""}
+
+Counts: {cnt["mated_accepted"]:,} mated accepted, {cnt["mated_rejected"]:,} mated rejected (false non-matches),
+{cnt["non_mated_accepted"]:,} non-mated accepted (false matches), {cnt["non_mated_rejected"]:,} non-mated rejected,
+over {p["mated"]:,} mated and {p["non_mated"]:,} non-mated pairs ({p["from"]}).{sampling}
+
+Acquisition: {acquisition}
 
 Whole curve: AUC {card["curve"]["auc"]:.6f}, EER {_pct(card["curve"]["eer"])} at {card["curve"]["eer_threshold"]:.6g}.
 
-| FAR target | TAR |
-| --- | --- |
-{rows}
+| FMR | FNMR | counted |
+| --- | --- | --- |
+{rows}{groups}
+
+## Intended use
+
+{card["intended_use"]}
+
+Not covered:
+
+{not_covered}
+
+## Provenance
 
 - Model: {card["model"]["name"]} ({card["model"]["format"]}), sha256 `{card["model"]["sha256"]}`, preprocessing {card["model"]["preprocessing"]}{trained}
-- Data: {card["data"]["name"]}, {card["data"]["items"]} items, sha256 `{card["data"]["sha256"]}`
+- Data: {card["data"]["name"]}, {card["data"]["items"]} items, sha256 `{card["data"]["sha256"]}`{evaluated}
 - Created {card["created"]} with Embedding Explorer.
 """

@@ -1,0 +1,51 @@
+"""Subject-bootstrap intervals of FMR / FNMR against a plain loop over drawn subject copies."""
+
+import numpy as np
+import pytest
+
+from explorer.analysis.rates import all_pairs_totals, listed_totals, max_min_ratio, subject_intervals
+
+
+def _loop(sa, sb, mated, err, n_subjects, replicates, seed):
+    rng = np.random.default_rng(seed)
+    fmr, fnmr = [], []
+    for _ in range(replicates):
+        c = rng.multinomial(n_subjects, np.full(n_subjects, 1 / n_subjects))
+        fm = nm = fr = m = 0
+        for k in range(len(sa)):  # every listed pair, once per combination of drawn copies
+            times = c[sa[k]] if mated[k] else c[sa[k]] * c[sb[k]]
+            if mated[k]:
+                m, fr = m + times, fr + times * err[k]
+            else:
+                nm, fm = nm + times, fm + times * err[k]
+        fmr.append(fm / nm)
+        fnmr.append(fr / m)
+    return tuple(np.percentile(fmr, [2.5, 97.5])), tuple(np.percentile(fnmr, [2.5, 97.5]))
+
+
+def test_listed_pairs_against_a_plain_loop():
+    rng = np.random.default_rng(0)
+    n_s, n = 15, 400
+    sa = rng.integers(0, n_s, n)
+    mated = rng.random(n) < 0.4
+    sb = np.where(mated, sa, (sa + rng.integers(1, n_s, n)) % n_s)
+    err = rng.random(n) < 0.15
+    fm, fr = ~mated & err, mated & err
+    got = subject_intervals((sa[fm], sb[fm]), sa[fr], listed_totals(sa, sb, mated), n_s, replicates=80, seed=3)
+    ref_fmr, ref_fnmr = _loop(sa, sb, mated, err, n_s, 80, 3)
+    assert got.fmr == pytest.approx(ref_fmr, abs=1e-12) and got.fnmr == pytest.approx(ref_fnmr, abs=1e-12)
+
+
+def test_all_pairs_totals_are_the_listed_totals_of_every_pair():
+    sizes = np.array([3, 1, 4, 2])
+    y = np.repeat(np.arange(4), sizes)
+    i, j = np.triu_indices(len(y), 1)
+    listed = listed_totals(y[i], y[j], y[i] == y[j])
+    closed = all_pairs_totals(sizes)
+    for c in (np.ones(4), np.array([2.0, 0, 1, 1]), np.array([0.0, 3, 0, 1])):
+        assert closed[0](c) == pytest.approx(listed[0](c)) and closed[1](c) == pytest.approx(listed[1](c))
+
+
+def test_max_min_ratio_is_not_printed_as_infinity():
+    assert max_min_ratio([0.02, 0.01, None]) == pytest.approx(2.0)
+    assert max_min_ratio([0.02, 0.0]) is None and max_min_ratio([0.3]) is None
