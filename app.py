@@ -13,6 +13,7 @@ pages = [
     st.Page("app_pages/data_model.py", title="Data & model", icon=":material/dataset:", default=True),
     st.Page("app_pages/distances.py", title="Distances", icon=":material/bar_chart:"),
     st.Page("app_pages/threshold.py", title="Threshold", icon=":material/tune:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("app_pages/projection.py", title="Projection", icon=":material/scatter_plot:"),
     st.Page("app_pages/retrieval.py", title="Retrieval", icon=":material/manage_search:"),
     st.Page("app_pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),

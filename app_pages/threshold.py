@@ -12,7 +12,7 @@ from explorer.ui.downloads import download
 from explorer.ui.memo import memo
 
 st.title("Threshold")
-ws = state.require_workspace()
+ws = state.require_workspace()  # held-out identities of a model trained here
 ui.keep_choices()
 st.write(
     "Accept two items as the same identity when their distance is at most the threshold. Every figure is "
@@ -101,7 +101,15 @@ st.subheader("Errors at this threshold")
 ui.gallery(ws, scores, r.threshold)
 
 st.subheader("Threshold card")
-card = threshold_card(r, head, scores, how=how, provenance=ws.embeddings.provenance, pairs_from=pairs_from)
+card = threshold_card(
+    r,
+    head,
+    scores,
+    how=how,
+    provenance=ws.embeddings.provenance,
+    pairs_from=pairs_from,
+    extras=ui.card_extras(ws, scores, r, proto, file_key),
+)
 d1, d2 = st.columns(2)
 download("Download card (JSON)", card_json(card), "threshold_card.json", key="th_card_json", where=d1)
 download("Download card (Markdown)", card_markdown(card), "threshold_card.md", key="th_card_md", where=d2)

@@ -6,7 +6,7 @@ from explorer.ui import state
 from explorer.ui import train as ui
 
 st.title("Train")
-ws = state.require_workspace()
+ws = state.require_workspace(whole=True)
 st.write(
     "Train an embedding on the workspace data and watch it learn. Whole identities are held out for "
     "validation (open set). Negatives come from the batch, or from an HNSW index over the whole training "

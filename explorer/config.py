@@ -61,6 +61,8 @@ class Settings:
       visitor (SQLite + the enrolled chips in this folder); unset: each visitor's own, in the session.
     - ``EXPLORER_BF16``: embed with bf16 autocast where the CPU has native bf16 and a calibration
       batch agrees with fp32 (off: embeddings, distances and thresholds are exact fp32).
+    - ``EXPLORER_MAX_SCORE_ROWS``: the most pairs a scores file may hold (default 2e6).
+    - ``EXPLORER_BOOTSTRAP``: bootstrap replicates for intervals over subjects (default 1000).
     """
 
     cache_dir: Path
@@ -72,6 +74,8 @@ class Settings:
     impostor_sample: int = 20_000_000
     bf16: bool = False
     gallery_dir: Path | None = None
+    max_score_rows: int = 2_000_000
+    bootstrap: int = 1000
 
 
 def settings() -> Settings:
@@ -89,6 +93,8 @@ def settings() -> Settings:
         threads=threads,
         max_pairs=int(float(os.environ.get("EXPLORER_MAX_PAIRS", "1.5e9"))),
         impostor_sample=int(float(os.environ.get("EXPLORER_IMPOSTOR_SAMPLE", "2e7"))),
+        max_score_rows=int(float(os.environ.get("EXPLORER_MAX_SCORE_ROWS", "2e6"))),
+        bootstrap=int(float(os.environ.get("EXPLORER_BOOTSTRAP", "1000"))),
         gallery_dir=Path(os.environ["EXPLORER_GALLERY_DIR"]).expanduser()
         if os.environ.get("EXPLORER_GALLERY_DIR")
         else None,

@@ -367,3 +367,69 @@ def validation_curves(rows: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(x=s, y=[r[key] for r in rows], mode="lines+markers", name=name), row=1, col=2)
     fig.update_layout(**CURVES_LAYOUT)
     return fig
+
+
+SYSTEM_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d", "#bab0ac")
+
+
+def roc_overlay(curves: dict[str, tuple[np.ndarray, np.ndarray]], points: dict | None = None) -> go.Figure:
+    """Several systems' ROC (name -> (FAR, TAR)) on one pair of axes, log FAR; a marker per
+    system at its threshold (points: name -> (FAR, TAR))."""
+    fig = go.Figure()
+    for k, (name, (far, tar)) in enumerate(curves.items()):
+        idx = curve_points(far, tar)
+        f, t = far[idx], tar[idx]
+        colour = SYSTEM_COLOURS[k % len(SYSTEM_COLOURS)]
+        fig.add_scatter(x=f[f > 0], y=t[f > 0], mode="lines", name=name, line=dict(color=colour))
+        if points and name in points and points[name][0] > 0:
+            fig.add_scatter(
+                x=[points[name][0]], y=[points[name][1]], mode="markers", showlegend=False,
+                marker=dict(THRESHOLD_MARK, color=colour),
+            )  # fmt: skip
+    layout(fig, "ROC", x="FMR (false match rate)", y="1 - FNMR", height=380, xaxis_type="log")
+    return fig
+
+
+def det_overlay(curves: dict[str, tuple[np.ndarray, np.ndarray]], points: dict | None = None) -> go.Figure:
+    """Several systems' DET (name -> (FMR, FNMR)), both axes log; a marker per system."""
+    fig = go.Figure()
+    for k, (name, (far, frr)) in enumerate(curves.items()):
+        idx = curve_points(far, 1 - frr)
+        f, r = far[idx], frr[idx]
+        ok = (f > 0) & (r > 0)
+        colour = SYSTEM_COLOURS[k % len(SYSTEM_COLOURS)]
+        fig.add_scatter(x=f[ok], y=r[ok], mode="lines", name=name, line=dict(color=colour))
+        if points and name in points and min(points[name]) > 0:
+            fig.add_scatter(
+                x=[points[name][0]], y=[points[name][1]], mode="markers", showlegend=False,
+                marker=dict(THRESHOLD_MARK, color=colour),
+            )  # fmt: skip
+    layout(
+        fig, "DET", x="FMR (false match rate)", y="FNMR (false non-match rate)", height=380,
+        xaxis_type="log", yaxis_type="log",
+    )  # fmt: skip
+    return fig
+
+
+def score_histograms(
+    scores: dict[str, tuple[np.ndarray, np.ndarray]], *, unit: str, thresholds: dict[str, float] | None = None
+) -> go.Figure:
+    """Mated / non-mated score histograms of each system (name -> (mated, non-mated) in the
+    score's own units), one row each, densities; a line at each system's threshold."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=len(scores), cols=1, subplot_titles=list(scores), vertical_spacing=0.12)
+    for k, (name, (mated, non_mated)) in enumerate(scores.items(), 1):
+        both = np.r_[mated, non_mated]
+        edges = np.histogram_bin_edges(both, bins=min(80, max(10, len(both) // 10)))
+        for part, values, colour in (("mated", mated, "#54a24b"), ("non-mated", non_mated, "#e45756")):
+            h, _ = np.histogram(values, edges, density=True)
+            fig.add_bar(
+                x=(edges[1:] + edges[:-1]) / 2, y=h, width=np.diff(edges), name=part, marker_color=colour,
+                opacity=0.55, showlegend=k == 1, row=k, col=1,
+            )  # fmt: skip
+        if thresholds and name in thresholds and np.isfinite(thresholds[name]):
+            fig.add_vline(x=thresholds[name], line=dict(color="#333", dash="dash"), row=k, col=1)
+    layout(fig, "Scores", height=max(260, 220 * len(scores)), barmode="overlay")
+    fig.update_xaxes(title_text=unit, row=len(scores), col=1)
+    return fig

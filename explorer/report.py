@@ -128,6 +128,14 @@ class CardExtras:
     evaluated: dict | None = None
 
 
+def acquisition_of(dataset) -> dict | None:
+    """Failures to acquire of face chips cut from photos (None for other data: not counted)."""
+    if getattr(dataset, "faces", None) is None:
+        return None
+    failed = sum(1 for f in dataset.failures if f.reason.startswith("failure to acquire"))
+    return {"attempts": len(dataset) + failed, "failures": failed, "what": "no face found in the photo"}
+
+
 def threshold_card(
     result: ThresholdResult,
     head: Headline,

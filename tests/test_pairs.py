@@ -156,3 +156,19 @@ def test_tar_at_far_stays_exact_when_genuine_pairs_are_too_many_to_keep():
             continue
         lo, hi = head.tar_bounds[t]  # binned: the true value lies within the stated bounds
         assert lo - 1e-12 <= tar_at_far(ref, t) <= hi + 1e-12
+
+
+def test_sampled_pairs_for_two_models_are_distinct_labelled_and_seeded():
+    from explorer.analysis.pairs import listed_distances, sample_pairs
+
+    a, b, same = sample_pairs(Y, max_genuine=500, max_impostor=3000, seed=2)
+    assert same.sum() == 500 and (~same).sum() == 3000
+    assert ((Y[a] == Y[b]) == same).all() and (a < b).all()
+    assert len({(p, q) for p, q in zip(a, b, strict=True)}) == len(a)
+    a2, b2, _ = sample_pairs(Y, max_genuine=500, max_impostor=3000, seed=2)
+    assert (a == a2).all() and (b == b2).all()
+    small = sample_pairs(Y[:30], max_genuine=10**6, max_impostor=10**6)
+    i, j = np.triu_indices(30, 1)
+    assert len(small[0]) == len(i)  # everything, when fewer exist
+    d = listed_distances(X, a, b, "euclidean")
+    np.testing.assert_allclose(d, np.linalg.norm(X[a] - X[b], axis=1), atol=1e-12)

@@ -49,3 +49,25 @@ def test_all_pairs_totals_are_the_listed_totals_of_every_pair():
 def test_max_min_ratio_is_not_printed_as_infinity():
     assert max_min_ratio([0.02, 0.01, None]) == pytest.approx(2.0)
     assert max_min_ratio([0.02, 0.0]) is None and max_min_ratio([0.3]) is None
+
+
+def test_all_pairs_scores_give_the_intervals_of_every_listed_pair():
+    """The closed-form totals from the class sizes equal listing every pair of the items."""
+    from explorer.analysis.pairs import all_pairs
+    from explorer.analysis.rates import scores_subject_intervals
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 8, 120)
+    x = rng.normal(size=(120, 3)) + y[:, None] * 0.4
+    s = all_pairs(x, y, metric="euclidean", k_tail=7000)
+    t = float(np.quantile(s.impostor.values, 0.05))
+    got, why = scores_subject_intervals(s, y, t, replicates=40)
+    assert why is None
+    i, j = np.triu_indices(120, 1)
+    d = np.linalg.norm(x[i] - x[j], axis=1)
+    mated = y[i] == y[j]
+    err = np.where(mated, d > t, d <= t)
+    ref_fmr, ref_fnmr = _loop(y[i], y[j], mated, err, 8, 40, 0)
+    assert got.fmr == pytest.approx(ref_fmr, abs=1e-9) and got.fnmr == pytest.approx(ref_fnmr, abs=1e-9)
+    none, why = scores_subject_intervals(s, y, float(s.impostor.cover) + 1.0)
+    assert none is None and "tails" in why

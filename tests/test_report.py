@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from explorer.analysis.rates import group_rates
 from explorer.analysis.scores import from_distances
 from explorer.analysis.thresholds import at_threshold
 from explorer.analysis.verification import roc_curve, scores_curve
-from explorer.analysis.rates import group_rates
 from explorer.report import CardExtras, card_json, card_markdown, false_accepts, false_rejects, headline, threshold_card
 
 RNG = np.random.default_rng(5)
@@ -106,7 +106,7 @@ def test_card_counts_failures_to_acquire_and_groups(scores):
     by = {row["group"]: row for row in card["groups"]["rows"]}
     d, mated = np.r_[gen_d, imp_d], np.r_[np.ones(300, bool), np.zeros(2000, bool)]
     for name, row in by.items():
-        m = GROUPS == name
+        m = name == GROUPS
         assert row["fmr"] == pytest.approx(np.mean(d[m & ~mated] <= r.threshold))
         assert row["fnmr"] == pytest.approx(np.mean(d[m & mated] > r.threshold))
     fmrs = [row["fmr"] for row in by.values()]

@@ -23,7 +23,12 @@ def test_provenance_names_the_data_the_split_and_the_starting_model():
     train, val = split_identities(ds.labels, val_labels=["p0", "p1"])
     spec = with_provenance(spec_from_scratch(ds), ds, train, val, fine_tuned=False)
     assert spec.info["trained_on"] == "blobs: 12 items of 3 identities (2 identities held out for validation)"
-    assert spec.info["training_data"] == {"name": "blobs", "items": 20, "data_hash": "h" * 64}
+    assert spec.info["training_data"] == {
+        "name": "blobs",
+        "items": 20,
+        "data_hash": "h" * 64,
+        "identities": ["p2", "p3", "p4"],  # the identities trained on: the pages hold the others out
+    }
     again = with_provenance(spec, ds, train, val, fine_tuned=True)  # fine-tuning it names where it started
     assert (
         again.info["trained_on"]

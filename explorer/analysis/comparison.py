@@ -24,29 +24,40 @@ BOOTSTRAP = 1000
 SEED = 0
 
 
-def weighted_figures(distances: np.ndarray, same: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float]:
-    """AUC (ties count one half), EER (FAR = FRR on the ROC) and TAR@FAR of weighted pairs;
-    smaller distance = same. NaN where a side has no weight (or a FAR target is below one pair)."""
-    d = np.asarray(distances, np.float64)
-    y = np.asarray(same, bool)
-    w = np.ones(len(d)) if weights is None else np.asarray(weights, np.float64)
-    order = np.argsort(d, kind="stable")
-    d, y, w = d[order], y[order], w[order]
-    last = np.r_[d[1:] != d[:-1], True]  # the end of each block of tied distances
-    tp = np.cumsum(np.where(y, w, 0.0))[last]
-    fp = np.cumsum(np.where(y, 0.0, w))[last]
-    n_g, n_i = tp[-1] if len(tp) else 0.0, fp[-1] if len(fp) else 0.0
-    out = dict.fromkeys(FIGURES, float("nan"))
-    if n_g <= 0 or n_i <= 0:
+class Ranked:
+    """Pairs sorted once by distance; figures of any weighting of them then cost O(n) (a
+    bootstrap replicate re-weights, it never re-sorts)."""
+
+    def __init__(self, distances: np.ndarray, same: np.ndarray):
+        d = np.asarray(distances, np.float64)
+        self.order = np.argsort(d, kind="stable")
+        self.d, self.y = d[self.order], np.asarray(same, bool)[self.order]
+        self.last = np.r_[self.d[1:] != self.d[:-1], True]  # the end of each block of tied distances
+        self.thresholds = np.r_[-np.inf, self.d[self.last]]
+
+    def figures(self, weights: np.ndarray | None = None) -> dict[str, float]:
+        """AUC (ties count one half), EER (FAR = FRR on the ROC) and TAR@FAR; weights in the
+        pairs' original order. NaN where a side has no weight or a target is below one pair."""
+        w = np.ones(len(self.d)) if weights is None else np.asarray(weights, np.float64)[self.order]
+        tp = np.cumsum(np.where(self.y, w, 0.0))[self.last]
+        fp = np.cumsum(np.where(self.y, 0.0, w))[self.last]
+        out = dict.fromkeys(FIGURES, float("nan"))
+        n_g, n_i = (tp[-1], fp[-1]) if len(tp) else (0.0, 0.0)
+        if n_g <= 0 or n_i <= 0:
+            return out
+        tar, far = np.r_[0.0, tp] / n_g, np.r_[0.0, fp] / n_i
+        out["AUC"] = float(np.sum(np.diff(far) * (tar[1:] + tar[:-1]) / 2))  # a tied block: its diagonal
+        out["EER"] = crossing(far, 1.0 - tar, self.thresholds)[0]
+        pairs_i = np.count_nonzero(~self.y & (w > 0))
+        for t in FAR_TARGETS[:3]:
+            if t * pairs_i >= 1:
+                out[f"TAR@FAR {t:g}"] = float(tar[far <= t].max())
         return out
-    tar, far = np.r_[0.0, tp] / n_g, np.r_[0.0, fp] / n_i
-    out["AUC"] = float(np.sum(np.diff(far) * (tar[1:] + tar[:-1]) / 2))  # a tied block: its diagonal
-    out["EER"] = crossing(far, 1.0 - tar, np.r_[-np.inf, d[last]])[0]
-    pairs_i = np.count_nonzero(~y & (w > 0))
-    for t in FAR_TARGETS[:3]:
-        if t * pairs_i >= 1:
-            out[f"TAR@FAR {t:g}"] = float(tar[far <= t].max())
-    return out
+
+
+def weighted_figures(distances: np.ndarray, same: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float]:
+    """:meth:`Ranked.figures` of pairs (smaller distance = same)."""
+    return Ranked(distances, same).figures(weights)
 
 
 def subject_weights(
@@ -95,13 +106,14 @@ def compare(
     d = {n: np.asarray(distances[n], np.float64)[ok] for n in names}
     y = np.asarray(same, bool)[ok]
     subj = None if subjects is None else (np.asarray(subjects[0])[ok], np.asarray(subjects[1])[ok])
-    point = {n: weighted_figures(d[n], y) for n in names}
+    ranked = {n: Ranked(d[n], y) for n in names}
+    point = {n: ranked[n].figures() for n in names}
     draw = subject_weights(subj, len(y), np.random.default_rng(seed))
     reps = {n: {f: np.empty(replicates) for f in FIGURES} for n in names}
     for r in range(replicates):
         w = draw()
         for n in names:
-            for f, v in weighted_figures(d[n], y, w).items():
+            for f, v in ranked[n].figures(w).items():
                 reps[n][f][r] = v
         if progress and (r % 50 == 49 or r == replicates - 1):
             progress((r + 1) / replicates, f"bootstrap: {r + 1:,} of {replicates:,} replicates")

@@ -347,3 +347,44 @@ def protocol_pairs(
         d[g], d[i], metric=metric, pairs_genuine=pairs[g], pairs_impostor=pairs[i], source="protocol pairs"
     )
     return scores, d
+
+
+def sample_pairs(
+    labels: np.ndarray, *, max_genuine: int = 25_000, max_impostor: int = 25_000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (a, b, same) to score two models on: every genuine pair (a uniform sample beyond
+    max_genuine) and a uniform sample of max_impostor impostor pairs (all, when fewer exist),
+    seeded, a < b, no pair twice."""
+    _, y = np.unique(np.asarray(labels), return_inverse=True)
+    order = np.argsort(y, kind="stable")
+    starts = np.r_[np.flatnonzero(np.r_[True, np.diff(y[order]) != 0]), len(y)] if len(y) else np.zeros(1, np.int64)
+    ga, gb = class_pairs(order.astype(np.int64), starts.astype(np.int64))
+    ga, gb = np.minimum(ga, gb), np.maximum(ga, gb)
+    rng = np.random.default_rng(seed)
+    if len(ga) > max_genuine:
+        keep = np.sort(rng.choice(len(ga), max_genuine, replace=False))
+        ga, gb = ga[keep], gb[keep]
+    n = len(y)
+    n_imp = n * (n - 1) // 2 - int((np.bincount(y) * (np.bincount(y) - 1) // 2).sum())
+    if n_imp <= max_impostor:
+        i, j = np.triu_indices(n, 1)
+        ok = y[i] != y[j]
+        ia, ib = i[ok], j[ok]
+    else:
+        seen: set[tuple[int, int]] = set()
+        while len(seen) < max_impostor:
+            a, b = rng.integers(0, n, 2 * max_impostor), rng.integers(0, n, 2 * max_impostor)
+            for p, q in zip(np.minimum(a, b), np.maximum(a, b), strict=True):
+                if y[p] != y[q] and (p, q) not in seen:
+                    seen.add((int(p), int(q)))
+                    if len(seen) == max_impostor:
+                        break
+        ia, ib = (np.array(v, np.int64) for v in zip(*sorted(seen), strict=True))
+    same = np.r_[np.ones(len(ga), bool), np.zeros(len(ia), bool)]
+    return np.r_[ga, ia].astype(np.int64), np.r_[gb, ib].astype(np.int64), same
+
+
+def listed_distances(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+    """Exact float64 distances of the pairs (a[k], b[k]) under ``metric``."""
+    x, base = prepare(np.asarray(vectors), metric)
+    return pair_distances(x, a, b, base)

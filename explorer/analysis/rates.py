@@ -101,3 +101,29 @@ def max_min_ratio(values: list[float | None]) -> float | None:
     if len(v) < 2 or min(v) == 0:
         return None
     return max(v) / min(v)
+
+
+def scores_subject_intervals(
+    scores, labels: np.ndarray, threshold: float, *, listed: tuple[np.ndarray, np.ndarray] | None = None, **kw
+) -> tuple[SubjectIntervals | None, str | None]:
+    """Subject intervals of a :class:`~explorer.analysis.scores.PairScores` at ``threshold``
+    (accept distance <= threshold): its tails name the erring pairs' items, ``labels`` their
+    subjects. listed: the (a, b) items of listed pairs (a protocol); None: every pair of the items
+    with these labels was compared. Returns (intervals, None) or (None, why not)."""
+    if scores.sampled:
+        return None, "not computed: the non-mated pairs are a sample, not every pair of the subjects"
+    imp, gen = scores.impostor, scores.genuine
+    if not (threshold < imp.cover and threshold >= gen.cover):
+        return None, "not computed: at this threshold some errors lie in the binned middle, not in the exact tails"
+    fa = imp.values <= threshold
+    fr = gen.values > threshold
+    if (imp.a[fa] < 0).any() or (gen.a[fr] < 0).any():
+        return None, "not computed: the erring pairs' items are not known"
+    names, y = np.unique(np.asarray(labels).astype(str), return_inverse=True)
+    if listed is not None:
+        la, lb = y[listed[0]], y[listed[1]]
+        totals = listed_totals(la, lb, la == lb)
+    else:
+        totals = all_pairs_totals(np.bincount(y, minlength=len(names)))
+    got = subject_intervals((y[imp.a[fa]], y[imp.b[fa]]), y[gen.a[fr]], totals, len(names), **kw)
+    return got, None

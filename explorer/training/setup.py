@@ -99,7 +99,8 @@ def spec_from_scratch(
 
 def with_provenance(spec: ModelSpec, dataset, train: np.ndarray, val: np.ndarray, *, fine_tuned: bool) -> ModelSpec:
     """The spec with what its model learns from, carried by every checkpoint: ``training_data`` (name,
-    items, content hash: the Train page compares it with the workspace) and ``trained_on`` in words (as
+    items, content hash: the Train page compares it with the workspace; the identities trained on)
+    and ``trained_on`` in words (as
     the bundled model's; the threshold card repeats it), naming the model a fine-tuning run started from."""
     labels = np.asarray(dataset.labels)
     words = (
@@ -113,7 +114,13 @@ def with_provenance(spec: ModelSpec, dataset, train: np.ndarray, val: np.ndarray
         info={
             **spec.info,
             "trained_on": words,
-            "training_data": {"name": dataset.name, "items": len(labels), "data_hash": dataset.content_hash},
+            "training_data": {
+                "name": dataset.name,
+                "items": len(labels),
+                "data_hash": dataset.content_hash,
+                # the pages evaluate on the other identities by default (explorer.workspace.held_out)
+                "identities": sorted({str(v) for v in labels[train]}),
+            },
         },
     )
 

@@ -6,14 +6,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import plots
+from explorer import config, plots
+from explorer.analysis.rates import scores_subject_intervals
 from explorer.analysis.scores import PairScores
 from explorer.analysis.thresholds import PICK_BY, ThresholdResult, kfold_accuracy, pick_threshold
 from explorer.analysis.verification import FAR_TARGETS, RocCurve
 from explorer.data.protocol import PairProtocol, parse_lfw_pairs, parse_pairs_csv
 from explorer.errors import InputError
-from explorer.report import Headline, Pair, false_accepts, false_rejects
-from explorer.workspace import Workspace
+from explorer.report import CardExtras, Headline, Pair, acquisition_of, false_accepts, false_rejects
+from explorer.ui import state
+from explorer.ui.memo import memo
+from explorer.workspace import Workspace, card_entry
 
 MANUAL = "slider (manual)"
 SLIDER = "th_slider"
@@ -303,4 +306,29 @@ def protocol_shortfall(proto: PairProtocol, scores: PairScores) -> str:
         f"{len(proto.same):,} of the file's pairs matched items of this workspace ({skipped:,} lines skipped: unknown "
         f"ids or malformed), {scores.n_genuine:,} genuine and {scores.n_impostor:,} impostor: with no {missing} "
         "pair there is nothing to put a threshold between. Check that the file names this workspace's items."
+    )
+
+
+def card_extras(
+    ws: Workspace, scores: PairScores, r: ThresholdResult, proto: PairProtocol | None, file_key: str
+) -> CardExtras:
+    """What the card adds to the counts: the FMR target, intervals over subjects, failures to
+    acquire (face chips) and which identities were evaluated."""
+    by = st.session_state.get("th_by")
+    listed = None if proto is None else (proto.index_a, proto.index_b)
+    subj, why = memo(
+        ws,
+        "subject_intervals",
+        (scores.metric, float(r.threshold), file_key),
+        lambda: scores_subject_intervals(
+            scores, ws.embeddings.labels, r.threshold, listed=listed, replicates=config.settings().bootstrap
+        ),
+    )
+    whole = state.get_workspace()
+    return CardExtras(
+        fmr_target=float(st.session_state["th_far"]) if by == "target FAR" else None,
+        subject_intervals=subj,
+        subject_note=why,
+        acquisition=acquisition_of(ws.dataset),
+        evaluated=card_entry(whole, ws) if whole is not None else None,
     )

@@ -1,0 +1,191 @@
+"""Widgets of the Compare page's "your scores" part: a pairs file with the scores a team's own
+verifier gave, evaluated as it is (the page stays a thin script)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explorer import config
+from explorer.data.scorefile import (
+    ROLE_NAMES,
+    ColumnMap,
+    ScoreTable,
+    guess_columns,
+    read_scores,
+    subjects_from_labels,
+)
+from explorer.data.vectors import read_table
+from explorer.errors import InputError
+from explorer.workspace import Workspace
+
+PARSED = "cmp_parsed"
+NONE = "(none)"
+ROLE_TITLES = {
+    "same": "Same identity? (truth)",
+    "a": "Item a",
+    "b": "Item b",
+    "subject_a": "Subject of a",
+    "subject_b": "Subject of b",
+    "fold": "Fold",
+    "group": "Group",
+}
+
+
+def upload() -> tuple[pd.DataFrame | None, str]:
+    """The uploaded scores file, parsed once per upload (this session only), within its row budget."""
+    up = st.file_uploader(
+        "Pairs with your scores: CSV, TSV or Parquet, one row per pair",
+        type=["csv", "tsv", "parquet"],
+        key="cmp_file",
+        help="A truth column (same / different), one or more score columns; optionally the two items, their "
+        "subjects, a fold and a group column. Any column can be mapped below.",
+    )
+    if up is None:
+        return None, ""
+    cached = st.session_state.get(PARSED)
+    if cached is None or cached[0] != up.file_id:
+        try:
+            frame = read_table(up.getvalue(), up.name)
+            limit = config.settings().max_score_rows
+            if len(frame) > limit:
+                raise InputError(
+                    f"{len(frame):,} rows is more than the {limit:,} pairs a scores file may hold here "
+                    "(EXPLORER_MAX_SCORE_ROWS)"
+                )
+        except InputError as exc:
+            st.error(f"Cannot read {up.name}: {exc}")
+            return None, ""
+        cached = (up.file_id, frame)
+        st.session_state[PARSED] = cached
+    return cached[1], up.file_id
+
+
+def mapping(frame: pd.DataFrame) -> ColumnMap | None:
+    """Columns found by name, shown and changeable; None until a truth and a score column are set."""
+    columns = [str(c) for c in frame.columns]
+    try:
+        guess = guess_columns(frame)
+        problem = None
+    except InputError as exc:
+        guess, problem = None, str(exc)
+    if problem:
+        st.warning(f"Map the columns: {problem}.")
+    with st.expander("Columns", expanded=guess is None):
+        cols = st.columns(4)
+        chosen = {}
+        for k, (role, title) in enumerate(ROLE_TITLES.items()):
+            options = columns if role == "same" else [NONE, *columns]
+            first = getattr(guess, role) if guess else None
+            index = options.index(first) if first in options else (None if role == "same" else 0)
+            value = cols[k % 4].selectbox(
+                title,
+                options,
+                index=index,
+                key=f"cmp_role_{role}",
+                placeholder="choose",
+                help=f"Found by name: {', '.join(ROLE_NAMES[role][:5])}, ..." if role in ROLE_NAMES else None,
+            )
+            chosen[role] = None if value in (None, NONE) else value
+        taken = {v for v in chosen.values() if v}
+        numeric = [c for c in columns if c not in taken and pd.api.types.is_numeric_dtype(frame[c])]
+        scores = st.multiselect(
+            "Score columns",
+            [c for c in columns if c not in taken],
+            default=[c for c in (guess.scores if guess else numeric) if c not in taken],
+            key="cmp_scores_cols",
+        )
+    if chosen["same"] is None or not scores:
+        st.info("Choose the truth column and at least one score column.")
+        return None
+    return ColumnMap(scores=tuple(scores), **chosen)
+
+
+def directions(frame: pd.DataFrame, cmap: ColumnMap) -> ScoreTable | None:
+    """Read the table; each score's direction detected from the labels and stated, or set by the user."""
+    try:
+        detected = read_scores(frame, cmap)
+    except InputError as exc:
+        st.error(f"Cannot evaluate this file: {exc}")
+        return None
+    cols = st.columns(min(len(cmap.scores), 4))
+    user = {}
+    for k, name in enumerate(cmap.scores):
+        d, auc = detected.directions[name], detected.detected.get(name, float("nan"))
+        how = cols[k % len(cols)].selectbox(
+            f"{name} reads as",
+            ["detected", "distance", "similarity"],
+            key=f"cmp_dir_{name}",
+            help="distance: smaller = same identity; similarity: larger = same",
+        )
+        if how == "detected":
+            cols[k % len(cols)].caption(
+                f"detected: a {d.name} ({'mated pairs score lower' if d.name == 'distance' else 'mated pairs score higher'}"
+                f"; AUC {auc:.4f} read that way)"
+            )
+        else:
+            user[name] = how
+    table = read_scores(frame, cmap, user) if user else detected
+    if table.malformed:
+        with st.expander(f"{len(table.malformed):,} rows left out: their truth cannot be read"):
+            st.write("; ".join(table.malformed))
+    return table
+
+
+def subjects(table: ScoreTable, ws: Workspace | None) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
+    """Subjects of each pair for intervals: the file's, else the items' labels in the workspace."""
+    if table.subjects is not None:
+        return table.subjects, "the file's subjects"
+    if ws is not None and table.a is not None and table.b is not None:
+        found = subjects_from_labels(table.a, table.b, ws.dataset.ids, ws.dataset.labels)
+        if found is not None:
+            return found, "the workspace's labels of the pairs' items"
+    return None, ""
+
+
+def item_rows(table: ScoreTable, ws: Workspace | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Workspace rows of each pair's items (for thumbnails), -1 where not found; None without items."""
+    if ws is None or table.a is None or table.b is None:
+        return None
+    lookup: dict[str, int] = {}
+    for k, i in enumerate(ws.dataset.ids):
+        lookup[str(i)] = k
+        lookup.setdefault(str(i).rsplit(".", 1)[0], k)
+    ra = np.array([lookup.get(str(x), -1) for x in table.a])
+    rb = np.array([lookup.get(str(x), -1) for x in table.b])
+    return (ra, rb) if ((ra >= 0) & (rb >= 0)).any() else None
+
+
+def systems(ws: Workspace | None):
+    """The uploaded file's score columns as systems on its pairs; None (with the reason shown)
+    until the file can be evaluated."""
+    from explorer.ui.compare import Systems
+
+    frame, file_id = upload()
+    if frame is None:
+        st.info("Upload a pairs file with score columns: no workspace, model or images are needed.")
+        return None
+    cmap = mapping(frame)
+    table = directions(frame, cmap) if cmap is not None else None
+    if table is None:
+        return None
+    subj, subj_from = subjects(table, ws)
+    name = st.session_state["cmp_file"].name
+    shown = {c: table.directions[c] for c in cmap.scores}
+    return Systems(
+        distances={c: table.distances(c) for c in cmap.scores},
+        same=table.same,
+        directions=shown,
+        key=(file_id, cmap, tuple(sorted((c, d.name) for c, d in shown.items()))),
+        subjects=subj,
+        subjects_from=subj_from,
+        fold=table.fold,
+        fold_source=table.fold_source,
+        group=table.group,
+        group_column=cmap.group,
+        items=item_rows(table, ws),
+        pairs_from=f"{name}, {len(table):,} pairs",
+        names=(table.a, table.b) if table.a is not None and table.b is not None else None,
+        provenance={c: {"model_name": c, "model_format": "scores file", "data_name": name} for c in cmap.scores},
+    )
