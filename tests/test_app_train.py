@@ -27,6 +27,40 @@ def _start(at) -> jobs.Run:
     return jobs.get_run(at.session_state["train_run"])
 
 
+def _held_out_by_default(at, run):
+    """After "Use this model" the pages say how many items the model trained on and evaluate the
+    identities it never saw; a toggle shows all; the threshold card records which were evaluated."""
+    from explorer.analysis.retrieval import retrieval_metrics
+
+    ws = at.session_state["workspace"]
+    trained = set(run.spec.info["training_data"]["identities"])
+    held = ~np.isin(ws.embeddings.labels, list(trained))
+    at.switch_page("app_pages/retrieval.py").run()
+    assert not at.exception, at.exception
+    n_seen = int((~held).sum())
+    assert any(f"trained on {n_seen:,} of these 1,797 items" in i.value for i in at.info)
+    metric = at.selectbox(key="rt_metric").value
+    ref = retrieval_metrics(ws.embeddings.vectors[held], ws.embeddings.labels[held], metric=metric)
+    assert {m.label: m.value for m in at.metric}["MAP@R"] == f"{ref.map_at_r:.4f}"
+    at.toggle(key="eval_all_identities").set_value(True).run()
+    every = retrieval_metrics(ws.embeddings.vectors, ws.embeddings.labels, metric=metric)
+    assert {m.label: m.value for m in at.metric}["MAP@R"] == f"{every.map_at_r:.4f}"
+    assert any("flatter it" in w.value for w in at.warning)
+    at.toggle(key="eval_all_identities").set_value(False).run()
+    at.switch_page("app_pages/threshold.py").run()
+    assert not at.exception, at.exception
+    card = next(e for e in at.expander if e.label == "Preview the card").markdown[0].value
+    assert "Evaluated on held-out identities (never seen in training): 2 identities, 0 of them seen" in card
+    at.switch_page("app_pages/compare.py").run()
+    at.segmented_control(key="cmp_part").set_value("Two models on this workspace").run()
+    at.radio(key="cmp_b_source").set_value("Bundled digits ConvNet").run()
+    next(b for b in at.button if b.label == "Embed the workspace with model B").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert "MAP@R" in table.columns and len(table) == 3  # A, B and B - A
+    at.switch_page("app_pages/train.py").run()
+
+
 def test_start_progress_checkpoint_and_stop():
     jobs._RUNS.clear()
     at = open_page("app_pages/train.py")
@@ -57,6 +91,7 @@ def test_start_progress_checkpoint_and_stop():
     assert ws.embeddings.provenance["model_trained_on"] == (
         f"digits (scikit-learn): {n_train:,} items of 8 identities (2 identities held out for validation)"
     )
+    _held_out_by_default(at, run)
     # ... and the address names it, so a refresh comes back to the same workspace
     assert at.query_params["model"] == f"run:{run.id}:20" and at.query_params["data"] == "digits"
     fresh = AppTest.from_file(APP, default_timeout=180)

@@ -25,5 +25,15 @@ def test_pairs_csv():
     data = b"id_a,id_b,same\nAnn/Ann_0001.jpg,Ann/Ann_0002.jpg,1\nAnn/Ann_0001.jpg,Bob/Bob_0001.jpg,false\nx,y,1\nAnn/Ann_0001.jpg,Bob/Bob_0001.jpg,maybe\n"
     p = parse_pairs_csv(data, IDS)
     assert list(p.same) == [True, False] and p.unknown_ids == ["x", "y"] and len(p.malformed) == 1
-    with pytest.raises(InputError, match="needs columns"):
+    with pytest.raises(InputError, match="needs two item columns and a truth column"):
         parse_pairs_csv(b"a,b\n1,2\n", IDS)
+
+
+def test_a_published_pairs_csv_is_read_by_its_own_column_names_and_its_scores_named():
+    from explorer.data.protocol import parse_pairs_csv
+
+    ids = np.array(["p1/a.jpg", "p1/b.jpg", "p2/c.jpg"])
+    csv = b"file_x,file_y,Decision,Facenet_cosine\np1/a.jpg,p1/b.jpg,Yes,0.2\np1/a.jpg,p2/c.jpg,No,0.9\n"
+    proto = parse_pairs_csv(csv, ids)
+    assert proto.same.tolist() == [True, False] and proto.index_b.tolist() == [1, 2]
+    assert proto.score_columns == ("Facenet_cosine",)

@@ -26,6 +26,7 @@ class PairProtocol:
     fold: np.ndarray
     unknown_ids: list[str] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
+    score_columns: tuple[str, ...] = ()  # a CSV's numeric columns besides ours: scores of its own
 
 
 def _id_lookup(ids: np.ndarray) -> dict[str, int]:
@@ -79,21 +80,34 @@ def parse_lfw_pairs(text: str, ids: np.ndarray) -> PairProtocol:
 
 
 def parse_pairs_csv(data: bytes, ids: np.ndarray) -> PairProtocol:
-    """A CSV with columns id_a, id_b, same (1/0 or true/false), and optionally fold."""
+    """A CSV of pairs: two item columns and a truth column, found by name (id_a, id_b, same; or
+    file_x, file_y, decision, ...: see :data:`explorer.data.scorefile.ROLE_NAMES`), optionally a
+    fold. Its score columns, if any, are named in ``score_columns`` (not used here)."""
+    from explorer.data.scorefile import ROLE_NAMES, TRUTH, guess_columns
+
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"pairs CSV cannot be parsed: {str(exc).strip()}") from None
-    need = {"id_a", "id_b", "same"}
-    if not need <= set(frame.columns):
-        raise InputError(f"pairs CSV needs columns id_a, id_b, same; it has {list(frame.columns)}")
+    lower = {c.lower(): c for c in frame.columns}
+    role = {r: next((lower[n] for n in ROLE_NAMES[r] if n in lower), None) for r in ("a", "b", "same", "fold")}
+    if role["a"] is None or role["b"] is None or role["same"] is None:
+        raise InputError(
+            f"pairs CSV needs two item columns and a truth column (id_a, id_b, same; or file_x, file_y, decision, "
+            f"...); it has {list(frame.columns)}"
+        )
+    try:
+        numeric = pd.read_csv(io.BytesIO(data))
+        scores = tuple(c for c in guess_columns(numeric).scores if c not in role.values())
+    except InputError:
+        scores = ()
     rows, malformed = [], []
-    truth = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
     for k, r in frame.iterrows():
-        s = truth.get(str(r["same"]).strip().lower())
-        fold = r.get("fold", "0") or "0"
+        s = TRUTH.get(str(r[role["same"]]).strip().lower())
+        fold = (r[role["fold"]] if role["fold"] else "0") or "0"
         if s is None or not str(fold).isdigit():
             malformed.append(f"row {k + 2}: {', '.join(map(str, r.values))}")
             continue
-        rows.append((str(r["id_a"]), str(r["id_b"]), s, int(fold)))
-    return _resolve(rows, ids, malformed)
+        rows.append((str(r[role["a"]]), str(r[role["b"]]), s, int(fold)))
+    proto = _resolve(rows, ids, malformed)
+    return PairProtocol(**{**proto.__dict__, "score_columns": scores})

@@ -221,7 +221,8 @@ def _pairs(ws: Workspace, pairs: list[Pair], empty: str) -> None:
 def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
     """Upload and parse a pairs file once per upload; unknown ids and bad lines are listed."""
     up = st.file_uploader(
-        "Pairs file: LFW pairs.txt, or a CSV with id_a, id_b, same (and optionally fold)",
+        "Pairs file: LFW pairs.txt, or a CSV with two item columns and a truth column (id_a, id_b, same; "
+        "file_x, file_y, decision; optionally fold)",
         type=["txt", "csv"],
         key="th_pairs_file",
     )
@@ -243,6 +244,11 @@ def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
         cached = ((up.file_id, ws.key), proto)
         st.session_state[PROTOCOL] = cached
     proto = cached[1]
+    if proto.score_columns:
+        st.info(
+            f"This file also holds scores of its own ({', '.join(proto.score_columns)}): here its pairs are scored "
+            "by the workspace model. The Compare page evaluates the file's scores as they are."
+        )
     if proto.unknown_ids or proto.malformed:
         with st.expander(
             f"{len(proto.unknown_ids):,} unknown ids and {len(proto.malformed):,} malformed lines were skipped",
