@@ -114,3 +114,24 @@ def test_csv_round_trip_and_subjects_from_a_workspace():
     sa, sb = subjects_from_labels(t.a, t.b, ids, labels)
     assert sa[0] == "person 0" and (sa[t.same] == sb[t.same]).all()
     assert subjects_from_labels(t.a, t.b, ids[:10], labels[:10]) is None
+
+
+def test_figures_of_a_published_file_are_sklearn_s_to_1e_12():
+    """AUC and EER of each score column as the file gives it, against sklearn (EER: its ROC,
+    FAR = FRR solved on the straight segments)."""
+    from scipy.interpolate import interp1d
+    from scipy.optimize import brentq
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    from explorer.analysis.comparison import weighted_figures
+
+    frame = published_like()
+    t = read_scores(frame, guess_columns(frame))
+    y = (frame["Decision"] == "Yes").to_numpy()
+    for name, sign in (("Facenet_cosine", -1), ("ArcFace_similarity", 1), ("weak_euclidean", -1)):
+        f = weighted_figures(t.distances(name), t.same)
+        s = sign * frame[name].to_numpy()
+        fpr, tpr, _ = roc_curve(y, s)
+        eer = brentq(lambda v: 1 - v - interp1d(fpr, tpr)(v), 0, 1, xtol=1e-15) if fpr[1] > 0 or tpr[1] < 1 else 0.0
+        assert f["AUC"] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+        assert f["EER"] == pytest.approx(eer, abs=1e-9)

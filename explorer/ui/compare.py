@@ -213,7 +213,9 @@ def kfold(sys: Systems) -> None:
             {
                 "system": name,
                 "accuracy": f"{100 * res['accuracy_mean']:.2f}% +- {100 * res['accuracy_std']:.2f}%",
-                "threshold": f"{sys.directions[name].shown(res['threshold_mean']):.5g}",
+                "threshold": f"{sys.directions[name].shown(res['threshold_mean']):.5g}"
+                if np.isfinite(res["threshold_mean"])
+                else "some fold accepts no pair",
                 "folds": res["folds"],
             }
         )
