@@ -161,6 +161,24 @@ def test_threshold_page_pick_and_protocol_upload(browser, tmp_path):
         assert "1 unknown ids" in body and "10-fold accuracy" in body
 
 
+def test_compare_evaluates_an_uploaded_scores_file_at_a_phone_width(browser, tmp_path):
+    """A person with a published pairs file (Yes / No, several models' scores) on a phone."""
+    from test_scorefile import published_like
+
+    csv = tmp_path / "scores.csv"
+    published_like().to_csv(csv, index=False)
+    with _server(tmp_path / "cache") as url:
+        pg = browser.new_page(viewport={"width": 400, "height": 2400})
+        pg.goto(url + "/compare")
+        pg.get_by_text("What to compare").first.wait_for(timeout=120_000)
+        pg.locator("input[type=file]").set_input_files(str(csv))
+        pg.get_by_text("pairs flip").first.wait_for(timeout=120_000)
+        pg.wait_for_timeout(1500)
+        pg.screenshot(path=str(ARTIFACTS / "compare_phone.png"), full_page=True)
+        body = pg.inner_text("body")
+        assert "detected: a similarity" in body and "Threshold card" in body and "Traceback" not in body
+
+
 def test_projection_box_select_opens_the_gallery(browser, tmp_path):
     """A person drags a box over the map: the selected items and one item's neighbours appear."""
     with _server(tmp_path / "cache") as url:
