@@ -119,10 +119,12 @@ def kfold_accuracy(distances: np.ndarray, same: np.ndarray, fold: np.ndarray) ->
         th = pick_threshold(curve, "max accuracy")
         accs.append(float(((d[test] <= th) == s[test]).mean()))
         ths.append(th)
+    finite = [t for t in ths if np.isfinite(t)]  # a fold best served by accepting no pair has none
     return {
         "accuracy_mean": float(np.mean(accs)),
         "accuracy_std": float(np.std(accs)),
-        "threshold_mean": float(np.mean(ths)),
-        "threshold_std": float(np.std(ths)),
+        "threshold_mean": float(np.mean(finite)) if finite else -np.inf,
+        "threshold_std": float(np.std(finite)) if finite else 0.0,
         "folds": len(accs),
+        "folds_accepting_none": len(ths) - len(finite),
     }

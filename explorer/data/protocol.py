@@ -29,7 +29,7 @@ class PairProtocol:
     score_columns: tuple[str, ...] = ()  # a CSV's numeric columns besides ours: scores of its own
 
 
-def _id_lookup(ids: np.ndarray) -> dict[str, int]:
+def id_lookup(ids: np.ndarray) -> dict[str, int]:
     """Map both full ids (``name/name_0001.jpg``) and ids without extension to row indices."""
     out = {}
     for k, full in enumerate(ids):
@@ -40,7 +40,7 @@ def _id_lookup(ids: np.ndarray) -> dict[str, int]:
 
 
 def _resolve(rows, ids: np.ndarray, malformed: list[str]) -> PairProtocol:
-    lookup = _id_lookup(ids)
+    lookup = id_lookup(ids)
     a, b, same, fold, unknown = [], [], [], [], []
     for id_a, id_b, s, f in rows:
         missing = [x for x in (id_a, id_b) if x not in lookup]

@@ -213,11 +213,11 @@ def subjects_from_labels(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Identities of the pairs' items from a workspace (items matched by id, with or without
     extension); None unless every item of the file is found."""
-    lookup: dict[str, str] = {}
-    for i, lab in zip(ids, labels, strict=True):
-        lookup[str(i)] = str(lab)
-        lookup.setdefault(str(i).rsplit(".", 1)[0], str(lab))
+    from explorer.data.protocol import id_lookup
+
+    lookup = id_lookup(ids)
+    labels = np.asarray(labels).astype(str)
     try:
-        return np.array([lookup[str(x)] for x in a]), np.array([lookup[str(x)] for x in b])
+        return labels[[lookup[str(x)] for x in a]], labels[[lookup[str(x)] for x in b]]
     except KeyError:
         return None

@@ -215,8 +215,9 @@ def kfold(sys: Systems) -> None:
                 "accuracy": f"{100 * res['accuracy_mean']:.2f}% +- {100 * res['accuracy_std']:.2f}%",
                 "threshold": f"{sys.directions[name].shown(res['threshold_mean']):.5g}"
                 if np.isfinite(res["threshold_mean"])
-                else "some fold accepts no pair",
+                else "every fold accepts no pair",
                 "folds": res["folds"],
+                "folds accepting no pair": res["folds_accepting_none"],
             }
         )
     st.markdown(f"**k-fold accuracy** (the best-accuracy threshold of the other folds), folds: {sys.fold_source}")

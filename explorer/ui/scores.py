@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import config
+from explorer.data.protocol import id_lookup
 from explorer.data.scorefile import (
     ROLE_NAMES,
     ColumnMap,
@@ -148,10 +149,7 @@ def item_rows(table: ScoreTable, ws: Workspace | None) -> tuple[np.ndarray, np.n
     """Workspace rows of each pair's items (for thumbnails), -1 where not found; None without items."""
     if ws is None or table.a is None or table.b is None:
         return None
-    lookup: dict[str, int] = {}
-    for k, i in enumerate(ws.dataset.ids):
-        lookup[str(i)] = k
-        lookup.setdefault(str(i).rsplit(".", 1)[0], k)
+    lookup = id_lookup(ws.dataset.ids)
     ra = np.array([lookup.get(str(x), -1) for x in table.a])
     rb = np.array([lookup.get(str(x), -1) for x in table.b])
     return (ra, rb) if ((ra >= 0) & (rb >= 0)).any() else None
