@@ -107,3 +107,26 @@ def test_tf_projector_pair_with_header_and_single_column():
     assert list(ds.labels) == LABELS
     with pytest.raises(InputError, match="rows"):
         read_projector_pair(vec, b"a\nb\n")
+
+
+def test_labels_and_ids_are_read_as_they_were_written():
+    """'007', '7' and '7.0' are three identities; people named NA, None or null stay themselves."""
+    from explorer.data.vectors import dataset_from_frame, read_table
+
+    csv = b"label,id,a,b\n007,x1,1,2\n7,x2,1,3\n7.0,x3,2,2\nNA,x4,0,1\nNone,x5,1,1\nnull,x6,3,1\n"
+    ds = dataset_from_frame(read_table(csv, "t.csv"), name="t")
+    assert list(ds.labels) == ["007", "7", "7.0", "NA", "None", "null"]
+    ids = b"who,id,a\np1,007,1\np2,7,2\n"
+    assert list(dataset_from_frame(read_table(ids, "i.csv"), name="i").ids) == ["007", "7"]
+
+
+def test_label_is_preferred_over_name_and_float32_overflow_is_refused():
+    import pytest
+
+    from explorer.data.vectors import dataset_from_frame, label_candidates, read_table
+    from explorer.errors import InputError
+
+    frame = read_table(b"name,label,a\nann,p1,1\nbob,p2,2\n", "t.csv")
+    assert label_candidates(frame)[0] == "label"
+    with pytest.raises(InputError, match="float32"):
+        dataset_from_frame(read_table(b"label,a\np1,1e39\np2,1\n", "t.csv"), name="t")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from explorer.data.vectors import text_of
 from explorer.errors import InputError
 
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
@@ -154,9 +155,11 @@ def read_scores(frame: pd.DataFrame, columns: ColumnMap, directions: dict[str, s
         raise InputError(f"no column {', '.join(map(repr, missing))}; columns are {list(frame.columns)}")
     if not columns.scores:
         raise InputError("choose at least one score column")
-    truth = frame[columns.same].astype(str).str.strip().str.lower().map(TRUTH)
+    written = text_of(frame, columns.same)
+    truth = pd.Series(np.char.lower(np.char.strip(written))).map(TRUTH)
     bad = truth.isna().to_numpy()
-    malformed = [f"row {k + 2}: {columns.same} = {frame[columns.same].iloc[k]!r}" for k in np.flatnonzero(bad)[:50]]
+    malformed = [f"row {k + 2}: {columns.same} = {written[k]!r}" for k in np.flatnonzero(bad)[:50]]
+    kept = {c: text_of(frame, c)[~bad] for c in columns.roles().values()}  # as written, before rows go
     frame, same = frame[~bad].reset_index(drop=True), truth[~bad].astype(bool).to_numpy()
     if not len(frame):
         raise InputError(
@@ -181,7 +184,7 @@ def read_scores(frame: pd.DataFrame, columns: ColumnMap, directions: dict[str, s
         fold, fold_source = f.astype(np.int64).to_numpy(), f"the file's {columns.fold!r} column"
     else:
         fold, fold_source = random_folds(len(frame)), f"{FOLDS} folds drawn at random (seed {FOLD_SEED})"
-    text = lambda c: None if c is None else frame[c].astype(str).to_numpy()  # noqa: E731
+    text = lambda c: None if c is None else kept[c]  # noqa: E731
     subjects = (text(columns.subject_a), text(columns.subject_b)) if columns.subject_a and columns.subject_b else None
     if subjects is None and columns.a and columns.b:
         subjects = subjects_from_paths(text(columns.a), text(columns.b))

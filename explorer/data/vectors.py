@@ -31,8 +31,7 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
         )
     try:
         if lower.endswith((".csv", ".tsv", ".txt")):
-            sep = "\t" if lower.endswith((".tsv", ".txt")) else ","
-            return pd.read_csv(io.BytesIO(data), sep=sep)
+            return _read_delimited(data, "\t" if lower.endswith((".tsv", ".txt")) else ",")
         if lower.endswith(".parquet"):
             return pd.read_parquet(io.BytesIO(data))
         if lower.endswith(".npy"):
@@ -50,6 +49,37 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, zipfile.BadZipFile) as exc:
         raise InputError(f"{filename}: cannot be parsed: {str(exc).strip()}") from None
     raise InputError(f"{filename}: unsupported table format; use .csv, .tsv, .parquet, .npy or .npz")
+
+
+TEXT = "text"  # frame.attrs key: {column: its cells as written}
+
+
+def _read_delimited(data: bytes, sep: str) -> pd.DataFrame:
+    """Numbers parsed for the vectors; columns that could be a label or an id read as written:
+    text columns keep NA, None or null as names (not missing values), and a column named like a
+    label or an id (or any whole-number one, in a table of at most 16 columns) keeps its text beside
+    (``text_of``), so "007", "7" and "7.0" stay three labels."""
+    frame = pd.read_csv(io.BytesIO(data), sep=sep)
+    named = {str(c) for c in frame.columns if str(c).lower() in LABEL_NAMES + ID_NAMES}
+    texts = [c for c in frame.columns if frame[c].dtype == object]
+    whole = [
+        c
+        for c in frame.columns
+        if c not in texts and (str(c) in named or (pd.api.types.is_integer_dtype(frame[c]) and frame.shape[1] <= 16))
+    ]
+    if texts or whole:
+        text = pd.read_csv(io.BytesIO(data), sep=sep, usecols=texts + whole, dtype=str, keep_default_na=False)
+        for c in texts:
+            frame[c] = text[c]
+        if whole:
+            frame.attrs[TEXT] = {str(c): text[c].tolist() for c in whole}
+    return frame
+
+
+def text_of(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column's cells as the file wrote them (where it kept them), else as read, as text."""
+    kept = frame.attrs.get(TEXT, {}).get(str(column))
+    return np.asarray(kept if kept is not None else frame[column].astype(str).to_numpy(), dtype=str)
 
 
 def _frame_from_array(arr: np.ndarray, filename: str) -> pd.DataFrame:
@@ -107,8 +137,10 @@ def read_projector_pair(vectors: bytes, metadata: bytes) -> pd.DataFrame:
 
 def label_candidates(frame: pd.DataFrame) -> list[str]:
     """Columns that could hold the label: well-known names, then non-numeric columns."""
-    named = [c for c in frame.columns if str(c).lower() in LABEL_NAMES]
-    if named:
+    named = sorted(
+        (c for c in frame.columns if str(c).lower() in LABEL_NAMES), key=lambda c: LABEL_NAMES.index(str(c).lower())
+    )
+    if named:  # in the order of LABEL_NAMES: "label" before "name"
         return named
     return [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) and str(c).lower() not in ID_NAMES]
 
@@ -151,16 +183,18 @@ def dataset_from_frame(
     if not vector_cols:
         raise InputError(f"{name}: no numeric vector columns besides the label")
     vectors = frame[vector_cols].to_numpy(dtype=np.float64)
-    finite = np.isfinite(vectors)
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(vectors.astype(np.float32))  # checked in the dtype kept: 1e39 is inf in float32
     if not finite.all():
         rows = np.flatnonzero(~finite.all(axis=1))
         raise InputError(
-            f"{name}: {len(rows)} {'row holds' if len(rows) == 1 else 'rows hold'} NaN, inf or empty cells "
+            f"{name}: {len(rows)} {'row holds' if len(rows) == 1 else 'rows hold'} NaN, inf, empty cells or "
+            "values beyond float32's range (3.4e38) "
             f"(data rows {', '.join(map(str, rows[:5] + 1))}, counting from 1 below the header); "
             "fix or drop them"
         )
-    labels = frame[label_column].astype(str).to_numpy()
-    ids = frame[id_column].astype(str).to_numpy() if id_column else np.array([f"row_{i}" for i in range(len(frame))])
+    labels = text_of(frame, label_column)
+    ids = text_of(frame, id_column) if id_column else np.array([f"row_{i}" for i in range(len(frame))])
     if len(set(ids)) != len(ids):
         raise InputError(f"{name}: id column {id_column!r} has repeated values")
     vectors = vectors.astype(np.float32)
