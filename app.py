@@ -2,12 +2,14 @@
 
 import streamlit as st
 
+from explorer.config import ASSETS_DIR
 from explorer.ui.address import keep as keep_address
 from explorer.ui.restore import ensure_workspace
 from explorer.ui.warmup import start_warmup
 from explorer.ui.workspace import sidebar
 
-st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
+# the icon is a file of ours: a Material or emoji icon makes every browser ask a font host / CDN for it
+st.set_page_config(page_title="Embedding Explorer", page_icon=str(ASSETS_DIR / "icon.png"), layout="wide")
 
 pages = [
     st.Page("app_pages/data_model.py", title="Data & model", icon=":material/dataset:", default=True),

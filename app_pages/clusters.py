@@ -7,6 +7,7 @@ from explorer.analysis.clustering import against_labels, cluster, contingency, s
 from explorer.ui import clusters as ui
 from explorer.ui import pairs, state
 from explorer.ui.memo import memo
+from explorer.ui.safe import plain
 
 st.title("Clusters")
 ws = state.require_workspace()
@@ -27,7 +28,7 @@ def _run():
 try:
     res, sil = memo(ws, "clusters", key, _run)
 except ValueError as exc:
-    st.error(f"Cannot cluster: {exc}. Your workspace is unchanged.")
+    st.error(f"Cannot cluster: {plain(exc)}. Your workspace is unchanged.")
     st.stop()
 ui.remember(ws, res)
 st.subheader("Against the labels")

@@ -9,6 +9,7 @@ from explorer.analysis.metrics import METRICS
 from explorer.analysis.scores import separation
 from explorer.ui import pairs, state
 from explorer.ui.memo import memo
+from explorer.ui.safe import plain
 
 st.title("Distances")
 ws = state.require_workspace()
@@ -32,7 +33,7 @@ pairs.explain_dropped(pairs.usable(ws))
 try:
     h = pairs.workspace_scores(ws, metric)
 except ValueError as exc:
-    st.error(f"Cannot compute pair distances: {exc}. Your workspace is unchanged.")
+    st.error(f"Cannot compute pair distances: {plain(exc)}. Your workspace is unchanged.")
     st.stop()
 sep = separation(h)
 unit_norm = bool(np.allclose(np.linalg.norm(emb.vectors, axis=1), 1.0, atol=1e-3))

@@ -6,6 +6,7 @@ import streamlit as st
 from explorer import plots
 from explorer.ui import pairs, state
 from explorer.ui import projection as ui
+from explorer.ui.safe import plain
 
 st.title("Projection")
 ws = state.require_workspace()
@@ -18,7 +19,7 @@ opts = ui.settings()
 try:
     g = ui.graph(ws, u, opts["metric"], min(max(opts.get("n_neighbors", 15), 11), len(u.rows)))
 except ValueError as exc:
-    st.error(f"Cannot find neighbours: {exc}. Your workspace is unchanged.")
+    st.error(f"Cannot find neighbours: {plain(exc)}. Your workspace is unchanged.")
     st.stop()
 values, kind = ui.colour_values(ws, u, opts["colour"], g, opts["metric"])
 hover = np.array([f"{i} ({lab})" for i, lab in zip(ws.dataset.ids[u.rows], u.labels, strict=True)])
@@ -33,7 +34,7 @@ def draw(coords, text):
 try:
     coords = ui.coordinates(ws, u, opts, g, draw)
 except ValueError as exc:
-    st.error(f"Cannot draw a UMAP: {exc}. Choose PCA.")
+    st.error(f"Cannot draw a UMAP: {plain(exc)}. Choose PCA.")
     st.stop()
 fig = plots.scatter_map(coords, values, kind=kind, name=opts["colour"], hover=hover)
 if opts["dims"] == 2:

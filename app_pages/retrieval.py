@@ -6,6 +6,7 @@ from explorer.analysis.metrics import INDEX_METRICS
 from explorer.config import EXACT_SEARCH_UP_TO
 from explorer.ui import pairs, state
 from explorer.ui import retrieval as ui
+from explorer.ui.safe import plain
 
 st.title("Retrieval")
 ws = state.require_workspace()
@@ -28,7 +29,7 @@ kind = c2.radio(
 try:
     f = ui.findings(ws, u, metric, kind)
 except ValueError as exc:
-    st.error(f"Cannot compute retrieval metrics: {exc}. Your workspace is unchanged.")
+    st.error(f"Cannot compute retrieval metrics: {plain(exc)}. Your workspace is unchanged.")
     st.stop()
 ui.headline(f.result)
 st.subheader("Per class, worst first")

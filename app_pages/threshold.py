@@ -10,6 +10,7 @@ from explorer.ui import pairs, state
 from explorer.ui import threshold as ui
 from explorer.ui.downloads import download
 from explorer.ui.memo import memo
+from explorer.ui.safe import plain
 
 st.title("Threshold")
 ws = state.require_workspace()  # held-out identities of a model trained here
@@ -44,7 +45,7 @@ try:
         scores, dists = pairs.protocol_scores(ws, metric, proto, file_key)
         pairs_from = f"protocol file, {len(proto.same):,} pairs"
 except ValueError as exc:
-    st.error(f"Cannot compute pair distances: {exc}. Your workspace is unchanged.")
+    st.error(f"Cannot compute pair distances: {plain(exc)}. Your workspace is unchanged.")
     st.stop()
 if proto is not None and not (scores.n_impostor and scores.n_genuine):  # the file's pairs, not the identities
     st.warning(ui.protocol_shortfall(proto, scores))

@@ -1,4 +1,5 @@
-"""Atomic writes and content hashes: every file the app writes goes through here."""
+"""Files the app writes or hands out: atomic writes and content hashes (every file it writes goes
+through here), and CSV that a spreadsheet opens as data."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+import pandas as pd
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -40,3 +43,19 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_bytes(frame) -> bytes:
+    """A frame as CSV that a spreadsheet opens as data: a text cell starting like a formula (=, +,
+    -, @, tab, CR: OWASP's CSV injection list) gets a leading apostrophe; numbers are untouched."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            text = out[c].astype(str)
+            risky = text.str.startswith(FORMULA_START)
+            if risky.any():
+                out[c] = text.where(~risky, "'" + text)
+    return out.to_csv(index=False).encode()

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.data.dataset import count_labels
+from explorer.fileio import csv_bytes
 from explorer.models.embedding import Embeddings
 
 
@@ -57,4 +58,4 @@ def to_parquet_bytes(emb: Embeddings) -> bytes:
 
 
 def to_csv_bytes(emb: Embeddings) -> bytes:
-    return embeddings_frame(emb).to_csv(index=False).encode()
+    return csv_bytes(embeddings_frame(emb))

@@ -113,6 +113,8 @@ def test_opening_a_page_directly_on_a_fresh_server_runs_the_router(browser, tmp_
 def test_default_summary_shows_in_chromium(browser, tmp_path):
     with _server(tmp_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        hosts = set()
+        page.on("request", lambda r: hosts.add(r.url.split("/")[2]) if r.url.startswith("http") else None)
         page.goto(url)
         page.get_by_text("Items (N)").first.wait_for(timeout=120_000)
         page.get_by_text("1,797").first.wait_for(timeout=30_000)
@@ -123,6 +125,7 @@ def test_default_summary_shows_in_chromium(browser, tmp_path):
         assert shot.stat().st_size > 10_000
         body = page.inner_text("body")
         assert "Data & model" in body and "Download embeddings (Parquet)" in body
+        assert hosts == {url.split("/")[2]}  # nothing is fetched from anywhere else (no font host, no CDN)
 
 
 def test_threshold_page_pick_and_protocol_upload(browser, tmp_path):

@@ -19,6 +19,7 @@ from explorer.analysis.scores import from_distances
 from explorer.analysis.thresholds import at_threshold, kfold_accuracy, pick_threshold
 from explorer.analysis.verification import roc_curve, scores_curve
 from explorer.data.scorefile import DISTANCE, Direction
+from explorer.fileio import csv_bytes
 from explorer.report import CardExtras, card_json, card_markdown, headline, threshold_card
 from explorer.ui.downloads import download
 from explorer.workspace import Workspace
@@ -182,9 +183,7 @@ def flips(sys: Systems, ws: Workspace | None, a: str, b: str, thresholds: dict[s
         frame.insert(1, "item a", sys.names[0][shown])
         frame.insert(2, "item b", sys.names[1][shown])
     st.dataframe(frame, hide_index=True, key="cmp_flips")
-    download(
-        "Download the flipped pairs (CSV)", frame.to_csv(index=False).encode(), "flipped_pairs.csv", key="cmp_flips_csv"
-    )
+    download("Download the flipped pairs (CSV)", csv_bytes(frame), "flipped_pairs.csv", key="cmp_flips_csv")
     ds = ws.dataset if ws is not None else None
     if sys.items is None or ds is None or ds.kind != "image" or not ds.thumbnails:
         return

@@ -8,6 +8,8 @@ from pathlib import PurePath
 import pandas as pd
 import streamlit as st
 
+from explorer.fileio import csv_bytes
+
 MIME = {
     ".csv": "text/csv",
     ".json": "application/json",
@@ -21,5 +23,5 @@ def download(label: str, data: bytes | str | pd.DataFrame | Callable[[], bytes],
     """A download button in ``where`` (a column, or the page): a frame goes as CSV; a callable is
     built only when clicked (so a large export costs nothing until it is wanted)."""
     if isinstance(data, pd.DataFrame):
-        data = data.to_csv(index=False).encode()
+        data = csv_bytes(data)
     where.download_button(label, data, file_name=file_name, mime=MIME[PurePath(file_name).suffix], key=key)

@@ -14,6 +14,7 @@ from explorer.faces.gallery import Gallery, threshold_from_pick, verify
 from explorer.faces.pipeline import Face, acquire, describe
 from explorer.faces.store import StoredGallery
 from explorer.ui.memo import memo, memo_get
+from explorer.ui.safe import plain, plain_all
 from explorer.ui.threshold import picked
 from explorer.ui.workspace import face_encoder
 from explorer.workspace import Workspace
@@ -81,9 +82,9 @@ def usable(found: list[tuple[str, Face | str, np.ndarray | None]]) -> list[tuple
     """The photos with a face; says what happened to the others and where several faces were found."""
     for name, face, _ in found:
         if isinstance(face, str):
-            st.warning(f"{name}: {face}.")
+            st.warning(f"{plain(name)}: {plain(face)}.")
         elif face.faces_found > 1:
-            st.info(f"{name}: {face.faces_found} faces found; the largest was used.")
+            st.info(f"{plain(name)}: {face.faces_found} faces found; the largest was used.")
     return [row for row in found if isinstance(row[1], Face)]
 
 
@@ -95,8 +96,8 @@ def enroll() -> None:
         if faces:
             chips = [f.chip for _, f, _ in faces]
             gallery().enroll(name, np.stack([d for _, _, d in faces]), chips, [n for n, _, _ in faces])
-            st.success(f"Enrolled {name.strip()} from {len(faces)} photo(s): the faces below.")
-            st.image(chips, width=96, caption=[n for n, _, _ in faces])
+            st.success(f"Enrolled {plain(name.strip())} from {len(faces)} photo(s): the faces below.")
+            st.image(chips, width=96, caption=plain_all(n for n, _, _ in faces))
 
 
 def identify(t: float) -> None:
@@ -120,7 +121,9 @@ def identify(t: float) -> None:
         c2.warning(f"**Unknown**{closest}, beyond the threshold {t:.3g}")
     if result.matches:
         c2.image(
-            [m.chip for m in result.matches], width=96, caption=[f"{m.name} {m.distance:.3f}" for m in result.matches]
+            [m.chip for m in result.matches],
+            width=96,
+            caption=plain_all(f"{m.name} {m.distance:.3f}" for m in result.matches),
         )
         c2.caption(f"The {len(result.matches)} closest of {len(g.people())} enrolled people ({g.search_kind} search).")
 
@@ -151,7 +154,7 @@ def people() -> None:
     who = st.selectbox("Person", list(enrolled), key="id_forget_who")
     if st.button("Forget this person", key="id_forget"):
         removed = g.forget(who)
-        st.success(f"Forgot {who}: {removed} face(s) and their photos removed.")
+        st.success(f"Forgot {plain(who)}: {removed} face(s) and their photos removed.")
         st.rerun()
 
 
@@ -176,7 +179,7 @@ def workspace(ws: Workspace | None, t: float) -> None:
         try:
             memo(ws, "open_set", (), lambda: open_set(emb.vectors, ds.labels))
         except ValueError as exc:
-            st.error(f"Cannot measure 1:N: {exc}.")
+            st.error(f"Cannot measure 1:N: {plain(exc)}.")
     r = memo_get(ws, "open_set", ())
     if r is not None:  # kept for this workspace: the figures stay as the page reruns
         one_to_many(r, t)

@@ -15,6 +15,7 @@ from explorer.data.scorefile import DISTANCE
 from explorer.errors import InputError
 from explorer.models.embedding import Embeddings, embed_dataset
 from explorer.ui import sources, state
+from explorer.ui.safe import plain
 from explorer.ui.workspace import bundled_encoder, cache_for, face_encoder, faces_for
 from explorer.workspace import Workspace, card_entry
 
@@ -77,7 +78,7 @@ def _embed_b(ws: Workspace, load, key: tuple) -> Embeddings | None:
             data, encoder, cache=cache_for(data), progress=lambda f, m: bar.progress(0.5 + 0.5 * min(f, 1.0), text=m)
         )
     except InputError as exc:
-        st.error(f"Model B cannot embed this workspace: {exc}")
+        st.error(f"Model B cannot embed this workspace: {plain(exc)}")
         return None
     finally:
         bar.empty()

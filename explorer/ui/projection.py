@@ -15,6 +15,7 @@ from explorer.ui.clusters import latest
 from explorer.ui.downloads import download
 from explorer.ui.memo import memo, memo_get
 from explorer.ui.pairs import Usable
+from explorer.ui.safe import plain_all
 from explorer.workspace import Workspace
 
 COLOURS = ("label", "cluster", "nearest neighbour has another label", "distance to class centre")
@@ -134,7 +135,7 @@ def selection(ws: Workspace, u: Usable, rows: np.ndarray, limit: int = 60) -> No
     )
     if ds.kind == "image" and ds.thumbnails:
         st.image(
-            [ds.thumbnails[i] for i in items[:limit]], caption=[str(ds.labels[i]) for i in items[:limit]], width=64
+            [ds.thumbnails[i] for i in items[:limit]], caption=plain_all(ds.labels[i] for i in items[:limit]), width=64
         )
     st.dataframe(frame, hide_index=True)
     download("Download the selection (CSV)", frame, "selection.csv", key="pj_dl_sel")
@@ -152,7 +153,7 @@ def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:
     items = u.rows[nb]
     caps = ["this item"] + [f"{ds.labels[i]} d={v:.3g}" for i, v in zip(items[1:], d[1:], strict=True)]
     if ds.kind == "image" and ds.thumbnails:
-        st.image([ds.thumbnails[i] for i in items], caption=caps, width=72)
+        st.image([ds.thumbnails[i] for i in items], caption=plain_all(caps), width=72)
     st.dataframe(
         pd.DataFrame(
             {"rank": np.arange(len(nb)), "item": ds.ids[items], "label": ds.labels[items], f"{g.metric} distance": d}

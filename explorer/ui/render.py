@@ -10,6 +10,7 @@ from explorer.summary import summarize, to_csv_bytes, to_parquet_bytes
 from explorer.ui.downloads import download
 from explorer.ui.faces import propose_face_descriptor
 from explorer.ui.memo import memo
+from explorer.ui.safe import plain, plain_all
 from explorer.workspace import Workspace
 
 
@@ -26,7 +27,7 @@ def workspace_summary(ws: Workspace) -> None:
     )
     cols[4].metric("Failed to load", len(ds.failures))
     for w in ds.warnings():
-        st.warning(w)
+        st.warning(plain(w))
     propose_face_descriptor(ws)
     spec = ws.encoder.input_spec if ws.encoder else None
     if ds.kind == "image" and spec is not None and spec.kind == "image" and ds.faces is None:
@@ -69,4 +70,4 @@ def _thumbnail_grid(ws: Workspace, per_class: int = 40) -> None:
     st.subheader("Items per class")
     label = st.selectbox("Class", list(ds.classes), key="dm_grid_class")
     idx = [i for i, lab in enumerate(ds.labels) if lab == label][:per_class]
-    st.image([ds.thumbnails[i] for i in idx], caption=[ds.ids[i] for i in idx], width=72)
+    st.image([ds.thumbnails[i] for i in idx], caption=plain_all(ds.ids[i] for i in idx), width=72)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from explorer.errors import InputError
 from explorer.ui import address, state
+from explorer.ui.safe import plain
 from explorer.ui.sources import data_loader_for, model_loader_for, picker_state
 from explorer.ui.workspace import build_workspace
 
@@ -22,7 +23,7 @@ def ensure_workspace() -> None:
         try:
             loaders = data_loader_for(params["data"]), model_loader_for(params["model"])
         except InputError as exc:
-            st.warning(f"{exc}; showing the default workspace.")
+            st.warning(f"{plain(exc)}; showing the default workspace.")
         else:
             with st.spinner("Restoring your workspace ..."):
                 if build_workspace(*loaders) is not None:

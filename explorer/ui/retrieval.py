@@ -14,6 +14,7 @@ from explorer.analysis.retrieval import RetrievalResult, retrieval_metrics
 from explorer.ui.downloads import download
 from explorer.ui.memo import memo
 from explorer.ui.pairs import Usable
+from explorer.ui.safe import plain_all
 from explorer.workspace import Workspace
 
 
@@ -87,7 +88,7 @@ def flagged(
             for col in item_cols:
                 images.append(ds.thumbnails[u.rows[int(row[col])]])
                 captions.append(caption(row, col))
-        st.image(images, caption=captions, width=88)
+        st.image(images, caption=plain_all(captions), width=88)
     st.dataframe(shown, hide_index=True)
     download("Download (CSV)", shown, f"{key}.csv", key=f"rt_dl_{key}")
 

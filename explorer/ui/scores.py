@@ -19,6 +19,7 @@ from explorer.data.scorefile import (
 )
 from explorer.data.vectors import read_table
 from explorer.errors import InputError
+from explorer.ui.safe import plain, plain_all
 from explorer.workspace import Workspace
 
 PARSED = "cmp_parsed"
@@ -56,7 +57,7 @@ def upload() -> tuple[pd.DataFrame | None, str]:
                     "(EXPLORER_MAX_SCORE_ROWS)"
                 )
         except InputError as exc:
-            st.error(f"Cannot read {up.name}: {exc}")
+            st.error(f"Cannot read {plain(up.name)}: {plain(exc)}")
             return None, ""
         cached = (up.file_id, frame)
         st.session_state[PARSED] = cached
@@ -72,7 +73,7 @@ def mapping(frame: pd.DataFrame) -> ColumnMap | None:
     except InputError as exc:
         guess, problem = None, str(exc)
     if problem:
-        st.warning(f"Map the columns: {problem}.")
+        st.warning(f"Map the columns: {plain(problem)}.")
     with st.expander("Columns", expanded=guess is None):
         cols = st.columns(4)
         chosen = {}
@@ -108,14 +109,14 @@ def directions(frame: pd.DataFrame, cmap: ColumnMap) -> ScoreTable | None:
     try:
         detected = read_scores(frame, cmap)
     except InputError as exc:
-        st.error(f"Cannot evaluate this file: {exc}")
+        st.error(f"Cannot evaluate this file: {plain(exc)}")
         return None
     cols = st.columns(min(len(cmap.scores), 4))
     user = {}
     for k, name in enumerate(cmap.scores):
         d, auc = detected.directions[name], detected.detected.get(name, float("nan"))
         how = cols[k % len(cols)].selectbox(
-            f"{name} reads as",
+            f"{plain(name)} reads as",
             ["detected", "distance", "similarity"],
             key=f"cmp_dir_{name}",
             help="distance: smaller = same identity; similarity: larger = same",
@@ -130,7 +131,7 @@ def directions(frame: pd.DataFrame, cmap: ColumnMap) -> ScoreTable | None:
     table = read_scores(frame, cmap, user) if user else detected
     if table.malformed:
         with st.expander(f"{len(table.malformed):,} rows left out: their truth cannot be read"):
-            st.write("; ".join(table.malformed))
+            st.write("; ".join(plain_all(table.malformed)))
     return table
 
 

@@ -16,6 +16,7 @@ from explorer.errors import InputError
 from explorer.report import CardExtras, Headline, Pair, acquisition_of, false_accepts, false_rejects
 from explorer.ui import state
 from explorer.ui.memo import memo
+from explorer.ui.safe import plain, plain_all
 from explorer.workspace import Workspace, card_entry
 
 MANUAL = "slider (manual)"
@@ -201,7 +202,7 @@ def _pairs(ws: Workspace, pairs: list[Pair], empty: str) -> None:
             st.image(
                 [ds.thumbnails[p.a], ds.thumbnails[p.b]],
                 width=88,
-                caption=[f"{ds.ids[p.a]} ({ds.labels[p.a]})", f"{ds.ids[p.b]} ({ds.labels[p.b]})"],
+                caption=plain_all([f"{ds.ids[p.a]} ({ds.labels[p.a]})", f"{ds.ids[p.b]} ({ds.labels[p.b]})"]),
             )
             st.caption(f"distance {p.distance:.5g}")
     st.dataframe(
@@ -239,7 +240,7 @@ def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
                 else parse_lfw_pairs(up.getvalue().decode("utf-8", errors="replace"), ids)
             )
         except InputError as exc:
-            st.error(f"Cannot read {up.name}: {exc}")
+            st.error(f"Cannot read {plain(up.name)}: {plain(exc)}")
             return None, ""
         cached = ((up.file_id, ws.key), proto)
         st.session_state[PROTOCOL] = cached
@@ -255,9 +256,9 @@ def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
             expanded=not len(proto.same),
         ):
             if proto.unknown_ids:
-                st.write("Not in the workspace: " + ", ".join(proto.unknown_ids[:50]))
+                st.write("Not in the workspace: " + ", ".join(plain_all(proto.unknown_ids[:50])))
             if proto.malformed:
-                st.write("Malformed: " + "; ".join(proto.malformed[:50]))
+                st.write("Malformed: " + "; ".join(plain_all(proto.malformed[:50])))
     if not len(proto.same):
         st.error("No pair of this file names two items of the workspace: nothing to evaluate.")
         return None, ""
@@ -274,7 +275,7 @@ def kfold(proto: PairProtocol, distances: np.ndarray) -> None:
     try:
         res = kfold_accuracy(distances[ok], proto.same[ok], fold)
     except ValueError as exc:
-        st.caption(f"k-fold accuracy: not possible, {exc}.")
+        st.caption(f"k-fold accuracy: not possible, {plain(exc)}.")
         return
     st.markdown(
         f"**{res['folds']}-fold accuracy** (threshold of best accuracy on the other folds){note}: "

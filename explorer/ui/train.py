@@ -20,6 +20,7 @@ from explorer.training.objectives import OBJECTIVES
 from explorer.training.setup import ALIGN_MIN_SIDE, STRIPES, STRIPES_MIN_HEIGHT, scratch_options
 from explorer.ui import address, state
 from explorer.ui.downloads import download
+from explorer.ui.safe import plain
 from explorer.ui.sources import model_loader_for, restorable
 from explorer.ui.workspace import build_workspace
 from explorer.workspace import Workspace
@@ -179,7 +180,7 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
         st.warning(str(exc))
         return None
     except (ValueError, InputError) as exc:
-        st.error(f"Cannot start: {exc}")
+        st.error(f"Cannot start: {plain(exc)}")
         return None
     st.session_state[RUN_KEY] = run.id
     address.remember(run=run.id)
@@ -319,7 +320,7 @@ def checkpoints(run: jobs.Run) -> None:
     ws = state.get_workspace()
     if trained_on and ws is not None and trained_on.get("data_hash") != ws.dataset.content_hash:
         st.warning(
-            f"This run trained on {trained_on.get('name')}; the workspace now holds {ws.dataset.name}. "
+            f"This run trained on {plain(trained_on.get('name'))}; the workspace now holds {plain(ws.dataset.name)}. "
             '"Use this model" embeds the workspace data with it.'
         )
     c1, c2 = st.columns(2)

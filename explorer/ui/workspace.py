@@ -15,6 +15,7 @@ from explorer.models.checkpoints import load_default_encoder
 from explorer.models.embedding import EmbeddingCache, embed_dataset
 from explorer.models.encoder import Encoder
 from explorer.ui import address, state
+from explorer.ui.safe import plain
 from explorer.workspace import Workspace
 
 
@@ -85,7 +86,7 @@ def build_workspace(load_data: Callable, load_model: Callable | None) -> Workspa
         )
     except InputError as exc:
         bar.empty()
-        st.error(f"Could not load: {exc}. Your previous workspace is unchanged.")
+        st.error(f"Could not load: {plain(exc)}. Your previous workspace is unchanged.")
         return None
     bar.empty()
     ws = Workspace(dataset, encoder, emb)
@@ -115,4 +116,4 @@ def sidebar() -> None:
         st.sidebar.info("No data loaded yet.")
         return
     for name, value in ws.describe().items():
-        st.sidebar.markdown(f"**{name}:** {value}")
+        st.sidebar.markdown(f"**{name}:** {plain(value)}")
