@@ -154,3 +154,37 @@ def test_the_face_descriptor_as_a_model_source_lists_failures_to_acquire(app, at
     assert m["Failed to load"] != "0" and int(m["Items (N)"]) < 7
     reasons = app.dataframe[-1].value["reason"].tolist()
     assert any("failure to acquire: no face found" in r for r in reasons)
+
+
+def test_a_model_uploaded_for_server_data_leaves_nothing_in_the_shared_cache(app, tmp_path):
+    """The bundled digits (server data) embedded by an uploaded checkpoint: the embeddings stay in
+    the visitor's session, never in the shared cache or on disk."""
+    import safetensors.numpy as stn
+
+    from explorer.config import DEFAULT_CHECKPOINT
+    from explorer.models.embedding import cache_key
+    from explorer.ui.workspace import shared_cache
+
+    raw = DEFAULT_CHECKPOINT.read_bytes()
+    tensors = stn.load(raw)
+    first = next(iter(tensors))
+    tensors[first] = tensors[first] * np.float32(1.01)  # another model, the same architecture
+    from safetensors import safe_open
+
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(raw)
+    with safe_open(str(path), "np") as f:
+        meta = f.metadata()
+    mine = stn.save(tensors, metadata=meta)
+    app.radio(key="dm_model").set_value("Upload a checkpoint").run()
+    next(u for u in app.file_uploader if u.key == "dm_ckpt").upload("mine.safetensors", mine, "application/octet-stream")
+    app.run()
+    app.button(key="dm_go").click().run()
+    assert not app.exception, app.exception
+    ws = app.session_state["workspace"]
+    assert ws.embeddings.provenance["model_name"] == "mine.safetensors"
+    key = cache_key(ws.dataset.content_hash, ws.encoder.model_info.checkpoint_hash, ws.encoder.preprocessing_key())
+    cache = shared_cache()
+    assert cache.get(key) is None
+    if cache.directory is not None:
+        assert not list(cache.directory.rglob(f"*{key}*"))

@@ -212,6 +212,18 @@ def test_vectors_train_an_mlp_without_image_options():
     assert run.status == "finished" and run.spec.architecture == "mlp" and not run.cfg.augment
     settings = at.table[0].value
     assert settings.loc["Augmentation", "value"] == "off" and settings.loc["Input", "value"] == "vector[6]"
+    # a run on uploads belongs to this session: never in the address, refused from another session
+    assert "run" not in at.query_params and not run.keep_data
+    other = AppTest.from_file(APP, default_timeout=180)
+    other.query_params["run"] = run.id
+    other.run()
+    other.switch_page("app_pages/train.py").run()
+    assert any("belongs to the session that started it" in w.value for w in other.warning)
+    assert not any(b.label == "Use this model" for b in other.button)
+    other = AppTest.from_file(APP, default_timeout=180)
+    other.query_params.update(data="digits", model=f"run:{run.id}:{run.checkpoints[-1]}")
+    other.run()
+    assert any("belongs to the session that started it" in e.value for e in other.error)
     jobs._RUNS.clear()
 
 

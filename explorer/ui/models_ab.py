@@ -16,7 +16,7 @@ from explorer.errors import InputError
 from explorer.models.embedding import Embeddings, embed_dataset
 from explorer.ui import sources, state
 from explorer.ui.safe import plain
-from explorer.ui.workspace import bundled_encoder, cache_for, face_encoder, faces_for
+from explorer.ui.workspace import bundled_encoder, cache_for, face_encoder, faces_for, private
 from explorer.workspace import Workspace, card_entry
 
 EMBEDDED_B = "cmp_b_embeddings"
@@ -75,7 +75,11 @@ def _embed_b(ws: Workspace, load, key: tuple) -> Embeddings | None:
             ws.dataset, progress=lambda f, m: bar.progress(0.5 * min(f, 1.0), text=m), store=faces_for(ws.dataset)
         )
         emb = embed_dataset(
-            data, encoder, cache=cache_for(data), progress=lambda f, m: bar.progress(0.5 + 0.5 * min(f, 1.0), text=m)
+            data,
+            encoder,
+            cache=cache_for(data, encoder),
+            use_disk=not private(data, encoder),
+            progress=lambda f, m: bar.progress(0.5 + 0.5 * min(f, 1.0), text=m),
         )
     except InputError as exc:
         st.error(f"Model B cannot embed this workspace: {plain(exc)}")

@@ -72,6 +72,8 @@ def trained_encoder(run_id: str, step: str):
     run = jobs.get_run(run_id)
     if run is None or not step.isdigit() or int(step) not in run.checkpoints:
         raise InputError(f"no checkpoint at step {step} of a training run {run_id!r} on this server")
+    if not run.keep_data and st.session_state.get("train_run") != run.id:  # trained on a visitor's uploads
+        raise InputError(f"training run {run_id!r} belongs to the session that started it")
     return on_its_base(
         load_checkpoint(
             run.model_path(int(step)).read_bytes(), f"trained {run.id} step {step}.safetensors", origin="server"

@@ -35,11 +35,19 @@ def choices_help(registry: dict) -> str:
 
 def current_run() -> jobs.Run | None:
     """The run this visitor started or reattached to (its id is in the address, so a refresh keeps it)."""
-    run_id = st.session_state.get(RUN_KEY) or st.query_params.get("run")
+    own = st.session_state.get(RUN_KEY)
+    run_id = own or st.query_params.get("run")
     run = jobs.get_run(run_id) if run_id else None
+    if run is not None and not run.keep_data and run.id != own:
+        st.warning(
+            "That run trained on a visitor's uploads: it belongs to the session that started it, and is not "
+            "shown to anyone else."
+        )
+        address.forget("run")
+        return None
     if run is not None:
         st.session_state[RUN_KEY] = run.id
-        address.remember(run=run.id)
+        remember_run(run)
     elif run_id:
         address.forget("run")  # not a run on this server (any more): the address stops naming it
     return run
@@ -183,8 +191,15 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
         st.error(f"Cannot start: {plain(exc)}")
         return None
     st.session_state[RUN_KEY] = run.id
-    address.remember(run=run.id)
+    remember_run(run)
     return run
+
+
+def remember_run(run: jobs.Run) -> None:
+    """A run on server-side data is named in the address (a refresh or a link reattaches to it);
+    a run on uploads never is: it belongs to this session alone."""
+    if run.keep_data:
+        address.remember(run=run.id)
 
 
 def controls(run: jobs.Run) -> None:
@@ -340,7 +355,7 @@ def checkpoints(run: jobs.Run) -> None:
         ws2 = build_workspace(
             restorable(same_data, token) if token else same_data, model_loader_for(f"run:{run.id}:{step}")
         )
-        address.remember(run=run.id)  # the run stays reachable beside the workspace's new address
+        remember_run(run)  # the run stays reachable beside the workspace's new address
         if ws2 is not None:
             st.success(
                 f"The workspace now uses step {step} of run {run.id}: "

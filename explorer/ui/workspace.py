@@ -50,13 +50,23 @@ def shared_cache() -> EmbeddingCache:
     return EmbeddingCache(directory=config.settings().cache_dir, max_memory_entries=8)
 
 
-def private(dataset: Dataset) -> bool:
-    """Derived from a visitor's uploads: kept in that visitor's session only."""
-    return dataset.origin == "upload" and not config.settings().cache_uploads
+def private(dataset: Dataset, encoder=None) -> bool:
+    """Derived from a visitor's uploads (the data, or the model that embeds them): kept in that
+    visitor's session only."""
+    uploaded = dataset.origin == "upload" or uploaded_model(encoder)
+    return uploaded and not config.settings().cache_uploads
 
 
-def cache_for(dataset: Dataset) -> EmbeddingCache:
-    return state.upload_cache() if private(dataset) else shared_cache()
+def uploaded_model(encoder) -> bool:
+    """The model, or any part of it (a head on a descriptor), came from a visitor's upload."""
+    if encoder is None:
+        return False
+    parts = [encoder, getattr(encoder, "base", None), getattr(encoder, "head", None)]
+    return any(p is not None and p.model_info.origin == "upload" for p in parts)
+
+
+def cache_for(dataset: Dataset, encoder=None) -> EmbeddingCache:
+    return state.upload_cache() if private(dataset, encoder) else shared_cache()
 
 
 def faces_for(dataset: Dataset) -> AcquisitionCache:
@@ -81,7 +91,8 @@ def build_workspace(load_data: Callable, load_model: Callable | None) -> Workspa
         emb = embed_dataset(
             dataset,
             encoder,
-            cache=cache_for(dataset),
+            cache=cache_for(dataset, encoder),
+            use_disk=not private(dataset, encoder),
             progress=lambda f, msg: bar.progress(0.3 + 0.7 * min(f, 1.0), text=msg),
         )
     except InputError as exc:
