@@ -61,7 +61,10 @@ class Settings:
       visitor (SQLite + the enrolled chips in this folder); unset: each visitor's own, in the session.
     - ``EXPLORER_BF16``: embed with bf16 autocast where the CPU has native bf16 and a calibration
       batch agrees with fp32 (off: embeddings, distances and thresholds are exact fp32).
-    - ``EXPLORER_MAX_SCORE_ROWS``: the most pairs a scores file may hold (default 2e6).
+    - ``EXPLORER_MAX_SCORE_ROWS``: the most pairs a scores or pairs file may hold (default 2e6).
+    - ``EXPLORER_MAX_IMAGE_SIDE``: images are kept with their longer side at most this (default 2048).
+    - ``EXPLORER_MAX_LOAD_PIXELS``: pixels one load of images may keep in all (default 1e8, ~0.3 GB RGB).
+    - ``EXPLORER_MAX_TABLE_BYTES``: the most a vector table may take once decoded (default 1 GiB).
     - ``EXPLORER_BOOTSTRAP``: bootstrap replicates for intervals over subjects (default 1000).
     """
 
@@ -75,6 +78,9 @@ class Settings:
     bf16: bool = False
     gallery_dir: Path | None = None
     max_score_rows: int = 2_000_000
+    max_image_side: int = 2048
+    max_load_pixels: int = 100_000_000
+    max_table_bytes: int = 1 << 30
     bootstrap: int = 1000
 
 
@@ -94,6 +100,9 @@ def settings() -> Settings:
         max_pairs=int(float(os.environ.get("EXPLORER_MAX_PAIRS", "1.5e9"))),
         impostor_sample=int(float(os.environ.get("EXPLORER_IMPOSTOR_SAMPLE", "2e7"))),
         max_score_rows=int(float(os.environ.get("EXPLORER_MAX_SCORE_ROWS", "2e6"))),
+        max_image_side=int(float(os.environ.get("EXPLORER_MAX_IMAGE_SIDE", "2048"))),
+        max_load_pixels=int(float(os.environ.get("EXPLORER_MAX_LOAD_PIXELS", "1e8"))),
+        max_table_bytes=int(float(os.environ.get("EXPLORER_MAX_TABLE_BYTES", str(1 << 30)))),
         bootstrap=int(float(os.environ.get("EXPLORER_BOOTSTRAP", "1000"))),
         gallery_dir=Path(os.environ["EXPLORER_GALLERY_DIR"]).expanduser()
         if os.environ.get("EXPLORER_GALLERY_DIR")

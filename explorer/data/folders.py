@@ -53,6 +53,7 @@ def dataset_from_files(
             candidates.append((rel, blob))
     candidates.sort(key=lambda pb: natural_key(pb[0]))
     ids, labels, images, thumbs, chunks = [], [], [], [], []
+    budget, kept = config.settings().max_load_pixels, 0
     for i, (rel, blob) in enumerate(candidates):
         if progress and i % 16 == 0:
             progress(i / max(len(candidates), 1), f"decoding {rel}")
@@ -61,6 +62,13 @@ def dataset_from_files(
         except InputError as exc:  # UnsafeInputError included: one bad image never sinks the set
             failures.append(LoadFailure(rel, str(exc)))
             continue
+        kept += img.shape[0] * img.shape[1]
+        if kept > budget:
+            raise UnsafeInputError(
+                f"these images hold more than {budget:,} pixels in all (after scaling each to at most "
+                f"{config.settings().max_image_side:,} px a side; reached at {rel}, image {i + 1:,} of "
+                f"{len(candidates):,}): load fewer or smaller images, or raise EXPLORER_MAX_LOAD_PIXELS"
+            )
         label = rel.split("/", 1)[0]
         ids.append(rel)
         labels.append(label)

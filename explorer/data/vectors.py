@@ -30,6 +30,7 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
             f"{filename}: pickle files are refused (they can run code when opened); use CSV, TSV, Parquet, NPY or NPZ"
         )
     try:
+        check_decoded_size(data, lower, filename)
         if lower.endswith((".csv", ".tsv", ".txt")):
             return _read_delimited(data, "\t" if lower.endswith((".tsv", ".txt")) else ",")
         if lower.endswith(".parquet"):
@@ -52,6 +53,50 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
 
 
 TEXT = "text"  # frame.attrs key: {column: its cells as written}
+
+
+def _npy_bytes(fh) -> int:
+    """What an NPY stream declares it holds (its header alone is read)."""
+    version = np.lib.format.read_magic(fh)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(fh)
+    if dtype.hasobject:
+        raise UnsafeInputError("holds pickled Python objects, which are never loaded; save plain numeric arrays")
+    return int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+
+
+def check_decoded_size(data: bytes, lower: str, filename: str) -> None:
+    """Refuse a table whose decoded size exceeds ``EXPLORER_MAX_TABLE_BYTES`` before decoding it:
+    NPY / NPZ by their headers (an NPZ member's declared size, not its compressed one), Parquet by
+    its rows x columns (8 bytes a cell at least), CSV / TSV by its bytes times the worst growth of a
+    number's text into float64 (8 bytes from a 2-byte cell: 4x)."""
+    import zipfile as _zip
+
+    from explorer import config
+
+    limit = config.settings().max_table_bytes
+    if lower.endswith(".npy"):
+        size = _npy_bytes(io.BytesIO(data))
+    elif lower.endswith(".npz"):
+        with _zip.ZipFile(io.BytesIO(data)) as z:
+            size = 0
+            for info in z.infolist():
+                with z.open(info) as fh:
+                    size += _npy_bytes(fh)
+    elif lower.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+        # encoded sizes shrink repeated values to nothing: count 8 bytes a cell at least, as decoded
+        encoded = sum(meta.row_group(k).total_byte_size for k in range(meta.num_row_groups))
+        size = max(encoded, 8 * meta.num_rows * meta.num_columns)
+    else:
+        size = 4 * len(data)
+    if size > limit:
+        raise UnsafeInputError(
+            f"{filename}: would take {size:,} bytes once decoded, over the limit of {limit:,} "
+            "(EXPLORER_MAX_TABLE_BYTES)"
+        )
 
 
 def _read_delimited(data: bytes, sep: str) -> pd.DataFrame:

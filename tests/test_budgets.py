@@ -1,0 +1,65 @@
+"""What a few bytes may cost: every budget refuses with the limit and its setting, nothing else breaks."""
+
+import io
+
+import numpy as np
+import pytest
+from conftest import image_bytes, make_zip
+
+from explorer.data.folders import load_zip
+from explorer.data.images import decode_image
+from explorer.data.vectors import read_table
+from explorer.errors import InputError, UnsafeInputError
+
+
+def _solid_png(w, h) -> bytes:
+    return image_bytes(np.full((h, w, 3), 200, np.uint8), "PNG")
+
+
+def test_a_large_photo_is_kept_at_the_size_models_need():
+    img = decode_image(_solid_png(6000, 4000))
+    assert img.shape == (1365, 2048, 3)  # longer side 2048 (EXPLORER_MAX_IMAGE_SIDE), aspect kept
+    jpeg = image_bytes(np.full((4000, 6000, 3), 90, np.uint8), "JPEG")
+    assert max(decode_image(jpeg).shape[:2]) == 2048
+
+
+def test_a_load_of_images_has_a_pixel_budget(monkeypatch):
+    monkeypatch.setenv("EXPLORER_MAX_LOAD_PIXELS", "5e6")
+    zipped = make_zip({f"p{k}/{k}.png": _solid_png(2000, 1000) for k in range(4)})  # a few KB, 8 MP decoded
+    assert len(zipped) < 50_000
+    with pytest.raises(UnsafeInputError, match="EXPLORER_MAX_LOAD_PIXELS"):
+        load_zip(zipped)
+    monkeypatch.setenv("EXPLORER_MAX_LOAD_PIXELS", "1e7")
+    assert len(load_zip(zipped)) == 4
+
+
+def _npz(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_tables_are_measured_before_they_are_decoded(monkeypatch):
+    monkeypatch.setenv("EXPLORER_MAX_TABLE_BYTES", str(10_000_000))
+    big = _npz(embeddings=np.zeros((20_000, 100)))  # 16 MB of zeros in a few KB
+    assert len(big) < 100_000
+    with pytest.raises(UnsafeInputError, match="EXPLORER_MAX_TABLE_BYTES"):
+        read_table(big, "e.npz")
+    # an NPY whose header declares terabytes is refused from its header (the header is all it holds)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+    with pytest.raises(UnsafeInputError, match="would take 8,000,000,000,000 bytes"):
+        read_table(header.getvalue(), "e.npy")
+    import pandas as pd
+
+    buf = io.BytesIO()
+    pd.DataFrame({"label": ["a"] * 50_000, **{f"v{k}": np.zeros(50_000) for k in range(40)}}).to_parquet(buf)
+    with pytest.raises(UnsafeInputError, match="EXPLORER_MAX_TABLE_BYTES"):
+        read_table(buf.getvalue(), "t.parquet")
+    with pytest.raises(UnsafeInputError, match="EXPLORER_MAX_TABLE_BYTES"):
+        read_table(b"label,v\n" + b"a,1\n" * 700_000, "t.csv")
+
+
+def test_a_broken_npz_is_an_input_error():
+    with pytest.raises(InputError):
+        read_table(b"PK\x03\x04 not a zip", "e.npz")
