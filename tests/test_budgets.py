@@ -63,3 +63,16 @@ def test_tables_are_measured_before_they_are_decoded(monkeypatch):
 def test_a_broken_npz_is_an_input_error():
     with pytest.raises(InputError):
         read_table(b"PK\x03\x04 not a zip", "e.npz")
+
+
+def test_pair_files_are_counted_before_they_are_parsed(monkeypatch):
+    from explorer.data.protocol import parse_lfw_pairs, parse_pairs_csv
+
+    monkeypatch.setenv("EXPLORER_MAX_SCORE_ROWS", "1000")
+    ids = np.array(["a/a_0001", "a/a_0002"])
+    with pytest.raises(InputError, match="EXPLORER_MAX_SCORE_ROWS"):
+        parse_lfw_pairs("1 2000\n" + "a 1 2\n" * 2000, ids)
+    with pytest.raises(InputError, match="EXPLORER_MAX_SCORE_ROWS"):
+        parse_pairs_csv(b"id_a,id_b,same\n" + b"a/a_0001,a/a_0002,1\n" * 2000, ids)
+    ok = parse_pairs_csv(b"id_a,id_b,same\n" + b"a/a_0001,a/a_0002,1\n" * 999, ids)
+    assert len(ok.same) == 999 and ok.same.all()

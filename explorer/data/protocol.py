@@ -40,24 +40,31 @@ def id_lookup(ids: np.ndarray) -> dict[str, int]:
 
 
 def _resolve(rows, ids: np.ndarray, malformed: list[str]) -> PairProtocol:
+    """rows: (id_a, id_b, same, fold) arrays, one entry per pair."""
+    id_a, id_b, same, fold = (np.asarray(v) for v in rows)
     lookup = id_lookup(ids)
-    a, b, same, fold, unknown = [], [], [], [], []
-    for id_a, id_b, s, f in rows:
-        missing = [x for x in (id_a, id_b) if x not in lookup]
-        if missing:
-            unknown += missing
-            continue
-        a.append(lookup[id_a])
-        b.append(lookup[id_b])
-        same.append(bool(s))
-        fold.append(f)
-    return PairProtocol(
-        np.array(a, int), np.array(b, int), np.array(same, bool), np.array(fold, int), sorted(set(unknown)), malformed
-    )
+    ia = np.array([lookup.get(x, -1) for x in id_a.tolist()], np.int64)
+    ib = np.array([lookup.get(x, -1) for x in id_b.tolist()], np.int64)
+    ok = (ia >= 0) & (ib >= 0)
+    unknown = sorted(set(id_a[ia < 0].tolist()) | set(id_b[ib < 0].tolist()))
+    return PairProtocol(ia[ok], ib[ok], same[ok].astype(bool), fold[ok].astype(int), unknown, malformed)
+
+
+def check_pair_count(data: bytes) -> None:
+    """Refuse a pairs file of more lines than ``EXPLORER_MAX_SCORE_ROWS`` before parsing it."""
+    from explorer import config
+
+    limit = config.settings().max_score_rows
+    lines = data.count(b"\n")
+    if lines > limit + 1:
+        raise InputError(
+            f"the file has {lines:,} lines, more than the {limit:,} pairs a file may hold here (EXPLORER_MAX_SCORE_ROWS)"
+        )
 
 
 def parse_lfw_pairs(text: str, ids: np.ndarray) -> PairProtocol:
     """Parse an LFW pairs.txt against the dataset's ids (``name/name_%04d.ext``)."""
+    check_pair_count(text.encode(errors="replace"))
     lines = [ln.split() for ln in text.strip().splitlines()]
     if not lines or not all(t.isdigit() for t in lines[0]) or len(lines[0]) not in (1, 2):
         raise InputError("pairs.txt must start with 'folds n' (or 'n'), e.g. '10 300'")
@@ -76,7 +83,7 @@ def parse_lfw_pairs(text: str, ids: np.ndarray) -> PairProtocol:
                 raise ValueError
         except ValueError:
             malformed.append(f"line {k + 2}: {' '.join(parts)}")
-    return _resolve(rows, ids, malformed)
+    return _resolve(list(zip(*rows, strict=True)) if rows else ([], [], [], []), ids, malformed)
 
 
 def parse_pairs_csv(data: bytes, ids: np.ndarray) -> PairProtocol:
@@ -85,6 +92,7 @@ def parse_pairs_csv(data: bytes, ids: np.ndarray) -> PairProtocol:
     fold. Its score columns, if any, are named in ``score_columns`` (not used here)."""
     from explorer.data.scorefile import ROLE_NAMES, TRUTH, guess_columns
 
+    check_pair_count(data)
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -101,13 +109,16 @@ def parse_pairs_csv(data: bytes, ids: np.ndarray) -> PairProtocol:
         scores = tuple(c for c in guess_columns(numeric).scores if c not in role.values())
     except InputError:
         scores = ()
-    rows, malformed = [], []
-    for k, r in frame.iterrows():
-        s = TRUTH.get(str(r[role["same"]]).strip().lower())
-        fold = (r[role["fold"]] if role["fold"] else "0") or "0"
-        if s is None or not str(fold).isdigit():
-            malformed.append(f"row {k + 2}: {', '.join(map(str, r.values))}")
-            continue
-        rows.append((str(r[role["a"]]), str(r[role["b"]]), s, int(fold)))
+    truth = frame[role["same"]].str.strip().str.lower().map(TRUTH)
+    fold = frame[role["fold"]].replace("", "0") if role["fold"] else pd.Series(["0"] * len(frame))
+    bad = truth.isna().to_numpy() | ~fold.str.isdigit().to_numpy()
+    malformed = [f"row {k + 2}: {', '.join(map(str, frame.iloc[k].values))}" for k in np.flatnonzero(bad)[:200]]
+    keep = ~bad
+    rows = (
+        frame[role["a"]].to_numpy()[keep],
+        frame[role["b"]].to_numpy()[keep],
+        truth.to_numpy()[keep].astype(bool),
+        fold.to_numpy()[keep].astype(int),
+    )
     proto = _resolve(rows, ids, malformed)
     return PairProtocol(**{**proto.__dict__, "score_columns": scores})

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import config
-from explorer.data.protocol import id_lookup
+from explorer.data.protocol import check_pair_count, id_lookup
 from explorer.data.scorefile import (
     ROLE_NAMES,
     ColumnMap,
@@ -49,6 +49,8 @@ def upload() -> tuple[pd.DataFrame | None, str]:
     cached = st.session_state.get(PARSED)
     if cached is None or cached[0] != up.file_id:
         try:
+            if not up.name.lower().endswith(".parquet"):
+                check_pair_count(up.getvalue())
             frame = read_table(up.getvalue(), up.name)
             limit = config.settings().max_score_rows
             if len(frame) > limit:
