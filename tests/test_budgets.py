@@ -76,3 +76,28 @@ def test_pair_files_are_counted_before_they_are_parsed(monkeypatch):
         parse_pairs_csv(b"id_a,id_b,same\n" + b"a/a_0001,a/a_0002,1\n" * 2000, ids)
     ok = parse_pairs_csv(b"id_a,id_b,same\n" + b"a/a_0001,a/a_0002,1\n" * 999, ids)
     assert len(ok.same) == 999 and ok.same.all()
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        ({"params": {"widths": [16, 32, 4e6]}}, "between 1 and 4,096"),
+        ({"params": {"widths": [16, 32.5]}}, "whole number"),
+        ({"input": {"kind": "image", "height": 100000, "width": 100000, "channels": 1}}, "input height"),
+        ({"input": {"kind": "image", "height": 32, "width": 32, "channels": 4}}, "channels must be 1"),
+        ({"input": {"kind": "image", "height": -3, "width": 32, "channels": 1}}, "input height"),
+        ({"out_dim": 0}, "out_dim"),
+        ({"params": {"widths": [4096] * 12}}, "parameters, over the limit"),
+    ],
+)
+def test_a_model_spec_is_checked_before_anything_is_built(change, match):
+    import json
+
+    from explorer.config import ASSETS_DIR
+    from explorer.models.spec import ModelSpec
+
+    spec = json.loads((ASSETS_DIR / "digits_convnet.json").read_text())
+    for key, value in change.items():
+        spec[key] = {**spec[key], **value} if isinstance(value, dict) and key == "input" else value
+    with pytest.raises(InputError, match=match):
+        ModelSpec.from_json(json.dumps(spec))

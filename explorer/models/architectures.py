@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.errors import InputError
-from explorer.models.spec import ModelSpec
+from explorer.models.spec import ModelSpec, check_spec
 
 
 class Align(nn.Module):
@@ -152,6 +152,7 @@ def build_model(spec: ModelSpec) -> nn.Module:
     cls = ARCHITECTURES.get(spec.architecture)
     if cls is None:
         raise InputError(f"unknown architecture {spec.architecture!r}; built-in: {', '.join(ARCHITECTURES)}")
+    check_spec(spec)
     params = dict(spec.params)
     for key in ("widths", "hidden"):
         if key in params:
