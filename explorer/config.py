@@ -65,6 +65,8 @@ class Settings:
     - ``EXPLORER_MAX_IMAGE_SIDE``: images are kept with their longer side at most this (default 2048).
     - ``EXPLORER_MAX_LOAD_PIXELS``: pixels one load of images may keep in all (default 1e8, ~0.3 GB RGB).
     - ``EXPLORER_MAX_TABLE_BYTES``: the most a vector table may take once decoded (default 1 GiB).
+    - ``EXPLORER_KEEP_CHECKPOINTS``: a training run keeps its best checkpoint and this many last ones (3).
+    - ``EXPLORER_MAX_CACHE_BYTES``: the disk cache of embeddings and face chips, oldest out first (4 GiB).
     - ``EXPLORER_BOOTSTRAP``: bootstrap replicates for intervals over subjects (default 1000).
     """
 
@@ -81,6 +83,8 @@ class Settings:
     max_image_side: int = 2048
     max_load_pixels: int = 100_000_000
     max_table_bytes: int = 1 << 30
+    keep_checkpoints: int = 3
+    max_cache_bytes: int = 4 << 30
     bootstrap: int = 1000
 
 
@@ -103,6 +107,8 @@ def settings() -> Settings:
         max_image_side=int(float(os.environ.get("EXPLORER_MAX_IMAGE_SIDE", "2048"))),
         max_load_pixels=int(float(os.environ.get("EXPLORER_MAX_LOAD_PIXELS", "1e8"))),
         max_table_bytes=int(float(os.environ.get("EXPLORER_MAX_TABLE_BYTES", str(1 << 30)))),
+        keep_checkpoints=max(1, int(os.environ.get("EXPLORER_KEEP_CHECKPOINTS", "3"))),
+        max_cache_bytes=int(float(os.environ.get("EXPLORER_MAX_CACHE_BYTES", str(4 << 30)))),
         bootstrap=int(float(os.environ.get("EXPLORER_BOOTSTRAP", "1000"))),
         gallery_dir=Path(os.environ["EXPLORER_GALLERY_DIR"]).expanduser()
         if os.environ.get("EXPLORER_GALLERY_DIR")

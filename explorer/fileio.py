@@ -3,6 +3,7 @@ through here), and CSV that a spreadsheet opens as data."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -59,3 +60,30 @@ def csv_bytes(frame) -> bytes:
             if risky.any():
                 out[c] = text.where(~risky, "'" + text)
     return out.to_csv(index=False).encode()
+
+
+def keep_under(folder: str | Path, max_bytes: int, *, pattern: str = "*.npz") -> list[Path]:
+    """Delete the least recently used files of ``folder`` matching ``pattern`` until they hold at
+    most ``max_bytes`` (a read refreshes a file's use: :func:`touch`). Returns what was deleted."""
+    files = []
+    for p in Path(folder).glob(pattern):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        files.append((st.st_mtime, st.st_size, p))
+    total = sum(size for _, size, _ in files)
+    gone = []
+    for _, size, p in sorted(files, key=lambda f: f[0]):
+        if total <= max_bytes:
+            break
+        p.unlink(missing_ok=True)
+        total -= size
+        gone.append(p)
+    return gone
+
+
+def touch(path: str | Path) -> None:
+    """Mark a cache file as used now (its modification time orders :func:`keep_under`)."""
+    with contextlib.suppress(OSError):  # gone meanwhile: nothing to mark
+        os.utime(path)

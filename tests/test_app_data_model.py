@@ -177,7 +177,9 @@ def test_a_model_uploaded_for_server_data_leaves_nothing_in_the_shared_cache(app
         meta = f.metadata()
     mine = stn.save(tensors, metadata=meta)
     app.radio(key="dm_model").set_value("Upload a checkpoint").run()
-    next(u for u in app.file_uploader if u.key == "dm_ckpt").upload("mine.safetensors", mine, "application/octet-stream")
+    next(u for u in app.file_uploader if u.key == "dm_ckpt").upload(
+        "mine.safetensors", mine, "application/octet-stream"
+    )
     app.run()
     app.button(key="dm_go").click().run()
     assert not app.exception, app.exception

@@ -101,3 +101,24 @@ def test_a_model_spec_is_checked_before_anything_is_built(change, match):
         spec[key] = {**spec[key], **value} if isinstance(value, dict) and key == "input" else value
     with pytest.raises(InputError, match=match):
         ModelSpec.from_json(json.dumps(spec))
+
+
+def test_the_disk_cache_keeps_under_its_size_least_recently_used_out_first(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from explorer.models.embedding import EmbeddingCache, Embeddings
+
+    def emb(n):
+        return Embeddings(np.zeros((n, 100), np.float32), np.array(["a"] * n), np.array([str(k) for k in range(n)]), {})
+
+    monkeypatch.setenv("EXPLORER_MAX_CACHE_BYTES", str(1_300_000))  # three entries fit
+    cache = EmbeddingCache(tmp_path, max_memory_entries=0)
+    for k in range(3):
+        cache.put(f"k{k}", emb(1000))  # ~400 KB each
+        path = tmp_path / "embeddings" / f"k{k}.npz"
+        os.utime(path, (time.time() - 100 + k, time.time() - 100 + k))
+    assert cache.get("k0") is not None  # read: now the most recently used
+    cache.put("k3", emb(1000))
+    left = sorted(p.stem for p in (tmp_path / "embeddings").glob("*.npz"))
+    assert left == ["k0", "k2", "k3"]  # k1, the least recently used, went

@@ -166,3 +166,24 @@ def test_a_run_describes_its_settings_and_keeps_them_after_a_restart(tmp_path, m
     assert rows["Loss"] == "proxy-anchor, margin 0.1 (on cosine similarity)" and rows["Augmentation"] == "off"
     assert rows["Weight averaging"] == "off"
     jobs._RUNS.clear()
+
+
+def test_a_long_run_keeps_its_best_and_last_checkpoints_only(tmp_path, monkeypatch):
+    """EXPLORER_KEEP_CHECKPOINTS: the best checkpoint and the last few stay, with the resume state
+    of the last one only; the run still resumes from its folder."""
+    monkeypatch.setenv("EXPLORER_KEEP_CHECKPOINTS", "2")
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="semihard", steps=24, validate_every=3, checkpoint_every=3, snapshot_every=100, lr=3e-3)
+    run = jobs.start_run(cfg, vector_data(), SPEC)
+    wait_for(run, lambda: not run.active)
+    assert run.status == "finished"
+    best = max(range(3, 25, 3), key=lambda s: (run.figures(s)["map_at_r"], -s))
+    assert run.checkpoints == sorted({21, 24, best})
+    models = sorted(int(p.name[5:11]) for p in run.folder.glob("step_*.model.safetensors"))
+    states = [p.name for p in run.folder.glob("step_*.safetensors") if ".model." not in p.name]
+    assert models == run.checkpoints and states == ["step_000024.safetensors"]
+    jobs._RUNS.clear()
+    again = jobs.get_run(run.id)
+    assert again.checkpoints == run.checkpoints and again.status == "finished"
+    jobs._RUNS.clear()

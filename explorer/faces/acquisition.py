@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer import config
 from explorer.data.dataset import Dataset, LoadFailure
 from explorer.data.images import thumbnail
 from explorer.errors import InputError
 from explorer.faces import models
 from explorer.faces.pipeline import DEFAULT_SETTINGS, Face, FaceSettings, acquire
-from explorer.fileio import atomic_write_bytes
+from explorer.fileio import atomic_write_bytes, keep_under, touch
 
 Progress = Callable[[float, str], None] | None
 
@@ -79,10 +80,13 @@ class AcquisitionCache:
             return self._memory[key]
         path = self.directory / f"{key}.npz" if self.directory else None
         chips = _read(path, dataset, key) if path and path.is_file() else None
-        if chips is None:
+        if chips is not None:
+            touch(path)
+        else:
             chips = acquire_dataset(dataset, settings, progress=progress)
             if path:
                 atomic_write_bytes(path, _write(chips, dataset))
+                keep_under(path.parent, config.settings().max_cache_bytes)
         self._memory[key] = chips
         while len(self._memory) > self.max_memory_entries:
             self._memory.popitem(last=False)

@@ -16,7 +16,7 @@ import numpy as np
 from explorer import config
 from explorer.data.dataset import Dataset
 from explorer.errors import InputError
-from explorer.fileio import atomic_write_bytes
+from explorer.fileio import atomic_write_bytes, keep_under, touch
 from explorer.models.encoder import Encoder
 
 Progress = Callable[[float, str], None] | None
@@ -84,6 +84,7 @@ class EmbeddingCache:
                 emb = Embeddings.from_npz(self._path(key).read_bytes())
             except (OSError, ValueError, KeyError):
                 return None  # a damaged entry is recomputed, never trusted
+            touch(self._path(key))
             self._remember(key, emb)
             return emb
         return None
@@ -92,6 +93,7 @@ class EmbeddingCache:
         self._remember(key, emb)
         if use_disk and self.directory:
             atomic_write_bytes(self._path(key), emb.to_npz())
+            keep_under(self._path(key).parent, config.settings().max_cache_bytes)
 
     def _remember(self, key: str, emb: Embeddings) -> None:
         self._memory[key] = emb

@@ -180,7 +180,24 @@ class Run:
         save_safetensors(tr.usable_model, spec, self.folder / f"{name}.model.safetensors")
         if tr.step_no not in self.checkpoints:
             self.checkpoints.append(tr.step_no)
+        self._prune()
         return self.model_path(tr.step_no)
+
+    def _prune(self) -> None:
+        """Keep the best checkpoint and the last few (``EXPLORER_KEEP_CHECKPOINTS``), and the resume
+        state of the last one only: a long run's folder stays a few checkpoints big."""
+        from explorer import config
+
+        keep = set(self.checkpoints[-config.settings().keep_checkpoints :])
+        best = self.best_checkpoint()
+        keep |= {best} if best is not None else set()
+        for step in [s for s in self.checkpoints if s not in keep]:
+            self.model_path(step).unlink(missing_ok=True)
+        self.checkpoints = [s for s in self.checkpoints if s in keep]
+        last = self.checkpoints[-1]
+        for state in self.folder.glob("step_*.safetensors"):
+            if not state.name.endswith(".model.safetensors") and state.name != f"step_{last:06d}.safetensors":
+                state.unlink(missing_ok=True)
 
     def figures(self, step: int) -> dict | None:
         """The validation figures of a step (every checkpoint has them), or None."""
