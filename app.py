@@ -4,6 +4,7 @@ import streamlit as st
 
 from explorer.config import ASSETS_DIR
 from explorer.ui.address import keep as keep_address
+from explorer.ui.guard import run_page
 from explorer.ui.restore import ensure_workspace
 from explorer.ui.warmup import start_warmup
 from explorer.ui.workspace import sidebar
@@ -26,5 +27,5 @@ nav = st.navigation(pages)
 start_warmup()  # compiles the pair kernels while the first visitor looks at the data
 ensure_workspace()
 keep_address()  # a page switch clears the query string: put back what a refresh needs
-nav.run()
+run_page(nav)  # an unexpected error says what to do; the workspace is kept
 sidebar()  # after the page, so it shows a workspace the page just replaced

@@ -66,6 +66,8 @@ class Settings:
     - ``EXPLORER_MAX_LOAD_PIXELS``: pixels one load of images may keep in all (default 1e8, ~0.3 GB RGB).
     - ``EXPLORER_MAX_TABLE_BYTES``: the most a vector table may take once decoded (default 1 GiB).
     - ``EXPLORER_KEEP_CHECKPOINTS``: a training run keeps its best checkpoint and this many last ones (3).
+    - ``EXPLORER_TRAIN_IDLE_S`` / ``EXPLORER_TRAIN_MAX_S``: a run paused this long (900 s), or going
+      this long (7200 s), gives the one training slot up when another visitor asks for it.
     - ``EXPLORER_MAX_CACHE_BYTES``: the disk cache of embeddings and face chips, oldest out first (4 GiB).
     - ``EXPLORER_BOOTSTRAP``: bootstrap replicates for intervals over subjects (default 1000).
     """
@@ -84,6 +86,8 @@ class Settings:
     max_load_pixels: int = 100_000_000
     max_table_bytes: int = 1 << 30
     keep_checkpoints: int = 3
+    train_idle_s: float = 900.0
+    train_max_s: float = 7200.0
     max_cache_bytes: int = 4 << 30
     bootstrap: int = 1000
 
@@ -108,6 +112,8 @@ def settings() -> Settings:
         max_load_pixels=int(float(os.environ.get("EXPLORER_MAX_LOAD_PIXELS", "1e8"))),
         max_table_bytes=int(float(os.environ.get("EXPLORER_MAX_TABLE_BYTES", str(1 << 30)))),
         keep_checkpoints=max(1, int(os.environ.get("EXPLORER_KEEP_CHECKPOINTS", "3"))),
+        train_idle_s=float(os.environ.get("EXPLORER_TRAIN_IDLE_S", "900")),
+        train_max_s=float(os.environ.get("EXPLORER_TRAIN_MAX_S", "7200")),
         max_cache_bytes=int(float(os.environ.get("EXPLORER_MAX_CACHE_BYTES", str(4 << 30)))),
         bootstrap=int(float(os.environ.get("EXPLORER_BOOTSTRAP", "1000"))),
         gallery_dir=Path(os.environ["EXPLORER_GALLERY_DIR"]).expanduser()

@@ -122,3 +122,45 @@ def test_the_disk_cache_keeps_under_its_size_least_recently_used_out_first(tmp_p
     cache.put("k3", emb(1000))
     left = sorted(p.stem for p in (tmp_path / "embeddings").glob("*.npz"))
     assert left == ["k0", "k2", "k3"]  # k1, the least recently used, went
+
+
+def test_a_zip_holding_one_name_twice_keeps_the_first_and_says_so():
+    import zipfile
+
+    png = [image_bytes(np.full((8, 8), v, np.uint8), "PNG") for v in (10, 200)]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf, pytest.warns(UserWarning, match="Duplicate name"):
+        zf.writestr("a/1.png", png[0])
+        zf.writestr("a/1.png", png[1])
+        zf.writestr("b/1.png", png[1])
+    ds = load_zip(buf.getvalue())
+    assert list(ds.ids) == ["a/1.png", "b/1.png"] and ds.items[0][0, 0] == 10
+    assert any("the same path again" in f.reason for f in ds.failures)
+
+
+def test_bad_server_paths_say_what_is_wrong(tmp_path):
+    from explorer.data.folders import load_directory
+
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for bad, match in (
+        (str(tmp_path) + "/\x00x", "NUL"),
+        (str(loop), "not a usable path|not a folder"),
+        ("/" + "a" * 5000, "usable path|not a folder"),
+    ):
+        with pytest.raises(InputError, match=match):
+            load_directory(bad, allowed_roots=[tmp_path.resolve(), __import__("pathlib").Path("/").resolve()])
+
+
+def test_a_bad_address_falls_back_to_the_default_workspace():
+    from conftest import APP
+    from streamlit.testing.v1 import AppTest
+
+    for token in ("dir:\x00", "dir:" + "a" * 5000, "nonsense"):
+        at = AppTest.from_file(APP, default_timeout=180)
+        at.query_params["data"] = token
+        at.run()
+        assert not at.exception, at.exception
+        assert at.session_state["workspace"].embeddings.n == 1797
+        at.switch_page("app_pages/distances.py").run()
+        assert not at.exception

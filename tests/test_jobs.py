@@ -187,3 +187,19 @@ def test_a_long_run_keeps_its_best_and_last_checkpoints_only(tmp_path, monkeypat
     again = jobs.get_run(run.id)
     assert again.checkpoints == run.checkpoints and again.status == "finished"
     jobs._RUNS.clear()
+
+
+def test_a_paused_run_gives_the_slot_up_after_its_idle_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "runs")
+    cfg = TrainConfig(miner="semihard", steps=100_000, validate_every=50, checkpoint_every=50, snapshot_every=1000)
+    first = jobs.start_run(cfg, vector_data(), SPEC)
+    first.pause()
+    with pytest.raises(jobs.Busy):
+        jobs.start_run(cfg, vector_data(), SPEC)  # paused, but within its idle limit
+    monkeypatch.setenv("EXPLORER_TRAIN_IDLE_S", "0")
+    second = jobs.start_run(cfg, vector_data(), SPEC)
+    assert first.status == "stopped" and "paused for over" in first.note and first.checkpoints
+    second.stop()
+    second.join(60)
+    jobs._RUNS.clear()

@@ -44,3 +44,28 @@ def test_csv_exports_open_as_data_in_a_spreadsheet():
     back = pd.read_csv(io.BytesIO(csv_bytes(frame)))
     assert back["label"].tolist() == ["'=cmd|' /C calc'!A0", "'+1", "'-x", "'@SUM(A1)", "ann"]
     assert back["d"].tolist() == [-1.5, 2, 3, 4, 5]  # numbers stay numbers
+
+
+def test_an_unexpected_error_says_what_to_do_and_the_session_goes_on():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from explorer.ui.guard import run_page
+
+        class Broken:
+            title = "broken"
+
+            def run(self):
+                raise KeyError("boom")
+
+        st.session_state["kept"] = st.session_state.get("kept", 0) + 1
+        run_page(Broken())
+        st.write("still here")
+
+    at = AppTest.from_function(script)
+    at.run()
+    assert not at.exception
+    assert "did not expect (KeyError)" in at.error[0].value and "workspace is kept" in at.error[0].value
+    assert at.markdown[-1].value == "still here"

@@ -41,6 +41,15 @@ def dataset_from_files(
     files = [(check_member_name(p), b) for p, b in files]
     files = [(p, b) for p, b in files if p and not any(j in p for j in _JUNK)]
     failures = [LoadFailure(p, r) for p, r in skipped]
+    seen: set[str] = set()
+    unique = []
+    for p, b in files:  # an archive may hold one name twice: ids must be unique
+        if p in seen:
+            failures.append(LoadFailure(p, "the same path again in the archive (the first one is used)"))
+        else:
+            seen.add(p)
+            unique.append((p, b))
+    files = unique
     wrapper = strip_wrapper([p for p, _ in files])
     candidates = []
     for path, blob in files:
@@ -108,13 +117,22 @@ def load_directory(root: str | Path, *, allowed_roots: list[Path] | None = None,
 
     ``allowed_roots`` (from operator settings) limits which folders visitors may open.
     """
-    root = Path(root).expanduser().resolve()
+    shown = str(root)[:200] + ("..." if len(str(root)) > 200 else "")
+    try:
+        root = Path(root).expanduser().resolve()
+        is_dir = root.is_dir()
+    except ValueError:  # a NUL byte
+        raise InputError(f"{shown!r} is not a usable path: it holds a NUL character") from None
+    except (OSError, RuntimeError) as exc:  # too long, a symlink loop, no permission
+        raise InputError(
+            f"{shown!r} is not a usable path: {exc.strerror if isinstance(exc, OSError) else exc}"
+        ) from None
     if allowed_roots is not None and not any(root == r or r in root.parents for r in allowed_roots):
         raise UnsafeInputError(
             f"{root} is outside the folders this server allows: " + ", ".join(str(r) for r in allowed_roots)
         )
-    if not root.is_dir():
-        raise InputError(f"{root} is not a folder")
+    if not is_dir:
+        raise InputError(f"{shown} is not a folder")
     files, total = [], 0
     for path in sorted(root.rglob("*")):
         if path.is_symlink() or not path.is_file():

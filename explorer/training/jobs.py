@@ -75,6 +75,8 @@ class Run:
         self.keep_data = True  # False for uploads: nothing derived from the data goes to disk but checkpoints
         self.index_note = ""  # on a resume: whether the HNSW index came from the checkpoint or is rebuilt
         self.started = time.time()
+        self.paused_at: float | None = None
+        self.note = ""  # why the server stopped it, if it did
         self._pause, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._io = threading.Lock()
@@ -89,11 +91,13 @@ class Run:
         if self.status == "running":
             self._pause.set()
             self.status = "paused"
+            self.paused_at = time.time()
 
     def go_on(self) -> None:
         if self.status == "paused":
             self._pause.clear()
             self.status = "running"
+            self.paused_at = None
 
     def stop(self) -> None:
         if self.status in ACTIVE:
@@ -231,6 +235,22 @@ class Run:
 
 
 def _check_slot() -> None:
+    """Raise Busy while the slot is taken. A run paused for longer than EXPLORER_TRAIN_IDLE_S, or
+    going for longer than EXPLORER_TRAIN_MAX_S, gives the slot up to a visitor who asks (it
+    stops, keeping a checkpoint of where it was)."""
+    from explorer import config
+
+    cfg, now = config.settings(), time.time()
+    for r in [r for r in _RUNS.values() if r.active]:
+        idle = r.status == "paused" and r.paused_at is not None and now - r.paused_at > cfg.train_idle_s
+        if idle or now - r.started > cfg.train_max_s:
+            r.note = (
+                f"stopped for another visitor: paused for over {cfg.train_idle_s / 60:.0f} min"
+                if idle
+                else f"stopped for another visitor: ran for over {cfg.train_max_s / 3600:.1f} h"
+            )
+            r.stop()
+            r.join(60)
     running = [r for r in _RUNS.values() if r.active]
     if len(running) >= MAX_RUNNING:
         since = time.strftime("%H:%M", time.localtime(running[0].started))

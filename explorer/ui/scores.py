@@ -45,6 +45,8 @@ def upload() -> tuple[pd.DataFrame | None, str]:
         "subjects, a fold and a group column. Any column can be mapped below.",
     )
     if up is None:
+        st.session_state.pop(PARSED, None)  # a file the widget no longer holds is let go
+        st.session_state.pop("cmp_comparison", None)
         return None, ""
     cached = st.session_state.get(PARSED)
     if cached is None or cached[0] != up.file_id:

@@ -146,12 +146,14 @@ def _table_picker(source: str) -> tuple[Callable | None, bool]:
     if source == "Vector table":
         up = st.file_uploader("Vectors with a label column", type=TABLE_TYPES, key="dm_table")
         if up is None:
+            st.session_state.pop(PARSED_TABLE, None)  # a file the widget no longer holds is let go
             return None, False
         name, key, parse = up.name, (up.file_id,), lambda: read_table(up.getvalue(), up.name)
     else:
         vec = st.file_uploader("vectors.tsv (no header)", type=["tsv"], key="dm_proj_vec")
         meta = st.file_uploader("metadata.tsv", type=["tsv"], key="dm_proj_meta")
         if vec is None or meta is None:
+            st.session_state.pop(PARSED_TABLE, None)
             return None, False
         name, key = vec.name, (vec.file_id, meta.file_id)
         parse = lambda: read_projector_pair(vec.getvalue(), meta.getvalue())  # noqa: E731

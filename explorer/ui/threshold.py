@@ -228,6 +228,7 @@ def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
         key="th_pairs_file",
     )
     if up is None:
+        st.session_state.pop(PROTOCOL, None)  # a file the widget no longer holds is let go
         st.info("Upload a pairs file to evaluate on a protocol instead of all pairs.")
         return None, ""
     cached = st.session_state.get(PROTOCOL)

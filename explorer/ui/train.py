@@ -243,7 +243,9 @@ def live(run: jobs.Run) -> None:
             text=f"{run.status}: step {run.step:,} of {run.cfg.steps:,} (run {run.id})",
         )
         if run.error:
-            st.error(f"The run failed: {run.error}. Its last checkpoint is kept.")
+            st.error(f"The run failed: {plain(run.error)}. Its last checkpoint is kept.")
+        if run.note:
+            st.info(f"The server {run.note}. Its last checkpoint is kept; continue it when the slot is free.")
         steps = list(run.steps)
         if steps and "staleness" in steps[-1]:
             last = steps[-1]
