@@ -68,6 +68,8 @@ class Settings:
     - ``EXPLORER_KEEP_CHECKPOINTS``: a training run keeps its best checkpoint and this many last ones (3).
     - ``EXPLORER_TRAIN_IDLE_S`` / ``EXPLORER_TRAIN_MAX_S``: a run paused this long (900 s), or going
       this long (7200 s), gives the one training slot up when another visitor asks for it.
+    - ``EXPLORER_ONNX_TIMEOUT_S`` / ``EXPLORER_ONNX_MEMORY_BYTES``: an uploaded ONNX model runs in a
+      child process, each batch within this time (60 s) and this address space (4 GiB).
     - ``EXPLORER_MAX_CACHE_BYTES``: the disk cache of embeddings and face chips, oldest out first (4 GiB).
     - ``EXPLORER_BOOTSTRAP``: bootstrap replicates for intervals over subjects (default 1000).
     """
@@ -87,6 +89,8 @@ class Settings:
     max_table_bytes: int = 1 << 30
     keep_checkpoints: int = 3
     train_idle_s: float = 900.0
+    onnx_timeout_s: float = 60.0
+    onnx_memory_bytes: int = 4 << 30
     train_max_s: float = 7200.0
     max_cache_bytes: int = 4 << 30
     bootstrap: int = 1000
@@ -113,6 +117,8 @@ def settings() -> Settings:
         max_table_bytes=int(float(os.environ.get("EXPLORER_MAX_TABLE_BYTES", str(1 << 30)))),
         keep_checkpoints=max(1, int(os.environ.get("EXPLORER_KEEP_CHECKPOINTS", "3"))),
         train_idle_s=float(os.environ.get("EXPLORER_TRAIN_IDLE_S", "900")),
+        onnx_timeout_s=float(os.environ.get("EXPLORER_ONNX_TIMEOUT_S", "60")),
+        onnx_memory_bytes=int(float(os.environ.get("EXPLORER_ONNX_MEMORY_BYTES", str(4 << 30)))),
         train_max_s=float(os.environ.get("EXPLORER_TRAIN_MAX_S", "7200")),
         max_cache_bytes=int(float(os.environ.get("EXPLORER_MAX_CACHE_BYTES", str(4 << 30)))),
         bootstrap=int(float(os.environ.get("EXPLORER_BOOTSTRAP", "1000"))),

@@ -164,3 +164,54 @@ def test_a_bad_address_falls_back_to_the_default_workspace():
         assert at.session_state["workspace"].embeddings.n == 1797
         at.switch_page("app_pages/distances.py").run()
         assert not at.exception
+
+
+def _endless_onnx() -> bytes:
+    """y = x + (a loop adding 1, 10^15 times): loads at once, never finishes a batch."""
+    from onnx import TensorProto, helper
+
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Add", ["v_in", "one"], ["v_out"]),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [1]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1]),
+        ],
+        [helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])],
+    )
+    graph = helper.make_graph(
+        [
+            helper.make_node("Loop", ["trips", "go", "start"], ["v"], body=body),
+            helper.make_node("Add", ["x", "v"], ["y"]),
+        ],
+        "endless",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        [
+            helper.make_tensor("trips", TensorProto.INT64, [], [10**15]),
+            helper.make_tensor("go", TensorProto.BOOL, [], [True]),
+            helper.make_tensor("start", TensorProto.FLOAT, [1], [0.0]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def test_an_uploaded_onnx_model_with_an_endless_loop_is_stopped(monkeypatch):
+    import multiprocessing
+
+    from explorer.models.checkpoints import load_checkpoint
+
+    monkeypatch.setenv("EXPLORER_ONNX_TIMEOUT_S", "3")
+    with pytest.raises(InputError, match="EXPLORER_ONNX_TIMEOUT_S"):
+        load_checkpoint(_endless_onnx(), "loop.onnx")  # D is read by running one input: it never ends
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]  # the child was killed

@@ -19,7 +19,9 @@ def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(tmp_path, monkeyp
     cfg = TrainConfig(miner="semihard", steps=14, checkpoint_every=5, validate_every=5, snapshot_every=7, lr=3e-3)
     run = crashed_run(cfg, at=8)
     assert run.status == "failed" and "power cut" in run.error and run.checkpoints == [5]
-    jobs._RUNS["other"] = type("R", (), {"active": True, "started": time.time()})()  # another visitor's run
+    jobs._RUNS["other"] = type(
+        "R", (), {"active": True, "started": time.time(), "status": "running", "paused_at": None}
+    )()  # another visitor's run
     with pytest.raises(jobs.Busy, match="in progress"):
         jobs.start_run(cfg, vector_data(), SPEC)
     jobs._RUNS.clear()  # the server restarts

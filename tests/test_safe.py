@@ -8,8 +8,10 @@ TRACK = "![t](http://127.0.0.1:9/track.png)"
 
 
 def test_plain_escapes_what_markdown_and_streamlit_read():
-    assert plain(TRACK) == r"\!\[t\]\(http\:\/\/127\.0\.0\.1\:9\/track\.png\)".replace(r"\/", "/")
-    assert plain(":red[x] $y$") == r"\:red\[x\] \$y\$"
+    assert plain(TRACK) == r"\!\[t\](http://127.0.0.1:9/track.png)"  # no image: the brackets are text
+    assert plain(":red[x] $y$ *b*") == r"\:red\[x\] \$y\$ \*b\*"
+    assert plain("1. first") == r"1\. first" and plain("# h") == r"\# h" and plain("a\nb") == "a b"
+    assert plain("blank.png: no face found (200 x 200 px).") == "blank.png: no face found (200 x 200 px)."
 
 
 def _rendered(at) -> list[str]:

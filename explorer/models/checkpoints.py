@@ -170,12 +170,23 @@ def load_onnx(data: bytes, filename: str, *, spec_json=None, origin: str = "uplo
     """An ONNX model; the input spec comes from the graph (N, C, H, W) or (N, D) where fixed."""
     import onnxruntime as ort  # heavy import, only when an ONNX model is used
 
-    try:
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = config.settings().threads
-        session = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - onnxruntime's errors are untyped
-        raise InputError(f"{filename}: not a loadable ONNX model ({str(exc)[:200]})") from None
+    cfg = config.settings()
+    if origin == "upload":  # a visitor's graph runs in its own process, under time and memory limits
+        from explorer.models.sandbox import SandboxedSession
+
+        try:
+            session = SandboxedSession(
+                data, threads=cfg.threads, memory=cfg.onnx_memory_bytes, timeout=cfg.onnx_timeout_s
+            )
+        except InputError as exc:
+            raise InputError(f"{filename}: {exc}") from None
+    else:
+        try:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = cfg.threads
+            session = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's errors are untyped
+            raise InputError(f"{filename}: not a loadable ONNX model ({str(exc)[:200]})") from None
     if spec_json is not None:
         spec = ModelSpec.from_json(spec_json)
         inp, out_dim, normalize, info = spec.input, spec.out_dim, spec.normalize, spec.info

@@ -194,6 +194,8 @@ class OnnxEncoder(Encoder):
     def forward(self, batch: np.ndarray) -> np.ndarray:
         try:
             return self.session.run(None, {self.input_name: batch.astype(np.float32)})[0]
+        except InputError:  # the sandbox's own words (time or memory limit)
+            raise
         except Exception as exc:  # onnxruntime raises its own untyped errors  # noqa: BLE001
             raise ModelOutputError(f"the ONNX model failed on a batch of shape {batch.shape}: {exc}") from None
 
