@@ -41,6 +41,19 @@ class Workspace:
         }
 
 
+def uploaded_model(encoder: Encoder | None) -> bool:
+    """The model, or any part of it (a head on a descriptor), came from a visitor's upload."""
+    if encoder is None:
+        return False
+    parts = [encoder, getattr(encoder, "base", None), getattr(encoder, "head", None)]
+    return any(p is not None and p.model_info.origin == "upload" for p in parts)
+
+
+def from_uploads(ws: Workspace) -> bool:
+    """Anything of it came from a visitor (data or model): nothing derived may be shared."""
+    return ws.dataset.origin == "upload" or uploaded_model(ws.encoder)
+
+
 def trained_identities(encoder: Encoder | None) -> set[str] | None:
     """The identities a model trained here learnt from (its checkpoint's ``training_data``);
     None for a model that does not say (bundled, uploaded from elsewhere, the face descriptor)."""

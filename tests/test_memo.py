@@ -38,3 +38,48 @@ def test_sizes_are_estimated_from_the_buffers_inside():
     assert size == a.nbytes + int(frame.memory_usage(deep=True).sum())
     assert estimate_bytes((a, a)) < 2 * a.nbytes  # one array held twice is counted once
     assert estimate_bytes({"k": a}) >= a.nbytes
+
+
+def test_the_shared_memo_computes_a_result_once_however_many_ask():
+    import threading
+    import time
+
+    from explorer.ui.memo import SharedMemo
+
+    shared, calls = SharedMemo(), []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.3)
+        return 42
+
+    got = []
+    threads = [
+        threading.Thread(target=lambda: got.append(shared.get_or_compute(("ws", "x", ()), slow))) for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [42] * 6 and len(calls) == 1
+
+
+def test_results_of_uploads_stay_in_the_session_and_server_results_are_shared():
+    from conftest import open_page
+
+    from explorer.ui.memo import shared_memo
+
+    at = open_page("app_pages/distances.py")
+    server_key = at.session_state["workspace"].key
+    assert any(k[0] == server_key for k in shared_memo().memo.entries)  # digits: computed once for all
+    at.switch_page("app_pages/data_model.py").run()
+    at.radio(key="dm_source").set_value("Vector table").run()
+    rows = "\n".join(f"p{k % 3},{k},{k % 5}" for k in range(30))
+    at.file_uploader[0].upload("t.csv", f"label,x,y\n{rows}".encode(), "text/csv")
+    at.run()
+    at.button(key="dm_go").click().run()
+    at.switch_page("app_pages/distances.py").run()
+    assert not at.exception
+    mine = at.session_state["workspace"].key
+    assert not any(k[0] == mine for k in shared_memo().memo.entries)
+    assert at.session_state["derived_results"].workspace == mine and at.session_state["derived_results"].entries

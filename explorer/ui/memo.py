@@ -1,7 +1,10 @@
-"""Per-session memo of derived results, keyed by workspace key + parameters, bounded.
+"""Memo of derived results, keyed by workspace key + parameters, bounded.
 
-Lives in st.session_state (not st.cache_data): results derived from uploads must never be shared
-between visitors. Entries of an older workspace are dropped when the workspace changes, and the
+Results of a workspace built from uploads (data or model) live in st.session_state: they must
+never be shared between visitors. Results of server-side workspaces (the bundled digits, server
+folders, server models) are the same for everyone, so they live in one process-wide store keyed
+by content hash (the workspace key) and are computed once: a second visitor asking while the first
+computes waits for that result instead of computing it again. Entries of an older workspace are dropped when the workspace changes, and the
 memo holds at most MAX_ENTRIES results of at most MAX_BYTES together (estimated), the least
 recently used going first. Callers key by choices from a finite set (a metric, a k), never by a
 free number typed into a box.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +23,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer.workspace import Workspace
+from explorer.workspace import Workspace, from_uploads
 
 MEMO = "derived_results"
 MAX_ENTRIES = 64
@@ -83,7 +87,43 @@ def _store(ws: Workspace) -> Memo:
     return store
 
 
+class SharedMemo:
+    """One LRU for every session (server-side workspaces only), with a lock per key so that a
+    result is computed once however many visitors ask for it at the same time."""
+
+    def __init__(self, *, max_entries: int = 4 * MAX_ENTRIES, max_bytes: int = 2 * MAX_BYTES):
+        self.memo = Memo("shared", max_entries=max_entries, max_bytes=max_bytes)
+        self._lock = threading.Lock()
+        self._computing: dict[tuple, threading.Lock] = {}
+
+    def get(self, key: tuple) -> Any:
+        with self._lock:
+            return self.memo.get(key)
+
+    def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self.memo.entries:
+                return self.memo.get(key)
+            gate = self._computing.setdefault(key, threading.Lock())
+        with gate:  # one computes; the others wait here, then find the result
+            with self._lock:
+                if key in self.memo.entries:
+                    return self.memo.get(key)
+            value = compute()
+            with self._lock:
+                self.memo.put(key, value)
+                self._computing.pop(key, None)
+            return value
+
+
+@st.cache_resource(show_spinner=False)
+def shared_memo() -> SharedMemo:
+    return SharedMemo()
+
+
 def memo(ws: Workspace, name: str, params: tuple, compute: Callable[[], Any]) -> Any:
+    if not from_uploads(ws):
+        return shared_memo().get_or_compute((ws.key, name, params), compute)
     store = _store(ws)
     key = (name, params)
     if key not in store.entries:
@@ -93,5 +133,7 @@ def memo(ws: Workspace, name: str, params: tuple, compute: Callable[[], Any]) ->
 
 def memo_get(ws: Workspace, name: str, params: tuple) -> Any:
     """A memoised result if there is one for this workspace, else None (nothing is computed)."""
+    if not from_uploads(ws):
+        return shared_memo().get((ws.key, name, params))
     store = st.session_state.get(MEMO)
     return store.get((name, params)) if isinstance(store, Memo) and store.workspace == ws.key else None

@@ -16,7 +16,7 @@ from explorer.models.embedding import EmbeddingCache, embed_dataset
 from explorer.models.encoder import Encoder
 from explorer.ui import address, state
 from explorer.ui.safe import plain
-from explorer.workspace import Workspace
+from explorer.workspace import Workspace, uploaded_model
 
 
 @st.cache_resource(show_spinner=False)
@@ -55,14 +55,6 @@ def private(dataset: Dataset, encoder=None) -> bool:
     visitor's session only."""
     uploaded = dataset.origin == "upload" or uploaded_model(encoder)
     return uploaded and not config.settings().cache_uploads
-
-
-def uploaded_model(encoder) -> bool:
-    """The model, or any part of it (a head on a descriptor), came from a visitor's upload."""
-    if encoder is None:
-        return False
-    parts = [encoder, getattr(encoder, "base", None), getattr(encoder, "head", None)]
-    return any(p is not None and p.model_info.origin == "upload" for p in parts)
 
 
 def cache_for(dataset: Dataset, encoder=None) -> EmbeddingCache:
