@@ -64,7 +64,7 @@ class Settings:
     - ``EXPLORER_MAX_SCORE_ROWS``: the most pairs a scores or pairs file may hold (default 2e6).
     - ``EXPLORER_MAX_IMAGE_SIDE``: images are kept with their longer side at most this (default 2048).
     - ``EXPLORER_MAX_LOAD_PIXELS``: pixels one load of images may keep in all (default 1e8, ~0.3 GB RGB).
-    - ``EXPLORER_MAX_TABLE_BYTES``: the most a vector table may take once decoded (default 1 GiB).
+    - ``EXPLORER_MAX_TABLE_BYTES``: the most a vector table may take once decoded (default 512 MiB; loading takes about 2.5 x that at peak).
     - ``EXPLORER_KEEP_CHECKPOINTS``: a training run keeps its best checkpoint and this many last ones (3).
     - ``EXPLORER_TRAIN_IDLE_S`` / ``EXPLORER_TRAIN_MAX_S``: a run paused this long (900 s), or going
       this long (7200 s), gives the one training slot up when another visitor asks for it.
@@ -86,7 +86,7 @@ class Settings:
     max_score_rows: int = 2_000_000
     max_image_side: int = 2048
     max_load_pixels: int = 100_000_000
-    max_table_bytes: int = 1 << 30
+    max_table_bytes: int = 512 << 20
     keep_checkpoints: int = 3
     train_idle_s: float = 900.0
     onnx_timeout_s: float = 60.0
@@ -114,7 +114,7 @@ def settings() -> Settings:
         max_score_rows=int(float(os.environ.get("EXPLORER_MAX_SCORE_ROWS", "2e6"))),
         max_image_side=int(float(os.environ.get("EXPLORER_MAX_IMAGE_SIDE", "2048"))),
         max_load_pixels=int(float(os.environ.get("EXPLORER_MAX_LOAD_PIXELS", "1e8"))),
-        max_table_bytes=int(float(os.environ.get("EXPLORER_MAX_TABLE_BYTES", str(1 << 30)))),
+        max_table_bytes=int(float(os.environ.get("EXPLORER_MAX_TABLE_BYTES", str(512 << 20)))),
         keep_checkpoints=max(1, int(os.environ.get("EXPLORER_KEEP_CHECKPOINTS", "3"))),
         train_idle_s=float(os.environ.get("EXPLORER_TRAIN_IDLE_S", "900")),
         onnx_timeout_s=float(os.environ.get("EXPLORER_ONNX_TIMEOUT_S", "60")),

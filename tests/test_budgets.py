@@ -215,3 +215,43 @@ def test_an_uploaded_onnx_model_with_an_endless_loop_is_stopped(monkeypatch):
     with pytest.raises(InputError, match="EXPLORER_ONNX_TIMEOUT_S"):
         load_checkpoint(_endless_onnx(), "loop.onnx")  # D is read by running one input: it never ends
     assert not [p for p in multiprocessing.active_children() if p.is_alive()]  # the child was killed
+
+
+def test_image_and_table_bombs_stay_under_a_memory_ceiling(tmp_path):
+    """A few hundred KB of solid-colour 39.7 MP PNGs (kept whole they were 6.5 GB) and an NPZ of
+    zeros that decodes to 800 MB, each loaded in a process limited to 1.5 GB of address space."""
+    import subprocess
+    import sys
+
+    big = image_bytes(np.full((5630, 7050, 3), 120, np.uint8), "PNG")
+    (tmp_path / "bomb.zip").write_bytes(make_zip({f"p{k % 4}/{k}.png": big for k in range(48)}))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, embeddings=np.zeros((100_000, 1000)))
+    (tmp_path / "bomb.npz").write_bytes(buf.getvalue())
+    code = f"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29))
+from explorer.data.folders import load_zip
+from explorer.data.vectors import read_table
+from explorer.errors import InputError
+try:
+    load_zip(open({str(tmp_path / "bomb.zip")!r}, "rb").read())
+    print("zip loaded")
+except InputError as exc:
+    print("zip refused:", exc)
+try:
+    read_table(open({str(tmp_path / "bomb.npz")!r}, "rb").read(), "bomb.npz")
+    print("npz loaded")
+except InputError as exc:
+    print("npz refused:", exc)
+"""
+    import os
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "zip refused: these images hold more than 100,000,000 pixels" in out.stdout
+    assert "npz refused:" in out.stdout and "EXPLORER_MAX_TABLE_BYTES" in out.stdout
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
