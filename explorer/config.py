@@ -65,6 +65,11 @@ class Settings:
     - ``EXPLORER_MAX_IMAGE_SIDE``: images are kept with their longer side at most this (default 2048).
     - ``EXPLORER_MAX_LOAD_PIXELS``: pixels one load of images may keep in all (default 1e8, ~0.3 GB RGB).
     - ``EXPLORER_MAX_TABLE_BYTES``: the most a vector table may take once decoded (default 512 MiB; loading takes about 2.5 x that at peak).
+    - ``EXPLORER_MAX_ARCHIVE_FILES`` / ``EXPLORER_MAX_ARCHIVE_BYTES`` / ``EXPLORER_MAX_ZIP_RATIO``: an
+      archive or server folder of images holds at most this many files (20,000) and bytes
+      uncompressed (1 GiB); an entry expanding more than this many times (200) is a bomb.
+    - ``EXPLORER_MAX_IMAGE_PIXELS``: one image may declare at most this many pixels (4e7).
+    - ``EXPLORER_MAX_MODEL_PARAMS``: a model spec may describe at most this many parameters (1e8).
     - ``EXPLORER_KEEP_CHECKPOINTS``: a training run keeps its best checkpoint and this many last ones (3).
     - ``EXPLORER_TRAIN_IDLE_S`` / ``EXPLORER_TRAIN_MAX_S``: a run paused this long (900 s), or going
       this long (7200 s), gives the one training slot up when another visitor asks for it.
@@ -88,6 +93,11 @@ class Settings:
     max_load_pixels: int = 100_000_000
     max_table_bytes: int = 512 << 20
     keep_checkpoints: int = 3
+    max_archive_files: int = MAX_ZIP_ENTRIES
+    max_archive_bytes: int = MAX_ZIP_TOTAL_BYTES
+    max_zip_ratio: float = MAX_ZIP_RATIO
+    max_image_pixels: int = MAX_IMAGE_PIXELS
+    max_model_params: int = 100_000_000
     train_idle_s: float = 900.0
     onnx_timeout_s: float = 60.0
     onnx_memory_bytes: int = 4 << 30
@@ -116,6 +126,11 @@ def settings() -> Settings:
         max_load_pixels=int(float(os.environ.get("EXPLORER_MAX_LOAD_PIXELS", "1e8"))),
         max_table_bytes=int(float(os.environ.get("EXPLORER_MAX_TABLE_BYTES", str(512 << 20)))),
         keep_checkpoints=max(1, int(os.environ.get("EXPLORER_KEEP_CHECKPOINTS", "3"))),
+        max_archive_files=int(float(os.environ.get("EXPLORER_MAX_ARCHIVE_FILES", str(MAX_ZIP_ENTRIES)))),
+        max_archive_bytes=int(float(os.environ.get("EXPLORER_MAX_ARCHIVE_BYTES", str(MAX_ZIP_TOTAL_BYTES)))),
+        max_zip_ratio=float(os.environ.get("EXPLORER_MAX_ZIP_RATIO", str(MAX_ZIP_RATIO))),
+        max_image_pixels=int(float(os.environ.get("EXPLORER_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS)))),
+        max_model_params=int(float(os.environ.get("EXPLORER_MAX_MODEL_PARAMS", "1e8"))),
         train_idle_s=float(os.environ.get("EXPLORER_TRAIN_IDLE_S", "900")),
         onnx_timeout_s=float(os.environ.get("EXPLORER_ONNX_TIMEOUT_S", "60")),
         onnx_memory_bytes=int(float(os.environ.get("EXPLORER_ONNX_MEMORY_BYTES", str(4 << 30)))),

@@ -256,10 +256,12 @@ def _section(pg, name: str) -> None:
 
 def _enroll_from_upload(pg, url: str, name: str = "Eileen") -> None:
     pg.goto(url + "/identify")
+    pg.get_by_label("Name").wait_for(timeout=120_000)  # a fresh server warms up on its first visitor
+    pg.wait_for_timeout(1000)
     pg.get_by_label("Name").fill(name)
     pg.get_by_label("Name").press("Enter")
     pg.locator("input[type=file]").set_input_files(str(PHOTO))
-    pg.get_by_text(PHOTO.name).first.wait_for(timeout=60_000)
+    pg.get_by_text(PHOTO.name).first.wait_for(timeout=120_000)
     pg.get_by_role("button", name="Enroll", exact=True).click()
     pg.get_by_text(f"Enrolled {name} from 1 photo").first.wait_for(timeout=120_000)
 

@@ -255,3 +255,23 @@ except InputError as exc:
 
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def test_archive_and_image_limits_are_settings_named_in_their_messages(monkeypatch):
+    monkeypatch.setenv("EXPLORER_MAX_ARCHIVE_FILES", "2")
+    png = image_bytes(np.full((8, 8), 9, np.uint8), "PNG")
+    with pytest.raises(UnsafeInputError, match="EXPLORER_MAX_ARCHIVE_FILES"):
+        load_zip(make_zip({f"a/{k}.png": png for k in range(3)}))
+    monkeypatch.setenv("EXPLORER_MAX_IMAGE_PIXELS", "50")
+    with pytest.raises(UnsafeInputError, match="EXPLORER_MAX_IMAGE_PIXELS"):
+        decode_image(png)
+
+
+def test_a_model_that_gives_zero_dimensions_is_refused():
+    from explorer.errors import ModelOutputError
+    from explorer.models.encoder import Encoder, ModelInfo
+    from explorer.models.spec import InputSpec
+
+    enc = Encoder(InputSpec(kind="vector", dim=3), 0, ModelInfo("m", "onnx", "h", "upload", {}))
+    with pytest.raises(ModelOutputError, match="D >= 1"):
+        enc._check(np.zeros((2, 0), np.float32), 2)

@@ -23,6 +23,12 @@ class ArchiveLimits:
     max_ratio: float = config.MAX_ZIP_RATIO
     ratio_floor_bytes: int = 1 << 20  # tiny entries compress absurdly well and are harmless
 
+    @classmethod
+    def current(cls) -> ArchiveLimits:
+        """The operator's settings (EXPLORER_MAX_ARCHIVE_FILES / _BYTES, EXPLORER_MAX_ZIP_RATIO)."""
+        s = config.settings()
+        return cls(s.max_archive_files, s.max_archive_bytes, s.max_zip_ratio)
+
 
 def check_member_name(name: str) -> str:
     """Return the normalised relative path of an archive member, or raise for unsafe names."""
@@ -42,18 +48,21 @@ def read_zip(data: bytes, limits: ArchiveLimits | None = None) -> tuple[list[tup
     ``(name, reason)``. Raises ``UnsafeInputError`` for traversal, absolute paths, too many
     entries, too large a total or a suspicious compression ratio; ``InputError`` for non-zips.
     """
-    limits = limits or ArchiveLimits()
+    limits = limits or ArchiveLimits.current()
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError):
         raise InputError("not a zip archive (or a damaged one); upload a .zip with one folder per identity") from None
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
-        raise UnsafeInputError(f"archive refused: {len(infos):,} entries, over the cap of {limits.max_entries:,}")
+        raise UnsafeInputError(
+            f"archive refused: {len(infos):,} entries, over the cap of {limits.max_entries:,} (EXPLORER_MAX_ARCHIVE_FILES)"
+        )
     total = sum(i.file_size for i in infos)
     if total > limits.max_total_bytes:
         raise UnsafeInputError(
-            f"archive refused: {total:,} bytes uncompressed, over the cap of {limits.max_total_bytes:,}"
+            f"archive refused: {total:,} bytes uncompressed, over the cap of {limits.max_total_bytes:,} "
+            "(EXPLORER_MAX_ARCHIVE_BYTES)"
         )
     names = [check_member_name(i.filename) for i in infos]  # refuse before reading anything
     files, skipped = [], []
@@ -71,7 +80,7 @@ def read_zip(data: bytes, limits: ArchiveLimits | None = None) -> tuple[list[tup
         ):
             raise UnsafeInputError(
                 f"archive refused: entry {name!r} expands {info.file_size / max(info.compress_size, 1):.0f}x "
-                f"(cap {limits.max_ratio:.0f}x), a zip bomb pattern"
+                f"(cap {limits.max_ratio:.0f}x, EXPLORER_MAX_ZIP_RATIO), a zip bomb pattern"
             )
         files.append((name, _read_member(zf, info, name)))
     return files, skipped

@@ -138,10 +138,14 @@ def load_directory(root: str | Path, *, allowed_roots: list[Path] | None = None,
         if path.is_symlink() or not path.is_file():
             continue
         total += path.stat().st_size
-        if total > config.MAX_ZIP_TOTAL_BYTES:
-            raise UnsafeInputError(f"folder refused: over {config.MAX_ZIP_TOTAL_BYTES:,} bytes in all")
+        if total > config.settings().max_archive_bytes:
+            raise UnsafeInputError(
+                f"folder refused: over {config.settings().max_archive_bytes:,} bytes in all (EXPLORER_MAX_ARCHIVE_BYTES)"
+            )
         rel = path.relative_to(root).as_posix()
         files.append((rel, path.read_bytes()))
-        if len(files) > config.MAX_ZIP_ENTRIES:
-            raise UnsafeInputError(f"folder refused: over {config.MAX_ZIP_ENTRIES:,} files")
+        if len(files) > config.settings().max_archive_files:
+            raise UnsafeInputError(
+                f"folder refused: over {config.settings().max_archive_files:,} files (EXPLORER_MAX_ARCHIVE_FILES)"
+            )
     return dataset_from_files(files, name=root.name, origin="server", progress=progress)

@@ -19,7 +19,7 @@ from explorer.errors import InputError, UnsafeInputError
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
-def decode_image(data: bytes, *, max_pixels: int = config.MAX_IMAGE_PIXELS, max_side: int | None = None) -> np.ndarray:
+def decode_image(data: bytes, *, max_pixels: int | None = None, max_side: int | None = None) -> np.ndarray:
     """Decode image bytes into a uint8 array, (H, W) for grey sources or (H, W, 3) otherwise,
     its longer side at most ``max_side`` (default: the ``EXPLORER_MAX_IMAGE_SIDE`` setting): a
     photo is kept at the size any model here needs, not at full resolution (JPEGs are decoded
@@ -29,6 +29,7 @@ def decode_image(data: bytes, *, max_pixels: int = config.MAX_IMAGE_PIXELS, max_
     that is not a complete image.
     """
     side = config.settings().max_image_side if max_side is None else max_side
+    max_pixels = config.settings().max_image_pixels if max_pixels is None else max_pixels
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
@@ -36,7 +37,9 @@ def decode_image(data: bytes, *, max_pixels: int = config.MAX_IMAGE_PIXELS, max_
             img = Image.open(io.BytesIO(data))
             w, h = img.size
             if w * h > max_pixels:
-                raise UnsafeInputError(f"image is {w}x{h} = {w * h:,} pixels, over the cap of {max_pixels:,}")
+                raise UnsafeInputError(
+                    f"image is {w}x{h} = {w * h:,} pixels, over the cap of {max_pixels:,} (EXPLORER_MAX_IMAGE_PIXELS)"
+                )
             if max(w, h) > side and img.format == "JPEG":
                 img.draft(img.mode, (side, side))  # DCT scaling: decodes at 1/2, 1/4 or 1/8 size
             img.load()

@@ -89,8 +89,10 @@ class Encoder:
 
     def _check(self, out: np.ndarray, n: int) -> np.ndarray:
         out = np.asarray(out)
-        if out.ndim != 2 or out.shape[0] != n:
-            raise ModelOutputError(f"model output has shape {out.shape}; expected ({n}, D), one vector per item")
+        if out.ndim != 2 or out.shape[0] != n or out.shape[1] < 1:
+            raise ModelOutputError(
+                f"model output has shape {out.shape}; expected ({n}, D), one vector per item, D >= 1"
+            )
         if not np.isfinite(out).all():
             bad = int((~np.isfinite(out).all(axis=1)).sum())
             raise ModelOutputError(f"model output holds NaN or inf for {bad} of {n} items in a batch")

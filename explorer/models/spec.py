@@ -14,7 +14,6 @@ MAX_VECTOR_DIM = 65_536
 MAX_OUT_DIM = 8192
 MAX_WIDTH = 4096  # channels or units of one layer
 MAX_LAYERS = 16
-MAX_PARAMETERS = 100_000_000  # about 400 MB of float32 weights
 
 
 @dataclass(frozen=True)
@@ -121,6 +120,11 @@ def check_spec(spec: ModelSpec) -> ModelSpec:
     dims = [n_in, *widths, out]
     per = 9 if spec.architecture == "convnet" else 1  # 3 x 3 kernels
     count = sum(per * a * b + b for a, b in zip(dims[:-1], dims[1:], strict=True))
-    if count > MAX_PARAMETERS:
-        raise InputError(f"model spec: about {count:,} parameters, over the limit of {MAX_PARAMETERS:,}")
+    from explorer import config
+
+    limit = config.settings().max_model_params
+    if count > limit:
+        raise InputError(
+            f"model spec: about {count:,} parameters, over the limit of {limit:,} (EXPLORER_MAX_MODEL_PARAMS)"
+        )
     return spec
