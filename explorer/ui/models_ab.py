@@ -13,10 +13,10 @@ from explorer.analysis.pairs import listed_distances, sample_pairs
 from explorer.analysis.retrieval import retrieval_metrics
 from explorer.data.scorefile import DISTANCE
 from explorer.errors import InputError
-from explorer.models.embedding import Embeddings, embed_dataset
+from explorer.models.embedding import Embeddings
 from explorer.ui import sources, state
 from explorer.ui.safe import plain
-from explorer.ui.workspace import bundled_encoder, cache_for, face_encoder, faces_for, private
+from explorer.ui.workspace import bundled_encoder, face_encoder, prepare_and_embed
 from explorer.workspace import Workspace, card_entry
 
 EMBEDDED_B = "cmp_b_embeddings"
@@ -70,17 +70,7 @@ def _embed_b(ws: Workspace, load, key: tuple) -> Embeddings | None:
         return None
     bar = st.progress(0.0, text="Loading model B ...")
     try:
-        encoder = load()
-        data = encoder.prepare(
-            ws.dataset, progress=lambda f, m: bar.progress(0.5 * min(f, 1.0), text=m), store=faces_for(ws.dataset)
-        )
-        emb = embed_dataset(
-            data,
-            encoder,
-            cache=cache_for(data, encoder),
-            use_disk=not private(data, encoder),
-            progress=lambda f, m: bar.progress(0.5 + 0.5 * min(f, 1.0), text=m),
-        )
+        _, emb = prepare_and_embed(ws.dataset, load(), lambda f, m: bar.progress(f, text=m))
     except InputError as exc:
         st.error(f"Model B cannot embed this workspace: {plain(exc)}")
         return None

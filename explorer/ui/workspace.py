@@ -12,7 +12,7 @@ from explorer.data.digits import load_digits
 from explorer.errors import InputError
 from explorer.faces.acquisition import AcquisitionCache
 from explorer.models.checkpoints import load_default_encoder
-from explorer.models.embedding import EmbeddingCache, embed_dataset
+from explorer.models.embedding import EmbeddingCache, Embeddings, embed_dataset
 from explorer.models.encoder import Encoder
 from explorer.ui import address, state
 from explorer.ui.safe import plain
@@ -65,6 +65,23 @@ def faces_for(dataset: Dataset) -> AcquisitionCache:
     return state.upload_faces() if private(dataset) else shared_faces()
 
 
+def prepare_and_embed(dataset: Dataset, encoder, progress) -> tuple[Dataset, Embeddings]:
+    """The dataset the encoder embeds (a face descriptor cuts face chips from the photos first)
+    and its embeddings, through the caches fit for its privacy. progress(fraction, message)."""
+    if encoder is not None:
+        dataset = encoder.prepare(
+            dataset, progress=lambda f, msg: progress(0.4 * min(f, 1.0), msg), store=faces_for(dataset)
+        )
+    emb = embed_dataset(
+        dataset,
+        encoder,
+        cache=cache_for(dataset, encoder),
+        use_disk=not private(dataset, encoder),
+        progress=lambda f, msg: progress(0.4 + 0.6 * min(f, 1.0), msg),
+    )
+    return dataset, emb
+
+
 def build_workspace(load_data: Callable, load_model: Callable | None) -> Workspace | None:
     """Load data and model, embed with a progress bar, and make it the workspace.
 
@@ -74,19 +91,7 @@ def build_workspace(load_data: Callable, load_model: Callable | None) -> Workspa
     try:
         dataset = load_data(lambda f, msg: bar.progress(min(f, 1.0) * 0.3, text=msg))
         encoder = load_model(dataset) if load_model else None
-        if encoder is not None:  # a face descriptor cuts face chips from the photos first
-            dataset = encoder.prepare(
-                dataset,
-                progress=lambda f, msg: bar.progress(0.3 + 0.3 * min(f, 1.0), text=msg),
-                store=faces_for(dataset),
-            )
-        emb = embed_dataset(
-            dataset,
-            encoder,
-            cache=cache_for(dataset, encoder),
-            use_disk=not private(dataset, encoder),
-            progress=lambda f, msg: bar.progress(0.3 + 0.7 * min(f, 1.0), text=msg),
-        )
+        dataset, emb = prepare_and_embed(dataset, encoder, lambda f, msg: bar.progress(0.3 + 0.7 * f, text=msg))
     except InputError as exc:
         bar.empty()
         st.error(f"Could not load: {plain(exc)}. Your previous workspace is unchanged.")
