@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from explorer.analysis.headline import headline
 from explorer.analysis.metrics import METRICS
 from explorer.analysis.thresholds import at_threshold
 from explorer.analysis.verification import scores_curve
-from explorer.report import card_json, card_markdown, curve_csv, headline, threshold_card
+from explorer.report import card_json, card_markdown, curve_csv, threshold_card
 from explorer.ui import pairs, state
 from explorer.ui import threshold as ui
 from explorer.ui.downloads import download

@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from explorer.analysis.comparison import compare, subject_weights  # noqa: E402
+from explorer.analysis.headline import headline  # noqa: E402
 from explorer.analysis.pairs import all_pairs  # noqa: E402
 from explorer.analysis.retrieval import retrieval_metrics  # noqa: E402
 from explorer.analysis.verification import FAR_TARGETS, eer, roc_curve, scores_curve, tar_at_far  # noqa: E402
-from explorer.report import headline  # noqa: E402
 
 
 def tar_beyond_the_limit() -> None:

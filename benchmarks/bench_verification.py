@@ -25,6 +25,8 @@ from sklearn import metrics as skm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from explorer import plots  # noqa: E402
+from explorer.analysis.galleries import false_accepts, false_rejects  # noqa: E402
+from explorer.analysis.headline import headline  # noqa: E402
 from explorer.analysis.pairs import all_pairs  # noqa: E402
 from explorer.analysis.thresholds import at_threshold, pick_threshold  # noqa: E402
 from explorer.analysis.verification import (  # noqa: E402
@@ -35,7 +37,7 @@ from explorer.analysis.verification import (  # noqa: E402
     scores_curve,
     tar_at_far,
 )
-from explorer.report import card_json, card_markdown, false_accepts, false_rejects, headline, threshold_card  # noqa: E402
+from explorer.report import card_json, card_markdown, threshold_card  # noqa: E402
 
 
 def _best(fn, repeats):

@@ -140,8 +140,8 @@ def test_genuine_pairs_beyond_the_limit_keep_histogram_and_largest():
 def test_tar_at_far_stays_exact_when_genuine_pairs_are_too_many_to_keep():
     """Beyond genuine_limit the genuine pairs are binned, yet every TAR@FAR whose deciding
     impostor lies in the exact tail is counted exactly (the sort-based reference)."""
+    from explorer.analysis.headline import headline
     from explorer.analysis.verification import FAR_TARGETS, roc_curve, scores_curve, tar_at_far
-    from explorer.report import headline
 
     h = all_pairs(X, Y, metric="euclidean", bins=64, k_tail=400, genuine_limit=100)
     dg, di, _, _ = _brute("euclidean")

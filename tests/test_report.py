@@ -5,11 +5,13 @@ import json
 import numpy as np
 import pytest
 
+from explorer.analysis.galleries import false_accepts, false_rejects
+from explorer.analysis.headline import headline
 from explorer.analysis.rates import group_rates
 from explorer.analysis.scores import from_distances
 from explorer.analysis.thresholds import at_threshold
 from explorer.analysis.verification import roc_curve, scores_curve
-from explorer.report import CardExtras, card_json, card_markdown, false_accepts, false_rejects, headline, threshold_card
+from explorer.report import CardExtras, card_json, card_markdown, threshold_card
 
 RNG = np.random.default_rng(5)
 gen_d, imp_d = RNG.normal(0.5, 0.2, 300), RNG.normal(1.2, 0.25, 2000)

@@ -14,13 +14,14 @@ import streamlit as st
 
 from explorer import config, plots
 from explorer.analysis.comparison import FIGURES, Comparison, compare, flipped
+from explorer.analysis.headline import headline
 from explorer.analysis.rates import group_rates, listed_totals, subject_intervals
 from explorer.analysis.scores import from_distances
 from explorer.analysis.thresholds import at_threshold, kfold_accuracy, pick_threshold
 from explorer.analysis.verification import roc_curve, scores_curve
 from explorer.data.scorefile import DISTANCE, Direction
 from explorer.fileio import csv_bytes
-from explorer.report import CardExtras, card_json, card_markdown, headline, threshold_card
+from explorer.report import CardExtras, card_json, card_markdown, threshold_card
 from explorer.ui.downloads import download
 from explorer.workspace import Workspace
 

@@ -7,13 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from explorer import config, plots
+from explorer.analysis.galleries import Pair, false_accepts, false_rejects
+from explorer.analysis.headline import Headline
 from explorer.analysis.rates import scores_subject_intervals
 from explorer.analysis.scores import PairScores
 from explorer.analysis.thresholds import PICK_BY, ThresholdResult, kfold_accuracy, pick_threshold
 from explorer.analysis.verification import FAR_TARGETS, RocCurve
 from explorer.data.protocol import PairProtocol, parse_lfw_pairs, parse_pairs_csv
 from explorer.errors import InputError
-from explorer.report import CardExtras, Headline, Pair, acquisition_of, false_accepts, false_rejects
+from explorer.report import CardExtras, acquisition_of
 from explorer.ui import state
 from explorer.ui.memo import memo
 from explorer.ui.safe import plain, plain_all
