@@ -11,11 +11,17 @@ $(VENV)/.installed: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
+# numba compiles at install, into its disk cache, so that a first click does not wait for it;
+# again whenever the compiled code changes
+$(VENV)/.compiled: $(VENV)/.installed explorer/analysis/*.py
+	$(PY) -W ignore -m explorer.analysis.warmup
+	touch $@
+
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(VENV)/.compiled
 install-dev: $(VENV)/.installed-dev
 
 run: install

@@ -81,7 +81,8 @@ def test_nndescent_graph_is_reproducible_and_close_to_exact():
 
 
 def test_layout_is_the_same_on_any_thread_count_and_in_any_chunks():
-    from explorer.analysis.umap_layout import Layout, fuzzy_graph
+    from explorer.analysis.fuzzy_graph import fuzzy_graph
+    from explorer.analysis.umap_layout import Layout
 
     g = knn_graph(X, k=15)
     fuzzy = fuzzy_graph(g.indices, g.distances)
@@ -91,6 +92,60 @@ def test_layout_is_the_same_on_any_thread_count_and_in_any_chunks():
     chunked = Layout(fuzzy, init, n_epochs=60, random_state=3).run(threads=2, chunk=7)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(one, chunked)
+
+
+@pytest.mark.parametrize("k", [5, 15, 40])
+def test_fuzzy_graph_is_umap_learns(k):
+    """Oracle: umap-learn's fuzzy_simplicial_set on the same kNN graph (with a duplicated item, so
+    some rows have a zero distance after the first)."""
+    from umap.umap_ import fuzzy_simplicial_set, smooth_knn_dist
+
+    from explorer.analysis import fuzzy_graph as fg
+
+    x = np.r_[X, X[:3]]
+    g = knn_graph(x, k=k)
+    want, sigma, rho = fuzzy_simplicial_set(
+        np.empty((len(x), 0)), k, np.random.RandomState(0), "euclidean", knn_indices=g.indices, knn_dists=g.distances
+    )
+    got = fg.fuzzy_graph(g.indices, g.distances)
+    s, r = fg.smooth_knn_dist(g.distances, float(k))
+    np.testing.assert_array_equal(r, rho)
+    np.testing.assert_allclose(s, sigma, rtol=1e-4)
+    np.testing.assert_allclose(s, smooth_knn_dist(g.distances.astype(np.float32), float(k))[0], rtol=1e-4)
+    want = want.tocsr()
+    want.sort_indices()
+    assert got.dtype == np.float32 and (got != got.T).nnz == 0
+    np.testing.assert_array_equal(got.indptr, want.indptr)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_allclose(got.data, want.data, rtol=1e-4, atol=1e-6)
+
+
+def test_curve_parameters_and_epochs_are_umap_learns():
+    from umap.umap_ import find_ab_params, make_epochs_per_sample
+
+    from explorer.analysis import fuzzy_graph as fg
+
+    for spread, min_dist in [(1.0, 0.1), (1.0, 0.0), (2.0, 0.5), (1.0, 0.99)]:
+        np.testing.assert_allclose(fg.find_ab_params(spread, min_dist), find_ab_params(spread, min_dist), rtol=1e-9)
+    w = np.random.default_rng(0).random(1000).astype(np.float32)
+    w[:5] = 0
+    np.testing.assert_array_equal(fg.epochs_per_sample(w, 200), make_epochs_per_sample(w, 200))
+
+
+def test_a_map_needs_no_umap_learn_import():
+    """umap-learn imports pynndescent, which compiles for 25 s in a fresh install: a map up to the
+    exact-graph size must not import it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from explorer.analysis.projection import project_umap\n"
+        "project_umap(np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32), n_epochs=5)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('umap', 'pynndescent')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_coefficient_tables_follow_the_formula():

@@ -2,8 +2,8 @@
 
 UMAP here: the k-nearest-neighbour graph is exact up to 20k items (our BruteForceIndex) and
 NN-descent beyond (pynndescent, which umap-learn itself uses: deterministic for a seed and a
-thread count, unlike a multi-threaded HNSW build, and 5x faster than one at 50k items); umap-learn
-turns it into its fuzzy graph; the layout is ours (``umap_layout``: parallel and reproducible);
+thread count, unlike a multi-threaded HNSW build, and 5x faster than one at 50k items); umap-learn's
+fuzzy graph is built from it (``fuzzy_graph``); the layout is ours (``umap_layout``: parallel and reproducible);
 it starts from the PCA map instead of a spectral embedding. Beyond ``pca_dims`` dimensions a graph
 built here is built on PCA-reduced vectors. A short run gives a first picture; a second run goes
 on from it. The same ``random_state`` gives the same coordinates.
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.decomposition import PCA
 
+from explorer.analysis.fuzzy_graph import fuzzy_graph
 from explorer.analysis.metrics import INDEX_METRICS, check_metric
 from explorer.analysis.neighbors import build_index, check_vectors, drop_excluded
-from explorer.analysis.umap_layout import Layout, fuzzy_graph
+from explorer.analysis.umap_layout import Layout
 from explorer.compute import cache_compiled, heavy
 from explorer.config import EXACT_SEARCH_UP_TO
 
@@ -128,7 +129,7 @@ def project_umap(
         raise ValueError(f"the graph holds {graph.indices.shape[1]} neighbours per item; n_neighbors is {n_neighbors}")
     if init is None:
         init = project_pca(x, n_components=n_components, random_state=seed)
-    fuzzy = fuzzy_graph(graph.indices[:, :n_neighbors], graph.distances[:, :n_neighbors], random_state=seed)
+    fuzzy = fuzzy_graph(graph.indices[:, :n_neighbors], graph.distances[:, :n_neighbors])
     layout = Layout(
         fuzzy, init, min_dist=min_dist, n_epochs=n_epochs or default_epochs(len(vectors)), random_state=seed
     )

@@ -1,7 +1,7 @@
 """UMAP's layout step, parallel on every core and still reproducible, run in stages.
 
-umap-learn builds the fuzzy graph and fits the curve parameters here (``fuzzy_simplicial_set``,
-``find_ab_params``, ``make_epochs_per_sample``); the stochastic gradient descent that places the
+The fuzzy graph and the curve parameters come from ``fuzzy_graph`` (umap-learn's, without its
+import cost); the stochastic gradient descent that places the
 points is ours. Hand-written because umap-learn's own layout runs on one core whenever a
 ``random_state`` is set (its parallel mode updates shared coordinates from several threads, so
 the result depends on timing), and a map that changes between two clicks with the same seed is
@@ -26,7 +26,8 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-from explorer.compute import cache_compiled, heavy
+from explorer.analysis.fuzzy_graph import epochs_per_sample, find_ab_params
+from explorer.compute import heavy
 
 
 @intrinsic
@@ -167,25 +168,6 @@ def _seeds(n: int, random_state: int) -> np.ndarray:
     return z
 
 
-def fuzzy_graph(indices: np.ndarray, distances: np.ndarray, *, random_state: int = 0) -> sp.csr_matrix:
-    """umap-learn's fuzzy simplicial set (symmetric, float32 weights) from each item's k nearest,
-    itself first."""
-    from umap.umap_ import compute_membership_strengths, fuzzy_simplicial_set, smooth_knn_dist
-
-    cache_compiled(smooth_knn_dist, compute_membership_strengths)  # else 6 s of compiling at every start
-    n, k = indices.shape
-    with heavy(blas_threads=1):
-        graph, _, _ = fuzzy_simplicial_set(
-            np.empty((n, 0), np.float32),
-            k,
-            np.random.RandomState(random_state),
-            "euclidean",
-            knn_indices=np.ascontiguousarray(indices, np.int64),
-            knn_dists=np.ascontiguousarray(distances, np.float32),
-        )
-    return graph.tocsr()
-
-
 class Layout:
     """A UMAP layout: ``run()`` optimises it and returns the coordinates.
 
@@ -205,8 +187,6 @@ class Layout:
         negative_sample_rate: float = 5.0,
         gamma: float = 1.0,
     ):
-        from umap.umap_ import find_ab_params, make_epochs_per_sample
-
         if n_epochs < 1:
             raise ValueError("n_epochs must be at least 1")
         g = sp.csr_matrix(graph, dtype=np.float32, copy=True)
@@ -218,7 +198,7 @@ class Layout:
         self.a, self.b, self.gamma = np.float32(a), np.float32(b), np.float32(gamma)
         self.attract, self.repel = coefficient_tables(a, b, gamma)
         self.indptr, self.indices = g.indptr.astype(np.int64), g.indices.astype(np.int64)
-        self.every = make_epochs_per_sample(g.data, n_epochs) if g.nnz else np.empty(0)
+        self.every = epochs_per_sample(g.data, n_epochs) if g.nnz else np.empty(0)
         self.next_at = self.every.copy()
         self.every_neg = self.every / negative_sample_rate
         self.next_neg = self.every_neg.copy()

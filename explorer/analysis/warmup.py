@@ -44,3 +44,28 @@ def compile_nndescent() -> None:
         for metric in ("euclidean", "cosine"):
             nn = nndescent()(x, metric=metric, n_neighbors=6, random_state=0, n_jobs=GRAPH_THREADS)
             _, _ = nn.neighbor_graph  # sorting the graph compiles too
+
+
+def compile_retrieval() -> None:
+    """The retrieval ranking kernel (P@1, R-Precision, MAP@R)."""
+    from explorer.analysis.retrieval import retrieval_metrics
+
+    rng = np.random.default_rng(0)
+    retrieval_metrics(rng.normal(size=(60, 4)).astype(np.float32), np.arange(60) % 3)
+
+
+def compile_all() -> None:
+    """Everything numba compiles, into its disk cache: run at install (``make install``), so that a
+    new user's first map does not wait for a compiler."""
+    compile_kernels()
+    compile_retrieval()
+    compile_umap()
+    compile_nndescent()
+
+
+if __name__ == "__main__":
+    import time
+
+    t = time.perf_counter()
+    compile_all()
+    print(f"compiled the numba kernels into the cache in {time.perf_counter() - t:.0f} s")
