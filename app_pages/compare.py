@@ -42,4 +42,4 @@ if a != b:
 st.subheader("Threshold card")
 name = st.selectbox("Card for", names, key="cmp_card_for")
 how = rule + (f", target FMR {target:g}" if target is not None else "")
-ui.card_downloads(ui.card(systems, name, thresholds[name], how, target))
+ui.card_downloads(ui.card(systems, name, thresholds[name], how, target), name)

@@ -33,6 +33,6 @@ except ValueError as exc:
     st.stop()
 ui.headline(f.result)
 st.subheader("Per class, worst first")
-ui.per_class(f.result)
+ui.per_class(ws, f.result)
 st.subheader("Data quality")
 ui.quality(ws, u, f, metric, kind)

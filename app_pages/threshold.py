@@ -95,7 +95,12 @@ if not head.exact:
         "the EER is read on the grid."
     )
 ui.tar_table(head, curve)
-download("Download the curve's exact points (CSV)", lambda: curve_csv(curve), "roc_points.csv", key="th_curve_csv")
+download(
+    "Download the curve's exact points (CSV)",
+    lambda: curve_csv(curve),
+    f"{ws.file_stem}_roc_points.csv",
+    key="th_curve_csv",
+)
 if proto is not None:
     ui.kfold(proto, dists)
 
@@ -113,7 +118,9 @@ card = threshold_card(
     extras=ui.card_extras(ws, scores, r, proto, file_key),
 )
 d1, d2 = st.columns(2)
-download("Download card (JSON)", card_json(card), "threshold_card.json", key="th_card_json", where=d1)
-download("Download card (Markdown)", card_markdown(card), "threshold_card.md", key="th_card_md", where=d2)
+download("Download card (JSON)", card_json(card), f"{ws.file_stem}_threshold_card.json", key="th_card_json", where=d1)
+download(
+    "Download card (Markdown)", card_markdown(card), f"{ws.file_stem}_threshold_card.md", key="th_card_md", where=d2
+)
 with st.expander("Preview the card"):
     st.markdown(card_markdown(card))

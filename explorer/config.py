@@ -77,6 +77,8 @@ class Settings:
       child process, each batch within this time (60 s) and this address space (4 GiB).
     - ``EXPLORER_MAX_CACHE_BYTES``: the disk cache of embeddings and face chips, oldest out first (4 GiB).
     - ``EXPLORER_BOOTSTRAP``: bootstrap replicates for intervals over subjects (default 1000).
+    - ``EXPLORER_MAP_POINTS``: the most points a map sends to the browser (default 100,000); beyond,
+      a seeded sample is drawn (search matches always), while a box or lasso selects over every item.
     """
 
     cache_dir: Path
@@ -104,6 +106,7 @@ class Settings:
     train_max_s: float = 7200.0
     max_cache_bytes: int = 4 << 30
     bootstrap: int = 1000
+    map_points: int = 100_000
 
 
 def settings() -> Settings:
@@ -137,6 +140,7 @@ def settings() -> Settings:
         train_max_s=float(os.environ.get("EXPLORER_TRAIN_MAX_S", "7200")),
         max_cache_bytes=int(float(os.environ.get("EXPLORER_MAX_CACHE_BYTES", str(4 << 30)))),
         bootstrap=int(float(os.environ.get("EXPLORER_BOOTSTRAP", "1000"))),
+        map_points=max(1000, int(float(os.environ.get("EXPLORER_MAP_POINTS", "1e5")))),
         gallery_dir=Path(os.environ["EXPLORER_GALLERY_DIR"]).expanduser()
         if os.environ.get("EXPLORER_GALLERY_DIR")
         else None,

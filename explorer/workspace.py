@@ -7,6 +7,7 @@ the identities the model never saw (:func:`held_out`), which the pages show by d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -14,6 +15,11 @@ import numpy as np
 from explorer.data.dataset import Dataset, hash_parts
 from explorer.models.embedding import Embeddings
 from explorer.models.encoder import Encoder
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe part: letters, digits, dots and dashes."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", str(text)).strip("-.")[:limit] or "unnamed"
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,13 @@ class Workspace:
         """Changes whenever data, model or view change: downstream results are keyed on it."""
         p = self.embeddings.provenance
         return f"{p['data_hash'][:16]}-{p['checkpoint_hash'][:16]}" + ("-held-out" if self.view else "")
+
+    @property
+    def file_stem(self) -> str:
+        """Downloads are named after what they hold: data, model (and view), e.g.
+        ``digits_digits-convnet`` or ``att_faces_face-descriptor_held-out``."""
+        parts = [self.dataset.name, self.embeddings.provenance["model_name"]] + (["held-out"] if self.view else [])
+        return "_".join(slug(p) for p in parts)
 
     def describe(self) -> dict[str, str]:
         p = self.embeddings.provenance

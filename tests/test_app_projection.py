@@ -56,3 +56,29 @@ def test_pca_3d_and_colour_by_neighbour(page):
     ref = project_pca(emb.vectors, n_components=3)
     np.testing.assert_allclose(xs, ref[rows, 0], rtol=1e-4, atol=1e-4)
     assert {t["name"] for t in spec["data"]} <= {"another label", "same label"}
+
+
+def test_search_outlines_a_label_and_lists_its_items(page):
+    page.radio(key="pj_method").set_value("PCA").run()
+    page.radio(key="pj_dims").set_value(2).run()
+    page.selectbox(key="pj_colour").set_value("label").run()
+    page.text_input(key="pj_find").set_value("3").run()
+    assert not page.exception
+    labels = page.session_state["workspace"].dataset.labels
+    n = int((labels == "3").sum())
+    rows, _, spec = _points(page)
+    matches = spec["data"][-1]
+    assert matches["name"] == f"matches ({n})"
+    assert sorted(_array(matches["customdata"]).astype(int)) == sorted(np.flatnonzero(labels == "3"))
+    assert any(f"Found: {n} items" in h.value for h in page.subheader)
+    page.text_input(key="pj_find").set_value("no such thing").run()
+    assert any("Nothing found" in w.value for w in page.warning)
+
+
+def test_a_bounded_map_draws_a_sample_and_says_so(monkeypatch):
+    monkeypatch.setenv("EXPLORER_MAP_POINTS", "1000")
+    at = open_page("app_pages/projection.py", timeout=300)
+    at.radio(key="pj_method").set_value("PCA").run()
+    rows, _, spec = _points(at)
+    assert len(rows) == 1000 and len(np.unique(rows)) == 1000
+    assert any("1,000 points drawn of 1,797 (a random sample" in c.value for c in at.caption)

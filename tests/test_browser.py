@@ -182,27 +182,42 @@ def test_compare_evaluates_an_uploaded_scores_file_at_a_phone_width(browser, tmp
         assert "detected: a similarity" in body and "Threshold card" in body and "Traceback" not in body
 
 
-def test_projection_box_select_opens_the_gallery(browser, tmp_path):
-    """A person drags a box over the map: the selected items and one item's neighbours appear."""
+def test_projection_click_and_box_select_open_the_items(browser, tmp_path):
+    """A person clicks one point: that item and its neighbours appear; then picks the box tool and
+    drags a box over the map: every item inside it is listed (counted over all items)."""
     with _server(tmp_path / "cache") as url:
         pg = browser.new_page(viewport={"width": 1400, "height": 1800})
         pg.goto(url + "/projection")
         pg.get_by_text("points drawn (UMAP, 2D)").first.wait_for(timeout=240_000)
         plot = pg.locator(".js-plotly-plot .nsewdrag").first
         plot.wait_for(timeout=60_000)
-        box = plot.bounding_box()
+        pg.wait_for_timeout(1500)
+        at = pg.evaluate(
+            """() => {
+                const gd = document.querySelector('.js-plotly-plot');
+                const t = gd._fullData.find(d => d.x && d.x.length);
+                const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+                const r = gd.querySelector('.nsewdrag').getBoundingClientRect();
+                return [r.left + xa.l2p(t.x[0]), r.top + ya.l2p(t.y[0])];
+            }"""
+        )
+        pg.mouse.click(at[0], at[1])
+        pg.get_by_text("Selected: 1 item").first.wait_for(timeout=60_000)
+        pg.get_by_text("Nearest neighbours in the embedding").first.wait_for(timeout=60_000)
+        pg.wait_for_timeout(1500)
+        pg.screenshot(path=str(ARTIFACTS / "projection_click.png"), full_page=True)
+        pg.locator(".modebar-btn[data-title='Box Select']").first.click()
+        box = pg.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
         pg.mouse.move(box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.05)
         pg.mouse.down()
         pg.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=12)
         pg.mouse.up()
-        pg.get_by_text("items selected").first.wait_for(timeout=60_000)
-        pg.get_by_text("Nearest neighbours in the embedding").first.wait_for(timeout=60_000)
-        pg.get_by_text("Download the selection (CSV)").first.wait_for(timeout=60_000)
+        pg.get_by_text("Download these items (CSV)").first.wait_for(timeout=60_000)
         pg.wait_for_timeout(1500)
         pg.screenshot(path=str(ARTIFACTS / "projection_selection.png"), full_page=True)
         body = pg.inner_text("body")
-        n = int(body.split(" items selected")[0].split()[-1].replace(",", ""))
-        assert 0 < n < 1797 and "Download the selection (CSV)" in body
+        n = int(body.split("Selected: ")[1].split(" item")[0].replace(",", ""))
+        assert 1 < n < 1797
 
 
 def test_train_page_starts_a_run_and_the_charts_update(browser, tmp_path):

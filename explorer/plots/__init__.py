@@ -4,7 +4,7 @@ Pages call them as ``plots.<figure>``."""
 from explorer.plots.base import THRESHOLD_MARK, layout, mark_threshold
 from explorer.plots.clusters import contingency_heatmap, silhouette_sweep
 from explorer.plots.data import class_counts_bar, norms_histogram
-from explorer.plots.maps import PALETTE, scatter_map
+from explorer.plots.maps import OTHER, PALETTE, Colours, category_colours, drawn_rows, scatter_map
 from explorer.plots.training import CURVE_POINTS, CURVES_LAYOUT, smoothed_curve, training_curves, validation_curves
 from explorer.plots.verification import (
     curve_points,
@@ -20,7 +20,11 @@ from explorer.plots.verification import (
 __all__ = [
     "CURVES_LAYOUT",
     "CURVE_POINTS",
+    "OTHER",
     "PALETTE",
+    "Colours",
+    "category_colours",
+    "drawn_rows",
     "THRESHOLD_MARK",
     "class_counts_bar",
     "contingency_heatmap",

@@ -10,8 +10,8 @@ from explorer import plots
 from explorer.analysis.clustering import LINKAGES, ClusterResult, k_sweep, suggest_k, sweep_range
 from explorer.analysis.metrics import cluster_metrics
 from explorer.ui.downloads import download
+from explorer.ui.grid import image_grid
 from explorer.ui.pairs import Usable
-from explorer.ui.safe import plain_all
 from explorer.workspace import Workspace
 
 LATEST = "cl_latest"  # this session's latest clustering, which the Projection page can colour by
@@ -84,7 +84,6 @@ def galleries(ws: Workspace, u: Usable, res: ClusterResult) -> None:
     counts = pd.Series(ds.labels[rows]).value_counts()
     st.caption("Labels in this cluster: " + ", ".join(f"{k} ({v})" for k, v in counts.head(10).items()))
     if ds.kind == "image" and ds.thumbnails:
-        shown = rows[:48]
-        st.image([ds.thumbnails[i] for i in shown], caption=plain_all(ds.labels[i] for i in shown), width=64)
+        image_grid([ds.thumbnails[i] for i in rows], [str(ds.labels[i]) for i in rows], key="cl_gallery_page")
     frame = pd.DataFrame({"item": ds.ids[u.rows], "label": ds.labels[u.rows], "cluster": res.labels})
-    download("Download cluster of every item (CSV)", frame, "clusters.csv", key="cl_dl")
+    download("Download cluster of every item (CSV)", frame, f"{ws.file_stem}_clusters.csv", key="cl_dl")

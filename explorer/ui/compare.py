@@ -23,7 +23,7 @@ from explorer.data.scorefile import DISTANCE, Direction
 from explorer.fileio import csv_bytes
 from explorer.report import CardExtras, card_json, card_markdown, threshold_card
 from explorer.ui.downloads import download
-from explorer.workspace import Workspace
+from explorer.workspace import Workspace, slug
 
 RULES = ("EER", "target FMR", "max accuracy")
 
@@ -184,7 +184,12 @@ def flips(sys: Systems, ws: Workspace | None, a: str, b: str, thresholds: dict[s
         frame.insert(1, "item a", sys.names[0][shown])
         frame.insert(2, "item b", sys.names[1][shown])
     st.dataframe(frame, hide_index=True, key="cmp_flips")
-    download("Download the flipped pairs (CSV)", csv_bytes(frame), "flipped_pairs.csv", key="cmp_flips_csv")
+    download(
+        "Download the flipped pairs (CSV)",
+        csv_bytes(frame),
+        f"{slug(a)}_vs_{slug(b)}_flipped_pairs.csv",
+        key="cmp_flips_csv",
+    )
     ds = ws.dataset if ws is not None else None
     if sys.items is None or ds is None or ds.kind != "image" or not ds.thumbnails:
         return
@@ -264,9 +269,10 @@ def card(sys: Systems, name: str, threshold: float, how: str, fmr_target: float 
     )
 
 
-def card_downloads(c: dict) -> None:
+def card_downloads(c: dict, system: str) -> None:
     d1, d2 = st.columns(2)
-    download("Download card (JSON)", card_json(c), "threshold_card.json", key="cmp_card_json", where=d1)
-    download("Download card (Markdown)", card_markdown(c), "threshold_card.md", key="cmp_card_md", where=d2)
+    stem = f"{slug(system)}_threshold_card"
+    download("Download card (JSON)", card_json(c), f"{stem}.json", key="cmp_card_json", where=d1)
+    download("Download card (Markdown)", card_markdown(c), f"{stem}.md", key="cmp_card_md", where=d2)
     with st.expander("Preview the card"):
         st.markdown(card_markdown(c))

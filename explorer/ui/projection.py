@@ -6,16 +6,22 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from explorer import plots
 from explorer.analysis.clustering import cluster
 from explorer.analysis.metrics import INDEX_METRICS
 from explorer.analysis.neighbors import build_index
 from explorer.analysis.projection import KnnGraph, default_epochs, knn_graph, project_pca, project_umap
 from explorer.analysis.quality import centre_distances
+from explorer.data.order import natural
+from explorer.data.search import find
+from explorer.plots.maps import Colours
+from explorer.plots.regions import selected_region
 from explorer.ui.clusters import latest
 from explorer.ui.downloads import download
+from explorer.ui.grid import image_grid
 from explorer.ui.memo import memo, memo_get
 from explorer.ui.pairs import Usable
-from explorer.ui.safe import plain_all
+from explorer.ui.safe import plain, plain_all
 from explorer.workspace import Workspace
 
 COLOURS = ("label", "cluster", "nearest neighbour has another label", "distance to class centre")
@@ -113,10 +119,56 @@ def coordinates(ws: Workspace, u: Usable, opts: dict, g: KnnGraph | None, draw) 
     return coords
 
 
-def selected_rows(event) -> np.ndarray:
-    """Rows (into the usable items) of the points a box or lasso selected."""
+def colours(values: np.ndarray, kind: str) -> Colours | None:
+    """Distinct colours for up to 48 labels; beyond, the chosen ones (default: the largest), the rest grey."""
+    if kind != "category":
+        return None
+    cats = natural(values.tolist())
+    if len(cats) <= len(plots.PALETTE):
+        return plots.category_colours(values)
+    chosen = st.multiselect(
+        f"Colour these labels (up to {len(plots.PALETTE)})",
+        cats,
+        key="pj_colour_these",
+        max_selections=len(plots.PALETTE),
+        help="The others are drawn grey. Left empty: the largest labels.",
+    )
+    got = plots.category_colours(values, chosen)
+    st.caption(
+        f"{len(got.coloured)} of {len(cats):,} labels coloured"
+        + ("" if chosen else " (the largest)")
+        + "; the rest are grey."
+    )
+    return got
+
+
+def search(ws: Workspace, u: Usable) -> np.ndarray | None:
+    """The search box: a mask of the items found (None when empty)."""
+    query = st.text_input(
+        "Find label or id",
+        key="pj_find",
+        placeholder="e.g. s12, or part of a file name; commas for several",
+        help="A label finds its items (s1 is not s10); other text finds ids and labels containing it.",
+    )
+    if not query.strip():
+        return None
+    hit = find(ws.dataset.ids[u.rows], u.labels, query)
+    if hit.any():
+        st.caption(f"{int(hit.sum()):,} items found: outlined on the map and listed below.")
+    else:
+        st.warning(f"Nothing found for {plain(query)!s}.")
+    return hit
+
+
+def selected_rows(event, coords: np.ndarray) -> np.ndarray:
+    """Rows (into the usable items) that a box or lasso encloses, over every item (not only the
+    points drawn), or the points clicked."""
     if not event or not event.selection:
         return np.empty(0, np.int64)
+    if len(coords) and coords.shape[1] == 2:
+        region = selected_region(coords, event.selection)
+        if region is not None:
+            return region
     rows = []
     for p in event.selection.get("points", []):
         c = p.get("customdata")
@@ -125,32 +177,34 @@ def selected_rows(event) -> np.ndarray:
     return np.unique(np.array(rows, np.int64))
 
 
-def selection(ws: Workspace, u: Usable, rows: np.ndarray, limit: int = 60) -> None:
+def selection(ws: Workspace, u: Usable, rows: np.ndarray) -> None:
     ds = ws.dataset
     items = u.rows[rows]
     frame = pd.DataFrame({"item": ds.ids[items], "label": ds.labels[items]})
     st.caption(
-        f"{len(rows):,} items selected; labels: "
+        f"{len(rows):,} items; labels: "
         + ", ".join(f"{k} ({v})" for k, v in frame["label"].value_counts().head(10).items())
     )
     if ds.kind == "image" and ds.thumbnails:
-        st.image(
-            [ds.thumbnails[i] for i in items[:limit]], caption=plain_all(ds.labels[i] for i in items[:limit]), width=64
-        )
+        image_grid([ds.thumbnails[i] for i in items], [str(ds.labels[i]) for i in items], key="pj_sel_page")
     st.dataframe(frame, hide_index=True)
-    download("Download the selection (CSV)", frame, "selection.csv", key="pj_dl_sel")
+    download("Download these items (CSV)", frame, f"{ws.file_stem}_map_selection.csv", key="pj_dl_sel")
 
 
 def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:
-    """One selected item and its nearest neighbours in the embedding itself (not on the map)."""
+    """One chosen item and its nearest neighbours in the embedding itself (not on the map)."""
     ds = ws.dataset
-    pick = st.selectbox("Item", rows, key="pj_item", format_func=lambda r: f"{ds.ids[u.rows[r]]} ({u.labels[r]})")
+    if len(rows) == 1:
+        pick = int(rows[0])
+    else:
+        pick = st.selectbox("Item", rows, key="pj_item", format_func=lambda r: f"{ds.ids[u.rows[r]]} ({u.labels[r]})")
     # exact, whatever built the map's graph (NN-descent beyond 20k items): one row costs one pass
     index = memo(ws, "exact_index", (g.metric,), lambda: build_index(u.vectors, metric=g.metric, kind="exact"))
     k = g.indices.shape[1] - 1
     d, nb = index.query(u.vectors[[pick]], k, exclude=np.array([pick]))
     nb, d = np.r_[pick, nb[0]], np.r_[0.0, d[0]]
     items = u.rows[nb]
+    st.markdown(f"**{plain(ds.ids[items[0]])}**, label **{plain(ds.labels[items[0]])}**")
     caps = ["this item"] + [f"{ds.labels[i]} d={v:.3g}" for i, v in zip(items[1:], d[1:], strict=True)]
     if ds.kind == "image" and ds.thumbnails:
         st.image([ds.thumbnails[i] for i in items], caption=plain_all(caps), width=72)

@@ -6,11 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from explorer import plots
+from explorer.data.order import natural
 from explorer.summary import summarize, to_csv_bytes, to_parquet_bytes
 from explorer.ui.downloads import download
 from explorer.ui.faces import propose_face_descriptor
+from explorer.ui.grid import image_grid
 from explorer.ui.memo import memo
-from explorer.ui.safe import plain, plain_all
+from explorer.ui.safe import plain
 from explorer.workspace import Workspace
 
 
@@ -58,16 +60,22 @@ def workspace_summary(ws: Workspace) -> None:
     download(
         "Download embeddings (Parquet)",
         lambda: to_parquet_bytes(emb),
-        "embeddings.parquet",
+        f"{ws.file_stem}_embeddings.parquet",
         key="dm_dl_parquet",
         where=d1,
     )
-    download("Download embeddings (CSV)", lambda: to_csv_bytes(emb), "embeddings.csv", key="dm_dl_csv", where=d2)
+    download(
+        "Download embeddings (CSV)",
+        lambda: to_csv_bytes(emb),
+        f"{ws.file_stem}_embeddings.csv",
+        key="dm_dl_csv",
+        where=d2,
+    )
 
 
-def _thumbnail_grid(ws: Workspace, per_class: int = 40) -> None:
+def _thumbnail_grid(ws: Workspace) -> None:
     ds = ws.dataset
     st.subheader("Items per class")
-    label = st.selectbox("Class", list(ds.classes), key="dm_grid_class")
-    idx = [i for i, lab in enumerate(ds.labels) if lab == label][:per_class]
-    st.image([ds.thumbnails[i] for i in idx], caption=plain_all(ds.ids[i] for i in idx), width=72)
+    label = st.selectbox("Class", natural(ds.classes), key="dm_grid_class")
+    idx = [i for i, lab in enumerate(ds.labels) if lab == label]
+    image_grid([ds.thumbnails[i] for i in idx], [str(ds.ids[i]) for i in idx], key="dm_grid_page", width=72)

@@ -12,6 +12,7 @@ from explorer.analysis.neighbors import build_index
 from explorer.analysis.quality import exact_duplicates, label_suspects, near_duplicates, neighbours, outliers
 from explorer.analysis.retrieval import RetrievalResult, retrieval_metrics
 from explorer.ui.downloads import download
+from explorer.ui.grid import page_of
 from explorer.ui.memo import memo
 from explorer.ui.pairs import Usable
 from explorer.ui.safe import plain_all
@@ -56,10 +57,10 @@ def headline(res: RetrievalResult) -> None:
     m[2].metric("MAP@R", f"{res.map_at_r:.4f}", help="Mean average precision over the first R ranks")
 
 
-def per_class(res: RetrievalResult) -> None:
+def per_class(ws: Workspace, res: RetrievalResult) -> None:
     frame = res.per_class.sort_values("map_at_r", na_position="last", ignore_index=True)
     st.dataframe(frame, hide_index=True)
-    download("Download per-class metrics (CSV)", frame, "retrieval_per_class.csv", key="rt_dl_class")
+    download("Download per-class metrics (CSV)", frame, f"{ws.file_stem}_retrieval_per_class.csv", key="rt_dl_class")
 
 
 def flagged(
@@ -82,7 +83,8 @@ def flagged(
     for col in item_cols:  # usable-row indices -> workspace ids
         shown[col] = ds.ids[u.rows[frame[col].to_numpy()]]
     if ds.kind == "image" and ds.thumbnails:
-        head = frame.head(limit)
+        lo, hi = page_of(len(frame), limit, key=f"rt_page_{key}", what="rows")
+        head = frame.iloc[lo:hi]
         images, captions = [], []
         for _, row in head.iterrows():
             for col in item_cols:
@@ -90,7 +92,7 @@ def flagged(
                 captions.append(caption(row, col))
         st.image(images, caption=plain_all(captions), width=88)
     st.dataframe(shown, hide_index=True)
-    download("Download (CSV)", shown, f"{key}.csv", key=f"rt_dl_{key}")
+    download("Download (CSV)", shown, f"{ws.file_stem}_{key}.csv", key=f"rt_dl_{key}")
 
 
 def quality(ws: Workspace, u: Usable, f: Findings, metric: str, kind: str) -> None:
