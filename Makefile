@@ -41,6 +41,7 @@ bench: install-dev
 	$(PY) benchmarks/bench_exactness.py
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_projection.py
+	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_faces.py
 

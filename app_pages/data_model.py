@@ -3,13 +3,18 @@
 import streamlit as st
 
 from explorer.ui import render, sources, state
+from explorer.ui.tour import TOUR, ws_tour_open
 from explorer.ui.workspace import build_workspace
 
 st.title("Data & model")
 st.write(
-    "Choose a dataset and the model that embeds it. The previous workspace stays until the new one "
-    "has loaded and embedded without error."
+    "Embedding Explorer looks inside a metric-learning embedding (faces, digits, anything a model maps to "
+    "vectors so that the same identity lands close) and helps you act on it. Start here: choose a dataset and "
+    "the model that embeds it (the bundled digits and model are loaded already), then open a page on the left."
 )
+with st.expander("What each page answers", expanded=ws_tour_open()):
+    st.markdown(TOUR)
+st.caption("The previous workspace stays until the new one has loaded and embedded without error.")
 
 with st.container(border=True):
     load_data, needs_model = sources.data_picker()

@@ -18,12 +18,17 @@ st.write(
 )
 u = pairs.require_usable(ws, min_items=3, what="A map")
 opts = ui.settings()
-try:
-    g = ui.graph(ws, u, opts["metric"], min(max(opts.get("n_neighbors", 15), 11), len(u.rows)))
-except ValueError as exc:
-    st.error(f"Cannot find neighbours: {plain(exc)}. Your workspace is unchanged.")
-    st.stop()
-values, kind = ui.colour_values(ws, u, opts["colour"], g, opts["metric"])
+
+
+def graph():
+    try:
+        return ui.graph(ws, u, opts)
+    except ValueError as exc:
+        st.error(f"Cannot find neighbours: {plain(exc)}. Your workspace is unchanged.")
+        st.stop()
+
+
+values, kind = ui.colour_values(ws, u, opts["colour"], graph, opts["metric"])
 f1, f2 = st.columns(2)
 with f1:
     found = ui.search(ws, u)
@@ -46,7 +51,7 @@ def draw(coords, text):
 
 
 try:
-    coords = ui.coordinates(ws, u, opts, g, draw)
+    coords = ui.coordinates(ws, u, opts, graph, draw)
 except ValueError as exc:
     st.error(f"Cannot draw a UMAP: {plain(exc)}. Choose PCA.")
     st.stop()
@@ -72,6 +77,6 @@ if len(rows):
     if len(rows) > 1:
         ui.selection(ws, u, rows)
     st.subheader("Nearest neighbours in the embedding")
-    ui.neighbours(ws, u, rows, g)
+    ui.neighbours(ws, u, rows, opts["metric"], max(opts.get("n_neighbors", 15), 11) - 1)
 elif opts["dims"] == 2:
     st.info("Click a point, or box- or lasso-select points, to see them here.")

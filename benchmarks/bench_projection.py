@@ -10,6 +10,9 @@
 3. Retrieval metrics (P@1, R-Precision, MAP@R) at 100k x 128: time and peak memory against
    pytorch-metric-learning's AccuracyCalculator (its torch k-NN; its faiss default is not installed).
 
+4. Retrieval with exact search against HNSW at 10k x 784 and 100k x 128.
+5. The k-means sweep against sklearn's KMeans + a sampled silhouette, 10k x 784 and 100k x 128.
+
 Each measurement runs in its own process, so peak memory (max RSS) is its own.
 Run: ``.venv/bin/python benchmarks/bench_projection.py [--quick]``.
 """
@@ -227,6 +230,68 @@ def retrieval(n: int, pml_n: int) -> None:
     print("\n".join(lines))
 
 
+def retrieval_kinds(n: int, d: int) -> None:
+    """Retrieval metrics with exact search against the HNSW index (the page's settings), same data."""
+    code = f"""
+        import time, numpy as np
+        from explorer.analysis.neighbors import build_index
+        from explorer.analysis.retrieval import retrieval_metrics
+        rng = np.random.default_rng(0)
+        classes = {n} // 100
+        basis = np.linalg.qr(rng.normal(size=({d}, 16)))[0].T.astype(np.float32)
+        y = np.repeat(np.arange(classes), 100)
+        x = (rng.normal(size=(classes, 16)).astype(np.float32)[y] + 0.35 * rng.normal(size=(len(y), 16)).astype(np.float32)) @ basis
+        OUT = {{}}
+        for kind in ("exact", "hnsw"):
+            t = time.perf_counter()
+            r = retrieval_metrics(x, y, index=build_index(x, metric="cosine", kind=kind), metric="cosine")
+            OUT[kind] = {{"s": time.perf_counter() - t, "map": r.map_at_r, "p1": r.precision_at_1}}
+    """
+    r = _run(code)
+    print(f"\n4. retrieval metrics, exact against HNSW, {n:,} x {d} (100 items a class, cosine)")
+    if "error" in r:
+        print(f"   failed: {r['error']}")
+        return
+    e, h = r["exact"], r["hnsw"]
+    print(f"   exact (baseline): {e['s']:.1f} s, MAP@R {e['map']:.4f}, P@1 {e['p1']:.4f}")
+    print(
+        f"   HNSW (index build included): {h['s']:.1f} s ({e['s'] / h['s']:.2f}x exact), MAP@R {h['map']:.4f} "
+        f"({h['map'] - e['map']:+.4f}), P@1 {h['p1']:.4f}"
+    )
+
+
+def kmeans_sweep(n: int, d: int) -> None:
+    """The Clusters page's k sweep (k = 2..15) against sklearn's KMeans (default n_init) on all
+    items + a silhouette on a 3,000-item sample."""
+    code = f"""
+        import time, numpy as np
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import silhouette_score
+        from explorer.analysis.clustering import k_sweep
+        rng = np.random.default_rng(0)
+        y = rng.integers(0, 10, {n})
+        x = (rng.normal(size=(10, {d}))[y] * 3 + rng.normal(size=({n}, {d}))).astype(np.float32)
+        t = time.perf_counter()
+        base = [silhouette_score(x, KMeans(n_clusters=k, random_state=0).fit_predict(x), sample_size=3000,
+                                 random_state=0) for k in range(2, 16)]
+        t_base = time.perf_counter() - t
+        t = time.perf_counter()
+        ours = k_sweep(x, range(2, 16))
+        OUT = {{"base_s": t_base, "ours_s": time.perf_counter() - t, "base_k": int(np.argmax(base) + 2),
+                "ours_k": int(ours.loc[ours["silhouette"].idxmax(), "k"])}}
+    """
+    r = _run(code)
+    print(f"\n5. k-means sweep k = 2..15, {n:,} x {d}")
+    if "error" in r:
+        print(f"   failed: {r['error']}")
+        return
+    print(
+        f"   sklearn KMeans on all + silhouette on 3,000 (baseline): {r['base_s']:.1f} s, best k {r['base_k']}; "
+        f"ours (one start, float32, fit on <= 10,000): {r['ours_s']:.1f} s ({r['base_s'] / r['ours_s']:.2f}x), "
+        f"best k {r['ours_k']}"
+    )
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -234,6 +299,10 @@ def main():
     first_umap(2000 if q else 10_000)
     warm_umap(5000 if q else 50_000)
     retrieval(5000 if q else 100_000, 2000 if q else 20_000)
+    retrieval_kinds(2000 if q else 10_000, 784)
+    retrieval_kinds(5000 if q else 100_000, 128)
+    kmeans_sweep(2000 if q else 10_000, 784)
+    kmeans_sweep(5000 if q else 100_000, 128)
 
 
 if __name__ == "__main__":

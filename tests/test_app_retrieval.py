@@ -12,6 +12,7 @@ from pytorch_metric_learning.utils.inference import CustomKNN
 
 from explorer.analysis.neighbors import build_index
 from explorer.analysis.quality import label_suspects, neighbours
+from explorer.analysis.retrieval import retrieval_metrics
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -45,9 +46,17 @@ def test_flags_listed_with_ids(page):
     assert list(shown["item"]) == list(emb.ids[sus["item"].to_numpy()])
 
 
-def test_metric_switch_and_hnsw(page):
+def test_metric_switch_and_hnsw_offered_only_beyond_exact_size(page, monkeypatch):
     page.selectbox(key="rt_metric").set_value("cosine").run()
+    assert not page.exception and not [r for r in page.radio if r.key == "rt_kind"]  # 1,797 items: exact only
+    assert any("Exact search over all 1,797 items" in c.value for c in page.caption)
+    import explorer.config
+
+    monkeypatch.setattr(explorer.config, "EXACT_SEARCH_UP_TO", 1000)  # as if the workspace were large
+    page.run()
     page.radio(key="rt_kind").set_value("hnsw").run()
     assert not page.exception
+    emb = page.session_state["workspace"].embeddings
+    exact = retrieval_metrics(emb.vectors, emb.labels, metric="cosine").map_at_r
     m = {e.label: e.value for e in page.metric}
-    assert 0.9 < float(m["MAP@R"]) <= 1.0
+    assert abs(float(m["MAP@R"]) - exact) < 0.01

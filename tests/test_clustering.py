@@ -86,3 +86,16 @@ def test_bad_settings_are_refused(kw, match):
 )
 def test_sweep_range_reaches_past_the_number_of_labels(n_items, n_labels, expected):
     assert sweep_range(n_items, n_labels) == expected
+
+
+def test_sweep_fits_each_k_once_on_a_seeded_sample_beyond_fit_items():
+    """Oracle: sklearn's KMeans (one k-means++ start, float32) and silhouette on the same sample."""
+    from sklearn.cluster import KMeans
+
+    x, _ = make_blobs(n_samples=3000, centers=4, n_features=6, random_state=1)
+    sweep = k_sweep(x, [3, 4, 5], fit_items=1000, sample=500)
+    xs = x[np.sort(np.random.default_rng(0).choice(3000, 1000, replace=False))].astype(np.float32)
+    for k, s in zip(sweep["k"], sweep["silhouette"], strict=True):
+        lab = KMeans(n_clusters=k, n_init=1, random_state=0).fit_predict(xs)
+        assert s == pytest.approx(skm.silhouette_score(xs, lab, sample_size=500, random_state=0), abs=1e-5)
+    assert suggest_k(sweep) == 4

@@ -103,3 +103,19 @@ def test_find_by_label_or_id(query, want):
     ids = np.array(["img_01.png", "img_02.png", "img_03.png", "img_04.png"])
     labels = np.array(["s1", "s1", "s10", "s2"])
     assert list(np.flatnonzero(find(ids, labels, query))) == want
+
+
+def test_atlas_cells_hold_each_thumbnail_in_order():
+    from explorer.plots.atlas import build_atlas, cell_of
+
+    rng = np.random.default_rng(0)
+    thumbs = [np.full((8, 8), v, np.uint8) for v in rng.integers(0, 256, 30)]  # grey squares, 8 x 8
+    thumbs.append(np.full((20, 10, 3), (255, 0, 0), np.uint8))  # a tall red one: centred, aspect kept
+    atlas = build_atlas(thumbs, cell=16)
+    assert atlas.cols == 6 and atlas.count == 31
+    for i in (0, 7, 29):
+        cell = cell_of(atlas, i).astype(int)
+        assert np.abs(cell - int(thumbs[i][0, 0])).max() <= 12  # JPEG: within its rounding
+    red = cell_of(atlas, 30).astype(int)
+    assert red[8, 8, 0] > 200 and red[8, 8, 1] < 60  # the middle is red
+    assert red[8, 1].max() < 40  # the sides are the black margin (10 px wide -> 8 of 16)

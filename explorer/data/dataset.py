@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-
-def natural_key(text: str) -> list:
-    """Sort key that puts s2 before s10 (identity folders are often numbered)."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(text))]
+from explorer.data.order import natural_key
 
 
 def count_labels(labels: np.ndarray) -> dict[str, int]:

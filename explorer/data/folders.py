@@ -7,8 +7,9 @@ from pathlib import Path
 
 from explorer import config
 from explorer.data.archive import check_member_name, read_zip
-from explorer.data.dataset import Dataset, LoadFailure, hash_parts, natural_key
+from explorer.data.dataset import Dataset, LoadFailure, hash_parts
 from explorer.data.images import decode_image, thumbnail
+from explorer.data.order import natural_key
 from explorer.errors import InputError, UnsafeInputError
 
 Progress = Callable[[float, str], None] | None

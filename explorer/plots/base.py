@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 
 def layout(fig: go.Figure, title: str, *, x: str | None = None, y: str | None = None, height: int, **more) -> None:
-    """The house layout of a chart: title, axis titles, height and margins (and anything ``more``)."""
+    """The house layout of a chart: title, axis titles, height and margins (and anything ``more``);
+    log axes read as powers of ten ("1e-4", never "100μ")."""
     axes = {k: v for k, v in (("xaxis_title", x), ("yaxis_title", y)) if v is not None}
-    fig.update_layout(title=title, height=height, margin=dict(l=40, r=10, t=40, b=40), **axes, **more)
+    fig.update_layout(title=title, height=height, margin=dict(l=40, r=10, t=48, b=40), **axes, **more)
+    log_axes(fig)
+
+
+def log_axes(fig: go.Figure) -> None:
+    """Every log axis: e-notation labels; one label a decade where the data span two or more
+    decades (no crowded 2 / 5 labels between them)."""
+    for name in ("x", "y"):
+        axis = getattr(fig.layout, f"{name}axis")
+        if axis.type != "log":
+            continue
+        parts = [
+            np.asarray(getattr(t, name), np.float64).ravel() for t in fig.data if getattr(t, name, None) is not None
+        ]
+        values = np.concatenate([v[v > 0] for v in parts] + [np.empty(0)])
+        wide = bool(values.size) and np.log10(values.max()) - np.log10(values.min()) >= 2
+        axis.update(exponentformat="e", showexponent="all", **({"dtick": 1} if wide else {}))
 
 
 THRESHOLD_MARK = dict(size=11, color="#e45756", symbol="x")

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+from natsort import natsorted, ns
 from plotly.colors import qualitative
-
-from explorer.data.order import natural
 
 # 48 distinct colours (plotly's Dark24 then Light24): 40 identities get 40 different ones
 PALETTE = list(qualitative.Dark24) + list(qualitative.Light24)
@@ -34,15 +33,14 @@ def category_colours(values: np.ndarray, chosen: list | None = None, *, limit: i
     """Every category coloured when they fit the palette; else ``chosen`` (up to ``limit``), or
     the ``limit`` largest, and the rest grey."""
     cats, counts = np.unique(values, return_counts=True)
+    everything = natsorted(cats.tolist(), key=str, alg=ns.IGNORECASE)  # s2 before s10, as explorer.data.order
     if chosen:
         keep = set(list(dict.fromkeys(chosen))[:limit])
     elif len(cats) <= limit:
-        keep = set(cats.tolist())
+        keep = set(everything)
     else:  # the largest, ties in natural order
-        order = natural(cats.tolist())
         size = dict(zip(cats.tolist(), counts.tolist(), strict=True))
-        keep = set(sorted(order, key=lambda c: -size[c])[:limit])
-    everything = natural(cats.tolist())
+        keep = set(sorted(everything, key=lambda c: -size[c])[:limit])
     return Colours([c for c in everything if c in keep], [c for c in everything if c not in keep])
 
 

@@ -26,7 +26,7 @@ def smoothed_curve(
 
 # two charts side by side with titles: the top margin leaves a row above the subplot titles for
 # plotly's toolbar, which otherwise covers the right-hand title whenever the pointer is on the figure
-CURVES_LAYOUT = dict(height=320, margin=dict(l=10, r=10, t=56, b=10), legend=dict(orientation="h"))
+CURVES_LAYOUT = dict(height=340, margin=dict(l=10, r=10, t=56, b=10), legend=dict(orientation="h", y=-0.3))
 
 
 def training_curves(steps: list[dict], *, refreshes: list[int] | None = None) -> go.Figure:
@@ -67,6 +67,9 @@ def training_curves(steps: list[dict], *, refreshes: list[int] | None = None) ->
             col=1,
         )
     fig.update_layout(**CURVES_LAYOUT)
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text="loss (moving average)", row=1, col=1)
+    fig.update_yaxes(title_text="fraction / distance", row=1, col=2)
     return fig
 
 
@@ -81,4 +84,7 @@ def validation_curves(rows: list[dict]) -> go.Figure:
     for key, name in (("genuine", "genuine"), ("impostor", "impostor"), ("gap", "gap")):
         fig.add_trace(go.Scatter(x=s, y=[r[key] for r in rows], mode="lines+markers", name=name), row=1, col=2)
     fig.update_layout(**CURVES_LAYOUT)
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text="score (1 = perfect)", row=1, col=1)
+    fig.update_yaxes(title_text="mean distance", row=1, col=2)
     return fig

@@ -43,12 +43,19 @@ def pair_histogram(
     fig.add_bar(x=centers, y=i, width=width, name="impostor (different label)", marker_color="#e45756", opacity=0.6)
     if mark is not None:
         fig.add_vline(x=mark, line_dash="dash", annotation_text=f"{mark:g}")
-    if threshold is not None:
-        fig.add_vline(
+    if threshold is not None:  # its label above the bars, on the side of the line with room for it
+        lo, hi = (float(e[0]), top) if len(used) else (float(e[0]), float(e[-1]))
+        right = hi <= lo or (threshold - lo) / (hi - lo) < 0.7
+        fig.add_vline(x=threshold, line_color="#333")
+        fig.add_annotation(
             x=threshold,
-            line_color="#333",
-            annotation_text=f"threshold {threshold:.4g}",
-            annotation_position="bottom right",
+            y=1.0,
+            yref="paper",
+            yanchor="bottom",
+            xanchor="left" if right else "right",
+            text=f"threshold {threshold:.4g}",
+            showarrow=False,
+            bgcolor="rgba(255,255,255,0.8)",
         )
     layout(
         fig,

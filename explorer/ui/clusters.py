@@ -7,10 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from explorer import plots
-from explorer.analysis.clustering import LINKAGES, ClusterResult, k_sweep, suggest_k, sweep_range
+from explorer.analysis.clustering import (
+    LINKAGES,
+    ClusterResult,
+    adjusted_mutual_info,
+    k_sweep,
+    suggest_k,
+    sweep_range,
+)
 from explorer.analysis.metrics import cluster_metrics
 from explorer.ui.downloads import download
 from explorer.ui.grid import image_grid
+from explorer.ui.memo import memo
 from explorer.ui.pairs import Usable
 from explorer.workspace import Workspace
 
@@ -64,14 +72,27 @@ def sweep(ws: Workspace, u: Usable, opts: dict) -> None:
     if table is not None and len(table):
         best = suggest_k(table)
         st.plotly_chart(plots.silhouette_sweep(table["k"], table["silhouette"], suggested=best), key="cl_sweep_fig")
-        st.caption(f"Suggested k = {best} (the best silhouette; sampled to 3,000 items on larger sets). Set it above.")
+        st.caption(
+            f"Suggested k = {best} (the best silhouette; each k fit once on up to 10,000 items, its silhouette on "
+            "3,000 of them). Set it above."
+        )
 
 
-def scores(figures: dict[str, float], sil: float) -> None:
+def scores(figures: dict[str, float], sil: float):
+    """The figures against the labels in a row; returns the AMI's slot, filled last (``ami``)."""
     m = st.columns(7)
-    for col, (name, value) in zip(m, figures.items(), strict=False):
+    m[0].metric("NMI", f"{figures['NMI']:.4f}")
+    slot = m[1].empty()
+    slot.metric("AMI", "...", help="Computed last: its expected mutual information is the slow part")
+    for col, (name, value) in zip(m[2:6], [(k, v) for k, v in figures.items() if k != "NMI"], strict=False):
         col.metric(name, f"{value:.4f}")
     m[6].metric("Silhouette", "n/a" if np.isnan(sil) else f"{sil:.4f}", help="Sampled to 3,000 items on larger sets")
+    return slot
+
+
+def ami(ws: Workspace, u: Usable, res: ClusterResult, key: tuple, slot) -> None:
+    value = memo(ws, "cluster_ami", key, lambda: adjusted_mutual_info(u.labels, res.labels))
+    slot.metric("AMI", f"{value:.4f}", help="Adjusted mutual information: 0 for chance, 1 for the labels' own grouping")
 
 
 def galleries(ws: Workspace, u: Usable, res: ClusterResult) -> None:

@@ -12,6 +12,7 @@ from explorer.analysis.metrics import INDEX_METRICS
 from explorer.analysis.neighbors import build_index
 from explorer.analysis.projection import KnnGraph, default_epochs, knn_graph, project_pca, project_umap
 from explorer.analysis.quality import centre_distances
+from explorer.config import EXACT_SEARCH_UP_TO
 from explorer.data.order import natural
 from explorer.data.search import find
 from explorer.plots.maps import Colours
@@ -43,15 +44,20 @@ def settings() -> dict:
     return opts
 
 
-def graph(ws: Workspace, u: Usable, metric: str, k: int) -> KnnGraph:
+def graph(ws: Workspace, u: Usable, opts: dict) -> KnnGraph:
+    """Each item's nearest neighbours (k = n_neighbors, at least 11), computed once per workspace."""
+    metric, k = opts["metric"], min(max(opts.get("n_neighbors", 15), 11), len(u.rows))
+
     def compute():
-        with st.spinner("Finding every item's nearest neighbours ..."):
+        how = "exactly" if len(u.rows) <= EXACT_SEARCH_UP_TO else "by NN-descent"
+        with st.spinner(f"Finding every item's {k - 1} nearest neighbours ({how}) ..."):
             return knn_graph(u.vectors, k=k, metric=metric)
 
     return memo(ws, "knn_graph", (metric, k), compute)
 
 
-def colour_values(ws: Workspace, u: Usable, how: str, g: KnnGraph, metric: str) -> tuple[np.ndarray, str]:
+def colour_values(ws: Workspace, u: Usable, how: str, g, metric: str) -> tuple[np.ndarray, str]:
+    """Values to colour by; ``g()`` gives the neighbour graph (only asked for where needed)."""
     labels = u.labels.astype(str)
     if how == "label":
         return labels, "category"
@@ -65,14 +71,15 @@ def colour_values(ws: Workspace, u: Usable, how: str, g: KnnGraph, metric: str) 
             st.caption(f"Clusters from the Clusters page: {res.method}, k = {res.n_clusters}.")
         return np.array([f"cluster {c}" for c in res.labels]), "category"
     if how.startswith("nearest"):
-        other = labels[g.indices[:, 1]] != labels
+        other = labels[g().indices[:, 1]] != labels
         return np.where(other, "another label", "same label"), "category"
     d = memo(ws, "centre_distances", (metric,), lambda: centre_distances(u.vectors, labels, metric=metric))
     return d, "continuous"
 
 
-def coordinates(ws: Workspace, u: Usable, opts: dict, g: KnnGraph | None, draw) -> np.ndarray:
-    """PCA at once; for UMAP, a short preview run, then the full layout (each drawn as it comes)."""
+def coordinates(ws: Workspace, u: Usable, opts: dict, g, draw) -> np.ndarray:
+    """PCA at once; for UMAP, the neighbour graph (``g()``), a short preview run, then the full
+    layout (each drawn as it comes)."""
     dims, seed = opts["dims"], opts["seed"]
     pca = memo(ws, "pca", (dims, seed), lambda: project_pca(u.vectors, n_components=dims, random_state=seed))
     if opts["method"] == "PCA":
@@ -82,6 +89,7 @@ def coordinates(ws: Workspace, u: Usable, opts: dict, g: KnnGraph | None, draw) 
     if done is not None:
         return done
     draw(pca, "PCA while UMAP runs ...")
+    g = g()
     common = dict(
         n_components=dims,
         n_neighbors=opts["n_neighbors"],
@@ -191,7 +199,7 @@ def selection(ws: Workspace, u: Usable, rows: np.ndarray) -> None:
     download("Download these items (CSV)", frame, f"{ws.file_stem}_map_selection.csv", key="pj_dl_sel")
 
 
-def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:
+def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, metric: str, k: int) -> None:
     """One chosen item and its nearest neighbours in the embedding itself (not on the map)."""
     ds = ws.dataset
     if len(rows) == 1:
@@ -199,8 +207,8 @@ def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:
     else:
         pick = st.selectbox("Item", rows, key="pj_item", format_func=lambda r: f"{ds.ids[u.rows[r]]} ({u.labels[r]})")
     # exact, whatever built the map's graph (NN-descent beyond 20k items): one row costs one pass
-    index = memo(ws, "exact_index", (g.metric,), lambda: build_index(u.vectors, metric=g.metric, kind="exact"))
-    k = g.indices.shape[1] - 1
+    index = memo(ws, "exact_index", (metric,), lambda: build_index(u.vectors, metric=metric, kind="exact"))
+    k = min(k, len(u.rows) - 1)
     d, nb = index.query(u.vectors[[pick]], k, exclude=np.array([pick]))
     nb, d = np.r_[pick, nb[0]], np.r_[0.0, d[0]]
     items = u.rows[nb]
@@ -210,7 +218,7 @@ def neighbours(ws: Workspace, u: Usable, rows: np.ndarray, g: KnnGraph) -> None:
         st.image([ds.thumbnails[i] for i in items], caption=plain_all(caps), width=72)
     st.dataframe(
         pd.DataFrame(
-            {"rank": np.arange(len(nb)), "item": ds.ids[items], "label": ds.labels[items], f"{g.metric} distance": d}
+            {"rank": np.arange(len(nb)), "item": ds.ids[items], "label": ds.labels[items], f"{metric} distance": d}
         ),
         hide_index=True,
     )
