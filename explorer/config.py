@@ -77,6 +77,8 @@ class Settings:
       child process, each batch within this time (60 s) and this address space (4 GiB).
     - ``EXPLORER_MAX_CACHE_BYTES``: the disk cache of embeddings and face chips, oldest out first (4 GiB).
     - ``EXPLORER_BOOTSTRAP``: bootstrap replicates for intervals over subjects (default 1000).
+    - ``EXPLORER_HOVER_IMAGES``: up to this many items (default 2,000) the map shows an item's image
+      on hover (the thumbnails go to the browser as one JPEG, about 0.4 kB a face at 32 px, with every rerun of the page); beyond, a click shows it.
     - ``EXPLORER_MAP_POINTS``: the most points a map sends to the browser (default 100,000); beyond,
       a seeded sample is drawn (search matches always), while a box or lasso selects over every item.
     """
@@ -107,6 +109,7 @@ class Settings:
     max_cache_bytes: int = 4 << 30
     bootstrap: int = 1000
     map_points: int = 100_000
+    hover_images: int = 2000
 
 
 def settings() -> Settings:
@@ -140,6 +143,7 @@ def settings() -> Settings:
         train_max_s=float(os.environ.get("EXPLORER_TRAIN_MAX_S", "7200")),
         max_cache_bytes=int(float(os.environ.get("EXPLORER_MAX_CACHE_BYTES", str(4 << 30)))),
         bootstrap=int(float(os.environ.get("EXPLORER_BOOTSTRAP", "1000"))),
+        hover_images=int(float(os.environ.get("EXPLORER_HOVER_IMAGES", "2000"))),
         map_points=max(1000, int(float(os.environ.get("EXPLORER_MAP_POINTS", "1e5")))),
         gallery_dir=Path(os.environ["EXPLORER_GALLERY_DIR"]).expanduser()
         if os.environ.get("EXPLORER_GALLERY_DIR")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -183,7 +184,8 @@ def test_compare_evaluates_an_uploaded_scores_file_at_a_phone_width(browser, tmp
 
 
 def test_projection_click_and_box_select_open_the_items(browser, tmp_path):
-    """A person clicks one point: that item and its neighbours appear; then picks the box tool and
+    """A person hovers a point: its image and caption follow the pointer; clicks it: that item and
+    its neighbours appear; then picks the box tool and
     drags a box over the map: every item inside it is listed (counted over all items)."""
     with _server(tmp_path / "cache") as url:
         pg = browser.new_page(viewport={"width": 1400, "height": 1800})
@@ -201,6 +203,18 @@ def test_projection_click_and_box_select_open_the_items(browser, tmp_path):
                 return [r.left + xa.l2p(t.x[0]), r.top + ya.l2p(t.y[0])];
             }"""
         )
+        pg.mouse.move(at[0] - 30, at[1] - 30)
+        pg.mouse.move(at[0], at[1], steps=5)  # hover: the item's image and caption beside the pointer
+        preview = pg.locator("#ee-hover-preview")
+        preview.wait_for(state="visible", timeout=30_000)
+        assert re.fullmatch(r"digit_\d{4} \(0\)", preview.inner_text().strip())  # a 0 under the pointer
+        drawn = pg.evaluate(
+            "() => { const c = document.querySelector('#ee-hover-preview canvas');"
+            " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+            " let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i]; return s; }"
+        )
+        assert drawn > 0  # the digit's cell was drawn (not a blank canvas)
+        pg.screenshot(path=str(ARTIFACTS / "projection_hover.png"))
         pg.mouse.click(at[0], at[1])
         pg.get_by_text("Selected: 1 item").first.wait_for(timeout=60_000)
         pg.get_by_text("Nearest neighbours in the embedding").first.wait_for(timeout=60_000)

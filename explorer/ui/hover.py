@@ -33,7 +33,7 @@ _SCRIPT = """
         "border:1px solid #ccc;border-radius:6px;padding:6px;box-shadow:0 2px 8px rgba(0,0,0,.2);" +
         "font:12px sans-serif;color:#222;max-width:220px";
       const canvas = doc.createElement("canvas");
-      canvas.width = canvas.height = 2 * cell;
+      canvas.width = canvas.height = 96;
       const text = doc.createElement("div");
       text.style.cssText = "margin-top:4px;word-break:break-all";
       box.append(canvas, text);
@@ -53,12 +53,12 @@ _SCRIPT = """
       const box = panel(), canvas = box.firstChild, ctx = canvas.getContext("2d");
       ctx.imageSmoothingEnabled = false;
       ctx.clearRect(0, 0, canvas.width, canvas.height);
-      ctx.drawImage(sheet, (row %% cols) * cell, Math.floor(row / cols) * cell, cell, cell, 0, 0, 2 * cell, 2 * cell);
+      ctx.drawImage(sheet, (row %% cols) * cell, Math.floor(row / cols) * cell, cell, cell, 0, 0, 96, 96);
       box.lastChild.textContent = captions[row];
       const ev = e.event || {clientX: 0, clientY: 0};
       const x = ev.clientX + 18, y = ev.clientY + 18;
-      box.style.left = Math.min(x, window.parent.innerWidth - 2 * cell - 30) + "px";
-      box.style.top = Math.min(y, window.parent.innerHeight - 2 * cell - 60) + "px";
+      box.style.left = Math.min(x, window.parent.innerWidth - 130) + "px";
+      box.style.top = Math.min(y, window.parent.innerHeight - 160) + "px";
       box.style.display = "block";
       box.dataset.row = row;
     });

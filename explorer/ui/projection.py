@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import plots
+from explorer import config, plots
 from explorer.analysis.clustering import cluster
 from explorer.analysis.metrics import INDEX_METRICS
 from explorer.analysis.neighbors import build_index
@@ -15,11 +15,13 @@ from explorer.analysis.quality import centre_distances
 from explorer.config import EXACT_SEARCH_UP_TO
 from explorer.data.order import natural
 from explorer.data.search import find
+from explorer.plots.atlas import build_atlas
 from explorer.plots.maps import Colours
 from explorer.plots.regions import selected_region
 from explorer.ui.clusters import latest
 from explorer.ui.downloads import download
 from explorer.ui.grid import image_grid
+from explorer.ui.hover import hover_preview
 from explorer.ui.memo import memo, memo_get
 from explorer.ui.pairs import Usable
 from explorer.ui.safe import plain, plain_all
@@ -166,6 +168,17 @@ def search(ws: Workspace, u: Usable) -> np.ndarray | None:
     else:
         st.warning(f"Nothing found for {plain(query)!s}.")
     return hit
+
+
+def hover_images(ws: Workspace, u: Usable) -> None:
+    """The hovered item's image in a panel beside the pointer (image data up to EXPLORER_HOVER_IMAGES items)."""
+    ds = ws.dataset
+    if ds.kind != "image" or not ds.thumbnails or len(u.rows) > config.settings().hover_images:
+        return
+    cell = min(32, max(max(ds.thumbnails[i].shape[:2]) for i in u.rows[:50]))  # digits stay 8 x 8
+    atlas = memo(ws, "hover_atlas", (cell,), lambda: build_atlas([ds.thumbnails[i] for i in u.rows], cell=cell))
+    captions = [f"{i} ({lab})" for i, lab in zip(ds.ids[u.rows], u.labels, strict=True)]
+    hover_preview("pj_map", atlas, captions)
 
 
 def selected_rows(event, coords: np.ndarray) -> np.ndarray:
