@@ -10,6 +10,7 @@ from explorer.analysis.scores import separation
 from explorer.ui import pairs, state
 from explorer.ui.memo import memo
 from explorer.ui.safe import plain
+from explorer.ui.tables import table
 
 st.title("Distances")
 ws = state.require_workspace()
@@ -76,7 +77,7 @@ left, right = st.columns(2)
 u = pairs.usable(ws)
 spread = memo(ws, "spread", (metric,), lambda: class_spread(u.vectors, u.labels, metric=metric))
 left.write("Widest classes (mean distance between their items)")
-left.dataframe(spread.head(10), hide_index=True, key="ds_spread")
+table(spread.head(10), where=left, key="ds_spread")
 closest = memo(ws, "closest", (metric,), lambda: closest_class_pairs(u.vectors, u.labels, metric=metric))
 right.write("Closest class pairs (distance between class centroids)")
-right.dataframe(closest, hide_index=True, key="ds_closest")
+table(closest, where=right, key="ds_closest")

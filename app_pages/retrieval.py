@@ -31,12 +31,17 @@ if len(u.rows) > EXACT_SEARCH_UP_TO:  # HNSW is offered only where it is faster 
 else:
     kind = "exact"
     c2.caption(f"Exact search over all {len(u.rows):,} items (an approximate index is no faster at this size).")
+slot = st.empty()
 try:
+    if not ui.done(ws, metric, kind) and (quick := ui.first_look(ws, u, metric)) is not None:
+        with slot.container():
+            ui.headline(quick)
     f = ui.findings(ws, u, metric, kind)
 except ValueError as exc:
     st.error(f"Cannot compute retrieval metrics: {plain(exc)}. Your workspace is unchanged.")
     st.stop()
-ui.headline(f.result)
+with slot.container():
+    ui.headline(f.result)
 st.subheader("Per class, worst first")
 ui.per_class(ws, f.result)
 st.subheader("Data quality")

@@ -144,7 +144,7 @@ def test_metrics_through_hnsw_match_exact():
     assert approx.precision_at_1 == pytest.approx(exact.precision_at_1, abs=5e-3)
 
 
-def _hand_loop(x, y, metric):
+def _hand_loop(x, y, metric, queries=None):
     """Every query ranks all others by distance in float64, then the three figures. Ties: a
     negative within the index's tie tolerance of a positive ranks before it (counted by hand)."""
     index = BruteForceIndex(metric)
@@ -157,7 +157,7 @@ def _hand_loop(x, y, metric):
     else:
         d = ((rows[:, None, :] - rows[None, :, :]) ** 2).sum(-1)
     p1, rp, mr = [], [], []
-    for q in range(len(x)):
+    for q in range(len(x)) if queries is None else queries:
         others = np.delete(np.arange(len(x)), q)
         rel = y[others] == y[q]
         r = int(rel.sum())
@@ -214,3 +214,26 @@ def test_tied_distances_rank_by_one_rule_whatever_the_rounding(shift):
     ref = _tied_reference(xi, y)
     ours = retrieval_metrics((xi / 10.0 + shift).astype(np.float32), y, batch=50)
     assert (ours.precision_at_1, ours.r_precision, ours.map_at_r) == pytest.approx(ref, abs=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_a_sample_of_queries_is_the_hand_loop_over_those_queries(metric):
+    """The first answer on a large set: a seeded sample of queries, each against every item."""
+    from explorer.analysis.retrieval import query_sample
+
+    x, y = _blobs(n=400, d=6, c=7, noise=3.0, seed=3)
+    y = y.astype(str)
+    y[:1] = "alone"
+    q = query_sample(y, 90, seed=4)
+    assert len(q) == 90 and len(np.unique(q)) == 90
+    ours = retrieval_metrics(x, y, metric=metric, batch=16, queries=q)
+    ref = _hand_loop(x, y, metric, queries=q)
+    assert (ours.precision_at_1, ours.r_precision, ours.map_at_r) == pytest.approx(ref, abs=1e-9)
+    assert ours.sampled and ours.queries == 90 and ours.items == 400
+    assert all(v > 0 for v in ours.half_width.values())
+    assert ours.per_class["queries"].sum() == 90
+    full = retrieval_metrics(x, y, metric=metric)
+    assert not full.sampled and full.half_width is None
+    assert abs(ours.map_at_r - full.map_at_r) < 3 * ours.half_width["map_at_r"]
+    hnsw = retrieval_metrics(x, y, metric=metric, index=build_index(x, metric=metric, kind="hnsw"), queries=q)
+    assert hnsw.map_at_r == pytest.approx(ours.map_at_r, abs=0.02)

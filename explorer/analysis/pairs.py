@@ -44,9 +44,20 @@ def distance_bound(x: np.ndarray, base: str) -> float:
 
 
 def pair_distances(x: np.ndarray, a: np.ndarray, b: np.ndarray, base: str) -> np.ndarray:
-    """Exact float64 distances of the pairs (a[k], b[k]) of rows prepared by distances.prepare."""
-    x = np.ascontiguousarray(x, np.float64)
-    return pair_rows_distance(x, np.asarray(a, np.int64), np.asarray(b, np.int64), TABLE[base].code)
+    """Exact float64 distances of the pairs (a[k], b[k]) of rows prepared by distances.prepare,
+    on both cores. Random pairs of rows are bound by memory: rows whose float64 values are float32
+    values (embeddings, before a cosine or mahalanobis transform) are read as float32."""
+    x = np.asarray(x)
+    small = x.astype(np.float32)
+    x = small if np.array_equal(small, x) else np.ascontiguousarray(x, np.float64)
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    code = TABLE[base].code
+    if len(a) < 200_000:
+        return pair_rows_distance(x, a, b, code)
+    cuts = np.linspace(0, len(a), WORKERS + 1).astype(int)
+    with ThreadPoolExecutor(WORKERS) as pool:  # the kernel releases the GIL
+        parts = pool.map(lambda s: pair_rows_distance(x, a[s[0] : s[1]], b[s[0] : s[1]], code), zip(cuts, cuts[1:]))
+        return np.concatenate(list(parts))
 
 
 def _genuine_pairs(x: np.ndarray, y: np.ndarray, base: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -306,22 +317,31 @@ def _float32_margin(base: str, sq_max: float) -> float:
 
 
 def _sampled_impostors(x, y, base, size, k, rng):
-    """A uniform sample of impostor pairs (a != b, different labels), exact distances."""
+    """A uniform sample of impostor pairs (a != b, different labels), exact distances. Drawn in
+    int32, about as many as the impostor share needs, and one partition gives both the tail and
+    the value that bounds it."""
+    n = len(x)
+    y = np.asarray(y, np.int32)
+    share = max(1.0 - float((np.bincount(y).astype(np.float64) ** 2).sum()) / n**2, 1e-3)
     a_all, b_all = [], []
     need = size
     while need > 0:
-        a = rng.integers(0, len(x), 2 * need)
-        b = rng.integers(0, len(x), 2 * need)
-        ok = y[a] != y[b]
-        a_all.append(a[ok][:need])
-        b_all.append(b[ok][:need])
-        need -= len(a_all[-1])
+        m = int(need / share * 1.05) + 1000
+        a = rng.integers(0, n, m, dtype=np.int32)
+        b = rng.integers(0, n, m, dtype=np.int32)
+        ok = np.flatnonzero(y[a] != y[b])[:need]
+        a_all.append(a[ok])
+        b_all.append(b[ok])
+        need -= len(ok)
     a, b = np.concatenate(a_all), np.concatenate(b_all)
     a, b = np.minimum(a, b), np.maximum(a, b)
     d = pair_distances(x, a, b, base)
-    order = np.argpartition(d, min(k, len(d) - 1))[:k] if len(d) > k else np.arange(len(d))
-    cover = float(np.partition(d, k)[k]) if len(d) > k else np.inf
-    return d, Tail.of(d[order], a[order], b[order], cover)
+    if len(d) > k:
+        part = np.argpartition(d, k)
+        order, cover = part[:k], float(d[part[k]])
+    else:
+        order, cover = np.arange(len(d)), np.inf
+    return d, Tail.of(d[order], a[order].astype(np.int64), b[order].astype(np.int64), cover)
 
 
 def protocol_pairs(

@@ -46,6 +46,13 @@ class RetrievalResult:
     map_at_r: float
     per_class: pd.DataFrame
     k: int
+    queries: int = 0  # how many items queried (all of them unless a sample was asked for)
+    items: int = 0
+    half_width: dict | None = None  # for a sample of queries: 95 % half-widths of the three means
+
+    @property
+    def sampled(self) -> bool:
+        return self.queries < self.items
 
 
 def ranked_metrics(nb_labels: np.ndarray, q_labels: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -133,24 +140,28 @@ def tie_scale(index: BruteForceIndex) -> float:
     return 2.0 * np.sqrt(raw.shape[1]) * 2.0 * EPS32 * scale
 
 
-def _exact_figures(index: BruteForceIndex, vectors: np.ndarray, y: np.ndarray, block: int, progress) -> tuple:
+def _exact_figures(
+    index: BruteForceIndex, vectors: np.ndarray, y: np.ndarray, block: int, progress, queries: np.ndarray
+) -> tuple:
     order = np.argsort(y, kind="stable")
     starts = np.searchsorted(y[order], np.arange(y.max() + 2)).astype(np.int64)
     max_r = int(np.diff(starts).max())
     xs, x_sq, cosine = index.rows, index.squared_norms, index.metric == "cosine"
     tau = tie_scale(index)
-    q_all = index.prepare(vectors)
-    n = len(y)
+    q_all = index.prepare(vectors[queries])
+    n, m = len(y), len(queries)
     p1, rp, mr = (np.zeros(n) for _ in range(3))
     yy, members = y.astype(np.int64), order.astype(np.int64)
 
     def work(s):
-        rows = slice(s, min(s + block, n))
-        q = q_all[rows]
+        at = slice(s, min(s + block, m))
+        rows = queries[at]
+        q = q_all[at]
         q_sq = np.einsum("ij,ij->i", q, q)
+        out = [np.zeros(len(rows)) for _ in range(3)]
         _rank_block(
             q @ xs.T,
-            np.arange(n)[rows],
+            rows,
             q_sq,
             x_sq,
             cosine,
@@ -158,20 +169,19 @@ def _exact_figures(index: BruteForceIndex, vectors: np.ndarray, y: np.ndarray, b
             members,
             starts,
             tau,
-            p1[rows],
-            rp[rows],
-            mr[rows],
+            *out,
             np.empty(max_r, np.float32),
             np.empty(max_r + 1, np.int64),
         )
-        return rows.stop - rows.start
+        p1[rows], rp[rows], mr[rows] = out
+        return len(rows)
 
     done = 0
     with heavy(blas_threads=1), ThreadPoolExecutor(WORKERS) as pool:  # 2 workers x 1 BLAS thread: see pairs.py
-        for got in pool.map(work, range(0, n, block)):
+        for got in pool.map(work, range(0, m, block)):
             done += got
             if progress:
-                progress(done / n, f"retrieval: {done:,} of {n:,} items")
+                progress(done / m, f"retrieval: {done:,} of {m:,} queries")
     return p1, rp, mr
 
 
@@ -182,41 +192,78 @@ def retrieval_metrics(
     metric: str = "euclidean",
     index: NeighborIndex | None = None,
     batch: int = 256,
+    queries: np.ndarray | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> RetrievalResult:
     """Precision@1, R-Precision and MAP@R of every item against all others, overall and per class.
 
-    ``index`` must hold ``vectors`` in order (default: an exact index is built).
+    ``index`` must hold ``vectors`` in order (default: an exact index is built). ``queries``: only
+    these items query (each still against all items), e.g. a uniform sample for a first answer
+    on a large set; the result then carries 95 % half-widths of its means (normal approximation,
+    with the finite-population correction).
     """
     labels = np.asarray(labels).astype(str)
     classes, y, counts = np.unique(labels, return_inverse=True, return_counts=True)
     if len(vectors) < 2:
         raise ValueError("retrieval needs at least two items")
+    n = len(y)
+    queries = np.arange(n) if queries is None else np.unique(np.asarray(queries, np.int64))
     r_all = counts[y] - 1
     k = int(max(r_all.max(), 1))
     if index is None:
         index = BruteForceIndex(metric)
         index.add(vectors)
     if isinstance(index, BruteForceIndex):
-        p1, rp, mr = _exact_figures(index, vectors, y, batch, progress)
+        p1, rp, mr = _exact_figures(index, vectors, y, batch, progress, queries)
     else:
-        p1, rp, mr = (np.zeros(len(y)) for _ in range(3))
-        for s in range(0, len(y), batch):
-            rows = np.arange(s, min(s + batch, len(y)))
+        p1, rp, mr = (np.zeros(n) for _ in range(3))
+        for s in range(0, len(queries), batch):
+            rows = queries[s : s + batch]
             _, nb = index.query(vectors[rows], k, exclude=rows)
             p1[rows], rp[rows], mr[rows] = ranked_metrics(y[nb], y[rows], r_all[rows])
             if progress:
-                progress(min(1.0, (s + batch) / len(y)), f"retrieval: {min(s + batch, len(y)):,} of {len(y):,} items")
-    has = r_all > 0
-    frame = pd.DataFrame(
-        {
-            "class": classes,
-            "items": counts,
-            "precision_at_1": np.where(counts > 1, np.bincount(y, p1, len(classes)) / counts, np.nan),
-            "r_precision": np.where(counts > 1, np.bincount(y, rp * has, len(classes)) / counts, np.nan),
-            "map_at_r": np.where(counts > 1, np.bincount(y, mr * has, len(classes)) / counts, np.nan),
-        }
-    )
+                done = min(s + batch, len(queries))
+                progress(done / len(queries), f"retrieval: {done:,} of {len(queries):,} queries")
+    asked = np.zeros(n, bool)
+    asked[queries] = True
+    has = (r_all > 0) & asked
     if not has.any():
         raise ValueError("every class has a single item: there is nothing to retrieve")
-    return RetrievalResult(float(p1[has].mean()), float(rp[has].mean()), float(mr[has].mean()), frame, k)
+    q_counts = np.bincount(y, asked, len(classes))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame = pd.DataFrame(
+            {
+                "class": classes,
+                "items": counts,
+                "precision_at_1": np.where(
+                    (counts > 1) & (q_counts > 0), np.bincount(y, p1 * asked, len(classes)) / q_counts, np.nan
+                ),
+                "r_precision": np.where(
+                    (counts > 1) & (q_counts > 0), np.bincount(y, rp * has, len(classes)) / q_counts, np.nan
+                ),
+                "map_at_r": np.where(
+                    (counts > 1) & (q_counts > 0), np.bincount(y, mr * has, len(classes)) / q_counts, np.nan
+                ),
+            }
+        )
+    if len(queries) < n:
+        frame.insert(2, "queries", q_counts.astype(np.int64))
+    m = int(has.sum())
+    half = None
+    if len(queries) < n and m > 1:
+        fpc = np.sqrt(max(0.0, 1 - m / max(int((r_all > 0).sum()), 1)))
+        half = {
+            name: float(1.96 * v[has].std(ddof=1) / np.sqrt(m) * fpc)
+            for name, v in (("precision_at_1", p1), ("r_precision", rp), ("map_at_r", mr))
+        }
+    return RetrievalResult(
+        float(p1[has].mean()), float(rp[has].mean()), float(mr[has].mean()), frame, k, len(queries), n, half
+    )
+
+
+def query_sample(labels: np.ndarray, size: int, *, seed: int = 0) -> np.ndarray:
+    """A seeded uniform sample of ``size`` query items (sorted), or all when fewer."""
+    n = len(labels)
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))

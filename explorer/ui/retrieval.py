@@ -10,12 +10,14 @@ import streamlit as st
 
 from explorer.analysis.neighbors import build_index
 from explorer.analysis.quality import exact_duplicates, label_suspects, near_duplicates, neighbours, outliers
-from explorer.analysis.retrieval import RetrievalResult, retrieval_metrics
+from explorer.analysis.retrieval import RetrievalResult, query_sample, retrieval_metrics
+from explorer.config import EXACT_SEARCH_UP_TO
 from explorer.ui.downloads import download
 from explorer.ui.grid import page_of
-from explorer.ui.memo import memo
+from explorer.ui.memo import memo, memo_get
 from explorer.ui.pairs import Usable
 from explorer.ui.safe import plain_all
+from explorer.ui.tables import table
 from explorer.workspace import Workspace
 
 
@@ -48,18 +50,53 @@ def findings(ws: Workspace, u: Usable, metric: str, kind: str) -> Findings:
     return memo(ws, "retrieval", (metric, kind), compute)
 
 
+SAMPLE_QUERIES = 5000  # a first answer on a large set: this many sampled queries, exact
+
+
+def first_look(ws: Workspace, u: Usable, metric: str) -> RetrievalResult | None:
+    """Beyond the exact-search size: the figures of a seeded sample of queries (each exact against
+    every item, a second or two), shown while the full figures are computed."""
+    if len(u.rows) <= EXACT_SEARCH_UP_TO:
+        return None
+
+    def compute():
+        with st.spinner(f"A first answer from {SAMPLE_QUERIES:,} sampled queries ..."):
+            q = query_sample(u.labels, SAMPLE_QUERIES)
+            return retrieval_metrics(u.vectors, u.labels, metric=metric, queries=q)
+
+    return memo(ws, "retrieval_sample", (metric,), compute)
+
+
+def done(ws: Workspace, metric: str, kind: str) -> bool:
+    return memo_get(ws, "retrieval", (metric, kind)) is not None
+
+
 def headline(res: RetrievalResult) -> None:
+    hw = res.half_width or {}
+
+    def value(name: str, v: float) -> str:
+        return f"{v:.4f} ± {hw[name]:.4f}" if name in hw else f"{v:.4f}"
+
     m = st.columns(3)
-    m[0].metric("Precision@1", f"{res.precision_at_1:.4f}", help="The nearest other item shares the label")
-    m[1].metric(
-        "R-Precision", f"{res.r_precision:.4f}", help="Share of the R nearest with the label, R = class size - 1"
+    m[0].metric(
+        "Precision@1", value("precision_at_1", res.precision_at_1), help="The nearest other item shares the label"
     )
-    m[2].metric("MAP@R", f"{res.map_at_r:.4f}", help="Mean average precision over the first R ranks")
+    m[1].metric(
+        "R-Precision",
+        value("r_precision", res.r_precision),
+        help="Share of the R nearest with the label, R = class size - 1",
+    )
+    m[2].metric("MAP@R", value("map_at_r", res.map_at_r), help="Mean average precision over the first R ranks")
+    if res.sampled:
+        st.caption(
+            f"A first answer: {res.queries:,} of {res.items:,} items queried (a seeded sample, each against every "
+            "item, exact); ± is its 95 % interval. The figures over every query follow below when computed."
+        )
 
 
 def per_class(ws: Workspace, res: RetrievalResult) -> None:
     frame = res.per_class.sort_values("map_at_r", na_position="last", ignore_index=True)
-    st.dataframe(frame, hide_index=True)
+    table(frame)
     download("Download per-class metrics (CSV)", frame, f"{ws.file_stem}_retrieval_per_class.csv", key="rt_dl_class")
 
 
@@ -91,7 +128,7 @@ def flagged(
                 images.append(ds.thumbnails[u.rows[int(row[col])]])
                 captions.append(caption(row, col))
         st.image(images, caption=plain_all(captions), width=88)
-    st.dataframe(shown, hide_index=True)
+    table(shown)
     download("Download (CSV)", shown, f"{ws.file_stem}_{key}.csv", key=f"rt_dl_{key}")
 
 

@@ -117,13 +117,17 @@ def _batch(ws: Workspace) -> dict:
     e1, e2, e3, e4, e5 = st.columns(5)
     return {
         "margin": float(d1.number_input("Margin", 0.01, 5.0, 0.2, step=0.05, help=HELP["margin"])),
-        "lr": float(d2.number_input("Learning rate", 1e-5, 1.0, 3e-3, step=1e-3, format="%.4f")),
+        "lr": float(
+            d2.number_input(
+                "Learning rate", 1e-5, 1.0, 3e-3, step=1e-3, format="%.4f", help="How big each step of Adam is"
+            )
+        ),
         "P": int(d3.number_input("P (identities per batch)", 2, 64, 8)),
         "K": int(d4.number_input("K (items per identity)", 2, 32, 4)),
         "steps": int(d5.number_input("Steps", 10, 100_000, 300, step=50)),
         "refresh_every": int(e1.number_input("Index refresh every (steps)", 1, 10_000, 50, help=HELP["refresh"])),
-        "hnsw_k": int(e2.number_input("Neighbours asked (k)", 2, 512, 32, help=HELP["k"])),
-        "hnsw_ef": int(e3.number_input("ef", 8, 1024, 64, help=HELP["ef"])),
+        "hnsw_k": int(e2.number_input("Nearby items per anchor (k)", 2, 512, 32, help=HELP["k"])),
+        "hnsw_ef": int(e3.number_input("Search breadth (HNSW ef)", 8, 1024, 64, help=HELP["ef"])),
         "hnsw_mode": e4.selectbox("HNSW negatives", ["semihard", "hard"], help=HELP["mode"]),
         "val": float(e5.slider("Validation identities", 0.1, 0.5, 0.25, help=HELP["val"])),
     }
