@@ -4,9 +4,9 @@ process's memory, so the growth shows.
 Each size runs in a fresh process (the app under Streamlit's AppTest, the page scripts as the
 server runs them, in this process): a workspace of synthetic embeddings (``--dim``, 100 items per
 identity on a 16-dimensional subspace plus noise, like a learned embedding) is put in the session,
-then each page is opened in turn with its defaults and timed from the switch to the end of its run
-(an upper bound on its first result: Projection draws PCA first, then the UMAP; Retrieval and
-Clusters compute their figures before the page ends). Memory: the process's resident set after
+then each page is opened in turn with its defaults and timed from the switch to its first result
+(the first chart, metric, table or image it sends: Projection's PCA map, Retrieval's sampled
+figures) and to the end of its run. Memory: the process's resident set after
 each page and its peak so far. Baseline: the same pages on the bundled digits (1,797 items) in the
 same run.
 
@@ -44,6 +44,18 @@ def rss_mb():
                 return int(line.split()[1]) / 1024
 
 
+# the first result of a page: the first chart, metric, table or image it sends after the click
+import streamlit.delta_generator as dg
+FIRST = []
+for name in ("plotly_chart", "metric", "dataframe", "table", "image"):
+    def wrap(f):
+        def inner(*a, **k):
+            if not FIRST:
+                FIRST.append(time.perf_counter())
+            return f(*a, **k)
+        return inner
+    setattr(dg.DeltaGenerator, name, wrap(getattr(dg.DeltaGenerator, name)))
+
 at = AppTest.from_file({app!r}, default_timeout=1800)
 t = time.perf_counter()
 at.run()
@@ -65,12 +77,14 @@ if n:
     )
     at.session_state["workspace"] = Workspace(ds, None, embed_dataset(ds, None))
 for page in pages:
+    FIRST.clear()
     t = time.perf_counter()
     at.switch_page(f"app_pages/{{page}}.py").run()
     s = time.perf_counter() - t
+    first = FIRST[0] - t if FIRST else s
     errors = [str(e.value)[:200] for e in at.exception] + [str(e.value)[:200] for e in at.error]
     out["pages"][page] = {{
-        "s": s, "rss_mb": rss_mb(), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "s": s, "first_s": first, "rss_mb": rss_mb(), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "errors": errors,
     }}
 print(json.dumps(out))
@@ -93,7 +107,10 @@ def main() -> None:
     a = ap.parse_args()
     pages = a.pages.split(",")
     runs = [measure(0, a.dim, pages)] + [measure(int(s), a.dim, pages) for s in a.sizes.split(",")]
-    print(f"\nEvery page after the click (s) and the process's memory (MB: resident / peak), D = {a.dim}")
+    print(
+        f"\nEvery page after the click: first result / whole page (s), and the process's memory "
+        f"(MB: resident / peak), D = {a.dim}"
+    )
     head = "| page | " + " | ".join("digits 1,797" if r["n"] == 0 else f"{r['n']:,}" for r in runs) + " |"
     print(head)
     print("|" + " --- |" * (len(runs) + 1))
@@ -105,7 +122,7 @@ def main() -> None:
                 cells.append(f"failed: {r.get('error', '?')[:60]}")
                 continue
             flag = " (error: " + p["errors"][0][:60] + ")" if p["errors"] else ""
-            cells.append(f"{p['s']:.1f} s, {p['rss_mb']:.0f} / {p['peak_mb']:.0f} MB{flag}")
+            cells.append(f"{p['first_s']:.1f} / {p['s']:.1f} s, {p['rss_mb']:.0f} / {p['peak_mb']:.0f} MB{flag}")
         print(f"| {page} | " + " | ".join(cells) + " |")
 
 

@@ -279,9 +279,45 @@ def bench_quality(marks: list[float], seeds: list[int], recipe: Recipe) -> None:
         )
 
 
+def bench_refresh(steps: int, refresh_every: int) -> None:
+    """Step times with the HNSW negatives' index rebuilt in the step (baseline: REFRESH_LAG 0)
+    against rebuilt beside training (the default), AT&T faces from scratch as the Train page does."""
+    import torch
+
+    import explorer.training.negatives as negatives
+    from explorer.data.folders import load_directory
+    from explorer.training.config import TrainConfig
+    from explorer.training.setup import prepare, spec_from_scratch, split_identities
+    from explorer.training.trainer import Trainer
+
+    ds = load_directory(FACES)
+    train, val = split_identities(ds.labels, val_labels=[f"s{i}" for i in range(31, 41)])
+    spec = spec_from_scratch(ds)
+    data = prepare(ds, spec, train, val)
+    cfg = TrainConfig(miner="hnsw", steps=steps, refresh_every=refresh_every, lr=3e-3)
+    print(f"\nIndex rebuilds every {refresh_every} steps, {steps} steps, AT&T s1-s30 from scratch, 2 threads")
+    lag = negatives.REFRESH_LAG
+    for name, value in (("in the step (baseline)", 0), ("beside training", lag)):
+        negatives.REFRESH_LAG = value
+        torch.manual_seed(0)
+        tr = Trainer(cfg, data, spec, threads=2)
+        tr.step()  # the first index is built in the step either way
+        times = []
+        for _ in range(steps - 1):
+            t = time.perf_counter()
+            tr.step()
+            times.append(time.perf_counter() - t)
+        t = np.array(times)
+        print(
+            f"   {name}: {t.sum():.1f} s in all, median step {1000 * np.median(t):.0f} ms, "
+            f"p99 {1000 * np.percentile(t, 99):.0f} ms, slowest {1000 * t.max():.0f} ms"
+        )
+    negatives.REFRESH_LAG = lag
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("part", nargs="?", choices=("index", "quality", "all", "quality-one"), default="all")
+    ap.add_argument("part", nargs="?", choices=("index", "refresh", "quality", "all", "quality-one"), default="all")
     ap.add_argument("--quick", action="store_true", help="smaller sizes and budgets (a smoke run)")
     ap.add_argument("--seed", type=int, default=0, help="quality-one: the seed of this process")
     ap.add_argument("--marks", default="1,2,5", help="quality-one: minutes of training at which to validate")
@@ -313,6 +349,8 @@ def main() -> None:
         return
     if a.part in ("index", "all"):
         bench_index(20_000 if a.quick else 100_000, 128, 2000 if a.quick else 10_000)
+    if a.part in ("refresh", "all"):
+        bench_refresh(100 if a.quick else 600, 50)
     if a.part in ("quality", "all"):
         bench_quality(
             [0.1, 0.2] if a.quick else [1, 2, 5],

@@ -78,10 +78,18 @@ class HnswMiner:
 
     def refresh(self, vectors: np.ndarray, step: int, *, model_hash: str = "") -> None:
         """Rebuild the index from embeddings of every training item (row i = item i)."""
+        self.install(self.build(vectors), step, model_hash=model_hash)
+
+    def build(self, vectors: np.ndarray) -> HnswIndex:
+        """A new index over these embeddings, not yet in use (may run in another thread)."""
         if len(vectors) != len(self.labels):
             raise ValueError(f"{len(vectors)} vectors for {len(self.labels)} training items")
         index = HnswIndex("euclidean", **self.options)
         index.add(vectors)
+        return index
+
+    def install(self, index: HnswIndex, step: int, *, model_hash: str = "") -> None:
+        """Mine from ``index`` from now on; ``step``: the step whose weights embedded it."""
         self.index, self.refreshed_at, self.model_hash = index, step, model_hash
         self.confusion = None
         self.refreshes += 1

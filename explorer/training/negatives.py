@@ -14,6 +14,7 @@ and answers two questions a step asks: which items form the batch, and which tri
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,8 @@ from explorer.training.batches import PKBatches
 from explorer.training.config import TrainConfig
 from explorer.training.losses import distance
 from explorer.training.miners import HnswMiner, in_batch_miner
+
+REFRESH_LAG = 10  # steps between starting an index rebuild and mining from it (at most refresh_every // 2)
 
 
 @dataclass
@@ -37,6 +40,9 @@ class MiningContext:
     augment: Callable[[torch.Tensor], torch.Tensor] | None
     snapshot: Callable[[], tuple[np.ndarray, str]]
     threads: int = 2
+    # a snapshot of the weights as they are now, to embed with while training goes on (None: only
+    # ``snapshot``, in the step)
+    frozen: Callable[[], Callable[[], tuple[np.ndarray, str]]] | None = None
 
 
 @dataclass
@@ -71,6 +77,9 @@ class Negatives:
     def report(self, step: int) -> dict:
         """Numbers for the step's log row (an index's staleness, rebuilds, duplicates)."""
         return {}
+
+    def settle(self) -> None:
+        """Take an index being rebuilt in the background now (before a checkpoint); none here."""
 
     @classmethod
     def describe(cls, cfg: TrainConfig) -> str:
@@ -132,14 +141,46 @@ class Indexed(Negatives):
             threads=ctx.threads,
             random_state=cfg.seed,
         )
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="index-refresh")
+        self._pending = None  # (the step that takes it, the step whose weights it embeds, the future)
 
     def refresh(self, step: int) -> None:
         vectors, model_hash = self.ctx.snapshot()
         self.miner.refresh(vectors, step, model_hash=model_hash)
 
     def refresh_if_stale(self, step: int) -> None:
-        if self.miner.index is None or self.miner.staleness(step) >= self.cfg.refresh_every:
+        """Rebuild the index every ``refresh_every`` steps without stalling a step: the weights of
+        step s are copied, embedded and indexed in a background thread, and that index is taken
+        at step s + lag (waiting for it only if it is not done yet). So which index a step mines
+        from depends on the step alone, never on timing, and the run stays reproducible. The
+        first index (nothing to mine from yet) and ``refresh_every`` 1 are built in the step."""
+        m = self.miner
+        if self._pending is not None and step >= self._pending[0]:
+            self.settle()
+        if m.index is None:
             self.refresh(step)
+            return
+        if self._pending is None and m.staleness(step) >= self.cfg.refresh_every:
+            lag = min(REFRESH_LAG, self.cfg.refresh_every // 2)
+            if lag == 0 or self.ctx.frozen is None:
+                self.refresh(step)
+                return
+            embed = self.ctx.frozen()
+
+            def build():
+                vectors, model_hash = embed()
+                return m.build(vectors), model_hash
+
+            self._pending = (step + lag, step, self._worker.submit(build))
+
+    def settle(self) -> None:
+        """Take the index being rebuilt, if any, now: at the step it was due, or at a checkpoint
+        (whose steps the config fixes, so a resumed run goes on as the uninterrupted one did)."""
+        if self._pending is not None:
+            _, started, future = self._pending
+            self._pending = None
+            index, model_hash = future.result()
+            self.miner.install(index, started, model_hash=model_hash)
 
     def duplicates(self) -> int:
         return len(self.miner.duplicates)

@@ -8,6 +8,7 @@ drives the trainer in a background thread and writes checkpoints.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import replace
 
@@ -67,6 +68,7 @@ class Trainer:
             augment=self._augment if cfg.augment else None,
             snapshot=lambda: (self.embed(self.data.x_train, usable=False), self.model_hash()),
             threads=threads,
+            frozen=self.frozen_snapshot,
         )
         self.negatives = negatives_for(cfg, ctx, needed=self.objective.uses_negatives)
         self._index_hash = ""  # the index's snapshot, as a loaded checkpoint names it
@@ -99,12 +101,24 @@ class Trainer:
         torch.set_num_threads(self.threads)
         model = self.usable_model if usable else self.model
         model.eval()
+        try:
+            return self._embed_with(model, x, batch)
+        finally:
+            model.train()
+
+    def _embed_with(self, model: torch.nn.Module, x: np.ndarray, batch: int = 256) -> np.ndarray:
         out = []
         with torch.no_grad():
             for s in range(0, len(x), batch):
                 out.append(self._embed_tensor(torch.from_numpy(np.ascontiguousarray(x[s : s + batch])), model).numpy())
-        model.train()
         return np.concatenate(out) if out else np.zeros((0, self.spec.out_dim), np.float32)
+
+    def frozen_snapshot(self):
+        """A copy of the weights being trained, as they are now, and a function that embeds every
+        training item with it (for an index rebuilt while training goes on)."""
+        model = copy.deepcopy(self.model).eval()
+        model_hash = self.model_hash()
+        return lambda: (self._embed_with(model, self.data.x_train), model_hash)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         """A batch (or the mined negatives) as the run's augmentation settings warp it."""
@@ -164,7 +178,9 @@ class Trainer:
 
     # -- the miner's index -------------------------------------------------------------------------
     def save_index(self, folder) -> bool:
-        """Write the miner's index (if it changed since the last save); False when there is none."""
+        """Write the miner's index (if it changed since the last save); False when there is none.
+        A rebuild under way is taken first: an interrupted run resumes exactly as it would have gone on."""
+        self.negatives.settle()
         miner = self.negatives.miner
         if miner is None or miner.index is None:
             return False

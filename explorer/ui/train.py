@@ -58,7 +58,8 @@ HELP = {
     "margin": "how much farther a negative must be than a positive, in distance units (squared with the squared "
     "losses); for Proxy-Anchor on cosine similarity, where 0.1 is the paper's value",
     "refresh": "HNSW negatives: how often the index is rebuilt from the current model. Lower keeps the negatives "
-    "fresh, at the cost of one pass over the training set per rebuild",
+    "fresh, at the cost of one pass over the training set per rebuild. The rebuild runs beside training and is "
+    "taken up to 10 steps later, so no step waits for it",
     "k": "HNSW negatives: how many nearest items each anchor asks the index for; raise it when identities have "
     "many items each, so that other identities are among them",
     "ef": "HNSW search breadth: higher finds the true nearest items more often, and is slower",
