@@ -63,3 +63,17 @@ def test_histograms_are_densities_by_default(page):
     page.toggle(key="ds_density").set_value(False).run()
     title, bars = histogram()
     assert title == "pairs" and values(bars[0]["y"]).sum() == int(_metrics(page)["Genuine pairs"].replace(",", ""))
+
+
+def test_a_sampled_workspace_shows_a_first_look_then_the_full_sample(monkeypatch):
+    """Beyond EXPLORER_MAX_PAIRS the impostor pairs are sampled; a first look from 1,000,000 of
+    them is drawn first, then replaced: the page ends on the full sample's figures."""
+    monkeypatch.setenv("EXPLORER_MAX_PAIRS", "100000")
+    monkeypatch.setenv("EXPLORER_IMPOSTOR_SAMPLE", "1200000")
+    at = open_page("app_pages/distances.py")
+    ws = at.session_state["workspace"]
+    emb = ws.embeddings
+    full = all_pairs(emb.vectors, emb.labels, metric="sqeuclidean", max_pairs=100_000, sample_size=1_200_000)
+    assert _metrics(at)["Impostor pairs"] == f"{full.n_impostor:,}" == "1,200,000"
+    assert _metrics(at)["d-prime"] == f"{separation(full).d_prime:.3f}"
+    assert not [i for i in at.info if "first look" in i.value]  # replaced by the full figures

@@ -99,3 +99,12 @@ def test_sweep_fits_each_k_once_on_a_seeded_sample_beyond_fit_items():
         lab = KMeans(n_clusters=k, n_init=1, random_state=0).fit_predict(xs)
         assert s == pytest.approx(skm.silhouette_score(xs, lab, sample_size=500, random_state=0), abs=1e-5)
     assert suggest_k(sweep) == 4
+
+
+def test_kmeans_beyond_ten_thousand_items_takes_one_float32_start():
+    from sklearn.cluster import KMeans
+
+    x, _ = make_blobs(n_samples=12_000, centers=6, n_features=4, random_state=2)
+    res = cluster(x, n_clusters=6)
+    want = KMeans(n_clusters=6, n_init=1, random_state=0).fit_predict(x.astype(np.float32))
+    np.testing.assert_array_equal(res.labels, want)

@@ -53,12 +53,13 @@ def cluster(
     connectivity_k: int | None = None,
     random_state: int = 0,
     large: int = 5000,
-    n_init: int = 3,
+    n_init: int | None = None,
 ) -> ClusterResult:
     """Cluster ``vectors`` into ``n_clusters``.
 
     method "kmeans": k-means (euclidean; cosine = k-means on unit rows) with ``n_init`` starts
-    (n_init 1: in float32 too, as a sweep wants); mini-batch beyond 50k items.
+    (default: 3 up to 10,000 items, 1 beyond, where one k-means++ start of many clusters already
+    takes seconds; with 1 start in float32); mini-batch beyond 50k items.
     method "agglomerative": ``linkage`` in LINKAGES with ``metric``; beyond ``large`` items a
     k-nearest-neighbour connectivity graph (``connectivity_k``, default 10) keeps it fast.
     """
@@ -71,6 +72,7 @@ def cluster(
             raise ValueError("k-means works with euclidean or cosine (k-means on unit vectors)")
         x, _ = _prepared(vectors, "cosine" if metric == "cosine" else "euclidean", "ward")
         algo = MiniBatchKMeans if n > 50_000 else KMeans
+        n_init = n_init or (3 if n <= 10_000 else 1)
         x = x.astype(np.float32) if n_init == 1 else x
         labels = algo(n_clusters=n_clusters, n_init=n_init, random_state=random_state).fit_predict(x)
         return ClusterResult(labels, method, n_clusters, {"metric": metric, "algorithm": algo.__name__})

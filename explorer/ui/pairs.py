@@ -11,7 +11,7 @@ from explorer import config
 from explorer.analysis.pairs import all_pairs, protocol_pairs
 from explorer.analysis.scores import PairScores
 from explorer.data.protocol import PairProtocol
-from explorer.ui.memo import memo
+from explorer.ui.memo import memo, memo_get
 from explorer.workspace import Workspace
 
 
@@ -65,7 +65,31 @@ def workspace_scores(ws: Workspace, metric: str) -> PairScores:
             bar.empty()
         return _remap(s, u.rows)
 
-    return memo(ws, "pairs", (metric,), compute)
+    cfg = config.settings()
+    return memo(ws, "pairs", (metric, cfg.max_pairs, cfg.impostor_sample), compute)
+
+
+PREVIEW_IMPOSTORS = 1_000_000  # a first look on a large workspace, before the full impostor sample
+
+
+def preview_scores(ws: Workspace, metric: str) -> PairScores | None:
+    """Where the impostor pairs are sampled (a large workspace) and the full sample is not
+    computed yet: the same pass on 1,000,000 sampled impostor pairs, seconds sooner (None otherwise)."""
+    u = usable(ws)
+    cfg = config.settings()
+    n = len(u.rows)
+    done = memo_get(ws, "pairs", (metric, cfg.max_pairs, cfg.impostor_sample)) is not None
+    if n * (n - 1) // 2 <= cfg.max_pairs or done:
+        return None
+    if cfg.impostor_sample <= PREVIEW_IMPOSTORS:
+        return None
+
+    def compute():
+        with st.spinner(f"A first look from {PREVIEW_IMPOSTORS:,} sampled impostor pairs ..."):
+            s = all_pairs(u.vectors, u.labels, metric=metric, max_pairs=cfg.max_pairs, sample_size=PREVIEW_IMPOSTORS)
+        return _remap(s, u.rows)
+
+    return memo(ws, "pairs_preview", (metric, cfg.max_pairs), compute)
 
 
 def protocol_scores(ws: Workspace, metric: str, protocol: PairProtocol, key: str) -> tuple[PairScores, np.ndarray]:
