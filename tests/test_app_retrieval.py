@@ -60,3 +60,5 @@ def test_metric_switch_and_hnsw_offered_only_beyond_exact_size(page, monkeypatch
     exact = retrieval_metrics(emb.vectors, emb.labels, metric="cosine").map_at_r
     m = {e.label: e.value for e in page.metric}
     assert abs(float(m["MAP@R"]) - exact) < 0.01
+    how = next(c.value for c in page.caption if c.value.startswith("How approximate"))
+    assert f"exact search {exact:.4f}" in how and f"MAP@R {float(m['MAP@R']):.4f}" in how
