@@ -3,7 +3,6 @@
 import streamlit as st
 
 from explorer.analysis.metrics import INDEX_METRICS
-from explorer.config import EXACT_SEARCH_UP_TO
 from explorer.ui import pairs, state
 from explorer.ui import retrieval as ui
 from explorer.ui.safe import plain
@@ -17,20 +16,7 @@ st.write(
 u = pairs.require_usable(ws, what="Retrieval")
 c1, c2 = st.columns(2)
 metric = c1.selectbox("Distance", INDEX_METRICS, index=1, key="rt_metric")
-if len(u.rows) > EXACT_SEARCH_UP_TO:  # HNSW is offered only where it is faster (benchmarks/README.md)
-    kind = c2.radio(
-        "Neighbour search",
-        ["hnsw", "exact"],
-        key="rt_kind",
-        horizontal=True,
-        format_func=lambda k: "exact" if k == "exact" else "HNSW (approximate, faster)",
-        help="At 100,000 x 128 the HNSW index (build included) took about half the time of exact search and "
-        "read MAP@R 0.0004 higher; below the figures, the page measures the difference on this data. Choose "
-        "exact for figures to publish.",
-    )
-else:
-    kind = "exact"
-    c2.caption(f"Exact search over all {len(u.rows):,} items (an approximate index is no faster at this size).")
+kind = ui.search_kind(len(u.rows), c2)
 slot = st.empty()
 try:
     if not ui.done(ws, metric, kind) and (quick := ui.first_look(ws, u, metric)) is not None:

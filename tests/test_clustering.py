@@ -101,10 +101,22 @@ def test_sweep_fits_each_k_once_on_a_seeded_sample_beyond_fit_items():
     assert suggest_k(sweep) == 4
 
 
-def test_kmeans_beyond_ten_thousand_items_takes_one_float32_start():
+def test_kmeans_beyond_five_thousand_items_takes_one_float32_start():
     from sklearn.cluster import KMeans
 
-    x, _ = make_blobs(n_samples=12_000, centers=6, n_features=4, random_state=2)
+    x, _ = make_blobs(n_samples=6_000, centers=6, n_features=4, random_state=2)
     res = cluster(x, n_clusters=6)
     want = KMeans(n_clusters=6, n_init=1, random_state=0).fit_predict(x.astype(np.float32))
     np.testing.assert_array_equal(res.labels, want)
+
+
+def test_kmeans_beyond_fifty_thousand_items_is_sklearns_mini_batch():
+    from sklearn.cluster import MiniBatchKMeans
+
+    x, _ = make_blobs(n_samples=60_000, centers=5, n_features=4, random_state=3)
+    res = cluster(x, n_clusters=5)
+    want = MiniBatchKMeans(
+        n_clusters=5, n_init=1, random_state=0, batch_size=8192, init_size=3000, max_no_improvement=5
+    ).fit_predict(x.astype(np.float32))
+    np.testing.assert_array_equal(res.labels, want)
+    assert res.settings["algorithm"] == "MiniBatchKMeans"

@@ -10,7 +10,16 @@ def layout(fig: go.Figure, title: str, *, x: str | None = None, y: str | None = 
     """The house layout of a chart: title, axis titles, height and margins (and anything ``more``);
     log axes read as powers of ten ("1e-4", never "100μ")."""
     axes = {k: v for k, v in (("xaxis_title", x), ("yaxis_title", y)) if v is not None}
-    fig.update_layout(title=title, height=height, margin=dict(l=40, r=10, t=48, b=40), **axes, **more)
+    # the title sits in the middle of the top margin's lower part: the toolbar (top right, shown on
+    # hover or tap) keeps the upper part, so on a phone it does not cover the title, and a
+    # threshold's label fits between the title and the plot
+    fig.update_layout(
+        title=dict(text=title, yref="paper", y=1, yanchor="bottom", pad=dict(b=22)),
+        height=height + 24,
+        margin=dict(l=40, r=10, t=72, b=40),
+        **axes,
+        **more,
+    )
     log_axes(fig)
 
 

@@ -34,6 +34,24 @@ class Findings:
         return float(np.median(self.nearest[0][:, 0]))
 
 
+def search_kind(n: int, where) -> str:
+    """Exact search, or beyond the exact-search size also the HNSW index (only there is it faster:
+    benchmarks/README.md)."""
+    if n <= config.EXACT_SEARCH_UP_TO:
+        where.caption(f"Exact search over all {n:,} items (an approximate index is no faster at this size).")
+        return "exact"
+    return where.radio(
+        "Neighbour search",
+        ["hnsw", "exact"],
+        key="rt_kind",
+        horizontal=True,
+        format_func=lambda k: "exact" if k == "exact" else "HNSW (approximate, faster)",
+        help="At 100,000 x 128 the HNSW index (build included) took about half the time of exact search and "
+        "read MAP@R 0.0004 higher; below the figures, the page measures the difference on this data. Choose "
+        "exact for figures to publish.",
+    )
+
+
 def findings(ws: Workspace, u: Usable, metric: str, kind: str) -> Findings:
     """Index + retrieval metrics of the usable items, memoised per (metric, index kind)."""
 
