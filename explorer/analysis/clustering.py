@@ -115,7 +115,7 @@ def k_sweep(
     method: str = "kmeans",
     metric: str = "euclidean",
     sample: int = 3000,
-    fit_items: int = 10_000,
+    fit_items: int = 5_000,
     random_state: int = 0,
     progress=None,
     **options,

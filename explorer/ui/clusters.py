@@ -73,7 +73,7 @@ def sweep(ws: Workspace, u: Usable, opts: dict) -> None:
         best = suggest_k(table)
         st.plotly_chart(plots.silhouette_sweep(table["k"], table["silhouette"], suggested=best), key="cl_sweep_fig")
         st.caption(
-            f"Suggested k = {best} (the best silhouette; each k fit once on up to 10,000 items, its silhouette on "
+            f"Suggested k = {best} (the best silhouette; each k fit once on up to 5,000 items, its silhouette on "
             "3,000 of them). Set it above."
         )
 
