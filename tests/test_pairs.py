@@ -159,7 +159,7 @@ def test_tar_at_far_stays_exact_when_genuine_pairs_are_too_many_to_keep():
 
 
 def test_sampled_pairs_for_two_models_are_distinct_labelled_and_seeded():
-    from explorer.analysis.pairs import listed_distances, sample_pairs
+    from explorer.analysis.listed_pairs import listed_distances, sample_pairs
 
     a, b, same = sample_pairs(Y, max_genuine=500, max_impostor=3000, seed=2)
     assert same.sum() == 500 and (~same).sum() == 3000
@@ -179,8 +179,8 @@ def test_pair_distances_read_as_float32_are_the_float64_ones_bit_for_bit(base):
     """Rows holding float32 values are read as float32 (half the memory traffic) on two threads:
     the same distances as the float64 loop, and as a hand loop in float64."""
     from explorer.analysis.kernels import pair_rows_distance
+    from explorer.analysis.listed_pairs import pair_distances
     from explorer.analysis.metrics import TABLE
-    from explorer.analysis.pairs import pair_distances
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(500, 24)).astype(np.float32).astype(np.float64)

@@ -8,8 +8,8 @@ import streamlit as st
 
 from explorer import config
 from explorer.analysis.comparison import map_at_r_difference
+from explorer.analysis.listed_pairs import listed_distances, sample_pairs
 from explorer.analysis.metrics import METRICS
-from explorer.analysis.pairs import listed_distances, sample_pairs
 from explorer.analysis.retrieval import retrieval_metrics
 from explorer.data.scorefile import DISTANCE
 from explorer.errors import InputError

@@ -8,7 +8,8 @@ import numpy as np
 import streamlit as st
 
 from explorer import config
-from explorer.analysis.pairs import all_pairs, protocol_pairs
+from explorer.analysis.listed_pairs import protocol_pairs
+from explorer.analysis.pairs import all_pairs
 from explorer.analysis.scores import PairScores
 from explorer.data.protocol import PairProtocol
 from explorer.ui.memo import memo, memo_get
