@@ -7,8 +7,9 @@ PORT ?= 8501
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+$(VENV)/.installed: requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .  # the `explorer` command
 	touch $@
 
 # numba compiles at install, into its disk cache, so that a first click does not wait for it;

@@ -51,6 +51,7 @@ ALLOWED = {
     "report": FOUNDATION | {"analysis", "data", "models"},
     "summary": FOUNDATION | {"analysis", "data", "models"},
     "workspace": FOUNDATION | {"data", "models"},
+    "cli": FOUNDATION | {"analysis", "data", "models", "faces", "report", "summary", "workspace"},
 }
 
 

@@ -1,0 +1,60 @@
+"""The command line: the same embeddings as the library, one-line errors with exit code 2."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from explorer.cli import main
+from explorer.data.digits import load_digits
+from explorer.models.checkpoints import load_default_encoder
+from explorer.models.embedding import embed_dataset
+
+
+def test_embed_digits_writes_the_library_embeddings_with_provenance(tmp_path):
+    out = tmp_path / "digits.parquet"
+    res = CliRunner().invoke(main, ["embed", "digits", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "1,797 embeddings written" in res.output
+    table = pq.read_table(out)
+    want = embed_dataset(load_digits(), load_default_encoder())
+    meta = {k.decode(): v.decode() for k, v in table.schema.metadata.items()}
+    assert meta["checkpoint_hash"] == want.provenance["checkpoint_hash"]
+    frame = table.to_pandas()
+    vec = frame[[c for c in frame.columns if c not in ("id", "label")]].to_numpy(np.float32)
+    np.testing.assert_array_equal(vec, want.vectors)
+    assert list(frame["label"]) == list(want.labels)
+
+
+def test_embed_a_vector_table_as_it_is(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 5)).astype(np.float32)
+    frame = pd.DataFrame(x, columns=[f"v{i}" for i in range(5)])
+    frame.insert(0, "label", [f"s{i % 3}" for i in range(30)])
+    src = tmp_path / "vectors.csv"
+    frame.to_csv(src, index=False)
+    out = tmp_path / "out.npz"
+    res = CliRunner().invoke(main, ["embed", str(src), "-m", "none", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    with np.load(io.BytesIO(out.read_bytes()), allow_pickle=False) as z:
+        np.testing.assert_array_equal(z["vectors"], x)
+        assert list(z["labels"]) == list(frame["label"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["embed", "/no/such/place", "-o", "x.parquet"], "not 'digits', a folder of images or a vector table"),
+        (["embed", "digits", "-m", "none", "-o", "x.parquet"], "images need a model"),
+        (["embed", "digits", "-o", "x.txt"], "write .parquet, .csv or .npz"),
+        (["embed", "digits", "-m", "missing.safetensors", "-o", "x.npz"], "no such checkpoint"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, args, message):
+    res = CliRunner().invoke(main, [a if not a.startswith("x.") else str(tmp_path / a) for a in args])
+    assert res.exit_code == 2
+    assert message in res.output and "Traceback" not in res.output
+    assert len([line for line in res.output.splitlines() if line.startswith("Error:")]) == 1
