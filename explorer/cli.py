@@ -110,6 +110,90 @@ def embed_to(data: str, model: str, output: Path, *, label_column: str | None = 
     return emb.n
 
 
+def read_embeddings(path: Path, *, label_column: str | None = None):
+    """Embeddings written by ``embed`` (their provenance kept: an .npz holds it, a Parquet file in
+    its metadata) or any vector table (taken as embeddings)."""
+    from explorer.models.embedding import Embeddings, embed_dataset
+
+    if path.suffix.lower() == ".npz" and path.is_file():
+        try:
+            return Embeddings.from_npz(path.read_bytes())
+        except (KeyError, ValueError):
+            pass  # another NPZ: read as a vector table
+    ds = load_data(str(path), label_column=label_column, progress=None)
+    emb = embed_dataset(ds, None)
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        meta = {k.decode(): v.decode() for k, v in (pq.read_schema(path).metadata or {}).items()}
+        if "checkpoint_hash" in meta:
+            emb.provenance = {**emb.provenance, **{k: v for k, v in meta.items() if k != "pandas"}}
+    return emb
+
+
+def threshold_to(
+    path: Path, output: Path, *, far: float | None, by: str, metric: str, label_column: str | None = None
+) -> dict:
+    """The Threshold page's card for all pairs of these embeddings, the threshold picked ``by``
+    (``target FAR`` with ``far``, ``EER``, ...), written as JSON or Markdown by the suffix."""
+    from explorer.analysis.headline import headline
+    from explorer.analysis.pairs import all_pairs
+    from explorer.analysis.rates import scores_subject_intervals
+    from explorer.analysis.thresholds import PICK_BY, at_threshold, pick_threshold
+    from explorer.analysis.verification import scores_curve
+    from explorer.report import CardExtras, card_json, card_markdown, threshold_card
+
+    if output.suffix.lower() not in (".json", ".md"):
+        raise InputError(f"{output}: write the card as .json or .md")
+    if by not in PICK_BY:
+        raise InputError(f"--by {by!r}: choose one of {', '.join(PICK_BY)}")
+    if by == "target FAR" and far is None:
+        raise InputError("--by 'target FAR' needs --far (e.g. --far 1e-3)")
+    emb = read_embeddings(path, label_column=label_column)
+    cfg = config.settings()
+    bar, progress = _bar("all pairs")
+    with bar:
+        scores = all_pairs(
+            emb.vectors,
+            emb.labels,
+            metric=metric,
+            max_pairs=cfg.max_pairs,
+            sample_size=cfg.impostor_sample,
+            progress=progress,
+        )
+    if not (scores.n_genuine and scores.n_impostor):
+        raise InputError("a threshold needs genuine and impostor pairs: at least two identities, one with two items")
+    curve = scores_curve(scores)
+    if by == "target FAR" and far * curve.n_impostor < 1:
+        raise InputError(f"with {curve.n_impostor:,} impostor pairs a FAR of {far:g} cannot be measured")
+    threshold = pick_threshold(curve, by, target=far)
+    r = at_threshold(curve, threshold)
+    subj, why = scores_subject_intervals(scores, emb.labels, r.threshold, replicates=cfg.bootstrap)
+    how = by + (f" {far:g}" if by == "target FAR" else "")
+    card = threshold_card(
+        r,
+        headline(curve, scores),
+        scores,
+        how=how,
+        provenance=emb.provenance,
+        pairs_from=scores.source,
+        extras=CardExtras(fmr_target=far if by == "target FAR" else None, subject_intervals=subj, subject_note=why),
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(card_json(card) if output.suffix.lower() == ".json" else card_markdown(card).encode())
+    return card
+
+
+def _run(work):
+    """Bad input: exit 2 with its one-line message; anything else: exit 1, one line."""
+    try:
+        return work()
+    except (InputError, ValueError) as exc:
+        raise BadInput(str(exc).splitlines()[0]) from None
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        raise click.ClickException(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Embedding Explorer on the command line: the library the app uses."""
@@ -127,13 +211,24 @@ def main() -> None:
 def embed(data: str, model: str, output: Path, label_column: str | None) -> None:
     """Embed DATA (digits, a folder of images, a vector table) with a model and write the
     embeddings with their provenance."""
-    try:
-        n = embed_to(data, model, output, label_column=label_column)
-    except (InputError, ValueError) as exc:
-        raise BadInput(str(exc).splitlines()[0]) from None
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        raise click.ClickException(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    n = _run(lambda: embed_to(data, model, output, label_column=label_column))
     click.echo(f"{n:,} embeddings written to {output}")
+
+
+@main.command()
+@click.argument("embeddings", type=click.Path(path_type=Path))
+@click.option("--far", type=float, default=None, help="the target FAR (FMR), e.g. 1e-3")
+@click.option(
+    "--by", default=None, help="how to pick: target FAR (with --far; the default then), EER, max accuracy, ..."
+)
+@click.option("--metric", default="sqeuclidean", show_default=True, help="the distance")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".json or .md")
+@click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
+def threshold(embeddings: Path, far: float | None, by: str | None, metric: str, output: Path, label_column) -> None:
+    """The Threshold page's card for all pairs of EMBEDDINGS (written by embed, or any vector table)."""
+    by = by or ("target FAR" if far is not None else "EER")
+    card = _run(lambda: threshold_to(embeddings, output, far=far, by=by, metric=metric, label_column=label_column))
+    click.echo(f"threshold card written to {output} (threshold {card['threshold']:.6g}, {card['how_chosen']})")
 
 
 @main.command()

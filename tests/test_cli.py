@@ -58,3 +58,29 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, args, messag
     assert res.exit_code == 2
     assert message in res.output and "Traceback" not in res.output
     assert len([line for line in res.output.splitlines() if line.startswith("Error:")]) == 1
+
+
+def test_threshold_card_is_the_pages_for_the_embeddings_embed_wrote(tmp_path):
+    """The card's threshold is the library's pick on all pairs; the provenance is the model's."""
+    import json
+
+    from explorer.analysis.pairs import all_pairs
+    from explorer.analysis.thresholds import pick_threshold
+    from explorer.analysis.verification import scores_curve
+
+    emb_path = tmp_path / "digits.parquet"
+    assert CliRunner().invoke(main, ["embed", "digits", "-o", str(emb_path)]).exit_code == 0
+    out = tmp_path / "card.json"
+    res = CliRunner().invoke(main, ["threshold", str(emb_path), "--far", "1e-3", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    card = json.loads(out.read_text())
+    want = embed_dataset(load_digits(), load_default_encoder())
+    curve = scores_curve(all_pairs(want.vectors, want.labels, metric="sqeuclidean"))
+    assert card["threshold"] == pick_threshold(curve, "target FAR", target=1e-3)
+    assert card["fmr_target"] == 1e-3 and card["comparison"]["fmr"] <= 1e-3
+    assert json.dumps(want.provenance["checkpoint_hash"]) in out.read_text()
+    md = tmp_path / "card.md"
+    assert CliRunner().invoke(main, ["threshold", str(emb_path), "--by", "EER", "-o", str(md)]).exit_code == 0
+    assert "EER" in md.read_text()
+    bad = CliRunner().invoke(main, ["threshold", str(emb_path), "--far", "1e-9", "-o", str(out)])
+    assert bad.exit_code == 2 and "cannot be measured" in bad.output and "Traceback" not in bad.output
