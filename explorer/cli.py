@@ -137,7 +137,7 @@ def threshold_to(
     """The Threshold page's card for all pairs of these embeddings, the threshold picked ``by``
     (``target FAR`` with ``far``, ``EER``, ...), written as JSON or Markdown by the suffix."""
     from explorer.analysis.headline import headline
-    from explorer.analysis.pairs import all_pairs
+    from explorer.analysis.pairs import configured_pairs
     from explorer.analysis.rates import scores_subject_intervals
     from explorer.analysis.thresholds import PICK_BY, at_threshold, pick_threshold
     from explorer.analysis.verification import scores_curve
@@ -150,17 +150,9 @@ def threshold_to(
     if by == "target FAR" and far is None:
         raise InputError("--by 'target FAR' needs --far (e.g. --far 1e-3)")
     emb = read_embeddings(path, label_column=label_column)
-    cfg = config.settings()
     bar, progress = _bar("all pairs")
     with bar:
-        scores = all_pairs(
-            emb.vectors,
-            emb.labels,
-            metric=metric,
-            max_pairs=cfg.max_pairs,
-            sample_size=cfg.impostor_sample,
-            progress=progress,
-        )
+        scores = configured_pairs(emb.vectors, emb.labels, metric=metric, progress=progress)
     if not (scores.n_genuine and scores.n_impostor):
         raise InputError("a threshold needs genuine and impostor pairs: at least two identities, one with two items")
     curve = scores_curve(scores)
@@ -168,7 +160,7 @@ def threshold_to(
         raise InputError(f"with {curve.n_impostor:,} impostor pairs a FAR of {far:g} cannot be measured")
     threshold = pick_threshold(curve, by, target=far)
     r = at_threshold(curve, threshold)
-    subj, why = scores_subject_intervals(scores, emb.labels, r.threshold, replicates=cfg.bootstrap)
+    subj, why = scores_subject_intervals(scores, emb.labels, r.threshold, replicates=config.settings().bootstrap)
     how = by + (f" {far:g}" if by == "target FAR" else "")
     card = threshold_card(
         r,

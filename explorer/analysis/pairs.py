@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer import config
 from explorer.analysis.distances import block_distances, prepare
 from explorer.analysis.kernels import FORM_DISTANCE, FORMS, bin_block, class_pairs
 from explorer.analysis.listed_pairs import pair_distances
@@ -325,3 +326,19 @@ def _sampled_impostors(x, y, base, size, k, rng):
     else:
         order, cover = np.arange(len(d)), np.inf
     return d, Tail.of(d[order], a[order].astype(np.int64), b[order].astype(np.int64), cover)
+
+
+def configured_pairs(
+    vectors: np.ndarray, labels: np.ndarray, *, metric: str, sample_size: int | None = None, progress: Progress = None
+) -> PairScores:
+    """``all_pairs`` under the operator's settings: impostor pairs sampled beyond
+    EXPLORER_MAX_PAIRS pairs, EXPLORER_IMPOSTOR_SAMPLE of them (or ``sample_size``)."""
+    cfg = config.settings()
+    return all_pairs(
+        vectors,
+        labels,
+        metric=metric,
+        max_pairs=cfg.max_pairs,
+        sample_size=cfg.impostor_sample if sample_size is None else sample_size,
+        progress=progress,
+    )

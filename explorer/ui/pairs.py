@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer import config
 from explorer.analysis.listed_pairs import protocol_pairs
-from explorer.analysis.pairs import all_pairs
+from explorer.analysis.pairs import configured_pairs
 from explorer.analysis.scores import PairScores
 from explorer.data.protocol import PairProtocol
 from explorer.ui.memo import memo, memo_get
@@ -52,15 +52,9 @@ def workspace_scores(ws: Workspace, metric: str) -> PairScores:
         if len(u.rows) < 2:
             raise ValueError("fewer than two items with finite embeddings: there are no pairs")
         bar = st.progress(0.0, text="Counting pairs ...")
-        cfg = config.settings()
         try:
-            s = all_pairs(
-                u.vectors,
-                u.labels,
-                metric=metric,
-                max_pairs=cfg.max_pairs,
-                sample_size=cfg.impostor_sample,
-                progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+            s = configured_pairs(
+                u.vectors, u.labels, metric=metric, progress=lambda f, m: bar.progress(min(f, 1.0), text=m)
             )
         finally:
             bar.empty()
@@ -87,7 +81,7 @@ def preview_scores(ws: Workspace, metric: str) -> PairScores | None:
 
     def compute():
         with st.spinner(f"A first look from {PREVIEW_IMPOSTORS:,} sampled impostor pairs ..."):
-            s = all_pairs(u.vectors, u.labels, metric=metric, max_pairs=cfg.max_pairs, sample_size=PREVIEW_IMPOSTORS)
+            s = configured_pairs(u.vectors, u.labels, metric=metric, sample_size=PREVIEW_IMPOSTORS)
         return _remap(s, u.rows)
 
     return memo(ws, "pairs_preview", (metric, cfg.max_pairs), compute)
