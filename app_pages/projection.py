@@ -59,7 +59,7 @@ if opts["dims"] == 2:
     event = chart.plotly_chart(
         figure(coords), key="pj_map", on_select="rerun", selection_mode=("points", "box", "lasso")
     )
-    ui.hover_images(ws, u)
+    ui.hover_images(ws, u, hover)
     rows = ui.selected_rows(event, coords)
 else:
     chart.plotly_chart(figure(coords))

@@ -91,7 +91,7 @@ def embed_to(data: str, model: str, output: Path, *, label_column: str | None = 
         dataset = load_data(data, label_column=label_column, progress=progress)
     for failure in dataset.failures[:10]:
         click.echo(f"skipped {failure.path}: {failure.reason}", err=True)
-    encoder = None if dataset.kind == "vector" and model == "none" else load_model(model, dataset)
+    encoder = load_model(model, dataset)
     cache_dir = config.settings().cache_dir
     bar, progress = _bar("embedding")
     with bar:

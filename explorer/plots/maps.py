@@ -4,6 +4,7 @@ highlighted, and at most a bounded number of points drawn."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import plotly.graph_objects as go
@@ -22,11 +23,12 @@ class Colours:
     coloured: list
     grey: list
 
+    @cached_property
+    def _by_category(self) -> dict:
+        return dict(zip(self.coloured, PALETTE, strict=False))
+
     def colour_of(self, category) -> str:
-        try:
-            return PALETTE[self.coloured.index(category)]
-        except ValueError:
-            return OTHER
+        return self._by_category.get(category, OTHER)
 
 
 def category_colours(values: np.ndarray, chosen: list | None = None, *, limit: int = len(PALETTE)) -> Colours:

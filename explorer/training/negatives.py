@@ -141,7 +141,6 @@ class Indexed(Negatives):
             threads=ctx.threads,
             random_state=cfg.seed,
         )
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="index-refresh")
         self._pending = None  # (the step that takes it, the step whose weights it embeds, the future)
 
     def refresh(self, step: int) -> None:
@@ -171,7 +170,9 @@ class Indexed(Negatives):
                 vectors, model_hash = embed()
                 return m.build(vectors), model_hash
 
-            self._pending = (step + lag, step, self._worker.submit(build))
+            worker = ThreadPoolExecutor(1, thread_name_prefix="index-refresh")
+            self._pending = (step + lag, step, worker.submit(build))
+            worker.shutdown(wait=False)  # its thread ends with the rebuild
 
     def settle(self) -> None:
         """Take the index being rebuilt, if any, now: at the step it was due, or at a checkpoint

@@ -170,15 +170,15 @@ def search(ws: Workspace, u: Usable) -> np.ndarray | None:
     return hit
 
 
-def hover_images(ws: Workspace, u: Usable) -> None:
-    """The hovered item's image in a panel beside the pointer (image data up to EXPLORER_HOVER_IMAGES items)."""
+def hover_images(ws: Workspace, u: Usable, captions: np.ndarray) -> None:
+    """The hovered item's image and its caption (the map's hover text) in a panel beside the
+    pointer (image data up to EXPLORER_HOVER_IMAGES items)."""
     ds = ws.dataset
     if ds.kind != "image" or not ds.thumbnails or len(u.rows) > config.settings().hover_images:
         return
     cell = min(32, max(max(ds.thumbnails[i].shape[:2]) for i in u.rows[:50]))  # digits stay 8 x 8
     atlas = memo(ws, "hover_atlas", (cell,), lambda: build_atlas([ds.thumbnails[i] for i in u.rows], cell=cell))
-    captions = [f"{i} ({lab})" for i, lab in zip(ds.ids[u.rows], u.labels, strict=True)]
-    hover_preview("pj_map", atlas, captions)
+    hover_preview("pj_map", atlas, list(captions))
 
 
 def selected_rows(event, coords: np.ndarray) -> np.ndarray:
