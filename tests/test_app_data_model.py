@@ -167,8 +167,10 @@ def test_a_model_uploaded_for_server_data_leaves_nothing_in_the_shared_cache(app
 
     raw = DEFAULT_CHECKPOINT.read_bytes()
     tensors = stn.load(raw)
-    first = next(iter(tensors))
-    tensors[first] = tensors[first] * np.float32(1.01)  # another model, the same architecture
+    # another model, the same architecture: one float weight scaled (the dict's order is the
+    # safetensors version's, so pick by kind, not position)
+    first = next(k for k, v in sorted(tensors.items()) if v.ndim and v.dtype == np.float32)
+    tensors[first] = tensors[first] * np.float32(1.01)
     from safetensors import safe_open
 
     path = tmp_path / "m.safetensors"
