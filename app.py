@@ -20,6 +20,7 @@ pages = [
     st.Page("app_pages/projection.py", title="Projection", icon=":material/scatter_plot:"),
     st.Page("app_pages/retrieval.py", title="Retrieval", icon=":material/manage_search:"),
     st.Page("app_pages/clusters.py", title="Clusters", icon=":material/bubble_chart:"),
+    st.Page("app_pages/report.py", title="Report", icon=":material/summarize:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/identify.py", title="Identify", icon=":material/face:"),
 ]

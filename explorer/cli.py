@@ -131,49 +131,107 @@ def read_embeddings(path: Path, *, label_column: str | None = None):
     return emb
 
 
-def threshold_to(
-    path: Path, output: Path, *, far: float | None, by: str, metric: str, label_column: str | None = None
-) -> dict:
-    """The Threshold page's card for all pairs of these embeddings, the threshold picked ``by``
-    (``target FAR`` with ``far``, ``EER``, ...), written as JSON or Markdown by the suffix."""
-    from explorer.analysis.headline import headline
-    from explorer.analysis.pairs import configured_pairs
-    from explorer.analysis.rates import scores_subject_intervals
-    from explorer.analysis.thresholds import PICK_BY, at_threshold, pick_threshold
-    from explorer.analysis.verification import scores_curve
-    from explorer.report import CardExtras, card_json, card_markdown, threshold_card
+def read_protocol(path: Path, ids):
+    """A pairs file (LFW pairs.txt, or a CSV with two item columns and a truth column) against
+    the embeddings' ids; lines naming unknown items are reported and skipped."""
+    from explorer.data.protocol import parse_lfw_pairs, parse_pairs_csv
 
-    if output.suffix.lower() not in (".json", ".md"):
-        raise InputError(f"{output}: write the card as .json or .md")
+    if not path.is_file():
+        raise InputError(f"{path}: no such pairs file")
+    raw = path.read_bytes()
+    if path.suffix.lower() == ".csv":
+        proto = parse_pairs_csv(raw, ids)
+    else:
+        proto = parse_lfw_pairs(raw.decode("utf-8", errors="replace"), ids)
+    skipped = len(proto.unknown_ids) + len(proto.malformed)
+    if skipped:
+        click.echo(f"{path.name}: {skipped:,} lines skipped (unknown ids or malformed)", err=True)
+    if not len(proto.same):
+        raise InputError(f"{path.name}: no pair names two items of these embeddings")
+    return proto
+
+
+def _choice(far: float | None, by: str | None):
+    from explorer.analysis.thresholds import PICK_BY
+    from explorer.evaluation import ThresholdChoice
+
+    by = by or ("target FAR" if far is not None else "EER")
     if by not in PICK_BY:
         raise InputError(f"--by {by!r}: choose one of {', '.join(PICK_BY)}")
     if by == "target FAR" and far is None:
         raise InputError("--by 'target FAR' needs --far (e.g. --far 1e-3)")
+    return ThresholdChoice(by, far if by in ("target FAR", "target TAR") else None)
+
+
+def threshold_to(
+    path: Path, output: Path, *, far: float | None, by: str | None, metric: str, label_column: str | None = None
+) -> dict:
+    """The Threshold page's card for all pairs of these embeddings, the threshold picked ``by``
+    (``target FAR`` with ``far``, ``EER``, ...), written as JSON or Markdown by the suffix."""
+    from explorer.evaluation import verification
+    from explorer.report import card_json, card_markdown
+
+    if output.suffix.lower() not in (".json", ".md"):
+        raise InputError(f"{output}: write the card as .json or .md")
+    choice = _choice(far, by)
     emb = read_embeddings(path, label_column=label_column)
     bar, progress = _bar("all pairs")
     with bar:
-        scores = configured_pairs(emb.vectors, emb.labels, metric=metric, progress=progress)
-    if not (scores.n_genuine and scores.n_impostor):
-        raise InputError("a threshold needs genuine and impostor pairs: at least two identities, one with two items")
-    curve = scores_curve(scores)
-    if by == "target FAR" and far * curve.n_impostor < 1:
-        raise InputError(f"with {curve.n_impostor:,} impostor pairs a FAR of {far:g} cannot be measured")
-    threshold = pick_threshold(curve, by, target=far)
-    r = at_threshold(curve, threshold)
-    subj, why = scores_subject_intervals(scores, emb.labels, r.threshold, replicates=config.settings().bootstrap)
-    how = by + (f" {far:g}" if by == "target FAR" else "")
-    card = threshold_card(
-        r,
-        headline(curve, scores),
-        scores,
-        how=how,
-        provenance=emb.provenance,
-        pairs_from=scores.source,
-        extras=CardExtras(fmr_target=far if by == "target FAR" else None, subject_intervals=subj, subject_note=why),
-    )
+        card = verification(emb, metric=metric, choice=choice, progress=progress).card
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(card_json(card) if output.suffix.lower() == ".json" else card_markdown(card).encode())
     return card
+
+
+REPORTS = (".html", ".md", ".json")
+
+
+def thumbnails_of(data: str, ids) -> list | None:
+    """The thumbnails of the items ``ids`` from the data they were embedded from (a blank tile
+    for an id the data lacks); None for data without images."""
+    ds = load_data(data, label_column=None, progress=None)
+    if not ds.thumbnails:
+        return None
+    at = {str(i): k for k, i in enumerate(ds.ids)}
+    blank = ds.thumbnails[0] * 0
+    return [ds.thumbnails[at[str(i)]] if str(i) in at else blank for i in ids]
+
+
+def evaluate_to(
+    path: Path,
+    output: Path,
+    *,
+    pairs: Path | None = None,
+    metric: str = "sqeuclidean",
+    far: float | None = None,
+    by: str | None = None,
+    data: str | None = None,
+    label_column: str | None = None,
+):
+    """The evaluation report of these embeddings (all pairs, or a pairs file's), as HTML,
+    Markdown or JSON by the suffix; ``data``: where the items came from, for the error gallery's
+    images."""
+    from explorer.evaluation import evaluate
+    from explorer.evaluation_report import report_html, report_json, report_markdown
+
+    suffix = output.suffix.lower()
+    if suffix not in REPORTS:
+        raise InputError(f"{output}: write the report as {', '.join(REPORTS)}")
+    choice = _choice(far, by)
+    emb = read_embeddings(path, label_column=label_column)
+    protocol = read_protocol(pairs, emb.ids) if pairs is not None else None
+    bar, progress = _bar("evaluating")
+    with bar:
+        ev = evaluate(emb, metric=metric, choice=choice, protocol=protocol, progress=progress)
+    if suffix == ".html":
+        body = report_html(ev, thumbnails=thumbnails_of(data, emb.ids) if data else None).encode()
+    elif suffix == ".md":
+        body = report_markdown(ev).encode()
+    else:
+        body = report_json(ev)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(body)
+    return ev
 
 
 def _run(work):
@@ -218,9 +276,34 @@ def embed(data: str, model: str, output: Path, label_column: str | None) -> None
 @click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
 def threshold(embeddings: Path, far: float | None, by: str | None, metric: str, output: Path, label_column) -> None:
     """The Threshold page's card for all pairs of EMBEDDINGS (written by embed, or any vector table)."""
-    by = by or ("target FAR" if far is not None else "EER")
     card = _run(lambda: threshold_to(embeddings, output, far=far, by=by, metric=metric, label_column=label_column))
     click.echo(f"threshold card written to {output} (threshold {card['threshold']:.6g}, {card['how_chosen']})")
+
+
+@main.command()
+@click.argument("embeddings", type=click.Path(path_type=Path))
+@click.option("--pairs", type=click.Path(dir_okay=False, path_type=Path), default=None, help="LFW pairs.txt or a CSV")
+@click.option("--metric", default="sqeuclidean", show_default=True, help="the distance")
+@click.option("--far", type=float, default=None, help="pick the threshold at this FAR (default: at the EER)")
+@click.option("--by", default=None, help="or pick it by: EER, max accuracy, max F1, min cost")
+@click.option("--data", default=None, help="the data the embeddings came from, for the error gallery's images")
+@click.option(
+    "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".html, .md or .json"
+)
+@click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
+def evaluate(embeddings: Path, pairs, metric: str, far, by, data, output: Path, label_column) -> None:
+    """The evaluation report of EMBEDDINGS: provenance, verification (histograms, ROC, DET, TAR@FAR,
+    the threshold card), retrieval, clusters and the errors; HTML opens offline."""
+    ev = _run(
+        lambda: evaluate_to(
+            embeddings, output, pairs=pairs, metric=metric, far=far, by=by, data=data, label_column=label_column
+        )
+    )
+    v = ev.verification
+    click.echo(
+        f"report written to {output} (AUC {v.head.auc:.6f}, EER {100 * v.head.eer:.3f}%, threshold "
+        f"{v.result.threshold:.6g} at FAR {v.result.far:.3g})"
+    )
 
 
 @main.command()

@@ -219,19 +219,19 @@ def curve_csv(curve: RocCurve) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
-def _finite(v):
+def json_safe(v):
     """JSON has no infinity or NaN: such values become null."""
     if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
+        return {k: json_safe(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
-        return [_finite(x) for x in v]
+        return [json_safe(x) for x in v]
     if isinstance(v, float | np.floating):
         return float(v) if np.isfinite(v) else None
     return v
 
 
 def card_json(card: dict) -> bytes:
-    return json.dumps(_finite(card), indent=2, allow_nan=False, default=float).encode()
+    return json.dumps(json_safe(card), indent=2, allow_nan=False, default=float).encode()
 
 
 def _num(v: float | None) -> str:

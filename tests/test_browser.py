@@ -345,3 +345,32 @@ def test_the_camera_identifies_an_enrolled_face(pw, tmp_path):
         assert "Eileen, at distance" in pg.inner_text("body")
         pg.screenshot(path=str(ARTIFACTS / "identify_camera.png"), full_page=True)
         b.close()
+
+
+def test_the_evaluation_report_opens_offline_with_every_figure_drawn(browser, tmp_path):
+    """The HTML report written by the command line, opened from disk with every request that
+    would leave the file refused: each figure draws, each thumbnail decodes."""
+    from click.testing import CliRunner
+
+    from explorer.cli import main
+
+    emb, report = tmp_path / "digits.parquet", tmp_path / "report.html"
+    assert CliRunner().invoke(main, ["embed", "digits", "-o", str(emb)]).exit_code == 0
+    res = CliRunner().invoke(main, ["evaluate", str(emb), "--far", "1e-3", "--data", "digits", "-o", str(report)])
+    assert res.exit_code == 0, res.output
+    pg = browser.new_page(viewport={"width": 1300, "height": 900})
+    left = []
+    pg.route(
+        "**/*",
+        lambda r: r.continue_() if r.request.url.startswith("file:") else (left.append(r.request.url), r.abort()),
+    )
+    pg.goto(report.as_uri())
+    pg.locator(".figure .main-svg").first.wait_for(timeout=30_000)
+    pg.wait_for_timeout(500)
+    figures = pg.locator(".figure").count()
+    assert figures == 5 and pg.locator(".figure:has(.main-svg)").count() == figures
+    assert pg.locator(".figure .bars, .figure .scatterlayer .trace, .figure .heatmaplayer image").count() >= figures
+    sizes = pg.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+    assert len(sizes) == 48 and min(sizes) > 0  # 12 false accepts and 12 false rejects, two images each
+    assert not left, left
+    pg.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)

@@ -51,7 +51,10 @@ ALLOWED = {
     "report": FOUNDATION | {"analysis", "data", "models"},
     "summary": FOUNDATION | {"analysis", "data", "models"},
     "workspace": FOUNDATION | {"data", "models"},
-    "cli": FOUNDATION | {"analysis", "data", "models", "faces", "report", "summary", "workspace"},
+    "evaluation": FOUNDATION | {"analysis", "data", "models", "report"},
+    "evaluation_report": {"analysis", "evaluation", "plots", "report"},
+    "cli": FOUNDATION
+    | {"analysis", "data", "models", "faces", "report", "summary", "workspace", "evaluation", "evaluation_report"},
 }
 
 

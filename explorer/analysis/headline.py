@@ -64,3 +64,22 @@ def headline(curve: RocCurve, scores: PairScores | None = None) -> Headline:
     e, t = eer(curve)
     tars = {f: tar_at_far(curve, f) for f in FAR_TARGETS}
     return Headline(a, bound, e, t, tars, curve.exact_all, ths, exact, bounds)
+
+
+def tar_rows(head: Headline) -> list[dict[str, str]]:
+    """The TAR@FAR table as shown: FAR target, TAR (or its bounds on the bin grid), how it was
+    counted and the threshold."""
+    rows = []
+    for f in FAR_TARGETS:
+        v, t = head.tar_at_far[f], head.far_thresholds[f]
+        lo, hi = head.tar_bounds[f] or (v, v)
+        tar = "not measurable" if v is None else f"{v:.6f}" if head.tar_exact[f] else f"{lo:.6f} to {hi:.6f}"
+        rows.append(
+            {
+                "FAR target": f"{f:g}",
+                "TAR": tar,
+                "counted": "" if v is None else "exactly" if head.tar_exact[f] else "on the bin grid",
+                "threshold": "" if t is None else f"{t:.5g}",
+            }
+        )
+    return rows

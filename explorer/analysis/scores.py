@@ -14,7 +14,7 @@ threshold grid (:func:`explorer.analysis.verification.scores_curve`) holds exact
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -98,6 +98,15 @@ class PairScores:
     def complete(self) -> bool:
         """Both tails hold every pair: every figure is exact at every distinct distance."""
         return self.impostor.cover == np.inf and self.genuine.cover == -np.inf
+
+    def on_rows(self, rows: np.ndarray) -> PairScores:
+        """The tails' pair indices mapped through ``rows`` (scores of a subset of rows, e.g. the
+        finite ones, named by the rows of the whole set)."""
+
+        def fix(t: Tail) -> Tail:
+            return replace(t, a=rows[t.a], b=rows[t.b])
+
+        return replace(self, genuine=fix(self.genuine), impostor=fix(self.impostor))
 
 
 def histogram_edges(lo: float, hi: float, bins: int) -> tuple[np.ndarray, float]:

@@ -5,6 +5,7 @@ from explorer.plots.base import THRESHOLD_MARK, layout, mark_threshold
 from explorer.plots.clusters import contingency_heatmap, silhouette_sweep
 from explorer.plots.data import class_counts_bar, norms_histogram
 from explorer.plots.maps import OTHER, PALETTE, Colours, category_colours, drawn_rows, scatter_map
+from explorer.plots.retrieval import per_class_bar
 from explorer.plots.training import CURVE_POINTS, CURVES_LAYOUT, smoothed_curve, training_curves, validation_curves
 from explorer.plots.verification import (
     curve_points,
@@ -28,6 +29,7 @@ __all__ = [
     "THRESHOLD_MARK",
     "class_counts_bar",
     "contingency_heatmap",
+    "per_class_bar",
     "curve_points",
     "det_figure",
     "det_overlay",

@@ -13,6 +13,7 @@ from explorer.fileio import csv_bytes
 MIME = {
     ".csv": "text/csv",
     ".json": "application/json",
+    ".html": "text/html",
     ".md": "text/markdown",
     ".parquet": "application/vnd.apache.parquet",
     ".safetensors": "application/octet-stream",

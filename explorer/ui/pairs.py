@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -58,7 +58,7 @@ def workspace_scores(ws: Workspace, metric: str) -> PairScores:
             )
         finally:
             bar.empty()
-        return _remap(s, u.rows)
+        return s.on_rows(u.rows)
 
     cfg = config.settings()
     return memo(ws, "pairs", (metric, cfg.max_pairs, cfg.impostor_sample), compute)
@@ -82,7 +82,7 @@ def preview_scores(ws: Workspace, metric: str) -> PairScores | None:
     def compute():
         with st.spinner(f"A first look from {PREVIEW_IMPOSTORS:,} sampled impostor pairs ..."):
             s = configured_pairs(u.vectors, u.labels, metric=metric, sample_size=PREVIEW_IMPOSTORS)
-        return _remap(s, u.rows)
+        return s.on_rows(u.rows)
 
     return memo(ws, "pairs_preview", (metric, cfg.max_pairs), compute)
 
@@ -95,15 +95,6 @@ def protocol_scores(ws: Workspace, metric: str, protocol: PairProtocol, key: str
         (metric, key),
         lambda: protocol_pairs(ws.embeddings.vectors, protocol.index_a, protocol.index_b, protocol.same, metric=metric),
     )
-
-
-def _remap(s: PairScores, rows: np.ndarray) -> PairScores:
-    """Tail pair indices from the usable rows back to workspace rows."""
-
-    def fix(t):
-        return replace(t, a=rows[t.a], b=rows[t.b])
-
-    return replace(s, genuine=fix(s.genuine), impostor=fix(s.impostor))
 
 
 def require_usable(ws: Workspace, *, min_items: int = 2, what: str = "This page") -> Usable:

@@ -8,11 +8,11 @@ import streamlit as st
 
 from explorer import config, plots
 from explorer.analysis.galleries import Pair, false_accepts, false_rejects
-from explorer.analysis.headline import Headline
+from explorer.analysis.headline import Headline, tar_rows
 from explorer.analysis.rates import scores_subject_intervals
 from explorer.analysis.scores import PairScores
 from explorer.analysis.thresholds import PICK_BY, ThresholdResult, kfold_accuracy, pick_threshold
-from explorer.analysis.verification import FAR_TARGETS, RocCurve
+from explorer.analysis.verification import RocCurve
 from explorer.data.protocol import PairProtocol, parse_lfw_pairs, parse_pairs_csv
 from explorer.errors import InputError
 from explorer.report import CardExtras, acquisition_of
@@ -157,19 +157,7 @@ def figures(curve: RocCurve, scores: PairScores, r: ThresholdResult, log_y: bool
 
 
 def tar_table(head: Headline, curve: RocCurve) -> None:
-    rows = []
-    for f in FAR_TARGETS:
-        v, t = head.tar_at_far[f], head.far_thresholds[f]
-        lo, hi = head.tar_bounds[f] or (v, v)
-        tar = "not measurable" if v is None else f"{v:.6f}" if head.tar_exact[f] else f"{lo:.6f} to {hi:.6f}"
-        rows.append(
-            {
-                "FAR target": f"{f:g}",
-                "TAR": tar,
-                "counted": "" if v is None else "exactly" if head.tar_exact[f] else "on the bin grid",
-                "threshold": "" if t is None else f"{t:.5g}",
-            }
-        )
+    rows = tar_rows(head)
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="th_tar_table")
     if not all(head.tar_exact.values()):
         st.caption(

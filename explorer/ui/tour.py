@@ -14,6 +14,7 @@ TOUR = """
 - **Retrieval**: how much of its own class each item finds first (Precision@1, MAP@R), and the items that look
   wrong (label suspects, duplicates, outliers).
 - **Clusters**: the groups the model makes by itself, against the labels.
+- **Report**: all of the above in one file to keep or share: HTML that opens offline, Markdown, JSON.
 - **Train**: train a model live with triplet loss and hard negatives from an HNSW index.
 - **Identify**: enroll faces from photos or the camera and watch one-shot identification.
 """
