@@ -19,7 +19,9 @@ st.write(
 metric = ui.distance()
 choice = ui.threshold_choice(ws, metric)
 ev = ui.built(ws, metric, choice)
-if ev is None and st.button("Build the report", key="rp_go", type="primary"):
+slot = st.empty()
+if ev is None and slot.button("Build the report", key="rp_go", type="primary"):
+    slot.empty()
     try:
         ev = ui.build(ws, metric, choice)
     except (InputError, ValueError) as exc:

@@ -108,7 +108,7 @@ def report_json(ev: Evaluation) -> bytes:
     return json.dumps(report_dict(ev), indent=2, allow_nan=False, default=_plain).encode()
 
 
-def _md_table(rows: list[dict]) -> str:
+def markdown_table(rows: list[dict]) -> str:
     if not rows:
         return ""
     keys = list(rows[0])
@@ -168,18 +168,18 @@ def report_markdown(ev: Evaluation) -> str:
         f"# {_title(ev)}",
         f"{ev.items:,} items, {ev.identities:,} identities, {ev.dimension} dimensions; {ev.metric} distance.",
         "## Verification",
-        _md_table(_headline_rows(ev)),
+        markdown_table(_headline_rows(ev)),
         "### TAR at FAR",
-        _md_table(tar_rows(v.head)),
+        markdown_table(tar_rows(v.head)),
     ]
     if ev.retrieval is not None:
-        parts += ["## Retrieval", _md_table(_retrieval_rows(ev)), "### Worst classes", _md_table(_worst_rows(ev))]
+        parts += ["## Retrieval", markdown_table(_retrieval_rows(ev)), "### Worst classes", markdown_table(_worst_rows(ev))]
     if ev.clusters is not None:
-        parts += [f"## Clusters (k-means, k = {ev.clusters.k}, {ev.clusters.metric})", _md_table(_cluster_rows(ev))]
+        parts += [f"## Clusters (k-means, k = {ev.clusters.k}, {ev.clusters.metric})", markdown_table(_cluster_rows(ev))]
     parts += ["## Errors at the threshold", "### False accepts (closest impostor pairs accepted)"]
-    parts.append(_md_table(_error_rows(ev, v.false_accepts)) or "None.")
+    parts.append(markdown_table(_error_rows(ev, v.false_accepts)) or "None.")
     parts.append("### False rejects (farthest genuine pairs rejected)")
-    parts.append(_md_table(_error_rows(ev, v.false_rejects)) or "None.")
+    parts.append(markdown_table(_error_rows(ev, v.false_rejects)) or "None.")
     if ev.notes:
         parts += ["## Notes", "\n".join(f"- {n}" for n in ev.notes)]
     parts.append("#" + card_markdown(v.card).replace("\n## ", "\n### "))  # the card, a section of the report

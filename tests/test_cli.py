@@ -84,3 +84,63 @@ def test_threshold_card_is_the_pages_for_the_embeddings_embed_wrote(tmp_path):
     assert "EER" in md.read_text()
     bad = CliRunner().invoke(main, ["threshold", str(emb_path), "--far", "1e-9", "-o", str(out)])
     assert bad.exit_code == 2 and "cannot be measured" in bad.output and "Traceback" not in bad.output
+
+
+def test_compare_two_score_columns_is_the_pages_table(tmp_path):
+    """Two score columns of one file: the table's point figures are sklearn's AUC of each column."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    n = 400
+    same = rng.random(n) < 0.3
+    subject = rng.integers(0, 20, n)
+    good = np.where(same, rng.normal(2, 1, n), rng.normal(0, 1, n))  # a similarity
+    weak = np.where(same, rng.normal(0.5, 1, n), rng.normal(1, 1, n))  # a distance, weaker
+    pd.DataFrame(
+        {
+            "subject_a": subject,
+            "subject_b": np.where(same, subject, (subject + 1) % 20),
+            "same": same.astype(int),
+            "good": good,
+            "weak": weak,
+        }
+    ).to_csv(tmp_path / "scores.csv", index=False)
+    out = tmp_path / "table.json"
+    res = CliRunner().invoke(
+        main, ["compare", str(tmp_path / "scores.csv"), "--score", "weak", "--score", "good", "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    import json
+
+    rows = json.loads(out.read_text())
+    assert [r["system"] for r in rows] == ["weak", "good", "good - weak"]
+    for row, auc in zip(rows, (roc_auc_score(same, -weak), roc_auc_score(same, good)), strict=False):
+        assert row["AUC"].startswith(f"{auc:.4f} [")
+    assert "good: read as a similarity" in res.output
+
+
+def test_compare_two_models_embeddings_on_the_same_pairs(tmp_path):
+    """The digits embedded by the bundled model and by no model (raw pixels): MAP@R of each is the
+    library's retrieval on the same items."""
+    from explorer.analysis.retrieval import retrieval_metrics
+    from explorer.summary import to_parquet_bytes
+
+    ds = load_digits()
+    emb_a = embed_dataset(ds, load_default_encoder())
+    pixels = np.stack([np.asarray(x, np.float32).ravel() for x in ds.items])
+    raw = pd.DataFrame(pixels, columns=[f"p{i}" for i in range(pixels.shape[1])])
+    raw.insert(0, "label", ds.labels)
+    raw.insert(0, "id", ds.ids)
+    raw.to_parquet(tmp_path / "pixels.parquet")
+    (tmp_path / "model.parquet").write_bytes(to_parquet_bytes(emb_a))
+    out = tmp_path / "table.md"
+    res = CliRunner().invoke(
+        main, ["compare", str(tmp_path / "pixels.parquet"), str(tmp_path / "model.parquet"), "-o", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    want_a = retrieval_metrics(pixels, ds.labels, metric="euclidean").map_at_r
+    want_b = retrieval_metrics(emb_a.vectors, ds.labels, metric="euclidean").map_at_r
+    text = out.read_text()
+    assert f"| {want_a:.4f} |" in text and f"| {want_b:.4f} |" in text
+    bad = CliRunner().invoke(main, ["compare", str(tmp_path / "pixels.parquet"), str(tmp_path / "nothing.parquet")])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output

@@ -158,3 +158,65 @@ def flipped(
     b_right = acc_b[idx] == np.asarray(same, bool)[idx]
     order = np.lexsort((-np.abs(np.asarray(d_a)[idx] - t_a), ~b_right))
     return idx[order], b_right[order]
+
+
+def interval_text(v: float, lo: float, hi: float, digits: int = 4) -> str:
+    return "not measurable" if not np.isfinite(v) else f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def comparison_rows(c: Comparison) -> list[dict[str, str]]:
+    """One row per system and, for two or more, B - A: each figure with its 95% interval."""
+    rows = [{"system": n, **{f: interval_text(c.point[n][f], *c.interval[n][f]) for f in FIGURES}} for n in c.systems]
+    if c.difference:
+        a, b = c.systems[:2]
+        rows.append(
+            {"system": f"{b} - {a}", **{f: interval_text(c.difference[f], *c.difference_interval[f]) for f in FIGURES}}
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class TwoEncoders:
+    """Two encoders' embeddings of the same items on the same pairs: ``rows`` (items finite in
+    both), pairs ``a``, ``b`` into them with ``same``, each encoder's distances, and MAP@R of each
+    with the 95% interval of B - A over classes."""
+
+    rows: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    same: np.ndarray
+    distances: dict[str, np.ndarray]
+    map_at_r: tuple[float, float, tuple[float, float]]
+
+
+def two_encoders(
+    names: tuple[str, str],
+    vectors_a: np.ndarray,
+    vectors_b: np.ndarray,
+    labels: np.ndarray,
+    *,
+    metric: str,
+    replicates: int = BOOTSTRAP,
+) -> TwoEncoders:
+    """A (``vectors_a``) and B (``vectors_b``, row k the same item as A's row k) on the same
+    sampled pairs (every mated pair up to 25,000, non-mated pairs sampled uniformly, seed 0)."""
+    from explorer.analysis.listed_pairs import listed_distances, sample_pairs
+    from explorer.analysis.retrieval import retrieval_metrics
+
+    ok = np.isfinite(vectors_a).all(1) & np.isfinite(vectors_b).all(1)
+    rows = np.flatnonzero(ok)
+    va, vb, labels = vectors_a[rows], vectors_b[rows], np.asarray(labels)[rows]
+    a, b, same = sample_pairs(labels)
+    if not same.any() or same.all():
+        raise ValueError(
+            "these items give no mated or no non-mated pairs: several items of several identities are needed"
+        )
+    distances = {names[0]: listed_distances(va, a, b, metric), names[1]: listed_distances(vb, a, b, metric)}
+    ra, rb = retrieval_metrics(va, labels, metric=metric), retrieval_metrics(vb, labels, metric=metric)
+    m = map_at_r_difference(
+        ra.per_class["map_at_r"].to_numpy(),
+        rb.per_class["map_at_r"].to_numpy(),
+        ra.per_class["items"].to_numpy(),
+        replicates=replicates,
+    )
+    return TwoEncoders(rows, a, b, same, distances, m)

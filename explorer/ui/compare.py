@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import config, plots
-from explorer.analysis.comparison import FIGURES, Comparison, compare, flipped
+from explorer.analysis.comparison import Comparison, compare, comparison_rows, flipped
 from explorer.analysis.headline import headline
 from explorer.analysis.rates import group_rates, listed_totals, subject_intervals
 from explorer.analysis.scores import from_distances
@@ -127,26 +127,9 @@ def overview(sys: Systems, cs: dict, thresholds: dict[str, float]) -> None:
     )
 
 
-def _fmt(v: float, lo: float, hi: float, digits: int = 4) -> str:
-    if not np.isfinite(v):
-        return "not measurable"
-    return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
-
-
 def figures_table(c: Comparison, columns: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
     """One row per system and, for two or more, B - A: each figure with its 95% interval."""
-    rows = []
-    for name in c.systems:
-        row = {"system": name}
-        for f in FIGURES:
-            row[f] = _fmt(c.point[name][f], *c.interval[name][f])
-        rows.append(row)
-    if c.difference:
-        a, b = c.systems[:2]
-        row = {"system": f"{b} - {a}"}
-        for f in FIGURES:
-            row[f] = _fmt(c.difference[f], *c.difference_interval[f])
-        rows.append(row)
+    rows = comparison_rows(c)
     frame = pd.DataFrame(rows)
     for name, values in (columns or {}).items():
         frame[name] = frame["system"].map(values).fillna("")

@@ -7,10 +7,8 @@ import numpy as np
 import streamlit as st
 
 from explorer import config
-from explorer.analysis.comparison import map_at_r_difference
-from explorer.analysis.listed_pairs import listed_distances, sample_pairs
+from explorer.analysis.comparison import two_encoders
 from explorer.analysis.metrics import METRICS
-from explorer.analysis.retrieval import retrieval_metrics
 from explorer.data.scorefile import DISTANCE
 from explorer.errors import InputError
 from explorer.models.embedding import Embeddings
@@ -104,26 +102,25 @@ def systems(ws: Workspace | None):
     view = state.evaluation_view(ws)  # the held-out identities of a model trained here, unless all are asked for
     rows_b = {str(i): k for k, i in enumerate(emb_b.ids)}
     rows = np.array([k for k, i in enumerate(view.embeddings.ids) if str(i) in rows_b], np.int64)
-    va = view.embeddings.vectors[rows]
-    vb = emb_b.vectors[[rows_b[str(i)] for i in view.embeddings.ids[rows]]]
-    labels = view.embeddings.labels[rows]
-    ok = np.isfinite(va).all(1) & np.isfinite(vb).all(1)
-    rows, va, vb, labels = rows[ok], va[ok], vb[ok], labels[ok]
-    a, b, same = sample_pairs(labels)
-    if not same.any() or same.all():
+    name_a = f"A: {ws.embeddings.provenance.get('model_name')}"
+    name_b = f"B: {emb_b.provenance.get('model_name')}"
+    try:
+        two = two_encoders(
+            (name_a, name_b),
+            view.embeddings.vectors[rows],
+            emb_b.vectors[[rows_b[str(i)] for i in view.embeddings.ids[rows]]],
+            view.embeddings.labels[rows],
+            metric=metric,
+            replicates=config.settings().bootstrap,
+        )
+    except ValueError:
         st.warning(
             "These items give no mated or no non-mated pairs: load data with several items of several identities."
         )
         return None
-    name_a = f"A: {ws.embeddings.provenance.get('model_name')}"
-    name_b = f"B: {emb_b.provenance.get('model_name')}"
-    da, db = listed_distances(va, a, b, metric), listed_distances(vb, a, b, metric)
-    ra = retrieval_metrics(va, labels, metric=metric)
-    rb = retrieval_metrics(vb, labels, metric=metric)
-    pa, pb = ra.per_class["map_at_r"].to_numpy(), rb.per_class["map_at_r"].to_numpy()
-    m_a, m_b, (lo, hi) = map_at_r_difference(
-        pa, pb, ra.per_class["items"].to_numpy(), replicates=config.settings().bootstrap
-    )
+    rows, a, b, same = rows[two.rows], two.a, two.b, two.same
+    labels = view.embeddings.labels[rows]
+    m_a, m_b, (lo, hi) = two.map_at_r
     st.caption(
         f"{int(same.sum()):,} mated and {int((~same).sum()):,} non-mated pairs of {len(rows):,} items "
         f"({metric}; every mated pair up to 25,000, non-mated pairs sampled uniformly, seed 0), the same pairs for both."
@@ -131,7 +128,7 @@ def systems(ws: Workspace | None):
     ids = view.embeddings.ids[rows]
     items = view.rows[rows] if view.rows is not None else rows
     return Systems(
-        distances={name_a: da, name_b: db},
+        distances=two.distances,
         same=same,
         directions={name_a: DISTANCE, name_b: DISTANCE},
         key=(ws.key, view.key, key, metric),

@@ -1,0 +1,120 @@
+"""The command line's work: embed, threshold and evaluate, each reading its inputs, running the
+library with a progress bar and writing its output by the file's suffix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from explorer import config
+from explorer.cli.inputs import load_data, load_model, read_embeddings, read_protocol, thumbnails_of
+from explorer.cli.progress import progress_bar
+from explorer.errors import InputError
+
+OUTPUTS = {".parquet", ".csv", ".npz"}
+
+
+def embed_to(data: str, model: str, output: Path, *, label_column: str | None = None) -> int:
+    """Load, prepare (face chips for the face descriptor), embed through the disk cache and write
+    ``output`` by its suffix. Returns the number of items written."""
+    from explorer.faces.acquisition import AcquisitionCache
+    from explorer.models.embedding import EmbeddingCache, embed_dataset
+    from explorer.summary import to_csv_bytes, to_parquet_bytes
+
+    if output.suffix.lower() not in OUTPUTS:
+        raise InputError(f"{output}: write .parquet, .csv or .npz")
+    bar, progress = progress_bar("loading")
+    with bar:
+        dataset = load_data(data, label_column=label_column, progress=progress)
+    for failure in dataset.failures[:10]:
+        click.echo(f"skipped {failure.path}: {failure.reason}", err=True)
+    encoder = load_model(model, dataset)
+    cache_dir = config.settings().cache_dir
+    bar, progress = progress_bar("embedding")
+    with bar:
+        if encoder is not None:
+            dataset = encoder.prepare(dataset, progress=progress, store=AcquisitionCache(directory=cache_dir))
+        emb = embed_dataset(dataset, encoder, cache=EmbeddingCache(directory=cache_dir), progress=progress)
+    suffix = output.suffix.lower()
+    if suffix == ".parquet":
+        body = to_parquet_bytes(emb)
+    elif suffix == ".csv":
+        body = to_csv_bytes(emb)
+    else:
+        body = emb.to_npz()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(body)
+    return emb.n
+
+
+def _choice(far: float | None, by: str | None):
+    from explorer.analysis.thresholds import PICK_BY
+    from explorer.evaluation import ThresholdChoice
+
+    by = by or ("target FAR" if far is not None else "EER")
+    if by not in PICK_BY:
+        raise InputError(f"--by {by!r}: choose one of {', '.join(PICK_BY)}")
+    if by == "target FAR" and far is None:
+        raise InputError("--by 'target FAR' needs --far (e.g. --far 1e-3)")
+    return ThresholdChoice(by, far if by in ("target FAR", "target TAR") else None)
+
+
+def threshold_to(
+    path: Path, output: Path, *, far: float | None, by: str | None, metric: str, label_column: str | None = None
+) -> dict:
+    """The Threshold page's card for all pairs of these embeddings, the threshold picked ``by``
+    (``target FAR`` with ``far``, ``EER``, ...), written as JSON or Markdown by the suffix."""
+    from explorer.evaluation import verification
+    from explorer.report import card_json, card_markdown
+
+    if output.suffix.lower() not in (".json", ".md"):
+        raise InputError(f"{output}: write the card as .json or .md")
+    choice = _choice(far, by)
+    emb = read_embeddings(path, label_column=label_column)
+    bar, progress = progress_bar("all pairs")
+    with bar:
+        card = verification(emb, metric=metric, choice=choice, progress=progress).card
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(card_json(card) if output.suffix.lower() == ".json" else card_markdown(card).encode())
+    return card
+
+
+REPORTS = (".html", ".md", ".json")
+
+
+def evaluate_to(
+    path: Path,
+    output: Path,
+    *,
+    pairs: Path | None = None,
+    metric: str = "sqeuclidean",
+    far: float | None = None,
+    by: str | None = None,
+    data: str | None = None,
+    label_column: str | None = None,
+):
+    """The evaluation report of these embeddings (all pairs, or a pairs file's), as HTML,
+    Markdown or JSON by the suffix; ``data``: where the items came from, for the error gallery's
+    images."""
+    from explorer.evaluation import evaluate
+    from explorer.evaluation_report import report_html, report_json, report_markdown
+
+    suffix = output.suffix.lower()
+    if suffix not in REPORTS:
+        raise InputError(f"{output}: write the report as {', '.join(REPORTS)}")
+    choice = _choice(far, by)
+    emb = read_embeddings(path, label_column=label_column)
+    protocol = read_protocol(pairs, emb.ids) if pairs is not None else None
+    bar, progress = progress_bar("evaluating")
+    with bar:
+        ev = evaluate(emb, metric=metric, choice=choice, protocol=protocol, progress=progress)
+    if suffix == ".html":
+        body = report_html(ev, thumbnails=thumbnails_of(data, emb.ids) if data else None).encode()
+    elif suffix == ".md":
+        body = report_markdown(ev).encode()
+    else:
+        body = report_json(ev)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(body)
+    return ev

@@ -1,0 +1,66 @@
+"""``explorer train``: the Train page's job from the command line, killed half-way and resumed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from explorer.cli import main
+from explorer.training import jobs
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_a_killed_run_goes_on_with_resume_and_writes_its_best_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"steps": 30, "miner": "semihard", "checkpoint_every": 10, "validate_every": 10}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "explorer.cli.main", "train", "digits", "--config", str(config)],
+        cwd=REPO,
+        env={**os.environ, "EXPLORER_CACHE_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "runs").glob("*/step_000010.model.safetensors")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read().decode()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)  # a power cut: no clean stop
+    proc.wait(30)
+    (folder,) = (tmp_path / "runs").iterdir()
+    out = tmp_path / "model.safetensors"
+    res = CliRunner().invoke(main, ["train", "--resume", folder.name, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    run = jobs.get_run(folder.name)
+    assert run.status == "finished" and run.step == 30
+    assert [r["step"] for r in run.steps] == list(range(1, 31))  # nothing lost, nothing done twice
+    best = run.best_checkpoint()
+    assert out.read_bytes() == run.model_path(best).read_bytes() and out.with_suffix(".json").is_file()
+    embedded = CliRunner().invoke(main, ["embed", "digits", "-m", str(out), "-o", str(tmp_path / "e.npz")])
+    assert embedded.exit_code == 0, embedded.output  # a model embed (and the app) can load
+    jobs._RUNS.clear()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"steps": 10, "lossy": 1}, "unknown settings lossy"),
+        ({"loss": "hinge"}, "loss must be one of"),
+        ({"start_from": "nowhere.safetensors"}, "scratch, bundled or a checkpoint file"),
+    ],
+)
+def test_bad_settings_exit_2_with_one_line(tmp_path, monkeypatch, settings, message):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps(settings))
+    res = CliRunner().invoke(main, ["train", "digits", "--config", str(config)])
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+    unknown = CliRunner().invoke(main, ["train", "--resume", "0123456789abcdef"])
+    assert unknown.exit_code == 2 and "no run" in unknown.output
