@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test install install-dev lint bench model clean
+.PHONY: run test install install-dev install-ray lint bench model clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -22,13 +22,19 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# the optional Ray extra (pyproject's [ray]): the --engine ray paths and their tests
+$(VENV)/.installed-ray: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install -q --no-build-isolation -e ".[ray]"
+	touch $@
+
 install: $(VENV)/.installed $(VENV)/.compiled
 install-dev: $(VENV)/.installed-dev
+install-ray: $(VENV)/.installed-ray
 
 run: install
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-test: install-dev
+test: install-dev install-ray
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest

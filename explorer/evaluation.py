@@ -106,13 +106,16 @@ def verification(
     protocol: PairProtocol | None = None,
     extras: CardExtras | None = None,
     progress: Progress = None,
+    engine=None,
 ) -> Verification:
     """The Threshold page's figures and card: all pairs of the finite rows, or a protocol's pairs."""
     rows = finite_rows(emb)
     if protocol is None:
         if len(rows) < 2:
             raise InputError("fewer than two items with finite embeddings: there are no pairs")
-        scores = configured_pairs(emb.vectors[rows], emb.labels[rows], metric=metric, progress=progress).on_rows(rows)
+        scores = configured_pairs(
+            emb.vectors[rows], emb.labels[rows], metric=metric, progress=progress, engine=engine
+        ).on_rows(rows)
         listed = None
     else:
         scores, _ = protocol_pairs(emb.vectors, protocol.index_a, protocol.index_b, protocol.same, metric=metric)
@@ -145,9 +148,11 @@ def evaluate(
     protocol: PairProtocol | None = None,
     extras: CardExtras | None = None,
     progress: Progress = None,
+    engine=None,
 ) -> Evaluation:
     """Verification, retrieval (exact; sampled queries beyond the exact-search size) and k-means
-    with k = the number of identities, against the labels."""
+    with k = the number of identities, against the labels. ``engine``: who runs the all-pairs
+    impostor pass (see :func:`explorer.analysis.pairs.all_pairs`)."""
     say = progress or (lambda f, m: None)
     rows = finite_rows(emb)
     vectors, labels = emb.vectors[rows], emb.labels[rows]
@@ -159,6 +164,7 @@ def evaluate(
         protocol=protocol,
         extras=extras,
         progress=lambda f, m: say(0.6 * f, m),
+        engine=engine,
     )
     if ver.scores.sampled:
         notes.append(

@@ -173,9 +173,17 @@ def report_markdown(ev: Evaluation) -> str:
         markdown_table(tar_rows(v.head)),
     ]
     if ev.retrieval is not None:
-        parts += ["## Retrieval", markdown_table(_retrieval_rows(ev)), "### Worst classes", markdown_table(_worst_rows(ev))]
+        parts += [
+            "## Retrieval",
+            markdown_table(_retrieval_rows(ev)),
+            "### Worst classes",
+            markdown_table(_worst_rows(ev)),
+        ]
     if ev.clusters is not None:
-        parts += [f"## Clusters (k-means, k = {ev.clusters.k}, {ev.clusters.metric})", markdown_table(_cluster_rows(ev))]
+        parts += [
+            f"## Clusters (k-means, k = {ev.clusters.k}, {ev.clusters.metric})",
+            markdown_table(_cluster_rows(ev)),
+        ]
     parts += ["## Errors at the threshold", "### False accepts (closest impostor pairs accepted)"]
     parts.append(markdown_table(_error_rows(ev, v.false_accepts)) or "None.")
     parts.append("### False rejects (farthest genuine pairs rejected)")

@@ -51,10 +51,12 @@ ALLOWED = {
     "report": FOUNDATION | {"analysis", "data", "models"},
     "summary": FOUNDATION | {"analysis", "data", "models"},
     "workspace": FOUNDATION | {"data", "models"},
+    "distributed": FOUNDATION | {"analysis"},
     "evaluation": FOUNDATION | {"analysis", "data", "models", "report"},
     "evaluation_report": {"analysis", "evaluation", "plots", "report"},
     "cli": FOUNDATION
-    | {"analysis", "data", "models", "faces", "report", "summary", "workspace", "evaluation", "evaluation_report"},
+    | {"analysis", "data", "models", "faces", "report", "summary", "workspace", "evaluation", "evaluation_report"}
+    | {"distributed", "training"},
 }
 
 

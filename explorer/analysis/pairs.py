@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -176,6 +177,7 @@ def all_pairs(
     genuine_limit: int = 5_000_000,
     random_state: int = 0,
     progress: Progress = None,
+    engine: ImpostorPass | None = None,
 ) -> PairScores:
     """Genuine / impostor statistics of all N(N-1)/2 pairs under ``metric``.
 
@@ -184,6 +186,9 @@ def all_pairs(
     to 190 M).
     genuine_limit : genuine pairs kept whole; beyond it, their histogram and the largest k_tail of
     them are kept (exact, float64).
+    engine : who runs the impostor pass over the blocks of the pair matrix (default: two threads
+    here; :class:`explorer.distributed.pairs.RayPairs`: tasks on a Ray cluster, the same counts
+    and tails).
     Raises ValueError for NaN/inf vectors or an unknown metric.
     """
     x, base = prepare(vectors, metric)
@@ -206,7 +211,8 @@ def all_pairs(
         imp_sums = None
         hist_i = value_histogram(imp, 0.0, scale, bins)
     else:
-        hist_i, tail, imp_sums = _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress)
+        run = (engine or IN_PROCESS).impostor_pass
+        hist_i, tail, imp_sums = run(x, y, base, n_imp, k, block, scale, bins, rng, progress)
         source = "all pairs"
     exact_points = None
     if n_gen <= genuine_limit:
@@ -261,17 +267,42 @@ def _genuine_stream(x, y, base, scale, bins, k, below_of: dict[float, float]):
     return hist, Tail.of(keep_d[top], keep_a[top], keep_b[top], cover), (s1, s2), below
 
 
-def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
+class ImpostorPass(Protocol):
+    """Runs the impostor pass: (impostor histogram, exact impostor tail, (sum, sum of squares))."""
+
+    def impostor_pass(self, x, y, base, n_imp, k, block, scale, bins, rng, progress) -> tuple: ...
+
+
+def block_setup(x, y, base, n_imp, k, block, scale, bins, rng, *, workers: int = WORKERS):
+    """What every block of the pass shares: the float32 rows (centred), their squared norms, the
+    histogram scale, the candidate buffer, the float32 margin and a first cut; and the blocks
+    (i, j), j >= i, of ``block`` rows each."""
     center = x - x.mean(0) if base in ("euclidean", "sqeuclidean") else x  # less cancellation in float32
     x32 = np.ascontiguousarray(center, np.float32)
     form = FORMS.get(base, FORM_DISTANCE)
-    hist = np.zeros((WORKERS, 2 * bins), np.int64)  # impostor bins, then genuine bins
-    sums = np.zeros((WORKERS, 2))
+    hist = np.zeros((workers, 2 * bins), np.int64)  # impostor bins, then genuine bins
+    sums = np.zeros((workers, 2))
     blk = _Blocks(x32, (x32 * x32).sum(1), y, form, np.float32(scale), hist, sums, max(2 * k, MIN_CAP))
     margin = _float32_margin(base, float(blk.sq.max()) if len(x) else 0.0)
-    tail = _ImpostorTail(k, _initial_cut(x, y, base, k, n_imp, rng) if n_imp else -np.inf, margin)
+    cut = _initial_cut(x, y, base, k, n_imp, rng) if n_imp else -np.inf
     starts = range(0, len(x), block)
-    tasks = [(i, j) for i in starts for j in starts if j >= i]
+    return blk, margin, cut, [(i, j) for i in starts for j in starts if j >= i]
+
+
+class InProcess:
+    """Two worker threads here, sharing one running cut."""
+
+    def impostor_pass(self, x, y, base, n_imp, k, block, scale, bins, rng, progress):
+        return _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress)
+
+
+IN_PROCESS = InProcess()
+
+
+def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
+    blk, margin, cut, tasks = block_setup(x, y, base, n_imp, k, block, scale, bins, rng)
+    hist, sums = blk.hist, blk.sums
+    tail = _ImpostorTail(k, cut, margin)
     slots: dict[int, int] = {}
     lock = threading.Lock()
 
@@ -329,7 +360,13 @@ def _sampled_impostors(x, y, base, size, k, rng):
 
 
 def configured_pairs(
-    vectors: np.ndarray, labels: np.ndarray, *, metric: str, sample_size: int | None = None, progress: Progress = None
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    *,
+    metric: str,
+    sample_size: int | None = None,
+    progress: Progress = None,
+    engine: ImpostorPass | None = None,
 ) -> PairScores:
     """``all_pairs`` under the operator's settings: impostor pairs sampled beyond
     EXPLORER_MAX_PAIRS pairs, EXPLORER_IMPOSTOR_SAMPLE of them (or ``sample_size``)."""
@@ -341,4 +378,5 @@ def configured_pairs(
         max_pairs=cfg.max_pairs,
         sample_size=cfg.impostor_sample if sample_size is None else sample_size,
         progress=progress,
+        engine=engine,
     )

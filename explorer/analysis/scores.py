@@ -41,7 +41,7 @@ class Tail:
 
     @classmethod
     def of(cls, values, a, b, cover: float) -> Tail:
-        order = np.argsort(values)
+        order = np.lexsort((np.asarray(b), np.asarray(a), np.asarray(values)))  # ties by pair: one order however found
         return cls(
             np.asarray(values, np.float64)[order],
             np.asarray(a, np.int64)[order],

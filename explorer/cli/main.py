@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from explorer.cli.compare import compare_to
+from explorer.cli.engines import embedding_engine, engine_options, pairs_engine
 from explorer.cli.tasks import embed_to, evaluate_to, threshold_to
 from explorer.errors import InputError
 
@@ -45,10 +46,15 @@ def main() -> None:
     "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".parquet, .csv or .npz"
 )
 @click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
-def embed(data: str, model: str, output: Path, label_column: str | None) -> None:
+@engine_options(actors=True)
+def embed(data: str, model: str, output: Path, label_column: str | None, engine: str, address, actors: int) -> None:
     """Embed DATA (digits, a folder of images, a vector table) with a model and write the
     embeddings with their provenance."""
-    n = _run(lambda: embed_to(data, model, output, label_column=label_column))
+    n = _run(
+        lambda: embed_to(
+            data, model, output, label_column=label_column, engine=embedding_engine(engine, address, actors)
+        )
+    )
     click.echo(f"{n:,} embeddings written to {output}")
 
 
@@ -61,9 +67,20 @@ def embed(data: str, model: str, output: Path, label_column: str | None) -> None
 @click.option("--metric", default="sqeuclidean", show_default=True, help="the distance")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".json or .md")
 @click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
-def threshold(embeddings: Path, far: float | None, by: str | None, metric: str, output: Path, label_column) -> None:
+@engine_options(tasks=True)
+def threshold(embeddings: Path, far, by, metric: str, output: Path, label_column, engine: str, address, tasks) -> None:
     """The Threshold page's card for all pairs of EMBEDDINGS (written by embed, or any vector table)."""
-    card = _run(lambda: threshold_to(embeddings, output, far=far, by=by, metric=metric, label_column=label_column))
+    card = _run(
+        lambda: threshold_to(
+            embeddings,
+            output,
+            far=far,
+            by=by,
+            metric=metric,
+            label_column=label_column,
+            engine=pairs_engine(engine, address, tasks),
+        )
+    )
     click.echo(f"threshold card written to {output} (threshold {card['threshold']:.6g}, {card['how_chosen']})")
 
 
@@ -78,12 +95,21 @@ def threshold(embeddings: Path, far: float | None, by: str | None, metric: str, 
     "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".html, .md or .json"
 )
 @click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
-def evaluate(embeddings: Path, pairs, metric: str, far, by, data, output: Path, label_column) -> None:
+@engine_options(tasks=True)
+def evaluate(embeddings: Path, pairs, metric: str, far, by, data, output: Path, label_column, engine, address, tasks):
     """The evaluation report of EMBEDDINGS: provenance, verification (histograms, ROC, DET, TAR@FAR,
     the threshold card), retrieval, clusters and the errors; HTML opens offline."""
     ev = _run(
         lambda: evaluate_to(
-            embeddings, output, pairs=pairs, metric=metric, far=far, by=by, data=data, label_column=label_column
+            embeddings,
+            output,
+            pairs=pairs,
+            metric=metric,
+            far=far,
+            by=by,
+            data=data,
+            label_column=label_column,
+            engine=pairs_engine(engine, address, tasks),
         )
     )
     v = ev.verification

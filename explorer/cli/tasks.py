@@ -15,7 +15,7 @@ from explorer.errors import InputError
 OUTPUTS = {".parquet", ".csv", ".npz"}
 
 
-def embed_to(data: str, model: str, output: Path, *, label_column: str | None = None) -> int:
+def embed_to(data: str, model: str, output: Path, *, label_column: str | None = None, engine=None) -> int:
     """Load, prepare (face chips for the face descriptor), embed through the disk cache and write
     ``output`` by its suffix. Returns the number of items written."""
     from explorer.faces.acquisition import AcquisitionCache
@@ -35,7 +35,9 @@ def embed_to(data: str, model: str, output: Path, *, label_column: str | None = 
     with bar:
         if encoder is not None:
             dataset = encoder.prepare(dataset, progress=progress, store=AcquisitionCache(directory=cache_dir))
-        emb = embed_dataset(dataset, encoder, cache=EmbeddingCache(directory=cache_dir), progress=progress)
+        emb = embed_dataset(
+            dataset, encoder, cache=EmbeddingCache(directory=cache_dir), progress=progress, engine=engine
+        )
     suffix = output.suffix.lower()
     if suffix == ".parquet":
         body = to_parquet_bytes(emb)
@@ -61,7 +63,14 @@ def _choice(far: float | None, by: str | None):
 
 
 def threshold_to(
-    path: Path, output: Path, *, far: float | None, by: str | None, metric: str, label_column: str | None = None
+    path: Path,
+    output: Path,
+    *,
+    far: float | None,
+    by: str | None,
+    metric: str,
+    label_column: str | None = None,
+    engine=None,
 ) -> dict:
     """The Threshold page's card for all pairs of these embeddings, the threshold picked ``by``
     (``target FAR`` with ``far``, ``EER``, ...), written as JSON or Markdown by the suffix."""
@@ -74,7 +83,7 @@ def threshold_to(
     emb = read_embeddings(path, label_column=label_column)
     bar, progress = progress_bar("all pairs")
     with bar:
-        card = verification(emb, metric=metric, choice=choice, progress=progress).card
+        card = verification(emb, metric=metric, choice=choice, progress=progress, engine=engine).card
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(card_json(card) if output.suffix.lower() == ".json" else card_markdown(card).encode())
     return card
@@ -93,6 +102,7 @@ def evaluate_to(
     by: str | None = None,
     data: str | None = None,
     label_column: str | None = None,
+    engine=None,
 ):
     """The evaluation report of these embeddings (all pairs, or a pairs file's), as HTML,
     Markdown or JSON by the suffix; ``data``: where the items came from, for the error gallery's
@@ -108,7 +118,7 @@ def evaluate_to(
     protocol = read_protocol(pairs, emb.ids) if pairs is not None else None
     bar, progress = progress_bar("evaluating")
     with bar:
-        ev = evaluate(emb, metric=metric, choice=choice, protocol=protocol, progress=progress)
+        ev = evaluate(emb, metric=metric, choice=choice, protocol=protocol, progress=progress, engine=engine)
     if suffix == ".html":
         body = report_html(ev, thumbnails=thumbnails_of(data, emb.ids) if data else None).encode()
     elif suffix == ".md":

@@ -125,8 +125,13 @@ def embed_dataset(
     use_disk: bool | None = None,
     batch_size: int | None = None,
     progress: Progress = None,
+    engine=None,
 ) -> Embeddings:
     """Embed a dataset (or take its vectors as they are when they are embeddings already).
+
+    ``engine``: who runs the encoder over the items (an object with ``embed_items`` like this
+    module's; :class:`explorer.distributed.embedding.RayEmbedding`: an actor pool on Ray). Default:
+    this process.
 
     ``use_disk`` defaults to: disk cache for bundled/server data, memory only for uploads
     (personal data) unless the operator set ``EXPLORER_CACHE_UPLOADS``.
@@ -143,7 +148,8 @@ def embed_dataset(
         if progress:
             progress(1.0, "loaded from cache")
         return hit
-    vectors = embed_items(encoder, dataset.items, batch_size=batch_size, progress=progress)
+    run = embed_items if engine is None else engine.embed_items
+    vectors = run(encoder, dataset.items, batch_size=batch_size, progress=progress)
     emb = Embeddings(
         vectors, dataset.labels, dataset.ids, _provenance(dataset, encoder, encoder.preprocessing_key(), vectors.shape)
     )

@@ -1,0 +1,73 @@
+"""The encoder on Ray: a Ray Data job whose rows are the batches of the single-process path, run
+by a fixed pool of actors with ``map_batches``; each actor holds the encoder and reads the items
+from the object store. The batches are the single-process ones, so the embeddings are too."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.distributed.cluster import connected
+from explorer.errors import InputError
+
+
+class _Embedder:
+    """One actor: the encoder and the items, fetched once; each call embeds whole batches."""
+
+    def __init__(self, shared: list, threads: int):
+        import ray
+
+        self.encoder, self.items = ray.get(shared[0])
+        if hasattr(self.encoder, "threads"):
+            self.encoder.threads = threads  # one actor per logical CPU it was given
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows, vectors = [], []
+        for start, stop in zip(batch["start"], batch["stop"], strict=True):
+            vectors.append(self.encoder.encode(self.items[int(start) : int(stop)]))
+            rows.append(np.arange(start, stop, dtype=np.int64))
+        return {"row": np.concatenate(rows), "vector": np.concatenate(vectors).astype(np.float32, copy=False)}
+
+
+class RayEmbedding:
+    """Embeds with ``actors`` actors of ``threads`` torch threads each. On a local cluster the
+    cluster gets one logical CPU more than the actors: Ray Data's read and collect tasks need one,
+    and an actor pool as large as the CPU count starves them and hangs."""
+
+    def __init__(self, actors: int = 1, *, address: str | None = None, threads: int = 1):
+        if actors < 1:
+            raise InputError("--actors must be at least 1")
+        self.actors, self.address, self.threads = actors, address, threads
+
+    def embed_items(self, encoder, items, *, batch_size: int | None = None, progress=None) -> np.ndarray:
+        n = len(items)
+        if not n:
+            raise InputError("nothing to embed: the dataset is empty")
+        size = batch_size or encoder.batch_size
+        starts = np.arange(0, n, size)
+        rows = [{"start": int(s), "stop": int(min(s + size, n))} for s in starts]
+        with connected(self.address, cpus=self.actors * self.threads + 1) as ray:
+            try:
+                shared = ray.put((encoder, items))
+            except Exception as exc:  # noqa: BLE001 - what cannot be shipped, said in one line
+                raise InputError(f"this model cannot be sent to Ray workers: {type(exc).__name__}: {exc}") from None
+            ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), 4 * self.actors))
+            out = ds.map_batches(
+                _Embedder,
+                batch_size=1,
+                compute=ray.data.ActorPoolStrategy(size=self.actors),
+                fn_constructor_args=([shared], self.threads),
+                num_cpus=self.threads,
+                batch_format="numpy",
+                max_restarts=0,  # its arguments live in this job's object store: no restart after it
+            )
+            vectors, done = None, 0
+            for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
+                if vectors is None:
+                    vectors = np.empty((n, batch["vector"].shape[1]), np.float32)
+                vectors[batch["row"]] = batch["vector"]
+                done += len(batch["row"])
+                if progress:
+                    progress(done / n, f"embedded {done:,} / {n:,} on Ray ({self.actors} actors)")
+        if done != n:
+            raise RuntimeError(f"Ray returned {done:,} of {n:,} embeddings")
+        return vectors

@@ -1,0 +1,95 @@
+"""Ray engines: the encoder in a Ray Data actor pool and the all-pairs pass as Ray tasks give the
+single-process results exactly. They need the [ray] extra (pip install '.[ray]'); without it they
+skip, unless REQUIRE_RAY=1 (CI) makes that a failure."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from explorer.cli import main
+
+try:
+    import ray
+    import ray.data  # noqa: F401
+except ImportError:
+    if os.environ.get("REQUIRE_RAY") == "1":
+        raise
+    ray = None
+
+needs_ray = pytest.mark.skipif(ray is None, reason="the [ray] extra is not installed: pip install '.[ray]'")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local cluster with one logical CPU more than the largest actor pool used here."""
+    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@needs_ray
+def test_an_actor_pool_gives_the_single_process_embeddings(cluster):
+    from explorer.data.digits import load_digits
+    from explorer.distributed.embedding import RayEmbedding
+    from explorer.models.checkpoints import load_default_encoder
+    from explorer.models.embedding import embed_items
+
+    items, encoder = load_digits().items, load_default_encoder()
+    here = embed_items(encoder, items, batch_size=200)
+    for actors in (1, 2):
+        there = RayEmbedding(actors).embed_items(encoder, items, batch_size=200)
+        np.testing.assert_array_equal(there, here)
+
+
+@needs_ray
+def test_ray_tasks_give_the_in_process_counts_and_tails(cluster):
+    from explorer.analysis.pairs import all_pairs
+    from explorer.distributed.pairs import RayPairs
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 50, 2500)
+    x = (rng.normal(size=(50, 16))[y] + rng.normal(size=(2500, 16))).astype(np.float32)
+    here = all_pairs(x, y, metric="euclidean", block=512, k_tail=5000)
+    there = all_pairs(x, y, metric="euclidean", block=512, k_tail=5000, engine=RayPairs(tasks=4))
+    np.testing.assert_array_equal(there.impostor_hist, here.impostor_hist)
+    np.testing.assert_array_equal(there.genuine_hist, here.genuine_hist)
+    for side in ("impostor", "genuine"):
+        u, v = getattr(there, side), getattr(here, side)
+        np.testing.assert_array_equal(u.values, v.values)
+        np.testing.assert_array_equal(u.a, v.a)
+        np.testing.assert_array_equal(u.b, v.b)
+        assert u.cover == v.cover
+    np.testing.assert_allclose(there.impostor_moments, here.impostor_moments, rtol=1e-12)
+
+
+@needs_ray
+def test_the_command_line_on_ray_writes_what_it_writes_here(cluster, tmp_path, monkeypatch):
+    import json
+
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))  # no cached embeddings: Ray runs
+    here, there = tmp_path / "here.parquet", tmp_path / "ray.parquet"
+    assert CliRunner().invoke(main, ["embed", "digits", "-o", str(here)]).exit_code == 0
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache2"))
+    res = CliRunner().invoke(main, ["embed", "digits", "--engine", "ray", "--actors", "2", "-o", str(there)])
+    assert res.exit_code == 0, res.output
+    a, b = pq.read_table(here).to_pandas(), pq.read_table(there).to_pandas()
+    assert a.equals(b)
+    cards = []
+    for extra in ([], ["--engine", "ray", "--tasks", "3"]):
+        out = tmp_path / f"card{len(extra)}.json"
+        res = CliRunner().invoke(main, ["threshold", str(here), "--far", "1e-3", "-o", str(out), *extra])
+        assert res.exit_code == 0, res.output
+        cards.append({k: v for k, v in json.loads(out.read_text()).items() if k != "created"})
+    assert cards[0] == cards[1]
+
+
+def test_without_the_extra_the_engine_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as without the extra
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
+    res = CliRunner().invoke(main, ["embed", "digits", "--engine", "ray", "-o", str(tmp_path / "x.parquet")])
+    assert res.exit_code == 2 and "pip install '.[ray]'" in res.output and "Traceback" not in res.output
