@@ -42,7 +42,7 @@ test: install-dev install-ray
 lint: install-dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-bench: install-dev
+bench: install-dev install-ray
 	$(PY) benchmarks/bench_embedding.py
 	$(PY) benchmarks/bench_verification.py
 	$(PY) benchmarks/bench_exactness.py
@@ -51,6 +51,7 @@ bench: install-dev
 	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_faces.py
+	$(PY) benchmarks/bench_ray.py
 
 model: install
 	$(PY) scripts/train_default_model.py

@@ -42,7 +42,12 @@ def test_the_overflow_path_too(monkeypatch):
     here = all_pairs(x, y, block=128, k_tail=40)
     _same(all_pairs(x, y, block=128, k_tail=40, engine=InTasks(3)), here)
     brute = np.sort(
-        [((x[i].astype(np.float64) - x[j]) ** 2).sum() ** 0.5 for i in range(len(x)) for j in range(i + 1, len(x)) if y[i] != y[j]]
+        [
+            ((x[i].astype(np.float64) - x[j]) ** 2).sum() ** 0.5
+            for i in range(len(x))
+            for j in range(i + 1, len(x))
+            if y[i] != y[j]
+        ]
     )
     t = here.impostor
     np.testing.assert_allclose(t.values, brute[: len(t.values)], rtol=1e-12)

@@ -50,8 +50,8 @@ def quiet(ray) -> None:
     """No Ray Data progress lines on stdout: the command line draws its own bar."""
     import logging
 
+    for name in ("ray.data", "ray"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
-    for name in ("ray.data", "ray"):
-        logging.getLogger(name).setLevel(logging.WARNING)

@@ -58,7 +58,6 @@ class RayEmbedding:
                 fn_constructor_args=([shared], self.threads),
                 num_cpus=self.threads,
                 batch_format="numpy",
-                max_restarts=0,  # its arguments live in this job's object store: no restart after it
             )
             vectors, done = None, 0
             for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
