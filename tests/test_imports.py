@@ -51,7 +51,7 @@ ALLOWED = {
     "report": FOUNDATION | {"analysis", "data", "models"},
     "summary": FOUNDATION | {"analysis", "data", "models"},
     "workspace": FOUNDATION | {"data", "models"},
-    "distributed": FOUNDATION | {"analysis"},
+    "distributed": FOUNDATION | {"analysis", "data", "models"},
     "evaluation": FOUNDATION | {"analysis", "data", "models", "report"},
     "evaluation_report": {"analysis", "evaluation", "plots", "report"},
     "cli": FOUNDATION

@@ -93,3 +93,33 @@ def test_without_the_extra_the_engine_says_how_to_install_it(tmp_path, monkeypat
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path))
     res = CliRunner().invoke(main, ["embed", "digits", "--engine", "ray", "-o", str(tmp_path / "x.parquet")])
     assert res.exit_code == 2 and "pip install '.[ray]'" in res.output and "Traceback" not in res.output
+
+
+@needs_ray
+def test_a_folder_read_by_the_actors_gives_the_loaders_embeddings(cluster, att_faces, tmp_path):
+    """The actors read and decode the images themselves: the same items, order and vectors as
+    the single-process loader; a file that does not decode is listed, not fatal."""
+    import shutil
+
+    from explorer.data.folders import load_directory
+    from explorer.distributed.embedding import RayEmbedding
+    from explorer.models.checkpoints import load_default_encoder
+    from explorer.models.embedding import embed_dataset
+
+    folder = tmp_path / "faces"
+    for person in ("s1", "s2", "s10", "s3"):
+        shutil.copytree(att_faces / person, folder / person)
+    (folder / "s3" / "broken.pgm").write_bytes(b"P5 not really an image")
+    encoder = load_default_encoder()
+    want = embed_dataset(load_directory(folder), encoder)
+    emb, failures = RayEmbedding(2).embed_folder(folder, encoder)
+    assert list(emb.ids) == list(want.ids) and list(emb.labels) == list(want.labels)
+    np.testing.assert_array_equal(emb.vectors, want.vectors)
+    assert [f.path for f in failures] == ["s3/broken.pgm"]
+    assert emb.provenance["checkpoint_hash"] == want.provenance["checkpoint_hash"]
+    out = tmp_path / "faces.npz"
+    res = CliRunner().invoke(main, ["embed", str(folder), "--engine", "ray", "--actors", "2", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "skipped s3/broken.pgm" in res.output
+    with np.load(out, allow_pickle=False) as z:
+        np.testing.assert_array_equal(z["vectors"], want.vectors)

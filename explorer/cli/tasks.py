@@ -4,6 +4,7 @@ library with a progress bar and writing its output by the file's suffix."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 
@@ -20,16 +21,23 @@ def embed_to(data: str, model: str, output: Path, *, label_column: str | None = 
     ``output`` by its suffix. Returns the number of items written."""
     from explorer.faces.acquisition import AcquisitionCache
     from explorer.models.embedding import EmbeddingCache, embed_dataset
-    from explorer.summary import to_csv_bytes, to_parquet_bytes
 
     if output.suffix.lower() not in OUTPUTS:
         raise InputError(f"{output}: write .parquet, .csv or .npz")
+    folder = Path(data).expanduser().is_dir()
+    encoder = load_model(model, SimpleNamespace(kind="image")) if folder else None
+    if folder and engine is not None and engine.streams(encoder):  # the actors read the images themselves
+        bar, progress = progress_bar("reading and embedding")
+        with bar:
+            emb, failures = engine.embed_folder(data, encoder, progress=progress)
+        _skipped(failures)
+        _write(emb, output)
+        return emb.n
     bar, progress = progress_bar("loading")
     with bar:
         dataset = load_data(data, label_column=label_column, progress=progress)
-    for failure in dataset.failures[:10]:
-        click.echo(f"skipped {failure.path}: {failure.reason}", err=True)
-    encoder = load_model(model, dataset)
+    _skipped(dataset.failures)
+    encoder = encoder if folder else load_model(model, dataset)
     cache_dir = config.settings().cache_dir
     bar, progress = progress_bar("embedding")
     with bar:
@@ -38,6 +46,20 @@ def embed_to(data: str, model: str, output: Path, *, label_column: str | None = 
         emb = embed_dataset(
             dataset, encoder, cache=EmbeddingCache(directory=cache_dir), progress=progress, engine=engine
         )
+    _write(emb, output)
+    return emb.n
+
+
+def _skipped(failures) -> None:
+    for failure in failures[:10]:
+        click.echo(f"skipped {failure.path}: {failure.reason}", err=True)
+    if len(failures) > 10:
+        click.echo(f"... and {len(failures) - 10:,} more", err=True)
+
+
+def _write(emb, output: Path) -> None:
+    from explorer.summary import to_csv_bytes, to_parquet_bytes
+
     suffix = output.suffix.lower()
     if suffix == ".parquet":
         body = to_parquet_bytes(emb)
@@ -47,7 +69,6 @@ def embed_to(data: str, model: str, output: Path, *, label_column: str | None = 
         body = emb.to_npz()
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(body)
-    return emb.n
 
 
 def _choice(far: float | None, by: str | None):

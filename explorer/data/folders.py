@@ -26,6 +26,36 @@ def strip_wrapper(paths: list[str]) -> str:
     return ""
 
 
+def select_images(paths: list[str], skipped: Iterable[tuple[str, str]] = ()) -> tuple[list[tuple[str, int]], list]:
+    """Which of ``paths`` (laid out as ``identity/file``) are images to load, as (id, index into
+    ``paths``) in natural order of the id, and the failures: names outside an identity folder, of
+    another kind, or given twice. Raises ``UnsafeInputError`` for an unsafe name."""
+    names = [check_member_name(p) for p in paths]
+    failures = [LoadFailure(p, r) for p, r in skipped]
+    seen: set[str] = set()
+    unique = []
+    for k, p in enumerate(names):  # an archive may hold one name twice: ids must be unique
+        if not p or any(j in p for j in _JUNK):
+            continue
+        if p in seen:
+            failures.append(LoadFailure(p, "the same path again in the archive (the first one is used)"))
+        else:
+            seen.add(p)
+            unique.append((p, k))
+    wrapper = strip_wrapper([p for p, _ in unique])
+    chosen = []
+    for path, k in unique:
+        rel = path[len(wrapper) :] if wrapper else path
+        if "/" not in rel:
+            failures.append(LoadFailure(path, "not inside an identity folder (expected identity/image)"))
+        elif not rel.lower().endswith(config.IMAGE_EXTENSIONS):
+            failures.append(LoadFailure(path, "not an image file (skipped)"))
+        else:
+            chosen.append((rel, k))
+    chosen.sort(key=lambda pk: natural_key(pk[0]))
+    return chosen, failures
+
+
 def dataset_from_files(
     files: Iterable[tuple[str, bytes]],
     *,
@@ -39,29 +69,9 @@ def dataset_from_files(
     Files outside an identity folder or with another extension are skipped and listed; images
     that fail to decode are listed with the reason. Raises ``InputError`` when no image loads.
     """
-    files = [(check_member_name(p), b) for p, b in files]
-    files = [(p, b) for p, b in files if p and not any(j in p for j in _JUNK)]
-    failures = [LoadFailure(p, r) for p, r in skipped]
-    seen: set[str] = set()
-    unique = []
-    for p, b in files:  # an archive may hold one name twice: ids must be unique
-        if p in seen:
-            failures.append(LoadFailure(p, "the same path again in the archive (the first one is used)"))
-        else:
-            seen.add(p)
-            unique.append((p, b))
-    files = unique
-    wrapper = strip_wrapper([p for p, _ in files])
-    candidates = []
-    for path, blob in files:
-        rel = path[len(wrapper) :] if wrapper else path
-        if "/" not in rel:
-            failures.append(LoadFailure(path, "not inside an identity folder (expected identity/image)"))
-        elif not rel.lower().endswith(config.IMAGE_EXTENSIONS):
-            failures.append(LoadFailure(path, "not an image file (skipped)"))
-        else:
-            candidates.append((rel, blob))
-    candidates.sort(key=lambda pb: natural_key(pb[0]))
+    files = list(files)
+    chosen, failures = select_images([p for p, _ in files], skipped)
+    candidates = [(rel, files[k][1]) for rel, k in chosen]
     ids, labels, images, thumbs, chunks = [], [], [], [], []
     budget, kept = config.settings().max_load_pixels, 0
     for i, (rel, blob) in enumerate(candidates):
@@ -113,11 +123,10 @@ def load_zip(data: bytes, *, name: str = "upload.zip", origin: str = "upload", p
     return dataset_from_files(files, name=name, origin=origin, skipped=skipped, progress=progress)
 
 
-def load_directory(root: str | Path, *, allowed_roots: list[Path] | None = None, progress: Progress = None) -> Dataset:
-    """An image folder Dataset from a folder on the server's disk.
-
-    ``allowed_roots`` (from operator settings) limits which folders visitors may open.
-    """
+def list_directory(root: str | Path, *, allowed_roots: list[Path] | None = None) -> tuple[Path, list[tuple[str, Path]]]:
+    """The folder (resolved) and its files as (relative path, path), symlinks left out, within the
+    byte and file budgets (EXPLORER_MAX_ARCHIVE_BYTES / _FILES). ``allowed_roots`` (from operator
+    settings) limits which folders visitors may open."""
     shown = str(root)[:200] + ("..." if len(str(root)) > 200 else "")
     try:
         root = Path(root).expanduser().resolve()
@@ -143,10 +152,20 @@ def load_directory(root: str | Path, *, allowed_roots: list[Path] | None = None,
             raise UnsafeInputError(
                 f"folder refused: over {config.settings().max_archive_bytes:,} bytes in all (EXPLORER_MAX_ARCHIVE_BYTES)"
             )
-        rel = path.relative_to(root).as_posix()
-        files.append((rel, path.read_bytes()))
+        files.append((path.relative_to(root).as_posix(), path))
         if len(files) > config.settings().max_archive_files:
             raise UnsafeInputError(
                 f"folder refused: over {config.settings().max_archive_files:,} files (EXPLORER_MAX_ARCHIVE_FILES)"
             )
-    return dataset_from_files(files, name=root.name, origin="server", progress=progress)
+    return root, files
+
+
+def load_directory(root: str | Path, *, allowed_roots: list[Path] | None = None, progress: Progress = None) -> Dataset:
+    """An image folder Dataset from a folder on the server's disk.
+
+    ``allowed_roots`` (from operator settings) limits which folders visitors may open.
+    """
+    root, files = list_directory(root, allowed_roots=allowed_roots)
+    return dataset_from_files(
+        [(rel, path.read_bytes()) for rel, path in files], name=root.name, origin="server", progress=progress
+    )

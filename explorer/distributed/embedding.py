@@ -54,7 +54,7 @@ class RayEmbedding:
             out = ds.map_batches(
                 _Embedder,
                 batch_size=1,
-                compute=ray.data.ActorPoolStrategy(size=self.actors),
+                compute=ray.data.ActorPoolStrategy(size=min(self.actors, len(rows))),
                 fn_constructor_args=([shared], self.threads),
                 num_cpus=self.threads,
                 batch_format="numpy",
@@ -70,3 +70,17 @@ class RayEmbedding:
         if done != n:
             raise RuntimeError(f"Ray returned {done:,} of {n:,} embeddings")
         return vectors
+
+    def streams(self, encoder) -> bool:
+        """Whether a folder of images can go to this engine as paths (see :mod:`folder_job`)."""
+        from explorer.distributed.folder_job import streamable
+
+        return encoder is not None and streamable(encoder)
+
+    def embed_folder(self, root, encoder, *, progress=None):
+        """(Embeddings, failures) of an image folder read, decoded and embedded by the actors."""
+        from explorer.distributed.folder_job import embed_folder
+
+        return embed_folder(
+            root, encoder, actors=self.actors, address=self.address, threads=self.threads, progress=progress
+        )

@@ -140,7 +140,9 @@ def embed_dataset(
         use_disk = dataset.origin != "upload" or config.settings().cache_uploads
     if dataset.kind == "vector" and dataset.is_embedding:
         vectors = np.asarray(dataset.items, dtype=np.float32)
-        return Embeddings(vectors, dataset.labels, dataset.ids, _provenance(dataset, None, "as loaded", vectors.shape))
+        return Embeddings(
+            vectors, dataset.labels, dataset.ids, provenance_of(dataset, None, "as loaded", vectors.shape)
+        )
     if encoder is None:
         raise InputError("this data needs a model to embed it: choose a checkpoint")
     key = cache_key(dataset.content_hash, encoder.model_info.checkpoint_hash, encoder.preprocessing_key())
@@ -151,14 +153,17 @@ def embed_dataset(
     run = embed_items if engine is None else engine.embed_items
     vectors = run(encoder, dataset.items, batch_size=batch_size, progress=progress)
     emb = Embeddings(
-        vectors, dataset.labels, dataset.ids, _provenance(dataset, encoder, encoder.preprocessing_key(), vectors.shape)
+        vectors,
+        dataset.labels,
+        dataset.ids,
+        provenance_of(dataset, encoder, encoder.preprocessing_key(), vectors.shape),
     )
     if cache is not None:
         cache.put(key, emb, use_disk=use_disk)
     return emb
 
 
-def _provenance(dataset: Dataset, encoder: Encoder | None, preprocessing: str, shape) -> dict:
+def provenance_of(dataset: Dataset, encoder: Encoder | None, preprocessing: str, shape) -> dict:
     return {
         "data_name": dataset.name,
         "data_hash": dataset.content_hash,

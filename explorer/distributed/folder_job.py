@@ -1,0 +1,123 @@
+"""An image folder embedded on Ray end to end: the command lists the files (the images the
+single-process loader would choose, in its order), the actors read, decode and embed them batch
+by batch, and only paths travel in and vectors out, so the command never holds the images.
+
+The batches are the single-process ones where every image decodes. The data's hash is streamed:
+sha256 over each image's own hash (of its id, label and bytes), in order, since no one process
+sees every byte; embeddings of the same folder by the single process carry a different hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from explorer.data.dataset import LoadFailure, hash_parts
+from explorer.data.folders import list_directory, select_images
+from explorer.distributed.cluster import connected
+from explorer.errors import InputError
+from explorer.models.embedding import Embeddings, provenance_of
+from explorer.models.encoder import Encoder
+
+
+def streamable(encoder) -> bool:
+    """Encoders that embed decoded images as they are (not the face descriptor, which cuts face
+    chips from the whole set first)."""
+    return type(encoder).prepare is Encoder.prepare
+
+
+class _FolderEmbedder:
+    """One actor: reads, decodes and embeds whole batches of the listed files."""
+
+    def __init__(self, shared: list, threads: int):
+        import ray
+
+        self.encoder, self.paths, self.ids, self.labels = ray.get(shared[0])
+        if hasattr(self.encoder, "threads"):
+            self.encoder.threads = threads
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from explorer.data.images import decode_image
+
+        rows, vectors, reasons, digests = [], [], [], []
+        for start, stop in zip(batch["start"], batch["stop"], strict=True):
+            images, ok = [], []
+            for r in range(int(start), int(stop)):
+                try:
+                    blob = Path(self.paths[r]).read_bytes()
+                    images.append(decode_image(blob))
+                except (OSError, InputError) as exc:  # one bad image never sinks the set
+                    rows.append(r)
+                    reasons.append(str(exc) or type(exc).__name__)
+                    digests.append("")
+                    vectors.append(None)
+                    continue
+                ok.append(len(rows))
+                rows.append(r)
+                reasons.append("")
+                digests.append(hash_parts([self.ids[r].encode(), self.labels[r].encode(), blob]))
+                vectors.append(None)
+            if images:
+                out = self.encoder.encode(images)
+                for j, at in enumerate(ok):
+                    vectors[at] = out[j]
+        dim = next((len(v) for v in vectors if v is not None), 1)
+        filled = np.stack([v if v is not None else np.full(dim, np.nan, np.float32) for v in vectors])
+        return {
+            "row": np.asarray(rows, np.int64),
+            "vector": filled.astype(np.float32, copy=False),
+            "reason": np.asarray(reasons, dtype=object),
+            "digest": np.asarray(digests, dtype=object),
+        }
+
+
+def embed_folder(root: str | Path, encoder, *, actors: int = 1, address: str | None = None, threads: int = 1,
+                 progress=None) -> tuple[Embeddings, list[LoadFailure]]:  # fmt: skip
+    """Embeddings of the images under ``root`` (one sub-folder per identity) and what failed."""
+    root, files = list_directory(root)
+    chosen, failures = select_images([rel for rel, _ in files])
+    if not chosen:
+        raise InputError(f"no loadable images found under {root}: expected one folder per identity holding images")
+    ids = [rel for rel, _ in chosen]
+    labels = [rel.split("/", 1)[0] for rel in ids]
+    paths = [str(files[k][1]) for _, k in chosen]
+    n, size = len(ids), encoder.batch_size
+    descriptors = [{"start": s, "stop": min(s + size, n)} for s in range(0, n, size)]
+    vectors, reason, digest, done = None, [""] * n, [""] * n, 0
+    with connected(address, cpus=actors * threads + 1) as ray:
+        shared = ray.put((encoder, paths, ids, labels))
+        ds = ray.data.from_items(descriptors, override_num_blocks=min(len(descriptors), 4 * actors))
+        out = ds.map_batches(
+            _FolderEmbedder,
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=min(actors, len(descriptors))),
+            fn_constructor_args=([shared], threads),
+            num_cpus=threads,
+            batch_format="numpy",
+        )
+        for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
+            if vectors is None:
+                vectors = np.full((n, batch["vector"].shape[1]), np.nan, np.float32)
+            vectors[batch["row"]] = batch["vector"]
+            for r, why, d in zip(batch["row"], batch["reason"], batch["digest"], strict=True):
+                reason[r], digest[r] = str(why), str(d)
+            done += len(batch["row"])
+            if progress:
+                progress(done / n, f"read and embedded {done:,} / {n:,} on Ray ({actors} actors)")
+    ok = np.array([not why for why in reason])
+    failures += [LoadFailure(ids[r], reason[r]) for r in np.flatnonzero(~ok)]
+    if not ok.any():
+        raise InputError(f"no image under {root} could be decoded ({len(failures)} failures)")
+    data_hash = hashlib.sha256("".join(d for d in digest if d).encode()).hexdigest()
+    source = SimpleNamespace(name=root.name, content_hash=data_hash, origin="server")
+    kept = vectors[ok]
+    emb = Embeddings(
+        kept,
+        np.asarray(labels)[ok],
+        np.asarray(ids)[ok],
+        provenance_of(source, encoder, encoder.preprocessing_key(), kept.shape),
+    )
+    return emb, failures
