@@ -19,9 +19,11 @@ from explorer import plots
 from explorer.analysis.galleries import Pair
 from explorer.analysis.headline import tar_rows
 from explorer.evaluation import Evaluation
+from explorer.markdown import plain
 from explorer.report import card_markdown, json_safe
 
 RETRIEVAL = (("precision_at_1", "Precision@1"), ("r_precision", "R-Precision"), ("map_at_r", "MAP@R"))
+PAIR_TEXT = ("a", "label_a", "b", "label_b")
 WORST_CLASSES = 20  # classes listed in the Markdown / HTML tables (the JSON holds them all)
 
 
@@ -108,13 +110,15 @@ def report_json(ev: Evaluation) -> bytes:
     return json.dumps(report_dict(ev), indent=2, allow_nan=False, default=_plain).encode()
 
 
-def markdown_table(rows: list[dict]) -> str:
+def markdown_table(rows: list[dict], text: tuple[str, ...] = ()) -> str:
+    """Rows as a Markdown table; the ``text`` columns (ids, labels: the data's own words) escaped
+    so that they read as written."""
     if not rows:
         return ""
     keys = list(rows[0])
-    cell = lambda x: str(x).replace("|", "\\|")  # noqa: E731
+    cell = lambda k, x: plain(x) if k in text else str(x).replace("|", "\\|")  # noqa: E731
     lines = ["| " + " | ".join(keys) + " |", "| " + " | ".join("---" for _ in keys) + " |"]
-    return "\n".join(lines + ["| " + " | ".join(cell(r[k]) for k in keys) + " |" for r in rows])
+    return "\n".join(lines + ["| " + " | ".join(cell(k, r[k]) for k in keys) + " |" for r in rows])
 
 
 def _retrieval_rows(ev: Evaluation) -> list[dict]:
@@ -177,7 +181,7 @@ def report_markdown(ev: Evaluation) -> str:
             "## Retrieval",
             markdown_table(_retrieval_rows(ev)),
             "### Worst classes",
-            markdown_table(_worst_rows(ev)),
+            markdown_table(_worst_rows(ev), ("class",)),
         ]
     if ev.clusters is not None:
         parts += [
@@ -185,9 +189,9 @@ def report_markdown(ev: Evaluation) -> str:
             markdown_table(_cluster_rows(ev)),
         ]
     parts += ["## Errors at the threshold", "### False accepts (closest impostor pairs accepted)"]
-    parts.append(markdown_table(_error_rows(ev, v.false_accepts)) or "None.")
+    parts.append(markdown_table(_error_rows(ev, v.false_accepts), PAIR_TEXT) or "None.")
     parts.append("### False rejects (farthest genuine pairs rejected)")
-    parts.append(markdown_table(_error_rows(ev, v.false_rejects)) or "None.")
+    parts.append(markdown_table(_error_rows(ev, v.false_rejects), PAIR_TEXT) or "None.")
     if ev.notes:
         parts += ["## Notes", "\n".join(f"- {n}" for n in ev.notes)]
     parts.append("#" + card_markdown(v.card).replace("\n## ", "\n### "))  # the card, a section of the report

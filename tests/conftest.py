@@ -88,3 +88,16 @@ def open_faces_workspace(att_faces: Path, tmp_path: Path, monkeypatch, people: i
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def assert_same_pair_scores(s, t) -> None:
+    """Two PairScores with the same counts and exact tails bit for bit (and sums to rounding)."""
+    np.testing.assert_array_equal(s.impostor_hist, t.impostor_hist)
+    np.testing.assert_array_equal(s.genuine_hist, t.genuine_hist)
+    for side in ("impostor", "genuine"):
+        u, v = getattr(s, side), getattr(t, side)
+        np.testing.assert_array_equal(u.values, v.values)
+        np.testing.assert_array_equal(u.a, v.a)
+        np.testing.assert_array_equal(u.b, v.b)
+        assert u.cover == v.cover
+    np.testing.assert_allclose(s.impostor_moments, t.impostor_moments, rtol=1e-12)

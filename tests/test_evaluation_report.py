@@ -74,15 +74,18 @@ def test_the_three_formats_hold_the_same_figures(ev):
 
 
 def test_thumbnails_are_data_urls_and_text_is_escaped(blobs):
-    emb = Embeddings(blobs.vectors, blobs.labels.astype(object), blobs.ids.copy(), {})
-    emb.ids[0] = "<script>alert(1)</script>"
+    emb = Embeddings(blobs.vectors, blobs.labels.astype(object), blobs.ids.astype(object), {})
     ev = evaluate(emb, choice=ThresholdChoice("EER"))
+    shown = ev.verification.false_accepts[0].a  # an item the error gallery shows
+    ev.ids[shown] = "<script>alert(1)</script>![x](http://elsewhere.example/t.png)"
     thumbs = [np.full((8, 8), k % 255, np.uint8) for k in range(emb.n)]
     page = report_html(ev, thumbnails=thumbs)
-    assert "<script>alert(1)</script>" not in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count('<img src="data:image/png;base64,') == 2 * (
         len(ev.verification.false_accepts) + len(ev.verification.false_rejects)
     )
+    md = report_markdown(ev)
+    assert "\\<script\\>alert(1)\\</script\\>\\!\\[x\\](http" in md  # read as written, never fetched
 
 
 def _vector_table(tmp_path, emb: Embeddings):

@@ -39,7 +39,7 @@ def test_ui_needs_streamlit_and_only_ui_imports_it():
 
 # What each part of the library may import of the others (docs/architecture.md); any import, at the
 # top of a module or inside a function, counts.
-FOUNDATION = {"config", "errors", "fileio", "compute"}
+FOUNDATION = {"config", "errors", "fileio", "compute", "markdown"}
 ALLOWED = {
     "foundation": FOUNDATION,
     "data": FOUNDATION,
@@ -53,7 +53,7 @@ ALLOWED = {
     "workspace": FOUNDATION | {"data", "models"},
     "distributed": FOUNDATION | {"analysis", "data", "models"},
     "evaluation": FOUNDATION | {"analysis", "data", "models", "report"},
-    "evaluation_report": {"analysis", "evaluation", "plots", "report"},
+    "evaluation_report": {"analysis", "evaluation", "plots", "report", "markdown"},
     "cli": FOUNDATION
     | {"analysis", "data", "models", "faces", "report", "summary", "workspace", "evaluation", "evaluation_report"}
     | {"distributed", "training"},

@@ -3,6 +3,7 @@ counts and tails bit for bit."""
 
 import numpy as np
 import pytest
+from conftest import assert_same_pair_scores
 
 from explorer.analysis import pairs
 from explorer.analysis.pair_blocks import InTasks, split
@@ -16,23 +17,11 @@ def _data(n=1500, dim=12, classes=40, seed=0):
     return x, y
 
 
-def _same(s, t):
-    np.testing.assert_array_equal(s.impostor_hist, t.impostor_hist)
-    np.testing.assert_array_equal(s.genuine_hist, t.genuine_hist)
-    for side in ("impostor", "genuine"):
-        u, v = getattr(s, side), getattr(t, side)
-        np.testing.assert_array_equal(u.values, v.values)
-        np.testing.assert_array_equal(u.a, v.a)
-        np.testing.assert_array_equal(u.b, v.b)
-        assert u.cover == v.cover
-    np.testing.assert_allclose(s.impostor_moments, t.impostor_moments, rtol=1e-12)
-
-
 @pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine", "manhattan"])
 def test_tasks_give_the_in_process_counts_and_tails(metric):
     x, y = _data()
     here = all_pairs(x, y, metric=metric, block=256, k_tail=3000)
-    _same(all_pairs(x, y, metric=metric, block=256, k_tail=3000, engine=InTasks(5)), here)
+    assert_same_pair_scores(all_pairs(x, y, metric=metric, block=256, k_tail=3000, engine=InTasks(5)), here)
 
 
 def test_the_overflow_path_too(monkeypatch):
@@ -40,7 +29,7 @@ def test_the_overflow_path_too(monkeypatch):
     monkeypatch.setattr(pairs, "MIN_CAP", 64)
     x, y = _data(n=900, classes=9)
     here = all_pairs(x, y, block=128, k_tail=40)
-    _same(all_pairs(x, y, block=128, k_tail=40, engine=InTasks(3)), here)
+    assert_same_pair_scores(all_pairs(x, y, block=128, k_tail=40, engine=InTasks(3)), here)
     brute = np.sort(
         [
             ((x[i].astype(np.float64) - x[j]) ** 2).sum() ** 0.5
