@@ -275,3 +275,19 @@ def test_a_model_that_gives_zero_dimensions_is_refused():
     enc = Encoder(InputSpec(kind="vector", dim=3), 0, ModelInfo("m", "onnx", "h", "upload", {}))
     with pytest.raises(ModelOutputError, match="D >= 1"):
         enc._check(np.zeros((2, 0), np.float32), 2)
+
+
+def test_a_set_over_the_pixel_budget_is_refused_from_the_headers_before_decoding(monkeypatch):
+    """Each image's kept size is read from its header: a set over EXPLORER_MAX_LOAD_PIXELS costs
+    no decoding at all (a 65 KB zip of 40 MP PNGs once cost 43 s of decoding before its refusal)."""
+    from explorer.data import folders
+
+    monkeypatch.setenv("EXPLORER_MAX_LOAD_PIXELS", "5000")
+    png = image_bytes(np.full((50, 40), 9, np.uint8), "PNG")  # 2,000 pixels kept each
+    decoded = []
+    real = folders.decode_image
+    monkeypatch.setattr(folders, "decode_image", lambda b: decoded.append(1) or real(b))
+    with pytest.raises(UnsafeInputError, match=r"reached at a/2.png, image 3 of 3\).*EXPLORER_MAX_LOAD_PIXELS"):
+        load_zip(make_zip({f"a/{k}.png": png for k in range(3)}))
+    assert decoded == []
+    assert len(load_zip(make_zip({f"a/{k}.png": png for k in range(2)}))) == 2  # within it: loaded

@@ -8,7 +8,7 @@ from pathlib import Path
 from explorer import config
 from explorer.data.archive import check_member_name, read_zip
 from explorer.data.dataset import Dataset, LoadFailure, hash_parts
-from explorer.data.images import decode_image, thumbnail
+from explorer.data.images import decode_image, kept_pixels, thumbnail
 from explorer.data.order import natural_key
 from explorer.errors import InputError, UnsafeInputError
 
@@ -74,6 +74,19 @@ def dataset_from_files(
     candidates = [(rel, files[k][1]) for rel, k in chosen]
     ids, labels, images, thumbs, chunks = [], [], [], [], []
     budget, kept = config.settings().max_load_pixels, 0
+
+    def over(rel: str, i: int) -> UnsafeInputError:
+        return UnsafeInputError(
+            f"these images hold more than {budget:,} pixels in all (after scaling each to at most "
+            f"{config.settings().max_image_side:,} px a side; reached at {rel}, image {i + 1:,} of "
+            f"{len(candidates):,}): load fewer or smaller images, or raise EXPLORER_MAX_LOAD_PIXELS"
+        )
+
+    headed = 0  # the budget from the headers first: a set over it is refused before any decoding
+    for i, (rel, blob) in enumerate(candidates):
+        headed += kept_pixels(blob) or 0
+        if headed > budget:
+            raise over(rel, i)
     for i, (rel, blob) in enumerate(candidates):
         if progress and i % 16 == 0:
             progress(i / max(len(candidates), 1), f"decoding {rel}")
@@ -84,11 +97,7 @@ def dataset_from_files(
             continue
         kept += img.shape[0] * img.shape[1]
         if kept > budget:
-            raise UnsafeInputError(
-                f"these images hold more than {budget:,} pixels in all (after scaling each to at most "
-                f"{config.settings().max_image_side:,} px a side; reached at {rel}, image {i + 1:,} of "
-                f"{len(candidates):,}): load fewer or smaller images, or raise EXPLORER_MAX_LOAD_PIXELS"
-            )
+            raise over(rel, i)
         label = rel.split("/", 1)[0]
         ids.append(rel)
         labels.append(label)

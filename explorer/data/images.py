@@ -57,6 +57,21 @@ def decode_image(data: bytes, *, max_pixels: int | None = None, max_side: int | 
     return _to_array(img)
 
 
+def kept_pixels(data: bytes, *, max_side: int | None = None) -> int | None:
+    """How many pixels ``decode_image`` would keep of these bytes, read from the header alone (no
+    decoding: a budget over many images is checked before the work); None when the header is not
+    an image's (decoding then says why)."""
+    side = config.settings().max_image_side if max_side is None else max_side
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            w, h = Image.open(io.BytesIO(data)).size
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return None
+    scale = min(1.0, side / max(w, h, 1))
+    return int(round(w * scale)) * int(round(h * scale))
+
+
 def _to_array(img: Image.Image) -> np.ndarray:
     if img.mode in {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}:
         # 16-bit / float grey: scale the actual range to 0..255 rather than clip.
