@@ -116,3 +116,25 @@ def test_a_folder_read_by_the_actors_gives_the_loaders_embeddings(cluster, att_f
     assert "skipped s3/broken.pgm" in res.output
     with np.load(out, allow_pickle=False) as z:
         np.testing.assert_array_equal(z["vectors"], want.vectors)
+
+
+@needs_ray
+def test_the_face_descriptor_cuts_its_chips_in_the_actors(cluster, att_faces, tmp_path):
+    """Photos for the face descriptor: each actor cuts the aligned chips itself and describes
+    them; the single process's chips and descriptors, exactly."""
+    import shutil
+
+    from explorer.data.folders import load_directory
+    from explorer.distributed.embedding import RayEmbedding
+    from explorer.faces.encoder import FaceEncoder
+    from explorer.faces.pipeline import FaceSettings
+    from explorer.models.embedding import embed_dataset
+
+    folder = tmp_path / "faces"
+    for person in ("s1", "s2"):
+        shutil.copytree(att_faces / person, folder / person)
+    encoder = FaceEncoder(FaceSettings(crops=True))
+    want = embed_dataset(encoder.prepare(load_directory(folder)), encoder)
+    emb, failures = RayEmbedding(2).embed_folder(folder, encoder)
+    assert failures == [] and list(emb.ids) == list(want.ids)
+    np.testing.assert_array_equal(emb.vectors, want.vectors)

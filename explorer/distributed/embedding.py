@@ -72,10 +72,9 @@ class RayEmbedding:
         return vectors
 
     def streams(self, encoder) -> bool:
-        """Whether a folder of images can go to this engine as paths (see :mod:`folder_job`)."""
-        from explorer.distributed.folder_job import streamable
-
-        return encoder is not None and streamable(encoder)
+        """Whether a folder of images can go to this engine as paths (see :mod:`folder_job`): any
+        model of images."""
+        return encoder is not None
 
     def embed_folder(self, root, encoder, *, progress=None):
         """(Embeddings, failures) of an image folder read, decoded and embedded by the actors."""

@@ -1,8 +1,9 @@
 """An image folder embedded on Ray end to end: the command lists the files (the images the
-single-process loader would choose, in its order), the actors read, decode and embed them batch
-by batch, and only paths travel in and vectors out, so the command never holds the images.
+single-process loader would choose, in its order), the actors read, decode, acquire (a face
+descriptor's aligned chip: ``Encoder.acquire_item``) and embed them batch by batch, and only paths
+travel in and vectors out, so the command never holds the images.
 
-The batches are the single-process ones where every image decodes. The data's hash is streamed:
+The batches are the single-process ones where every image decodes and is acquired. The data's hash is streamed:
 sha256 over each image's own hash (of its id, label and bytes), in order, since no one process
 sees every byte; embeddings of the same folder by the single process carry a different hash.
 """
@@ -20,13 +21,6 @@ from explorer.data.folders import list_directory, select_images
 from explorer.distributed.cluster import connected
 from explorer.errors import InputError
 from explorer.models.embedding import Embeddings, provenance_of
-from explorer.models.encoder import Encoder
-
-
-def streamable(encoder) -> bool:
-    """Encoders that embed decoded images as they are (not the face descriptor, which cuts face
-    chips from the whole set first)."""
-    return type(encoder).prepare is Encoder.prepare
 
 
 class _FolderEmbedder:
@@ -48,13 +42,16 @@ class _FolderEmbedder:
             for r in range(int(start), int(stop)):
                 try:
                     blob = Path(self.paths[r]).read_bytes()
-                    images.append(decode_image(blob))
+                    item = self.encoder.acquire_item(decode_image(blob))
                 except (OSError, InputError) as exc:  # one bad image never sinks the set
+                    item = str(exc) or type(exc).__name__
+                if isinstance(item, str):  # not decoded, or no face in it
                     rows.append(r)
-                    reasons.append(str(exc) or type(exc).__name__)
+                    reasons.append(item)
                     digests.append("")
                     vectors.append(None)
                     continue
+                images.append(item)
                 ok.append(len(rows))
                 rows.append(r)
                 reasons.append("")
@@ -64,8 +61,8 @@ class _FolderEmbedder:
                 out = self.encoder.encode(images)
                 for j, at in enumerate(ok):
                     vectors[at] = out[j]
-        dim = next((len(v) for v in vectors if v is not None), 1)
-        filled = np.stack([v if v is not None else np.full(dim, np.nan, np.float32) for v in vectors])
+        gap = np.full(self.encoder.out_dim, np.nan, np.float32)  # a failed item's row (dropped by the driver)
+        filled = np.stack([gap if v is None else v for v in vectors])
         return {
             "row": np.asarray(rows, np.int64),
             "vector": filled.astype(np.float32, copy=False),

@@ -11,7 +11,7 @@ import numpy as np
 from explorer.errors import InputError
 from explorer.faces import models
 from explorer.faces.acquisition import AcquisitionCache, acquire_dataset
-from explorer.faces.pipeline import CHIP_SIZE, DEFAULT_SETTINGS, FaceSettings, describe
+from explorer.faces.pipeline import CHIP_SIZE, DEFAULT_SETTINGS, Face, FaceSettings, acquire, describe
 from explorer.models.encoder import Encoder, ModelInfo
 from explorer.models.spec import InputSpec
 
@@ -49,6 +49,11 @@ class FaceEncoder(Encoder):
         if store is not None:
             return store.get_or_acquire(dataset, self.settings, progress=progress)
         return acquire_dataset(dataset, self.settings, progress=progress)
+
+    def acquire_item(self, image):
+        """The photo's aligned face chip, or the failure to acquire (as ``prepare`` lists it)."""
+        got = acquire(image, self.settings)
+        return got.chip if isinstance(got, Face) else f"failure to acquire: {got}"
 
     def preprocess(self, items) -> np.ndarray:
         chips = [np.asarray(c, np.uint8) for c in items]

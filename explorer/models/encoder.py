@@ -77,6 +77,12 @@ class Encoder:
         chips from photos, into ``store`` when given: a cache fit for the data's privacy)."""
         return dataset
 
+    def acquire_item(self, image):
+        """What this encoder embeds of one decoded image, or why nothing (a failure to acquire,
+        as a string): the image itself here; a face descriptor's aligned chip. What ``prepare``
+        does to a whole set, item by item (for jobs that never hold the set)."""
+        return image
+
     # -- forward ---------------------------------------------------------------------------------
     def forward(self, batch: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -216,6 +222,9 @@ class StackedEncoder(Encoder):
 
     def prepare(self, dataset, *, progress=None, store=None):
         return self.base.prepare(dataset, progress=progress, store=store)
+
+    def acquire_item(self, image):
+        return self.base.acquire_item(image)
 
     @property
     def batch_size(self) -> int:
