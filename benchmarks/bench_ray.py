@@ -11,7 +11,10 @@ in-process (two threads) against ``RayPairs`` on a local cluster of the machine'
 per CPU); the counts and tails are checked equal. The projection to 10^7 items scales the
 measured pair rate by the pair count (N^2 / 2).
 
-Run: ``.venv/bin/python benchmarks/bench_ray.py [embed|pairs] [--faces 200] [--items 50000]``
+folder: the same, end to end from a folder of photos (read, decode, cut each chip, describe): the
+single process against the actors doing all of it (the command only lists the files).
+
+Run: ``.venv/bin/python benchmarks/bench_ray.py [embed|folder|pairs] [--faces 200] [--items 50000]``
 (needs the [ray] extra: ``make install-ray``).
 """
 
@@ -66,6 +69,52 @@ def embed(faces: int) -> None:
         )
 
 
+def folder(faces: int) -> None:
+    """End to end from a folder of photos: read, decode, cut the face chip and describe; the
+    single process (load_directory, prepare, embed) against the actors doing all of it."""
+    import shutil
+    import tempfile
+
+    import ray
+
+    from explorer.data.folders import load_directory
+    from explorer.distributed.cluster import quiet
+    from explorer.distributed.embedding import RayEmbedding
+    from explorer.faces.encoder import FaceEncoder
+    from explorer.faces.pipeline import FaceSettings
+    from explorer.models.embedding import embed_items
+
+    src = REPO.parent / "shared" / "data" / "att_faces"
+    with tempfile.TemporaryDirectory() as tmp:
+        people = sorted(p for p in src.iterdir() if p.is_dir())[: max(1, faces // 10)]
+        for person in people:
+            shutil.copytree(person, Path(tmp) / person.name)
+        encoder = FaceEncoder(FaceSettings(crops=True))
+        t = time.perf_counter()
+        chips = encoder.prepare(load_directory(tmp))
+        here = embed_items(encoder, chips.items)
+        base = time.perf_counter() - t
+        n = len(here)
+        print(f"folder: {n} AT&T photos read, chips cut and described; {os.cpu_count()} cores")
+        print("| engine | cluster start | job | photos/s | vs single process |")
+        print("| --- | --- | --- | --- | --- |")
+        print(f"| single process | - | {base:.1f} s | {n / base:.1f} | 1.00x |")
+        for actors in (1, 2, 3):
+            t = time.perf_counter()
+            ray.init(num_cpus=actors + 1, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            quiet(ray)
+            start = time.perf_counter() - t
+            t = time.perf_counter()
+            emb, _ = RayEmbedding(actors).embed_folder(tmp, encoder)
+            job = time.perf_counter() - t
+            ray.shutdown()
+            same = np.array_equal(emb.vectors, here)
+            print(
+                f"| Ray, {actors} actor{'s' * (actors > 1)} | {start:.1f} s | {job:.1f} s | {n / job:.1f} | "
+                f"{base / job:.2f}x{'' if same else ' (NOT EQUAL)'} |"
+            )
+
+
 def pairs(items: int) -> None:
     import ray
 
@@ -118,12 +167,14 @@ def pairs(items: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", nargs="?", choices=["embed", "pairs", "all"], default="all")
+    ap.add_argument("what", nargs="?", choices=["embed", "folder", "pairs", "all"], default="all")
     ap.add_argument("--faces", type=int, default=200)
     ap.add_argument("--items", type=int, default=50_000)
     args = ap.parse_args()
     if args.what in ("embed", "all"):
         embed(args.faces)
+    if args.what in ("folder", "all"):
+        folder(args.faces)
     if args.what in ("pairs", "all"):
         pairs(args.items)
 
