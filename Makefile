@@ -22,7 +22,8 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-# the optional Ray extra (pyproject's [ray]): the --engine ray paths and their tests
+# the optional Ray extra (pyproject's [ray]): the --engine ray paths; its tests skip without it
+# (.ci/run installs it and requires them)
 $(VENV)/.installed-ray: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install -q --no-build-isolation -e ".[ray]"
 	touch $@
@@ -34,7 +35,7 @@ install-ray: $(VENV)/.installed-ray
 run: install
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-test: install-dev install-ray
+test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
