@@ -40,9 +40,8 @@ def test_an_actor_pool_gives_the_single_process_embeddings(cluster):
 
     items, encoder = load_digits().items, load_default_encoder()
     here = embed_items(encoder, items, batch_size=200)
-    for actors in (1, 2):
-        there = RayEmbedding(actors).embed_items(encoder, items, batch_size=200)
-        np.testing.assert_array_equal(there, here)
+    there = RayEmbedding(1).embed_items(encoder, items, batch_size=200)  # pools of 2: the tests below
+    np.testing.assert_array_equal(there, here)
 
 
 @needs_ray

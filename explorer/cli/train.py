@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from explorer.cli.inputs import load_data
+from explorer.cli.inputs import load_data, load_model
 from explorer.errors import InputError
 
 RUN_OPTIONS = {"val_fraction": 0.25, "start_from": "scratch", "align": False, "stripes": False}
@@ -42,16 +42,14 @@ def read_config(path: Path):
     return cfg, {k: given.get(k, v) for k, v in RUN_OPTIONS.items()}
 
 
-def _start_from(name: str):
-    from explorer.models.checkpoints import load_default_encoder, load_server_checkpoint
-
+def _start_from(name: str, dataset):
+    """None (the built-in architecture from scratch) or the model to fine-tune, named as ``embed
+    --model`` names it."""
     if name == "scratch":
         return None
-    if name == "bundled":
-        return load_default_encoder()
-    if not Path(name).expanduser().is_file():
+    if not Path(name).expanduser().is_file() and name not in ("bundled", "faces", "faces-crops"):
         raise InputError(f"start_from {name!r}: scratch, bundled or a checkpoint file")
-    return load_server_checkpoint(Path(name).expanduser())
+    return load_model(name, dataset)
 
 
 def _follow(run) -> None:
@@ -94,7 +92,7 @@ def train_to(data: str | None, config_path: Path | None, *, resume: str | None =
             raise InputError("give DATA and --config run.json (or --resume RUN_ID)")
         cfg, opts = read_config(config_path)
         dataset = load_data(data, label_column=None, progress=None)
-        start = _start_from(str(opts["start_from"]))
+        start = _start_from(str(opts["start_from"]), dataset)
         run = start_training(
             dataset,
             cfg,
