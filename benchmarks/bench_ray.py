@@ -32,41 +32,47 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def embed(faces: int) -> None:
+def _pools(job, here: np.ndarray, base: float, unit: str) -> None:
+    """The single-process row, then one row per pool of 1, 2 and 3 actors on a local cluster of
+    one logical CPU more: its start, the job (``job(actors)`` -> vectors) and the ratio."""
     import ray
 
-    from explorer.data.folders import load_directory
     from explorer.distributed.cluster import quiet
-    from explorer.distributed.embedding import RayEmbedding
-    from explorer.faces.encoder import FaceEncoder
-    from explorer.faces.pipeline import FaceSettings
-    from explorer.models.embedding import embed_items
 
-    data = load_directory(REPO.parent / "shared" / "data" / "att_faces")
-    encoder = FaceEncoder(FaceSettings(crops=True))
-    chips = encoder.prepare(data)
-    items = chips.items[:faces]
-    t = time.perf_counter()
-    here = embed_items(encoder, items)
-    base = time.perf_counter() - t
-    print(f"embed: {len(items)} AT&T chips, face descriptor; {os.cpu_count()} cores")
-    print("| engine | cluster start | job | faces/s | vs single process (job) |")
+    n = len(here)
+    print(f"| engine | cluster start | job | {unit}/s | vs single process |")
     print("| --- | --- | --- | --- | --- |")
-    print(f"| single process | - | {base:.1f} s | {len(items) / base:.1f} | 1.00x |")
+    print(f"| single process | - | {base:.1f} s | {n / base:.1f} | 1.00x |")
     for actors in (1, 2, 3):
         t = time.perf_counter()
         ray.init(num_cpus=actors + 1, include_dashboard=False, log_to_driver=False, configure_logging=False)
         quiet(ray)
         start = time.perf_counter() - t
         t = time.perf_counter()
-        there = RayEmbedding(actors).embed_items(encoder, items)
-        job = time.perf_counter() - t
+        there = job(actors)
+        took = time.perf_counter() - t
         ray.shutdown()
         same = np.array_equal(there, here)
         print(
-            f"| Ray, {actors} actor{'s' * (actors > 1)} | {start:.1f} s | {job:.1f} s | {len(items) / job:.1f} | "
-            f"{base / job:.2f}x{'' if same else ' (NOT EQUAL)'} |"
+            f"| Ray, {actors} actor{'s' * (actors > 1)} | {start:.1f} s | {took:.1f} s | {n / took:.1f} | "
+            f"{base / took:.2f}x{'' if same else ' (NOT EQUAL)'} |"
         )
+
+
+def embed(faces: int) -> None:
+    from explorer.data.folders import load_directory
+    from explorer.distributed.embedding import RayEmbedding
+    from explorer.faces.encoder import FaceEncoder
+    from explorer.faces.pipeline import FaceSettings
+    from explorer.models.embedding import embed_items
+
+    encoder = FaceEncoder(FaceSettings(crops=True))
+    items = encoder.prepare(load_directory(REPO.parent / "shared" / "data" / "att_faces")).items[:faces]
+    t = time.perf_counter()
+    here = embed_items(encoder, items)
+    base = time.perf_counter() - t
+    print(f"embed: {len(items)} AT&T chips, face descriptor; {os.cpu_count()} cores")
+    _pools(lambda actors: RayEmbedding(actors).embed_items(encoder, items), here, base, "faces")
 
 
 def folder(faces: int) -> None:
@@ -75,10 +81,7 @@ def folder(faces: int) -> None:
     import shutil
     import tempfile
 
-    import ray
-
     from explorer.data.folders import load_directory
-    from explorer.distributed.cluster import quiet
     from explorer.distributed.embedding import RayEmbedding
     from explorer.faces.encoder import FaceEncoder
     from explorer.faces.pipeline import FaceSettings
@@ -86,33 +89,14 @@ def folder(faces: int) -> None:
 
     src = REPO.parent / "shared" / "data" / "att_faces"
     with tempfile.TemporaryDirectory() as tmp:
-        people = sorted(p for p in src.iterdir() if p.is_dir())[: max(1, faces // 10)]
-        for person in people:
+        for person in sorted(p for p in src.iterdir() if p.is_dir())[: max(1, faces // 10)]:
             shutil.copytree(person, Path(tmp) / person.name)
         encoder = FaceEncoder(FaceSettings(crops=True))
         t = time.perf_counter()
-        chips = encoder.prepare(load_directory(tmp))
-        here = embed_items(encoder, chips.items)
+        here = embed_items(encoder, encoder.prepare(load_directory(tmp)).items)
         base = time.perf_counter() - t
-        n = len(here)
-        print(f"folder: {n} AT&T photos read, chips cut and described; {os.cpu_count()} cores")
-        print("| engine | cluster start | job | photos/s | vs single process |")
-        print("| --- | --- | --- | --- | --- |")
-        print(f"| single process | - | {base:.1f} s | {n / base:.1f} | 1.00x |")
-        for actors in (1, 2, 3):
-            t = time.perf_counter()
-            ray.init(num_cpus=actors + 1, include_dashboard=False, log_to_driver=False, configure_logging=False)
-            quiet(ray)
-            start = time.perf_counter() - t
-            t = time.perf_counter()
-            emb, _ = RayEmbedding(actors).embed_folder(tmp, encoder)
-            job = time.perf_counter() - t
-            ray.shutdown()
-            same = np.array_equal(emb.vectors, here)
-            print(
-                f"| Ray, {actors} actor{'s' * (actors > 1)} | {start:.1f} s | {job:.1f} s | {n / job:.1f} | "
-                f"{base / job:.2f}x{'' if same else ' (NOT EQUAL)'} |"
-            )
+        print(f"folder: {len(here)} AT&T photos read, chips cut and described; {os.cpu_count()} cores")
+        _pools(lambda actors: RayEmbedding(actors).embed_folder(tmp, encoder)[0].vectors, here, base, "photos")
 
 
 def pairs(items: int) -> None:
