@@ -5,7 +5,7 @@ import streamlit as st
 from explorer import plots
 from explorer.analysis.clustering import against_labels, cluster, contingency, silhouette
 from explorer.ui import clusters as ui
-from explorer.ui import pairs, state
+from explorer.ui import pairs, report, state
 from explorer.ui.memo import memo
 from explorer.ui.safe import plain
 
@@ -37,3 +37,5 @@ st.plotly_chart(plots.contingency_heatmap(contingency(res.labels, u.labels)), ke
 st.subheader("Inside a cluster")
 ui.galleries(ws, u, res)
 ui.ami(ws, u, res, key, slot)
+
+report.link()

@@ -6,7 +6,7 @@ import streamlit as st
 from explorer.analysis.classes import class_spread, closest_class_pairs
 from explorer.analysis.metrics import METRICS
 from explorer.ui import distances as ui
-from explorer.ui import pairs, state
+from explorer.ui import pairs, report, state
 from explorer.ui.memo import memo
 from explorer.ui.safe import plain
 from explorer.ui.tables import table
@@ -55,3 +55,5 @@ table(spread.head(10), where=left, key="ds_spread")
 closest = memo(ws, "closest", (metric,), lambda: closest_class_pairs(u.vectors, u.labels, metric=metric))
 right.write("Closest class pairs (distance between class centroids)")
 table(closest, where=right, key="ds_closest")
+
+report.link()

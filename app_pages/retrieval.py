@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explorer.analysis.metrics import INDEX_METRICS
-from explorer.ui import pairs, state
+from explorer.ui import pairs, report, state
 from explorer.ui import retrieval as ui
 from explorer.ui.safe import plain
 
@@ -33,3 +33,5 @@ st.subheader("Per class, worst first")
 ui.per_class(ws, f.result)
 st.subheader("Data quality")
 ui.quality(ws, u, f, metric, kind)
+
+report.link()

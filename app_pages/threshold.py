@@ -7,7 +7,7 @@ from explorer.analysis.metrics import METRICS
 from explorer.analysis.thresholds import at_threshold
 from explorer.analysis.verification import scores_curve
 from explorer.report import card_json, card_markdown, curve_csv, threshold_card
-from explorer.ui import pairs, state
+from explorer.ui import pairs, report, state
 from explorer.ui import threshold as ui
 from explorer.ui.downloads import download
 from explorer.ui.memo import memo
@@ -124,3 +124,5 @@ download(
 )
 with st.expander("Preview the card"):
     st.markdown(card_markdown(card))
+
+report.link()
