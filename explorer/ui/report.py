@@ -79,5 +79,7 @@ def build(ws: Workspace, metric: str, choice: ThresholdChoice) -> Evaluation:
 def link() -> None:
     """The way from an analysis page to the report of all of them."""
     st.page_link(
-        "app_pages/report.py", label="Everything here and on the other pages, in one report", icon=":material/summarize:"
+        "app_pages/report.py",
+        label="Everything here and on the other pages, in one report",
+        icon=":material/summarize:",
     )
