@@ -171,10 +171,11 @@ def evaluate(
             f"Impostor pairs: a uniform sample of {ver.scores.n_impostor:,} of {ver.scores.n_impostor_total:,} "
             "(every genuine pair is used)."
         )
-    n_ids = len(np.unique(labels))
+    counts = np.unique(labels, return_counts=True)[1]
+    n_ids = len(counts)
     retrieval = None
     say(0.6, "retrieval")
-    if n_ids >= 2 and np.bincount(np.unique(labels, return_inverse=True)[1]).max() > 1:
+    if n_ids >= 2 and counts.max() > 1:
         queries = None
         if len(rows) > config.EXACT_SEARCH_UP_TO:
             queries = query_sample(labels, SAMPLE_QUERIES)

@@ -293,33 +293,29 @@ class InProcess:
     """Two worker threads here, sharing one running cut."""
 
     def impostor_pass(self, x, y, base, n_imp, k, block, scale, bins, rng, progress):
-        return _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress)
+        blk, margin, cut, tasks = block_setup(x, y, base, n_imp, k, block, scale, bins, rng)
+        hist, sums = blk.hist, blk.sums
+        tail = _ImpostorTail(k, cut, margin)
+        slots: dict[int, int] = {}
+        lock = threading.Lock()
+
+        def work(ij):
+            with lock:
+                slot = slots.setdefault(threading.get_ident(), len(slots))
+            _run_block(blk, tail, slot, ij[0], ij[1], block, base)
+
+        # progress is reported from the calling thread only (a UI may not be touched from workers)
+        with heavy(blas_threads=1), ThreadPoolExecutor(WORKERS) as pool:
+            for done, fut in enumerate(as_completed([pool.submit(work, ij) for ij in tasks]), 1):
+                fut.result()
+                if progress and (done % 8 == 0 or done == len(tasks)):
+                    progress(done / len(tasks), f"pairs: block {done:,} of {len(tasks):,}")
+        # sums of every pair's float32 distance (relative error ~1e-6, not binned)
+        # the kernel's genuine half goes unused: genuine pairs are counted exactly, class by class
+        return hist.sum(0)[:bins], tail.finish(x, base), (float(sums[:, 0].sum()), float(sums[:, 1].sum()))
 
 
 IN_PROCESS = InProcess()
-
-
-def _impostor_pass(x, y, base, n_imp, k, block, scale, bins, rng, progress):
-    blk, margin, cut, tasks = block_setup(x, y, base, n_imp, k, block, scale, bins, rng)
-    hist, sums = blk.hist, blk.sums
-    tail = _ImpostorTail(k, cut, margin)
-    slots: dict[int, int] = {}
-    lock = threading.Lock()
-
-    def work(ij):
-        with lock:
-            slot = slots.setdefault(threading.get_ident(), len(slots))
-        _run_block(blk, tail, slot, ij[0], ij[1], block, base)
-
-    # progress is reported from the calling thread only (a UI may not be touched from workers)
-    with heavy(blas_threads=1), ThreadPoolExecutor(WORKERS) as pool:
-        for done, fut in enumerate(as_completed([pool.submit(work, ij) for ij in tasks]), 1):
-            fut.result()
-            if progress and (done % 8 == 0 or done == len(tasks)):
-                progress(done / len(tasks), f"pairs: block {done:,} of {len(tasks):,}")
-    # sums of every pair's float32 distance (relative error ~1e-6, not binned)
-    # the kernel's genuine half goes unused: genuine pairs are counted exactly, class by class
-    return hist.sum(0)[:bins], tail.finish(x, base), (float(sums[:, 0].sum()), float(sums[:, 1].sum()))
 
 
 def _float32_margin(base: str, sq_max: float) -> float:

@@ -28,6 +28,23 @@ class _Embedder:
         return {"row": np.concatenate(rows), "vector": np.concatenate(vectors).astype(np.float32, copy=False)}
 
 
+def pool_batches(ray, udf, shared, *, n: int, size: int, actors: int, threads: int):
+    """The output batches of a Ray Data job over the batches [start, stop) of ``n`` items (``size``
+    each, as the single process cuts them), run by a fixed pool of ``actors`` actors of ``udf``
+    (constructed with the job's ``shared`` objects and their torch threads)."""
+    rows = [{"start": s, "stop": min(s + size, n)} for s in range(0, n, size)]
+    ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), 4 * actors))
+    out = ds.map_batches(
+        udf,
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=min(actors, len(rows))),
+        fn_constructor_args=([shared], threads),
+        num_cpus=threads,
+        batch_format="numpy",
+    )
+    yield from out.iter_batches(batch_size=None, batch_format="numpy")
+
+
 class RayEmbedding:
     """Embeds with ``actors`` actors of ``threads`` torch threads each. On a local cluster the
     cluster gets one logical CPU more than the actors: Ray Data's read and collect tasks need one,
@@ -43,26 +60,13 @@ class RayEmbedding:
         if not n:
             raise InputError("nothing to embed: the dataset is empty")
         size = batch_size or encoder.batch_size
-        starts = np.arange(0, n, size)
-        rows = [{"start": int(s), "stop": int(min(s + size, n))} for s in starts]
+        vectors, done = np.empty((n, encoder.out_dim), np.float32), 0
         with connected(self.address, cpus=self.actors * self.threads + 1) as ray:
             try:
                 shared = ray.put((encoder, items))
             except Exception as exc:  # noqa: BLE001 - what cannot be shipped, said in one line
                 raise InputError(f"this model cannot be sent to Ray workers: {type(exc).__name__}: {exc}") from None
-            ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), 4 * self.actors))
-            out = ds.map_batches(
-                _Embedder,
-                batch_size=1,
-                compute=ray.data.ActorPoolStrategy(size=min(self.actors, len(rows))),
-                fn_constructor_args=([shared], self.threads),
-                num_cpus=self.threads,
-                batch_format="numpy",
-            )
-            vectors, done = None, 0
-            for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
-                if vectors is None:
-                    vectors = np.empty((n, batch["vector"].shape[1]), np.float32)
+            for batch in pool_batches(ray, _Embedder, shared, n=n, size=size, actors=self.actors, threads=self.threads):
                 vectors[batch["row"]] = batch["vector"]
                 done += len(batch["row"])
                 if progress:

@@ -19,6 +19,7 @@ import numpy as np
 from explorer.data.dataset import LoadFailure, hash_parts
 from explorer.data.folders import list_directory, select_images
 from explorer.distributed.cluster import connected
+from explorer.distributed.embedding import pool_batches
 from explorer.errors import InputError
 from explorer.models.embedding import Embeddings, provenance_of
 
@@ -36,36 +37,32 @@ class _FolderEmbedder:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from explorer.data.images import decode_image
 
-        rows, vectors, reasons, digests = [], [], [], []
+        rows = np.concatenate(
+            [np.arange(a, b, dtype=np.int64) for a, b in zip(batch["start"], batch["stop"], strict=True)]
+        )
+        vectors = np.full((len(rows), self.encoder.out_dim), np.nan, np.float32)  # NaN: a failed item
+        reasons, digests = [""] * len(rows), [""] * len(rows)
+        at = 0
         for start, stop in zip(batch["start"], batch["stop"], strict=True):
-            images, ok = [], []
-            for r in range(int(start), int(stop)):
+            items, ok = [], []
+            for k, r in enumerate(range(int(start), int(stop)), at):
                 try:
                     blob = Path(self.paths[r]).read_bytes()
                     item = self.encoder.acquire_item(decode_image(blob))
                 except (OSError, InputError) as exc:  # one bad image never sinks the set
                     item = str(exc) or type(exc).__name__
                 if isinstance(item, str):  # not decoded, or no face in it
-                    rows.append(r)
-                    reasons.append(item)
-                    digests.append("")
-                    vectors.append(None)
+                    reasons[k] = item
                     continue
-                images.append(item)
-                ok.append(len(rows))
-                rows.append(r)
-                reasons.append("")
-                digests.append(hash_parts([self.ids[r].encode(), self.labels[r].encode(), blob]))
-                vectors.append(None)
-            if images:
-                out = self.encoder.encode(images)
-                for j, at in enumerate(ok):
-                    vectors[at] = out[j]
-        gap = np.full(self.encoder.out_dim, np.nan, np.float32)  # a failed item's row (dropped by the driver)
-        filled = np.stack([gap if v is None else v for v in vectors])
+                items.append(item)
+                ok.append(k)
+                digests[k] = hash_parts([self.ids[r].encode(), self.labels[r].encode(), blob])
+            if items:  # one encoder batch per single-process batch
+                vectors[ok] = self.encoder.encode(items)
+            at += int(stop) - int(start)
         return {
-            "row": np.asarray(rows, np.int64),
-            "vector": filled.astype(np.float32, copy=False),
+            "row": rows,
+            "vector": vectors,
             "reason": np.asarray(reasons, dtype=object),
             "digest": np.asarray(digests, dtype=object),
         }
@@ -81,23 +78,13 @@ def embed_folder(root: str | Path, encoder, *, actors: int = 1, address: str | N
     ids = [rel for rel, _ in chosen]
     labels = [rel.split("/", 1)[0] for rel in ids]
     paths = [str(files[k][1]) for _, k in chosen]
-    n, size = len(ids), encoder.batch_size
-    descriptors = [{"start": s, "stop": min(s + size, n)} for s in range(0, n, size)]
-    vectors, reason, digest, done = None, [""] * n, [""] * n, 0
+    n = len(ids)
+    vectors, reason, digest, done = np.full((n, encoder.out_dim), np.nan, np.float32), [""] * n, [""] * n, 0
     with connected(address, cpus=actors * threads + 1) as ray:
         shared = ray.put((encoder, paths, ids, labels))
-        ds = ray.data.from_items(descriptors, override_num_blocks=min(len(descriptors), 4 * actors))
-        out = ds.map_batches(
-            _FolderEmbedder,
-            batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=min(actors, len(descriptors))),
-            fn_constructor_args=([shared], threads),
-            num_cpus=threads,
-            batch_format="numpy",
-        )
-        for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
-            if vectors is None:
-                vectors = np.full((n, batch["vector"].shape[1]), np.nan, np.float32)
+        for batch in pool_batches(
+            ray, _FolderEmbedder, shared, n=n, size=encoder.batch_size, actors=actors, threads=threads
+        ):
             vectors[batch["row"]] = batch["vector"]
             for r, why, d in zip(batch["row"], batch["reason"], batch["digest"], strict=True):
                 reason[r], digest[r] = str(why), str(d)
