@@ -11,7 +11,8 @@ st.title("Compare")
 st.write(
     "Evaluate the scores your own verifier gave a set of pairs, as they are, or put two models side by side on "
     "the same pairs: curves on one set of axes, figures with intervals over subjects, the pairs whose decision "
-    "flips, and a threshold card."
+    "flips, and a threshold card. FAR (false accept rate, ISO's FMR) is the share of impostor (non-mated) pairs "
+    "accepted, FRR (FNMR) the share of genuine (mated) pairs rejected, TAR = 1 - FRR."
 )
 part = st.segmented_control("What to compare", [OWN, MODELS], key="cmp_part", default=OWN) or OWN
 ws = state.get_workspace()
@@ -20,19 +21,21 @@ if systems is None:
     st.stop()
 cs = ui.curves(systems)
 if not cs:
-    st.warning("No score has both mated (same) and non-mated (different) pairs: there is no curve to draw.")
+    st.warning("No score has both genuine (same) and impostor (different) pairs: there is no curve to draw.")
     st.stop()
 rule, target = ui.pick_rule()
 thresholds = {name: ui.threshold_of(c, rule, target) for name, c in cs.items()}
-ui.overview(systems, cs, thresholds)
+names = list(cs)
+shown = ui.drawn(names)
+if shown:
+    ui.overview(systems, {n: cs[n] for n in shown}, thresholds)
 
 st.subheader("Figures")
-names = list(cs)
-a = b = names[0]
-if len(names) >= 2:
+a = b = (shown or names)[0]
+if len(shown) >= 2:
     c1, c2 = st.columns(2)
-    a = c1.selectbox("A", names, key="cmp_a")
-    b = c2.selectbox("B", [n for n in names if n != a], key="cmp_b")
+    a = c1.selectbox("A", shown, key="cmp_a")
+    b = c2.selectbox("B", [n for n in shown if n != a], key="cmp_b")
 ui.figures_table(ui.comparison(systems.ordered(a, b) if a != b else systems), systems.columns)
 ui.kfold(systems)
 if a != b:
@@ -41,5 +44,4 @@ if a != b:
 
 st.subheader("Threshold card")
 name = st.selectbox("Card for", names, key="cmp_card_for")
-how = rule + (f", target FMR {target:g}" if target is not None else "")
-ui.card_downloads(ui.card(systems, name, thresholds[name], how, target), name)
+ui.card_downloads(ui.card(systems, name, thresholds[name], rule, target), name)

@@ -291,12 +291,14 @@ def card_markdown(card: dict) -> str:
             f"\n- Evaluated on {ev['which']}: {ev['identities']:,} identities, {ev['seen_in_training']:,} of them "
             "seen in training"
         )
-    target = "" if card["fmr_target"] is None else f", for FMR target {card['fmr_target']:g}"
+    # the pick's rule, and its target once (a "target FAR" rule is the FMR target)
+    chosen = [] if card["how_chosen"] == "target FAR" and card["fmr_target"] is not None else [card["how_chosen"]]
+    chosen += [] if card["fmr_target"] is None else [f"target FMR {card['fmr_target']:g}"]
     trained = f"; trained on {card['model']['trained_on']}" if card["model"].get("trained_on") else ""
     not_covered = "\n".join(f"- {x}" for x in card["not_covered"])
     return f"""# Verification threshold card (ISO/IEC 19795-1 terms)
 
-**Decision:** {card["decision"]}, threshold **{_num(card["threshold"])}** ({card["how_chosen"]}{target}).
+**Decision:** {card["decision"]}, threshold **{_num(card["threshold"])}** ({", ".join(chosen)}).
 
 | comparison figure | value | {c["interval"].split(" (")[0]} | over subjects |
 | --- | --- | --- | --- |

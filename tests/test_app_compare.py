@@ -38,9 +38,9 @@ def test_a_published_scores_file_is_evaluated_as_it_is(scores_page):
 def test_the_card_is_in_the_scores_units_with_intervals_over_subjects(scores_page):
     at, frame = scores_page
     at.selectbox(key="cmp_card_for").set_value("ArcFace_similarity").run()
-    at.selectbox(key="cmp_rule").set_value("target FMR").run()
+    at.selectbox(key="cmp_rule").set_value("target FAR").run()
     md = next(e for e in at.expander if e.label == "Preview the card").markdown[0].value
-    assert "ArcFace_similarity >= threshold (similarity)" in md and "FMR target 0.001" in md
+    assert "ArcFace_similarity >= threshold (similarity)" in md and "(target FMR 0.001)" in md
     assert "over subjects" in md and "presentation attacks" in md
 
 
@@ -63,3 +63,62 @@ def test_a_file_without_a_truth_column_asks_for_one():
     y = np.arange(20) % 2 == 1
     # larger scores for the mated pairs: detected as a similarity, and read that way
     assert at.dataframe[0].value["AUC"][0].startswith(f"{roc_auc_score(y, np.arange(20) / 10):.4f}")
+
+
+def _many_columns(n_scores: int, *, one_folder: bool, seed: int = 3, n: int = 240):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    same = np.arange(n) % 2 == 0
+    frame = pd.DataFrame(
+        {
+            "file_x": [f"photos/{k}_a.jpg" if one_folder else f"p{k % 30}/a{k}.jpg" for k in range(n)],
+            "file_y": [f"photos/{k}_b.jpg" if one_folder else f"p{k % 30 if s else (k + 1) % 30}/b{k}.jpg" for k, s in enumerate(same)],
+            "same": same.astype(int),
+        }
+    )
+    scores = {f"system_{j}": np.where(same, 1.0, 0.0) + rng.normal(0, 0.5 + 0.05 * j, n) for j in range(n_scores)}
+    return pd.concat([frame, pd.DataFrame(scores)], axis=1)  # similarities
+
+
+def test_twelve_score_columns_of_one_folder_give_no_zero_width_interval():
+    """Every item in one folder: one subject, so no interval over subjects, and none of zero width."""
+    at = open_page("app_pages/compare.py")
+    frame = _many_columns(12, one_folder=True)
+    at.file_uploader(key="cmp_file").upload("pairs.csv", frame.to_csv(index=False).encode(), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert at.multiselect(key="cmp_drawn").value == ["system_0", "system_1"]  # A and B drawn, all in the table
+    table = at.dataframe[0].value
+    assert len(table) == 13  # 12 systems and B - A
+    y = frame["same"] == 1
+    rows = {r["system"]: r for _, r in table.iterrows()}
+    assert rows["system_11"]["AUC"].startswith(f"{roc_auc_score(y, frame['system_11']):.4f} [")
+    for _, row in table.iterrows():
+        for f, text in row.items():
+            if f != "system" and "[" in text:
+                lo, hi = text.split("[")[1].rstrip("]").split(", ")
+                assert lo != hi, (row["system"], f, text)
+    assert any("No intervals over subjects" in w.value and "1 subject" in w.value for w in at.warning)
+    md = next(e for e in at.expander if e.label == "Preview the card").markdown[0].value
+    assert "not computed: the pairs carry 1 subject" in md
+    hist = at.get("plotly_chart")[-1]
+    assert "system_0" in hist.proto.spec and "system_5" not in hist.proto.spec
+    at.multiselect(key="cmp_drawn").set_value([f"system_{j}" for j in range(12)]).run()
+    assert not at.exception, at.exception
+
+
+def test_two_hundred_score_columns_and_scores_near_the_float_limit():
+    at = open_page("app_pages/compare.py")
+    frame = _many_columns(200, one_folder=False, n=120)
+    frame.loc[:5, "system_0"] = 1e308
+    frame.loc[6:11, "system_0"] = -1e308
+    at.file_uploader(key="cmp_file").upload("wide.csv", frame.to_csv(index=False).encode(), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert len(at.dataframe[0].value) == 201
+    y = frame["same"] == 1
+    rows = {r["system"]: r for _, r in at.dataframe[0].value.iterrows()}
+    assert rows["system_0"]["AUC"].startswith(f"{roc_auc_score(y, frame['system_0']):.4f}")

@@ -100,3 +100,28 @@ def test_flipped_pairs_are_those_decided_differently():
     assert sorted(idx) == sorted(ref)
     np.testing.assert_array_equal(b_right, (d_b[idx] <= 0.7) == same[idx])
     assert b_right[: int(b_right.sum())].all()  # the pairs B gets right are listed first
+
+
+def test_one_subject_gives_no_subject_interval_and_no_zero_width_one():
+    """Items of one folder give every pair one subject: every replicate would be the same draw."""
+    from explorer.analysis.comparison import comparison_rows
+
+    d_a, d_b, same, _ = _pairs(300)
+    one = (np.array(["folder"] * 300), np.array(["folder"] * 300))
+    c = compare({"A": d_a, "B": d_b}, same, subjects=one, replicates=40)
+    assert c.over.startswith("pairs") and "1 subject" in c.subjects_note
+    lo, hi = c.difference_interval["AUC"]
+    assert lo < hi  # drawn over pairs: a real spread
+    for row in comparison_rows(c):
+        for f, text in row.items():
+            if f != "system" and "[" in text:
+                a, b = text.split("[")[1].rstrip("]").split(", ")
+                assert a != b, (f, text)
+
+
+def test_a_zero_width_interval_is_not_printed_as_one():
+    from explorer.analysis.comparison import interval_text
+
+    assert interval_text(0.25, 0.25, 0.25) == "0.2500 (no interval: every replicate gave this value)"
+    assert interval_text(0.25, 0.2, 0.3) == "0.2500 [0.2000, 0.3000]"
+    assert interval_text(float("nan"), 0.2, 0.3) == "not measurable"

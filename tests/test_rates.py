@@ -57,7 +57,7 @@ def test_all_pairs_scores_give_the_intervals_of_every_listed_pair():
     from explorer.analysis.rates import scores_subject_intervals
 
     rng = np.random.default_rng(1)
-    y = rng.integers(0, 8, 120)
+    y = rng.integers(10, 22, 120)  # 12 subjects whose names sort as their numbers
     x = rng.normal(size=(120, 3)) + y[:, None] * 0.4
     s = all_pairs(x, y, metric="euclidean", k_tail=7000)
     t = float(np.quantile(s.impostor.values, 0.05))
@@ -67,7 +67,31 @@ def test_all_pairs_scores_give_the_intervals_of_every_listed_pair():
     d = np.linalg.norm(x[i] - x[j], axis=1)
     mated = y[i] == y[j]
     err = np.where(mated, d > t, d <= t)
-    ref_fmr, ref_fnmr = _loop(y[i], y[j], mated, err, 8, 40, 0)
+    ref_fmr, ref_fnmr = _loop(y[i] - 10, y[j] - 10, mated, err, 12, 40, 0)
     assert got.fmr == pytest.approx(ref_fmr, abs=1e-9) and got.fnmr == pytest.approx(ref_fnmr, abs=1e-9)
     none, why = scores_subject_intervals(s, y, float(s.impostor.cover) + 1.0)
     assert none is None and "tails" in why
+
+
+@pytest.mark.parametrize(
+    "sa, sb, mated, says",
+    [
+        (["x"] * 40, ["x"] * 40, [True, False] * 20, "1 subject,"),  # items of one folder: one subject
+        ([str(k % 9) for k in range(40)], [str(k % 9) for k in range(40)], [True] * 40, "9 subjects, fewer than 10"),
+        ([str(k % 12) for k in range(40)], [str(k % 12) for k in range(40)], [True] * 39 + [False], "1 non-mated"),
+        ([str(k % 12) for k in range(40)], [str((k + 1) % 12) for k in range(40)], [True] + [False] * 39, "1 mated"),
+    ],
+)
+def test_subjects_that_cannot_carry_a_bootstrap_are_named(sa, sb, mated, says):
+    from explorer.analysis.rates import subjects_unusable
+
+    assert says in subjects_unusable(np.array(sa), np.array(sb), np.array(mated))
+
+
+def test_ten_consistent_subjects_carry_a_bootstrap():
+    from explorer.analysis.rates import subjects_unusable
+
+    s = np.array([str(k % 10) for k in range(40)])
+    assert subjects_unusable(s, s, np.ones(40, bool)) is None
+    other = np.array([str((k + 1) % 10) for k in range(40)])
+    assert subjects_unusable(s, other, np.zeros(40, bool)) is None

@@ -83,7 +83,7 @@ def test_card_holds_what_a_team_ships(scores):
     assert back["curve"]["auc"] == pytest.approx(roc_auc(gen_d, imp_d))
     md = card_markdown(card)
     assert f"{card['threshold']:.6g}" in md and "c" * 64 in md and "Clopper-Pearson" in md
-    assert f"{100 * c['fmr']:.4g}%" in md and "FMR target 0.01" in md and "Presentation attack" not in md
+    assert f"{100 * c['fmr']:.4g}%" in md and "target FMR 0.01" in md and "Presentation attack" not in md
     assert back["model"]["trained_on"] == "digits: 1,437 items of 8 identities"
     assert "trained on digits: 1,437 items of 8 identities" in md
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer.analysis.rates import subjects_unusable
 from explorer.analysis.verification import FAR_TARGETS, crossing
 
 FIGURES = ("AUC", "EER", *(f"TAR@FAR {t:g}" for t in FAR_TARGETS[:3]))
@@ -88,6 +89,7 @@ class Comparison:
     difference_interval: dict[str, tuple[float, float]]
     replicates: int
     over: str  # what was resampled
+    subjects_note: str | None = None  # why the subjects given were not used, if they were not
 
 
 def compare(
@@ -106,6 +108,9 @@ def compare(
     d = {n: np.asarray(distances[n], np.float64)[ok] for n in names}
     y = np.asarray(same, bool)[ok]
     subj = None if subjects is None else (np.asarray(subjects[0])[ok], np.asarray(subjects[1])[ok])
+    subjects_note = None if subj is None else subjects_unusable(*subj, y)
+    if subjects_note:  # a bootstrap over these would be degenerate (one subject: a zero-width interval)
+        subj = None
     ranked = {n: Ranked(d[n], y) for n in names}
     point = {n: ranked[n].figures() for n in names}
     draw = subject_weights(subj, len(y), np.random.default_rng(seed))
@@ -124,8 +129,8 @@ def compare(
         a, b = names[:2]
         diff = {f: point[b][f] - point[a][f] for f in FIGURES}
         diff_ci = {f: ci(reps[b][f] - reps[a][f]) for f in FIGURES}
-    over = "subjects" if subj is not None else "pairs (no subjects known: too narrow where pairs share images)"
-    return Comparison(names, point, interval, diff, diff_ci, replicates, over)
+    over = "subjects" if subj is not None else "pairs (no usable subjects: too narrow where pairs share images)"
+    return Comparison(names, point, interval, diff, diff_ci, replicates, over, subjects_note)
 
 
 def map_at_r_difference(
@@ -161,7 +166,15 @@ def flipped(
 
 
 def interval_text(v: float, lo: float, hi: float, digits: int = 4) -> str:
-    return "not measurable" if not np.isfinite(v) else f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    """A figure and its interval; an interval of zero width is not shown as one (every replicate
+    agreeing says the resampling could not vary, not that the figure is certain)."""
+    if not np.isfinite(v):
+        return "not measurable"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{v:.{digits}f} (no interval)"
+    if lo == hi:
+        return f"{v:.{digits}f} (no interval: every replicate gave this value)"
+    return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def comparison_rows(c: Comparison) -> list[dict[str, str]]:

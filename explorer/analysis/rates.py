@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 RULE_OF_30 = 30  # Doddington: 30 errors for a 90% confidence that the rate is within +-30%
+# fewer subjects than this and a bootstrap over them draws from too few to say anything: every
+# replicate repeats a handful of people (and with one subject every replicate is the same draw)
+MIN_SUBJECTS = 10
 REPLICATES = 1000
 SEED = 0
 
@@ -34,6 +37,33 @@ def all_pairs_totals(class_sizes: np.ndarray) -> tuple[Totals, Totals]:
     n = np.asarray(class_sizes, np.float64)
     mated = n * (n - 1) / 2
     return (lambda c: float(c @ mated)), (lambda c: float(((c @ n) ** 2 - (c * c) @ (n * n)) / 2))
+
+
+def subjects_unusable(subjects_a: np.ndarray, subjects_b: np.ndarray, mated: np.ndarray) -> str | None:
+    """Why the pairs' subjects cannot carry a bootstrap over subjects, or None when they can:
+    fewer than MIN_SUBJECTS subjects (one subject: every replicate is the same draw, a zero-width
+    interval), a non-mated pair whose two items carry the same subject or a mated pair whose
+    items carry two (then the subjects are not the identities the truth column speaks of)."""
+    sa, sb = np.asarray(subjects_a).astype(str), np.asarray(subjects_b).astype(str)
+    y = np.asarray(mated, bool)
+    n = len(np.unique(np.r_[sa, sb]))
+    if n < MIN_SUBJECTS:
+        return (
+            f"the pairs carry {n} subject{'s' if n != 1 else ''}, fewer than {MIN_SUBJECTS}: a bootstrap over so "
+            "few subjects cannot tell how the rates vary between people"
+        )
+    same_subject = sa == sb
+    if (bad := int((~y & same_subject).sum())) > 0:
+        return (
+            f"{bad:,} non-mated pair{'s' if bad != 1 else ''} carry the same subject on both sides: the subjects "
+            "(read from the item names) are not the identities of the truth column"
+        )
+    if (bad := int((y & ~same_subject).sum())) > 0:
+        return (
+            f"{bad:,} mated pair{'s' if bad != 1 else ''} carry two different subjects: the subjects "
+            "(read from the item names) are not the identities of the truth column"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -120,6 +150,8 @@ def scores_subject_intervals(
     if (imp.a[fa] < 0).any() or (gen.a[fr] < 0).any():
         return None, "not computed: the erring pairs' items are not known"
     names, y = np.unique(np.asarray(labels).astype(str), return_inverse=True)
+    if len(names) < MIN_SUBJECTS:
+        return None, "not computed: " + subjects_unusable(names, names, np.ones(len(names), bool))
     if listed is not None:
         la, lb = y[listed[0]], y[listed[1]]
         totals = listed_totals(la, lb, la == lb)

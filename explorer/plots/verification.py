@@ -3,6 +3,8 @@ overlaid), score histograms, and the identification DET."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -155,13 +157,13 @@ def roc_overlay(curves: dict[str, tuple[np.ndarray, np.ndarray]], points: dict |
         idx = curve_points(far, tar)
         f, t = far[idx], tar[idx]
         colour = PALETTE[k % len(PALETTE)]
-        fig.add_scatter(x=f[f > 0], y=t[f > 0], mode="lines", name=name, line=dict(color=colour))
+        fig.add_scatter(x=f[f > 0], y=t[f > 0], mode="lines", name=html.escape(str(name)), line=dict(color=colour))
         if points and name in points and points[name][0] > 0:
             fig.add_scatter(
                 x=[points[name][0]], y=[points[name][1]], mode="markers", showlegend=False,
                 marker=dict(THRESHOLD_MARK, color=colour),
             )  # fmt: skip
-    layout(fig, "ROC", x="FMR (false match rate)", y="1 - FNMR", height=380, xaxis_type="log")
+    layout(fig, "ROC", x="FAR (FMR: impostor pairs accepted)", y="TAR (1 - FRR)", height=380, xaxis_type="log")
     return fig
 
 
@@ -173,14 +175,14 @@ def det_overlay(curves: dict[str, tuple[np.ndarray, np.ndarray]], points: dict |
         f, r = far[idx], frr[idx]
         ok = (f > 0) & (r > 0)
         colour = PALETTE[k % len(PALETTE)]
-        fig.add_scatter(x=f[ok], y=r[ok], mode="lines", name=name, line=dict(color=colour))
+        fig.add_scatter(x=f[ok], y=r[ok], mode="lines", name=html.escape(str(name)), line=dict(color=colour))
         if points and name in points and min(points[name]) > 0:
             fig.add_scatter(
                 x=[points[name][0]], y=[points[name][1]], mode="markers", showlegend=False,
                 marker=dict(THRESHOLD_MARK, color=colour),
             )  # fmt: skip
     layout(
-        fig, "DET", x="FMR (false match rate)", y="FNMR (false non-match rate)", height=380,
+        fig, "DET", x="FAR (FMR: impostor pairs accepted)", y="FRR (FNMR: genuine pairs rejected)", height=380,
         xaxis_type="log", yaxis_type="log",
     )  # fmt: skip
     return fig
@@ -189,22 +191,47 @@ def det_overlay(curves: dict[str, tuple[np.ndarray, np.ndarray]], points: dict |
 def score_histograms(
     scores: dict[str, tuple[np.ndarray, np.ndarray]], *, unit: str, thresholds: dict[str, float] | None = None
 ) -> go.Figure:
-    """Mated / non-mated score histograms of each system (name -> (mated, non-mated) in the
-    score's own units), one row each, densities; a line at each system's threshold."""
+    """Genuine (mated) / impostor (non-mated) score histograms of each system (name -> (mated,
+    non-mated) in the score's own units), one row each, densities; a line at each system's
+    threshold. Any number of rows (the figure grows, a fixed gap between rows) and any finite
+    scores, up to +-1.8e308."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=len(scores), cols=1, subplot_titles=list(scores), vertical_spacing=0.12)
+    rows, row_px, gap_px = len(scores), 220, 60
+    height = max(260, row_px * rows)
+    spacing = gap_px / height if rows > 1 else 0.0  # in the figure's height: fixed pixels between rows
+    titles = [html.escape(str(n)) for n in scores]  # plotly reads a subset of HTML in its text
+    fig = make_subplots(rows=rows, cols=1, subplot_titles=titles, vertical_spacing=spacing)
     for k, (name, (mated, non_mated)) in enumerate(scores.items(), 1):
-        both = np.r_[mated, non_mated]
-        edges = np.histogram_bin_edges(both, bins=min(80, max(10, len(both) // 10)))
-        for part, values, colour in (("mated", mated, "#54a24b"), ("non-mated", non_mated, "#e45756")):
-            h, _ = np.histogram(values, edges, density=True)
+        centres, widths, hists = _shared_bins(np.r_[mated, non_mated], [mated, non_mated])
+        for part, h, colour in zip(("genuine (mated)", "impostor (non-mated)"), hists, ("#54a24b", "#e45756"), strict=True):
             fig.add_bar(
-                x=(edges[1:] + edges[:-1]) / 2, y=h, width=np.diff(edges), name=part, marker_color=colour,
-                opacity=0.55, showlegend=k == 1, row=k, col=1,
+                x=centres, y=h, width=widths, name=part, marker_color=colour, opacity=0.55, showlegend=k == 1,
+                row=k, col=1,
             )  # fmt: skip
         if thresholds and name in thresholds and np.isfinite(thresholds[name]):
             fig.add_vline(x=thresholds[name], line=dict(color="#333", dash="dash"), row=k, col=1)
-    layout(fig, "Scores", height=max(260, 220 * len(scores)), barmode="overlay")
-    fig.update_xaxes(title_text=unit, row=len(scores), col=1)
+    layout(fig, "Scores", height=height, barmode="overlay")
+    fig.update_xaxes(title_text=unit, row=rows, col=1)
     return fig
+
+
+def _shared_bins(values: np.ndarray, parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Bin centres, widths and each part's density on bins shared by all of ``values``. The bins
+    are laid on values divided by their largest magnitude: the span of scores near +-1e308
+    overflows to inf, and numpy's own edges then fail ("Too many bins")."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    scale = float(np.abs(v).max()) if len(v) else 1.0
+    scale = scale if scale > 0 else 1.0
+    edges = np.histogram_bin_edges(v / scale, bins=min(80, max(10, len(v) // 10)))
+    if edges[-1] == edges[0]:  # one value: a bin of unit width around it
+        edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+    width = np.diff(edges)
+    hists = []
+    for p in parts:
+        p = np.asarray(p, np.float64)
+        h, _ = np.histogram(p[np.isfinite(p)] / scale, edges)
+        # density in the score's units; widths in scaled units keep the product finite
+        hists.append(h / max(h.sum(), 1) / width / scale)
+    return (edges[1:] / 2 + edges[:-1] / 2) * scale, width * scale, hists

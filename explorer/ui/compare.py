@@ -15,7 +15,7 @@ import streamlit as st
 from explorer import config, plots
 from explorer.analysis.comparison import Comparison, compare, comparison_rows, flipped
 from explorer.analysis.headline import headline
-from explorer.analysis.rates import group_rates, listed_totals, subject_intervals
+from explorer.analysis.rates import group_rates, listed_totals, subject_intervals, subjects_unusable
 from explorer.analysis.scores import from_distances
 from explorer.analysis.thresholds import at_threshold, kfold_accuracy, pick_threshold
 from explorer.analysis.verification import roc_curve, scores_curve
@@ -23,9 +23,10 @@ from explorer.data.scorefile import DISTANCE, Direction
 from explorer.fileio import csv_bytes
 from explorer.report import CardExtras, card_json, card_markdown, threshold_card
 from explorer.ui.downloads import download
+from explorer.ui.safe import plain
 from explorer.workspace import Workspace, slug
 
-RULES = ("EER", "target FMR", "max accuracy")
+RULES = ("EER", "target FAR", "max accuracy")
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,28 @@ def pick_rule() -> tuple[str, float | None]:
     c1, c2 = st.columns(2)
     rule = c1.selectbox("Each system's threshold", RULES, key="cmp_rule")
     target = None
-    if rule == "target FMR":
-        target = c2.number_input("Target FMR", 1e-7, 1.0, value=1e-3, format="%.1e", key="cmp_fmr")
+    if rule == "target FAR":
+        target = c2.number_input("Target FAR (FMR)", 1e-7, 1.0, value=1e-3, format="%.1e", key="cmp_fmr")
     return rule, target
 
 
 def threshold_of(curve, rule: str, target: float | None) -> float:
-    by = {"EER": "EER", "target FMR": "target FAR", "max accuracy": "max accuracy"}[rule]
-    return pick_threshold(curve, by, target=target)
+    return pick_threshold(curve, rule, target=target)
+
+
+def drawn(names: list[str]) -> list[str]:
+    """The systems on the figures: the first two by default (every system is in the table)."""
+    if len(names) <= 2:
+        return names
+    chosen = st.multiselect(
+        f"Systems on the figures ({len(names):,} in the file; every one is in the table below)",
+        names,
+        default=names[:2],
+        key="cmp_drawn",
+    )
+    if not chosen:
+        st.info("Choose at least one system to draw.")
+    return chosen
 
 
 def overview(sys: Systems, cs: dict, thresholds: dict[str, float]) -> None:
@@ -129,6 +144,11 @@ def overview(sys: Systems, cs: dict, thresholds: dict[str, float]) -> None:
 
 def figures_table(c: Comparison, columns: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
     """One row per system and, for two or more, B - A: each figure with its 95% interval."""
+    if c.subjects_note:
+        st.warning(
+            f"No intervals over subjects: {plain(c.subjects_note)}. The intervals below draw pairs instead, and "
+            "pairs that share images or people make them too narrow."
+        )
     rows = comparison_rows(c)
     frame = pd.DataFrame(rows)
     for name, values in (columns or {}).items():
@@ -145,8 +165,8 @@ def figures_table(c: Comparison, columns: dict[str, dict[str, str]] | None = Non
 def flips(sys: Systems, ws: Workspace | None, a: str, b: str, thresholds: dict[str, float]) -> None:
     idx, b_right = flipped(sys.distances[a], thresholds[a], sys.distances[b], thresholds[b], sys.same)
     st.markdown(
-        f"**{len(idx):,} pairs flip** between {a} and {b} at their thresholds: {b} decides {int(b_right.sum()):,} "
-        f"of them right, {a} {int((~b_right).sum()):,}."
+        f"**{len(idx):,} pairs flip** between {plain(a)} and {plain(b)} at their thresholds: {plain(b)} decides "
+        f"{int(b_right.sum()):,} of them right, {plain(a)} {int((~b_right).sum()):,}."
     )
     if not len(idx):
         return
@@ -183,7 +203,7 @@ def flips(sys: Systems, ws: Workspace | None, a: str, b: str, thresholds: dict[s
             st.image([ds.thumbnails[ra[p]], ds.thumbnails[rb[p]]], width=72)
             truth = "same" if sys.same[p] else "different"
             winner = b if (sys.distances[b][p] <= thresholds[b]) == sys.same[p] else a
-            st.caption(f"{truth}; {winner} is right")
+            st.caption(f"{truth}; {plain(winner)} is right")
 
 
 def kfold(sys: Systems) -> None:
@@ -208,11 +228,11 @@ def kfold(sys: Systems) -> None:
                 "folds accepting no pair": res["folds_accepting_none"],
             }
         )
-    st.markdown(f"**k-fold accuracy** (the best-accuracy threshold of the other folds), folds: {sys.fold_source}")
+    st.markdown(f"**k-fold accuracy** (the best-accuracy threshold of the other folds), folds: {plain(sys.fold_source)}")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="cmp_kfold")
 
 
-def card(sys: Systems, name: str, threshold: float, how: str, fmr_target: float | None) -> dict:
+def card(sys: Systems, name: str, threshold: float, rule: str, fmr_target: float | None) -> dict:
     """The threshold card of one system at its threshold (intervals over subjects where known)."""
     d = sys.distances[name]
     ok = np.isfinite(d)
@@ -221,7 +241,10 @@ def card(sys: Systems, name: str, threshold: float, how: str, fmr_target: float 
     curve = scores_curve(scores)
     r = at_threshold(curve, threshold)
     subj, note = None, "no subjects known: intervals over pairs only"
-    if sys.subjects is not None:
+    why = None if sys.subjects is None else subjects_unusable(sys.subjects[0][ok], sys.subjects[1][ok], sys.same[ok])
+    if why:
+        note = f"not computed: {why}"
+    elif sys.subjects is not None:
         sa_all, sb_all = sys.subjects
         names, codes = np.unique(np.r_[sa_all[ok], sb_all[ok]], return_inverse=True)
         sa, sb, y, dd = codes[: ok.sum()], codes[ok.sum() :], sys.same[ok], d[ok]
@@ -245,7 +268,7 @@ def card(sys: Systems, name: str, threshold: float, how: str, fmr_target: float 
         r,
         headline(curve, scores),
         scores,
-        how=how,
+        how=rule,
         provenance=sys.provenance.get(name, {}),
         pairs_from=sys.pairs_from,
         extras=extras,

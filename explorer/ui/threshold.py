@@ -79,7 +79,9 @@ def pick(curve: RocCurve) -> tuple[float, str]:
         except ValueError as exc:
             st.error(str(exc))
             t = st.session_state.get(SLIDER, lo)
-        how = by + "".join(f", {k.replace('_', ' ')} {v:g}" for k, v in opts.items())
+        # a target FAR is the card's FMR target, named there once; a target TAR reads "target TAR 0.95"
+        how = by + (f" {opts['target']:g}" if by == "target TAR" else "")
+        how += "".join(f", {k.replace('_', ' ')} {v:g}" for k, v in opts.items() if k != "target")
         if by == "target FAR" and opts["target"] * curve.n_impostor < 1:
             st.warning(
                 f"With {curve.n_impostor:,} impostor pairs a FAR of {opts['target']:g} cannot be measured (it "
