@@ -20,7 +20,7 @@ from explorer.analysis.galleries import Pair
 from explorer.analysis.headline import tar_rows
 from explorer.evaluation import Evaluation
 from explorer.markdown import plain
-from explorer.report import card_markdown, json_safe
+from explorer.report import NO_SPREAD, card_markdown, json_safe
 
 RETRIEVAL = (("precision_at_1", "Precision@1"), ("r_precision", "R-Precision"), ("map_at_r", "MAP@R"))
 PAIR_TEXT = ("a", "label_a", "b", "label_b")
@@ -169,10 +169,10 @@ def _title(ev: Evaluation) -> str:
 def report_markdown(ev: Evaluation) -> str:
     v = ev.verification
     parts = [
-        f"# {_title(ev)}",
+        f"# {plain(_title(ev))}",
         f"{ev.items:,} items, {ev.identities:,} identities, {ev.dimension} dimensions; {ev.metric} distance.",
         "## Verification",
-        markdown_table(_headline_rows(ev)),
+        markdown_table(_headline_rows(ev), ("value",)),  # the pairs' source: a file's name
         "### TAR at FAR",
         markdown_table(tar_rows(v.head)),
     ]
@@ -249,7 +249,7 @@ def _card_html(card: dict) -> str:
     """The card's decision, rates with their intervals, counts and intended use; the whole card as
     JSON beneath (what the Threshold page downloads)."""
     c, cnt, sb = card["comparison"], card["counts"], card["comparison"]["subject_bootstrap"] or {}
-    span = lambda v: "" if v is None else f"{100 * v[0]:.4g}% to {100 * v[1]:.4g}%"  # noqa: E731
+    span = lambda v: "" if v is None else f"{100 * v[0]:.4g}% to {100 * v[1]:.4g}%" if v[0] != v[1] else NO_SPREAD  # noqa: E731
     threshold = "none" if card["threshold"] is None else f"{card['threshold']:.6g}"
     rows = [
         {
@@ -258,7 +258,7 @@ def _card_html(card: dict) -> str:
             c["interval"].split(" (")[0]: span(c[f"{k}_interval"]),
             "over subjects": span(sb.get(f"{k}_interval")),
         }
-        for k, name in (("fmr", "FMR (false match rate)"), ("fnmr", "FNMR (false non-match rate)"))
+        for k, name in (("fmr", "FMR (false match rate; FAR)"), ("fnmr", "FNMR (false non-match rate; FRR)"))
     ]
     body = json.dumps(json_safe(card), indent=2, default=_plain)
     return "".join(

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 
-# what makes inline Markdown act: emphasis (an underscore inside a word never does), code, links and images ([ ] !), HTML, strikethrough,
+# what makes inline Markdown act: emphasis (an underscore inside a word never does), code, links and images ([ ] !), HTML
+# (a tag opens with <: a > alone is text, except first on a line, a quote), strikethrough,
 # tables, LaTeX ($), and Streamlit's :directives[...] / :material/icons: (a colon before a letter);
 # a line's first character could start a heading, quote or list: one line is all we ever show
-_SPECIAL = re.compile(r"([\\`*\[\]!<>~|$]|:(?=[A-Za-z])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|^[#>+\-=])")
+_SPECIAL = re.compile(r"([\\`*\[\]!<~|$]|:(?=[A-Za-z])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|^[#>+\-=])")
 _NUMBERED = re.compile(r"^(\d+)([.)])")  # "1." would start a list: escape its dot
 
 

@@ -14,6 +14,7 @@ from explorer.analysis.scores import PairScores
 from explorer.analysis.thresholds import ThresholdResult
 from explorer.analysis.verification import FAR_TARGETS, RocCurve
 from explorer.data.scorefile import Direction
+from explorer.markdown import plain
 
 INTENDED_USE = (
     "1:1 verification (is this the claimed identity?) at the threshold above, on data like the data evaluated: "
@@ -24,6 +25,9 @@ NOT_COVERED = (
     "1:N identification (false positive rates grow with the gallery size)",
     "groups, capture conditions and image quality absent from the data evaluated",
 )
+
+
+NO_SPREAD = "no spread: every replicate gave one value"  # a zero-width bootstrap interval, not a certainty
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ def threshold_card(
         "evaluated": extras.evaluated,
         "intended_use": INTENDED_USE,
         "not_covered": list(NOT_COVERED),
+        "scores_file": provenance.get("scores_file"),
         "model": {
             "name": provenance.get("model_name"),
             "format": provenance.get("model_format"),
@@ -243,7 +248,10 @@ def _pct(v: float) -> str:
 
 
 def _interval(v) -> str:
-    return "" if v is None else f"{_pct(v[0])} to {_pct(v[1])}"
+    if v is None:
+        return ""
+    # a bootstrap whose every replicate agrees has no spread to show: that is not certainty
+    return NO_SPREAD if v[0] == v[1] else f"{_pct(v[0])} to {_pct(v[1])}"
 
 
 def card_markdown(card: dict) -> str:
@@ -275,12 +283,12 @@ def card_markdown(card: dict) -> str:
         g = card["groups"]
         ratio = lambda v: "unbounded or not measurable" if v is None else f"{v:.3g}"  # noqa: E731
         lines = "\n".join(
-            f"| {r['group']} | {r['mated']:,} | {r['non_mated']:,} | "
+            f"| {plain(r['group'])} | {r['mated']:,} | {r['non_mated']:,} | "
             f"{'' if r['fmr'] is None else _pct(r['fmr'])} | {'' if r['fnmr'] is None else _pct(r['fnmr'])} |"
             for r in g["rows"]
         )
         groups = (
-            f"\n\n## Per group ({g['column']}), at this threshold\n\n| group | mated | non-mated | FMR | FNMR |\n"
+            f"\n\n## Per group ({plain(g['column'])}), at this threshold\n\n| group | mated | non-mated | FMR | FNMR |\n"
             f"| --- | --- | --- | --- | --- |\n{lines}\n\nmax / min: FMR {ratio(g['fmr_max_min_ratio'])}, "
             f"FNMR {ratio(g['fnmr_max_min_ratio'])}."
         )
@@ -288,28 +296,28 @@ def card_markdown(card: dict) -> str:
     evaluated = ""
     if ev:
         evaluated = (
-            f"\n- Evaluated on {ev['which']}: {ev['identities']:,} identities, {ev['seen_in_training']:,} of them "
+            f"\n- Evaluated on {plain(ev['which'])}: {ev['identities']:,} identities, {ev['seen_in_training']:,} of them "
             "seen in training"
         )
     # the pick's rule, and its target once (a "target FAR" rule is the FMR target)
     chosen = [] if card["how_chosen"] == "target FAR" and card["fmr_target"] is not None else [card["how_chosen"]]
     chosen += [] if card["fmr_target"] is None else [f"target FMR {card['fmr_target']:g}"]
-    trained = f"; trained on {card['model']['trained_on']}" if card["model"].get("trained_on") else ""
+    chosen = [plain(x) for x in chosen]
     not_covered = "\n".join(f"- {x}" for x in card["not_covered"])
     return f"""# Verification threshold card (ISO/IEC 19795-1 terms)
 
-**Decision:** {card["decision"]}, threshold **{_num(card["threshold"])}** ({", ".join(chosen)}).
+**Decision:** {plain(card["decision"])}, threshold **{_num(card["threshold"])}** ({", ".join(chosen)}).
 
 | comparison figure | value | {c["interval"].split(" (")[0]} | over subjects |
 | --- | --- | --- | --- |
-| FMR (false match rate) | {_pct(c["fmr"])}{flag("fmr_rests_on_fewer_than_30_errors")} | {_interval(c["fmr_interval"])} | {_interval(sb.get("fmr_interval"))} |
-| FNMR (false non-match rate) | {_pct(c["fnmr"])}{flag("fnmr_rests_on_fewer_than_30_errors")} | {_interval(c["fnmr_interval"])} | {_interval(sb.get("fnmr_interval"))} |
+| FMR (false match rate; FAR on the pages) | {_pct(c["fmr"])}{flag("fmr_rests_on_fewer_than_30_errors")} | {_interval(c["fmr_interval"])} | {_interval(sb.get("fmr_interval"))} |
+| FNMR (false non-match rate; FRR on the pages) | {_pct(c["fnmr"])}{flag("fnmr_rests_on_fewer_than_30_errors")} | {_interval(c["fnmr_interval"])} | {_interval(sb.get("fnmr_interval"))} |
 
-Intervals: {c["interval"]}. {sb.get("note", "")}{"." if sb.get("note") else ""}
+Intervals: {c["interval"]}. {plain(sb.get("note", ""))}{"." if sb.get("note") else ""}
 
 Counts: {cnt["mated_accepted"]:,} mated accepted, {cnt["mated_rejected"]:,} mated rejected (false non-matches),
 {cnt["non_mated_accepted"]:,} non-mated accepted (false matches), {cnt["non_mated_rejected"]:,} non-mated rejected,
-over {p["mated"]:,} mated and {p["non_mated"]:,} non-mated pairs ({p["from"]}).{sampling}
+over {p["mated"]:,} mated and {p["non_mated"]:,} non-mated pairs ({plain(p["from"])}).{sampling}
 
 Acquisition: {acquisition}
 
@@ -329,7 +337,31 @@ Not covered:
 
 ## Provenance
 
-- Model: {card["model"]["name"]} ({card["model"]["format"]}), sha256 `{card["model"]["sha256"]}`, preprocessing {card["model"]["preprocessing"]}{trained}
-- Data: {card["data"]["name"]}, {card["data"]["items"]} items, sha256 `{card["data"]["sha256"]}`{evaluated}
+{_provenance(card)}{evaluated}
 - Created {card["created"]} with Embedding Explorer.
 """
+
+
+def _provenance(card: dict) -> str:
+    """The card's provenance lines: the scores file the pairs came scored in, else model and data."""
+    f = card.get("scores_file")
+    if f:
+        return (
+            f"- Scores file: {plain(f['name'])}, sha256 `{f['sha256']}`, {f['rows']:,} rows "
+            f"({f['rows_with_a_truth']:,} with a readable truth, {f['pairs_used']:,} scored in this column)\n"
+            f"- Score: column {plain(f['score_column'])}, read as a {f['direction']} ({f['direction_from']}); "
+            f"score columns evaluated: {', '.join(plain(c) for c in f['score_columns'])}; truth column "
+            f"{plain(f['truth_column'])}"
+        )
+    m, d = card["model"], card["data"]
+    said = lambda v: "not recorded" if v is None else plain(v)  # noqa: E731
+    items = "items not recorded" if d["items"] is None else f"{d['items']:,} items"
+    return (
+        f"- Model: {said(m['name'])} ({said(m['format'])}), sha256 `{m['sha256'] or 'not recorded'}`, "
+        f"preprocessing {said(m['preprocessing'])}{trained_on(m)}\n"
+        f"- Data: {said(d['name'])}, {items}, sha256 `{d['sha256'] or 'not recorded'}`"
+    )
+
+
+def trained_on(model: dict) -> str:
+    return f"; trained on {plain(model['trained_on'])}" if model.get("trained_on") else ""

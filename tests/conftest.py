@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -101,3 +102,12 @@ def assert_same_pair_scores(s, t) -> None:
         np.testing.assert_array_equal(u.b, v.b)
         assert u.cover == v.cover
     np.testing.assert_allclose(s.impostor_moments, t.impostor_moments, rtol=1e-12)
+
+
+# Markdown or HTML that would act if rendered: an image or link not escaped, an HTML tag opened
+RAW_MARKUP = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\[[^\]\n]*(?<!\\)\]\(|(?<!\\)<[A-Za-z/]")
+
+
+def raw_markup(text: str) -> list[str]:
+    """The places in ``text`` (as given to a Markdown renderer) where markup would act."""
+    return [text[max(m.start() - 20, 0) : m.end() + 20] for m in RAW_MARKUP.finditer(text)]

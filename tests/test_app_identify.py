@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from conftest import REPO, image_bytes, open_faces_workspace, open_page
+from conftest import REPO, image_bytes, open_faces_workspace, open_page, raw_markup
 from PIL import Image
 
 PHOTO = REPO / "tests" / "data" / "astronaut.jpg"
@@ -73,6 +73,9 @@ def test_enroll_identify_unknown_verify_and_forget(photos):
     _section(at, "People")
     at.selectbox(key="id_forget_who").set_value("Eileen").run()
     at.button(key="id_forget").click().run()
+    assert gallery.people() == {"Eileen": 1, "Somebody": 1}  # not before the confirmation
+    at.button(key="id_forget_yes").click().run()
+    assert "Forgot Eileen: 1 face(s)" in _texts(at.success)
     assert gallery.people() == {"Somebody": 1}
     assert "Eileen" not in gallery.names and len(gallery.chips) == len(gallery.sources) == 1
     _upload(at, "id_probe", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
@@ -127,3 +130,56 @@ def test_an_operator_can_keep_one_gallery_on_the_server(photos, tmp_path, monkey
     _upload(other, "id_probe", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
     assert "**Eileen**, at distance" in _texts(other.success)
     assert (tmp_path / "gallery" / "gallery.sqlite").is_file() and "id_gallery" not in other.session_state
+
+
+def _people_page(names):
+    """The Identify page's People section over a gallery of made-up faces (no photos needed)."""
+    from explorer.faces.gallery import Gallery
+
+    at = open_page("app_pages/identify.py")
+    g = Gallery()
+    rng = np.random.default_rng(0)
+    g.enroll_many(names, rng.normal(size=(len(names), 128)), [np.zeros((8, 8, 3), np.uint8)] * len(names), names)
+    at.session_state["id_gallery"] = g
+    _section(at, "People")
+    return at, g
+
+
+def test_forget_removes_only_the_person_named_at_the_click():
+    """Visitor A chooses Bob; meanwhile Bob is forgotten (another visitor of a shared gallery);
+    A confirms: nobody else is deleted, and the page says nothing was removed."""
+    at, g = _people_page(["Alice", "Bob", "Carol"])
+    assert at.selectbox(key="id_forget_who").value is None and at.button(key="id_forget").disabled
+    at.selectbox(key="id_forget_who").set_value("Bob").run()
+    at.button(key="id_forget").click().run()
+    assert "Forget **Bob**: 1 face(s)" in _texts(at.warning)
+    g.forget("Bob")  # the other visitor
+    at.button(key="id_forget_yes").click().run()
+    assert not at.exception, at.exception
+    assert g.people() == {"Alice": 1, "Carol": 1}
+    assert "Nobody named Bob is enrolled now" in _texts(at.warning)
+
+
+def test_forget_can_be_cancelled_and_a_hostile_name_is_shown_as_written():
+    hostile = "![t](http://elsewhere.example/t.png)<img src=x>"
+    at, g = _people_page(["Alice", hostile])
+    at.selectbox(key="id_forget_who").set_value(hostile).run()
+    at.button(key="id_forget").click().run()
+    at.button(key="id_forget_no").click().run()
+    assert g.people() == {"Alice": 1, hostile: 1}
+    at.selectbox(key="id_forget_who").set_value(hostile).run()
+    at.button(key="id_forget").click().run()
+    assert "\\!\\[t\\](http" in _texts(at.warning) and "\\<img" in _texts(at.warning)
+    at.button(key="id_forget_yes").click().run()
+    assert g.people() == {"Alice": 1}
+    assert "Forgot \\!\\[t\\]" in _texts(at.success) and not raw_markup(_texts(at.success))
+
+
+def test_a_hostile_name_is_shown_as_written_when_identified(photos):
+    hostile = "![t](http://elsewhere.example/t.png) <b>x</b>"
+    at = open_page("app_pages/identify.py")
+    _enroll(at, hostile, "eileen.jpg", photos["eileen.jpg"])
+    _upload(at, "id_probe", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
+    for shown in (_texts(at.success), _texts(at.caption), _texts(at.markdown), _texts(at.warning)):
+        assert not raw_markup(shown), raw_markup(shown)
+    assert "**\\!\\[t\\](http://elsewhere.example/t.png) \\<b>x\\</b>**, at distance" in _texts(at.success)

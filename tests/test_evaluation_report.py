@@ -85,7 +85,7 @@ def test_thumbnails_are_data_urls_and_text_is_escaped(blobs):
         len(ev.verification.false_accepts) + len(ev.verification.false_rejects)
     )
     md = report_markdown(ev)
-    assert "\\<script\\>alert(1)\\</script\\>\\!\\[x\\](http" in md  # read as written, never fetched
+    assert "\\<script>alert(1)\\</script>\\!\\[x\\](http" in md  # read as written, never fetched
 
 
 def _vector_table(tmp_path, emb: Embeddings):

@@ -117,3 +117,44 @@ def test_replacing_people_enrols_them_anew_and_keeps_the_others():
     with pytest.raises(ValueError, match="enrol at least one"):
         g.enroll_many(["a", "b"], np.zeros((1, 8)), [np.zeros((2, 2, 3))], ["x"])
     assert "a" not in g.people()  # nothing half-added
+
+
+def test_a_server_gallery_keeps_memory_and_disk_in_step_when_a_write_fails(tmp_path, monkeypatch):
+    """A full disk on the second photo: nothing of the enrolment stays, on disk or in memory."""
+    import errno
+
+    from explorer.faces import store
+
+    g = store.StoredGallery(tmp_path, dim=8)
+    rng = np.random.default_rng(0)
+    chip = lambda: rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)  # noqa: E731
+    g.enroll("ann", rng.normal(size=(1, 8)), [chip()], ["a.jpg"])
+    real, calls = store.atomic_write_bytes, []
+
+    def full_disk(path, data):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(store, "atomic_write_bytes", full_disk)
+    with pytest.raises(OSError):
+        g.enroll("bob", rng.normal(size=(3, 8)), [chip(), chip(), chip()], ["b1", "b2", "b3"])
+    assert g.people() == {"ann": 1} and len(g.vectors) == len(g.chips) == 1  # memory as it was
+    assert len(list((tmp_path / "photos").iterdir())) == 1  # the photo written before the failure is gone
+    assert store.StoredGallery(tmp_path, dim=8).people() == {"ann": 1}
+
+
+def test_photos_without_a_row_are_swept_at_start(tmp_path):
+    """A process killed after an enrolment's photos and before its rows leaves photos that no
+    Forget could reach: the next start deletes them and keeps every enrolled face."""
+    from explorer.faces.store import StoredGallery
+
+    g = StoredGallery(tmp_path, dim=8)
+    g.enroll("ann", np.ones((1, 8)), [np.zeros((20, 20, 3), np.uint8)], ["a.jpg"])
+    kept = {p.name for p in (tmp_path / "photos").iterdir()}
+    (tmp_path / "photos" / "0123456789abcdef.png").write_bytes(b"orphan")
+    (tmp_path / "photos" / ".x.png.123.tmp").write_bytes(b"torn")
+    again = StoredGallery(tmp_path, dim=8)
+    assert {p.name for p in (tmp_path / "photos").iterdir()} == kept
+    assert again.people() == {"ann": 1}

@@ -68,6 +68,10 @@ class Gallery:
 
     def enroll_many(self, names: list[str], vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]) -> None:
         """Add faces, each with the name of its person; checked whole before anything is added."""
+        self._add(*self._checked(names, vectors, chips, sources))
+
+    def _checked(self, names, vectors, chips, sources) -> tuple[list[str], np.ndarray, list, list]:
+        """The faces to enrol, normalised; raises ValueError before anything is added."""
         names = [str(n).strip() for n in names]
         if not all(names):
             raise ValueError("a person needs a name to be enrolled")
@@ -76,6 +80,9 @@ class Gallery:
             raise ValueError("enrol at least one face, with its chip and source")
         if not np.isfinite(vectors).all():
             raise ValueError("a descriptor holds NaN or inf")
+        return names, vectors, list(chips), list(sources)
+
+    def _add(self, names: list[str], vectors: np.ndarray, chips: list, sources: list) -> None:
         self.names += names
         self.vectors = np.concatenate([self.vectors, vectors])
         self.chips += list(chips)

@@ -113,10 +113,12 @@ def identify(t: float) -> None:
     c1, c2 = st.columns([1, 4])
     c1.image(face.chip, caption="the face searched", width=120)
     if result.answer:
-        c2.success(f"**{result.answer}**, at distance {result.matches[0].distance:.3f} (threshold {t:.3g})")
+        c2.success(f"**{plain(result.answer)}**, at distance {result.matches[0].distance:.3f} (threshold {t:.3g})")
     else:
         closest = (
-            f": the closest is {result.matches[0].name} at {result.matches[0].distance:.3f}" if result.matches else ""
+            f": the closest is {plain(result.matches[0].name)} at {result.matches[0].distance:.3f}"
+            if result.matches
+            else ""
         )
         c2.warning(f"**Unknown**{closest}, beyond the threshold {t:.3g}")
     if result.matches:
@@ -144,18 +146,44 @@ def verify_pair(t: float) -> None:
         (st.success if same else st.warning)(f"Distance {d:.3f}: **{verdict}** at the threshold {t:.3g}.")
 
 
+FORGET_PENDING, FORGET_DONE = "id_forget_pending", "id_forget_done"
+
+
 def people() -> None:
+    """Who is enrolled, and Forget: it acts on the name chosen at the click, after a confirmation,
+    and only while that person is enrolled (another visitor of a shared gallery may have gone first)."""
     g = gallery()
+    if done := st.session_state.pop(FORGET_DONE, None):
+        (st.success if done[0] else st.warning)(done[1])
     enrolled = g.people()
     if not enrolled:
         st.caption("Nobody is enrolled yet.")
         return
     st.dataframe({"person": list(enrolled), "faces": list(enrolled.values())}, hide_index=True)
-    who = st.selectbox("Person", list(enrolled), key="id_forget_who")
-    if st.button("Forget this person", key="id_forget"):
-        removed = g.forget(who)
-        st.success(f"Forgot {plain(who)}: {removed} face(s) and their photos removed.")
+    who = st.selectbox("Person", list(enrolled), index=None, placeholder="choose a person", key="id_forget_who")
+    if st.button("Forget this person", key="id_forget", disabled=who is None):
+        st.session_state[FORGET_PENDING] = who
+    pending = st.session_state.get(FORGET_PENDING)
+    if pending is None:
+        return
+    faces = enrolled.get(pending, 0)
+    st.warning(f"Forget **{plain(pending)}**: {faces} face(s) and their photos will be deleted.")
+    c1, c2 = st.columns(2)
+    if c1.button(f"Yes, forget {plain(pending)}", type="primary", key="id_forget_yes"):
+        st.session_state.pop(FORGET_PENDING)
+        st.session_state[FORGET_DONE] = forget(g, pending)
         st.rerun()
+    if c2.button("Cancel", key="id_forget_no"):
+        st.session_state.pop(FORGET_PENDING)
+        st.rerun()
+
+
+def forget(g: Gallery, name: str) -> tuple[bool, str]:
+    """Forget exactly ``name`` if enrolled now: (whether anything was removed, what to say)."""
+    removed = g.forget(name) if name in g.people() else 0
+    if not removed:
+        return False, f"Nobody named {plain(name)} is enrolled now (forgotten already?): nothing was removed."
+    return True, f"Forgot {plain(name)}: {removed} face(s) and their photos removed."
 
 
 def workspace(ws: Workspace | None, t: float) -> None:

@@ -3,6 +3,8 @@ verifier gave, evaluated as it is (the page stays a thin script)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -35,8 +37,9 @@ ROLE_TITLES = {
 }
 
 
-def upload() -> tuple[pd.DataFrame | None, str]:
-    """The uploaded scores file, parsed once per upload (this session only), within its row budget."""
+def upload() -> tuple[pd.DataFrame | None, str, str]:
+    """The uploaded scores file, parsed once per upload (this session only), within its row
+    budget: (table, the upload's id, its sha256)."""
     up = st.file_uploader(
         "Pairs with your scores: CSV, TSV or Parquet, one row per pair",
         type=["csv", "tsv", "parquet"],
@@ -47,7 +50,7 @@ def upload() -> tuple[pd.DataFrame | None, str]:
     if up is None:
         st.session_state.pop(PARSED, None)  # a file the widget no longer holds is let go
         st.session_state.pop("cmp_comparison", None)
-        return None, ""
+        return None, "", ""
     cached = st.session_state.get(PARSED)
     if cached is None or cached[0] != up.file_id:
         try:
@@ -62,10 +65,10 @@ def upload() -> tuple[pd.DataFrame | None, str]:
                 )
         except InputError as exc:
             st.error(f"Cannot read {plain(up.name)}: {plain(exc)}")
-            return None, ""
-        cached = (up.file_id, frame)
+            return None, "", ""
+        cached = (up.file_id, frame, hashlib.sha256(up.getvalue()).hexdigest())
         st.session_state[PARSED] = cached
-    return cached[1], up.file_id
+    return cached[1], up.file_id, cached[2]
 
 
 def mapping(frame: pd.DataFrame) -> ColumnMap | None:
@@ -165,7 +168,7 @@ def systems(ws: Workspace | None):
     until the file can be evaluated."""
     from explorer.ui.compare import Systems
 
-    frame, file_id = upload()
+    frame, file_id, sha = upload()
     if frame is None:
         st.info("Upload a pairs file with score columns: no workspace, model or images are needed.")
         return None
@@ -190,5 +193,25 @@ def systems(ws: Workspace | None):
         items=item_rows(table, ws),
         pairs_from=f"{name}, {len(table):,} pairs",
         names=(table.a, table.b) if table.a is not None and table.b is not None else None,
-        provenance={c: {"model_name": c, "model_format": "scores file", "data_name": name} for c in cmap.scores},
+        provenance={c: scores_file_provenance(name, sha, len(frame), table, cmap, c) for c in cmap.scores},
     )
+
+
+def scores_file_provenance(
+    name: str, sha256: str, rows: int, table: ScoreTable, cmap: ColumnMap, column: str
+) -> dict:
+    """What a card of one score column says of where its figures came from."""
+    return {
+        "scores_file": {
+            "name": name,
+            "sha256": sha256,
+            "rows": rows,
+            "rows_with_a_truth": len(table),
+            "pairs_used": int(np.isfinite(table.scores[column]).sum()),
+            "score_columns": list(cmap.scores),
+            "score_column": column,
+            "direction": table.directions[column].name,
+            "direction_from": "detected from the truth" if column in table.detected else "set by the user",
+            "truth_column": cmap.same,
+        }
+    }
