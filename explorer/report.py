@@ -355,7 +355,7 @@ def _provenance(card: dict) -> str:
         )
     m, d = card["model"], card["data"]
     said = lambda v: "not recorded" if v is None else plain(v)  # noqa: E731
-    items = "items not recorded" if d["items"] is None else f"{d['items']:,} items"
+    items = "items not recorded" if d["items"] is None else f"{d['items']} items"
     return (
         f"- Model: {said(m['name'])} ({said(m['format'])}), sha256 `{m['sha256'] or 'not recorded'}`, "
         f"preprocessing {said(m['preprocessing'])}{trained_on(m)}\n"

@@ -122,3 +122,12 @@ def test_two_hundred_score_columns_and_scores_near_the_float_limit():
     y = frame["same"] == 1
     rows = {r["system"]: r for _, r in at.dataframe[0].value.iterrows()}
     assert rows["system_0"]["AUC"].startswith(f"{roc_auc_score(y, frame['system_0']):.4f}")
+
+
+def test_a_scores_file_with_a_header_and_no_rows_says_so():
+    at = open_page("app_pages/compare.py")
+    at.file_uploader(key="cmp_file").upload("empty.csv", b"file_x,file_y,same,score\n", "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "a header" in errors and "no rows" in errors and "numeric" not in errors

@@ -37,3 +37,17 @@ def test_a_published_pairs_csv_is_read_by_its_own_column_names_and_its_scores_na
     proto = parse_pairs_csv(csv, ids)
     assert proto.same.tolist() == [True, False] and proto.index_b.tolist() == [1, 2]
     assert proto.score_columns == ("Facenet_cosine",)
+
+
+def test_skipped_lines_are_counted_as_lines_not_as_distinct_ids():
+    """280 pairs naming one of 61 unknown ids are 280 lines skipped, not 61; malformed lines past
+    those listed still count."""
+    known = "Ann/Ann_0001.jpg,Ann/Ann_0002.jpg,1\n"
+    unknown = "".join(f"Ann/Ann_0001.jpg,ghost{k % 61},0\n" for k in range(280))
+    bad = "".join(f"Ann/Ann_0001.jpg,Bob/Bob_0001.jpg,maybe{k}\n" for k in range(250))
+    p = parse_pairs_csv(("id_a,id_b,same\n" + known + unknown + bad).encode(), IDS)
+    assert len(p.same) == 1 and len(p.unknown_ids) == 61 and p.pairs_unknown == 280
+    assert p.n_malformed == 250 and len(p.malformed) == 200 and p.skipped == 530
+    assert p.skipped_text().startswith("530 lines skipped: 280 name an item not in the workspace (61 distinct ids)")
+    lfw = parse_lfw_pairs("1 3\nAnn 1 2\nZed 1 2\nZed 1 3\nAnn 1 Zed 4\nbad\n", IDS)
+    assert lfw.pairs_unknown == 3 and lfw.n_malformed == 1 and len(lfw.unknown_ids) == 4

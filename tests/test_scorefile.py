@@ -136,3 +136,9 @@ def test_figures_of_a_published_file_are_sklearn_s_to_1e_12():
         eer = 0.0 if perfect else brentq(lambda v, f=fpr, t=tpr: 1 - v - interp1d(f, t)(v), 0, 1, xtol=1e-15)
         assert f["AUC"] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
         assert f["EER"] == pytest.approx(eer, abs=1e-9)
+
+
+def test_a_header_without_rows_says_so():
+    frame = pd.DataFrame({"file_x": [], "file_y": [], "same": [], "score": []})
+    with pytest.raises(InputError, match="a header .* and no rows"):
+        guess_columns(frame)

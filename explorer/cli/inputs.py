@@ -85,9 +85,8 @@ def read_protocol(path: Path, ids):
         proto = parse_pairs_csv(raw, ids)
     else:
         proto = parse_lfw_pairs(raw.decode("utf-8", errors="replace"), ids)
-    skipped = len(proto.unknown_ids) + len(proto.malformed)
-    if skipped:
-        click.echo(f"{path.name}: {skipped:,} lines skipped (unknown ids or malformed)", err=True)
+    if proto.skipped:
+        click.echo(f"{path.name}: {proto.skipped_text()}", err=True)
     if not len(proto.same):
         raise InputError(f"{path.name}: no pair names two items of these embeddings")
     return proto

@@ -15,6 +15,8 @@ import pandas as pd
 
 from explorer.errors import InputError
 
+SHOWN = 200  # malformed lines kept to show
+
 
 @dataclass(frozen=True)
 class PairProtocol:
@@ -24,9 +26,23 @@ class PairProtocol:
     index_b: np.ndarray
     same: np.ndarray
     fold: np.ndarray
-    unknown_ids: list[str] = field(default_factory=list)
-    malformed: list[str] = field(default_factory=list)
+    unknown_ids: list[str] = field(default_factory=list)  # distinct ids not in the dataset
+    malformed: list[str] = field(default_factory=list)  # the first of them, as lines to show
     score_columns: tuple[str, ...] = ()  # a CSV's numeric columns besides ours: scores of its own
+    pairs_unknown: int = 0  # pairs (lines) skipped because an item is not in the dataset
+    n_malformed: int = 0  # lines skipped as malformed (``malformed`` lists the first few)
+
+    @property
+    def skipped(self) -> int:
+        """Lines of the file that gave no pair: unknown ids or malformed."""
+        return self.pairs_unknown + self.n_malformed
+
+    def skipped_text(self) -> str:
+        """The skipped lines in words, each count a count of lines."""
+        return (
+            f"{self.skipped:,} line{'' if self.skipped == 1 else 's'} skipped: {self.pairs_unknown:,} name an item not in the workspace "
+            f"({len(self.unknown_ids):,} distinct ids), {self.n_malformed:,} malformed"
+        )
 
 
 def id_lookup(ids: np.ndarray) -> dict[str, int]:
@@ -39,7 +55,7 @@ def id_lookup(ids: np.ndarray) -> dict[str, int]:
     return out
 
 
-def _resolve(rows, ids: np.ndarray, malformed: list[str]) -> PairProtocol:
+def _resolve(rows, ids: np.ndarray, malformed: list[str], n_malformed: int) -> PairProtocol:
     """rows: (id_a, id_b, same, fold) arrays, one entry per pair."""
     id_a, id_b, same, fold = (np.asarray(v) for v in rows)
     lookup = id_lookup(ids)
@@ -47,7 +63,10 @@ def _resolve(rows, ids: np.ndarray, malformed: list[str]) -> PairProtocol:
     ib = np.array([lookup.get(x, -1) for x in id_b.tolist()], np.int64)
     ok = (ia >= 0) & (ib >= 0)
     unknown = sorted(set(id_a[ia < 0].tolist()) | set(id_b[ib < 0].tolist()))
-    return PairProtocol(ia[ok], ib[ok], same[ok].astype(bool), fold[ok].astype(int), unknown, malformed)
+    return PairProtocol(
+        ia[ok], ib[ok], same[ok].astype(bool), fold[ok].astype(int), unknown, malformed[:SHOWN],
+        pairs_unknown=int((~ok).sum()), n_malformed=n_malformed,
+    )  # fmt: skip
 
 
 def check_pair_count(data: bytes) -> None:
@@ -83,7 +102,7 @@ def parse_lfw_pairs(text: str, ids: np.ndarray) -> PairProtocol:
                 raise ValueError
         except ValueError:
             malformed.append(f"line {k + 2}: {' '.join(parts)}")
-    return _resolve(list(zip(*rows, strict=True)) if rows else ([], [], [], []), ids, malformed)
+    return _resolve(list(zip(*rows, strict=True)) if rows else ([], [], [], []), ids, malformed, len(malformed))
 
 
 def parse_pairs_csv(data: bytes, ids: np.ndarray) -> PairProtocol:
@@ -112,7 +131,7 @@ def parse_pairs_csv(data: bytes, ids: np.ndarray) -> PairProtocol:
     truth = frame[role["same"]].str.strip().str.lower().map(TRUTH)
     fold = frame[role["fold"]].replace("", "0") if role["fold"] else pd.Series(["0"] * len(frame))
     bad = truth.isna().to_numpy() | ~fold.str.isdigit().to_numpy()
-    malformed = [f"row {k + 2}: {', '.join(map(str, frame.iloc[k].values))}" for k in np.flatnonzero(bad)[:200]]
+    malformed = [f"row {k + 2}: {', '.join(map(str, frame.iloc[k].values))}" for k in np.flatnonzero(bad)[:SHOWN]]
     keep = ~bad
     rows = (
         frame[role["a"]].to_numpy()[keep],
@@ -120,5 +139,5 @@ def parse_pairs_csv(data: bytes, ids: np.ndarray) -> PairProtocol:
         truth.to_numpy()[keep].astype(bool),
         fold.to_numpy()[keep].astype(int),
     )
-    proto = _resolve(rows, ids, malformed)
+    proto = _resolve(rows, ids, malformed, int(bad.sum()))
     return PairProtocol(**{**proto.__dict__, "score_columns": scores})

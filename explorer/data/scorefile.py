@@ -78,6 +78,7 @@ class ColumnMap:
 def guess_columns(frame: pd.DataFrame) -> ColumnMap:
     """Columns by their names; every other numeric column is a score. Raises InputError when no
     truth column or no score column can be found (the user then maps them)."""
+    no_rows(frame)
     lower = {str(c).lower(): str(c) for c in frame.columns}
     found: dict[str, str] = {}
     for role, names in ROLE_NAMES.items():
@@ -95,6 +96,12 @@ def guess_columns(frame: pd.DataFrame) -> ColumnMap:
     if not scores:
         raise InputError(f"no numeric score column besides {', '.join(found.values())}: map one")
     return ColumnMap(scores=scores, **found)
+
+
+def no_rows(frame: pd.DataFrame) -> None:
+    """Raises InputError for a file with a header and no rows (its columns would read as text)."""
+    if not len(frame):
+        raise InputError(f"the file has a header ({', '.join(map(str, frame.columns))}) and no rows: no pair to evaluate")
 
 
 def direction_of(scores: np.ndarray, same: np.ndarray) -> tuple[Direction, float]:
@@ -148,6 +155,7 @@ def read_scores(frame: pd.DataFrame, columns: ColumnMap, directions: dict[str, s
     """A ScoreTable from a parsed table. ``directions``: {score column: "distance" | "similarity"}
     set by the user; the others are detected from the labels. Raises InputError for missing
     columns, a non-numeric score, no readable row, or a fold column that is not whole numbers."""
+    no_rows(frame)
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
     missing = [c for c in [*columns.roles().values(), *columns.scores] if c not in frame.columns]

@@ -16,6 +16,7 @@ from explorer.data.scorefile import (
     ColumnMap,
     ScoreTable,
     guess_columns,
+    no_rows,
     read_scores,
     subjects_from_labels,
 )
@@ -57,6 +58,7 @@ def upload() -> tuple[pd.DataFrame | None, str, str]:
             if not up.name.lower().endswith(".parquet"):
                 check_pair_count(up.getvalue())
             frame = read_table(up.getvalue(), up.name)
+            no_rows(frame)
             limit = config.settings().max_score_rows
             if len(frame) > limit:
                 raise InputError(

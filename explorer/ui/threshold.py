@@ -240,12 +240,12 @@ def protocol_upload(ws: Workspace) -> tuple[PairProtocol | None, str]:
     proto = cached[1]
     if proto.score_columns:
         st.info(
-            f"This file also holds scores of its own ({', '.join(proto.score_columns)}): here its pairs are scored "
+            f"This file also holds scores of its own ({', '.join(plain_all(proto.score_columns))}): here its pairs are scored "
             "by the workspace model. The Compare page evaluates the file's scores as they are."
         )
-    if proto.unknown_ids or proto.malformed:
+    if proto.skipped:
         with st.expander(
-            f"{len(proto.unknown_ids):,} unknown ids and {len(proto.malformed):,} malformed lines were skipped",
+            proto.skipped_text(),
             expanded=not len(proto.same),
         ):
             if proto.unknown_ids:
@@ -300,11 +300,10 @@ def picked() -> dict | None:
 
 def protocol_shortfall(proto: PairProtocol, scores: PairScores) -> str:
     """Why a protocol file's pairs cannot make a curve: how many matched the workspace, of which kind."""
-    skipped = len(proto.unknown_ids) + len(proto.malformed)
     missing = "impostor (different identity)" if not scores.n_impostor else "genuine (same identity)"
     return (
-        f"{len(proto.same):,} of the file's pairs matched items of this workspace ({skipped:,} lines skipped: unknown "
-        f"ids or malformed), {scores.n_genuine:,} genuine and {scores.n_impostor:,} impostor: with no {missing} "
+        f"{len(proto.same):,} of the file's pairs matched items of this workspace ({proto.skipped_text()}), "
+        f"{scores.n_genuine:,} genuine and {scores.n_impostor:,} impostor: with no {missing} "
         "pair there is nothing to put a threshold between. Check that the file names this workspace's items."
     )
 
