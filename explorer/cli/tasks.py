@@ -40,17 +40,22 @@ def embed_to(data: str, model: str, output: Path, *, label_column: str | None = 
     encoder = encoder if folder else load_model(model, dataset)
     cache_dir = config.settings().cache_dir
     bar, progress = progress_bar("embedding")
+    loaded = len(dataset.failures)
     with bar:
         if encoder is not None:
             dataset = encoder.prepare(dataset, progress=progress, store=AcquisitionCache(directory=cache_dir))
         emb = embed_dataset(
             dataset, encoder, cache=EmbeddingCache(directory=cache_dir), progress=progress, engine=engine
         )
+    _skipped(dataset.failures[loaded:])  # what preparing left out: photos without a face, for one
     _write(emb, output)
     return emb.n
 
 
 def _skipped(failures) -> None:
+    """The items left out, a line each (the first 10), and how many in all."""
+    if failures:
+        click.echo(f"{len(failures):,} item{'s' if len(failures) != 1 else ''} left out:", err=True)
     for failure in failures[:10]:
         click.echo(f"skipped {failure.path}: {failure.reason}", err=True)
     if len(failures) > 10:

@@ -1,0 +1,86 @@
+"""Each command-line option changes what it says it changes: one test per option not covered
+elsewhere, against the library's own result for that option."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import image_bytes
+
+from explorer.analysis.pairs import all_pairs
+from explorer.analysis.thresholds import pick_threshold
+from explorer.analysis.verification import scores_curve
+from explorer.cli import main
+
+
+@pytest.fixture
+def table(tmp_path):
+    """A vector table whose label column is not one the reader finds by name (``person``)."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(12), 8)
+    vectors = (rng.normal(size=(96, 6)) + np.eye(6)[labels % 6] * 2 + (labels >= 6)[:, None]).astype(np.float32)
+    frame = pd.DataFrame(vectors, columns=[f"v{i}" for i in range(6)])
+    frame.insert(0, "person", [f"p{k}" for k in labels])
+    frame.insert(0, "id", [f"item{k}" for k in range(96)])
+    path = tmp_path / "vectors.csv"
+    frame.to_csv(path, index=False)
+    return path, vectors, np.array([f"p{k}" for k in labels])
+
+
+@pytest.mark.parametrize("metric", ["cosine", "manhattan"])
+def test_threshold_metric_and_label_column(tmp_path, table, metric):
+    path, vectors, labels = table
+    out = tmp_path / "card.json"
+    args = ["threshold", str(path), "--metric", metric, "--label-column", "person", "--by", "EER", "-o", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    card = json.loads(out.read_text())
+    want = pick_threshold(scores_curve(all_pairs(vectors, labels, metric=metric)), "EER")
+    assert card["metric"] == metric and card["threshold"] == pytest.approx(want, rel=1e-12)
+    assert card["pairs"]["mated"] == 12 * 28  # the labels came from the person column
+
+
+def test_evaluate_metric_far_and_by(tmp_path, table):
+    path, vectors, labels = table
+    out = tmp_path / "report.json"
+    args = ["evaluate", str(path), "--metric", "euclidean", "--far", "0.05", "--label-column", "person"]
+    assert CliRunner().invoke(main, [*args, "-o", str(out)]).exit_code == 0
+    data = json.loads(out.read_text())
+    card = data["threshold_card"]
+    curve = scores_curve(all_pairs(vectors, labels, metric="euclidean"))
+    assert card["metric"] == "euclidean" and card["fmr_target"] == 0.05
+    assert card["threshold"] == pytest.approx(pick_threshold(curve, "target FAR", target=0.05), rel=1e-12)
+    res = CliRunner().invoke(main, ["evaluate", str(path), "--label-column", "person", "--by", "max accuracy",
+                                    "-o", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    card = json.loads(out.read_text())["threshold_card"]
+    assert card["how_chosen"] == "max accuracy" and card["metric"] == "sqeuclidean"
+    want = pick_threshold(scores_curve(all_pairs(vectors, labels, metric="sqeuclidean")), "max accuracy")
+    assert card["threshold"] == pytest.approx(want, rel=1e-12)
+
+
+def test_embed_label_column(tmp_path, table):
+    path, _, labels = table
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(main, ["embed", str(path), "-m", "none", "--label-column", "person", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(out)["label"].astype(str).tolist() == labels.tolist()
+
+
+def test_embed_faces_lists_the_photos_without_a_face(tmp_path, att_faces):
+    folder = tmp_path / "photos"
+    for person in ("s1", "s2"):
+        shutil.copytree(att_faces / person, folder / person)
+    for k in range(3):
+        (folder / "s2" / f"blank{k}.png").write_bytes(image_bytes(np.full((112, 92), 128, np.uint8), "PNG"))
+    out = tmp_path / "faces.parquet"
+    res = CliRunner().invoke(main, ["embed", str(folder), "-m", "faces", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    left = [line for line in lines if line.startswith("skipped") and "failure to acquire" in line]
+    assert {line.split()[1].rstrip(":") for line in left} >= {f"s2/blank{k}.png" for k in range(3)}
+    written = int(lines[-1].split()[0])
+    assert written + len(left) == 23 and f"{len(left)} items left out:" in res.output
