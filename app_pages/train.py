@@ -18,8 +18,8 @@ if run is None:
     if ws.dataset.kind == "vector" and ws.dataset.is_embedding:
         st.info("These vectors are embeddings already: a small MLP on top of them will be trained.")
     n_ids, usable = ui.summary_counts(ws)
-    if usable < 4:
-        st.warning(f"Training needs identities with at least 2 items; this data has {usable} of {n_ids}.")
+    if usable < ui.MIN_IDENTITIES:
+        st.warning(ui.too_few_identities(n_ids, usable))
         st.stop()
     got = ui.form(ws)
     if got is not None and ui.start(ws, *got) is not None:

@@ -272,3 +272,19 @@ def test_a_head_on_the_face_descriptor_is_measured_against_the_descriptor_and_us
     ws = at.session_state["workspace"]
     assert ws.embeddings.dim == run.spec.out_dim and "on Face descriptor" in ws.embeddings.provenance["model_name"]
     jobs._RUNS.clear()
+
+
+def test_too_few_identities_state_the_rule():
+    """3 identities of 2 items or more (and one of 1): the page states the rule, not only a count."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    rng = np.random.default_rng(0)
+    labels = ["a"] * 5 + ["b"] * 5 + ["c"] * 5 + ["d"]
+    rows = [f"{c},{','.join(f'{v:.4f}' for v in rng.normal(0, 1.0, 4))}" for c in labels]
+    at.radio(key="dm_source").set_value("Vector table").run()
+    at.file_uploader[0].upload("v.csv", ("label,f0,f1,f2,f3\n" + "\n".join(rows)).encode(), "text/csv")
+    at.run()
+    at.button(key="dm_go").click().run()
+    at.switch_page("app_pages/train.py").run()
+    said = " ".join(w.value for w in at.warning)
+    assert "at least 4 identities with 2 items or more each" in said and "this data has 3 such identities of 4" in said

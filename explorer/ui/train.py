@@ -373,3 +373,17 @@ def checkpoints(run: jobs.Run) -> None:
 def summary_counts(ws: Workspace) -> tuple[int, int]:
     labels, counts = np.unique(np.asarray(ws.dataset.labels).astype(str), return_counts=True)
     return len(labels), int((counts >= 2).sum())
+
+
+# a batch draws 2 identities of 2 items or more, and whole identities (a quarter, at least one)
+# are held out for validation: 4 such identities is the least that leaves both sides something
+MIN_IDENTITIES = 4
+
+
+def too_few_identities(n_ids: int, usable: int) -> str:
+    """The rule the data does not meet, and where it stands."""
+    return (
+        f"Training needs at least {MIN_IDENTITIES} identities with 2 items or more each (a batch takes 2 items of "
+        f"each of 2 identities or more, and whole identities are held out to validate on); this data has {usable} "
+        f"such {'identity' if usable == 1 else 'identities'} of {n_ids}."
+    )
