@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from explorer.errors import InputError
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
@@ -87,3 +89,20 @@ def touch(path: str | Path) -> None:
     """Mark a cache file as used now (its modification time orders :func:`keep_under`)."""
     with contextlib.suppress(OSError):  # gone meanwhile: nothing to mark
         os.utime(path)
+
+
+def user_path(text: str | Path) -> tuple[Path, str]:
+    """A path a visitor typed or put in the address, resolved, and how to name it in a message
+    (at most 200 characters). Raises InputError for one no file call can use: a NUL character,
+    a name too long, a symlink loop, no permission."""
+    shown = str(text)[:200] + ("..." if len(str(text)) > 200 else "")
+    try:
+        path = Path(text).expanduser().resolve()
+        path.stat() if path.exists() else None  # too long / no permission: raised here, not later
+    except ValueError:  # a NUL byte
+        raise InputError(f"{shown!r} is not a usable path: it holds a NUL character") from None
+    except (OSError, RuntimeError) as exc:  # too long, a symlink loop, no permission
+        raise InputError(
+            f"{shown!r} is not a usable path: {exc.strerror if isinstance(exc, OSError) else exc}"
+        ) from None
+    return path, shown

@@ -108,6 +108,28 @@ def test_address_outside_allowed_folders_falls_back_to_default():
     assert _metrics(at)["Items (N)"] == "1,797"
 
 
+@pytest.mark.parametrize("kind", ["loop", "long"])
+def test_a_checkpoint_path_in_the_address_that_no_file_call_can_use_is_a_message(tmp_path, monkeypatch, kind):
+    """A symlink loop or a 5,000-character name: the default workspace and a message, on this
+    run and the next page's, never a broken page."""
+    monkeypatch.setenv("EXPLORER_DATA_ROOTS", str(tmp_path))
+    if kind == "loop":
+        (tmp_path / "a.safetensors").symlink_to(tmp_path / "b.safetensors")
+        (tmp_path / "b.safetensors").symlink_to(tmp_path / "a.safetensors")
+        path = tmp_path / "a.safetensors"
+    else:
+        path = tmp_path / ("x" * 5000 + ".safetensors")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["data"] = "digits"
+    at.query_params["model"] = f"ckpt:{path}"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("is not a usable path" in e.value for e in at.error), [e.value for e in at.error]
+    assert _metrics(at)["Items (N)"] == "1,797"
+    at.switch_page("app_pages/distances.py").run()
+    assert not at.exception and not any("did not expect" in e.value for e in at.error)
+
+
 def test_uploads_are_not_put_in_the_address(app):
     assert app.query_params["data"] == "digits"
     png = [image_bytes(rng_image(i), "PNG") for i in range(3)]

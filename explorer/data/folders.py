@@ -11,6 +11,7 @@ from explorer.data.dataset import Dataset, LoadFailure, hash_parts
 from explorer.data.images import decode_image, kept_pixels, thumbnail
 from explorer.data.order import natural_key
 from explorer.errors import InputError, UnsafeInputError
+from explorer.fileio import user_path
 
 Progress = Callable[[float, str], None] | None
 _JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
@@ -136,16 +137,8 @@ def list_directory(root: str | Path, *, allowed_roots: list[Path] | None = None)
     """The folder (resolved) and its files as (relative path, path), symlinks left out, within the
     byte and file budgets (EXPLORER_MAX_ARCHIVE_BYTES / _FILES). ``allowed_roots`` (from operator
     settings) limits which folders visitors may open."""
-    shown = str(root)[:200] + ("..." if len(str(root)) > 200 else "")
-    try:
-        root = Path(root).expanduser().resolve()
-        is_dir = root.is_dir()
-    except ValueError:  # a NUL byte
-        raise InputError(f"{shown!r} is not a usable path: it holds a NUL character") from None
-    except (OSError, RuntimeError) as exc:  # too long, a symlink loop, no permission
-        raise InputError(
-            f"{shown!r} is not a usable path: {exc.strerror if isinstance(exc, OSError) else exc}"
-        ) from None
+    root, shown = user_path(root)
+    is_dir = root.is_dir()
     if allowed_roots is not None and not any(root == r or r in root.parents for r in allowed_roots):
         raise UnsafeInputError(
             f"{root} is outside the folders this server allows: " + ", ".join(str(r) for r in allowed_roots)

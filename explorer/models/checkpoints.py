@@ -21,7 +21,7 @@ from safetensors.torch import save as st_save
 
 from explorer import config
 from explorer.errors import InputError, UnsafeInputError
-from explorer.fileio import atomic_write_bytes, sha256_bytes
+from explorer.fileio import atomic_write_bytes, sha256_bytes, user_path
 from explorer.models.architectures import build_model
 from explorer.models.encoder import Encoder, ModelInfo, OnnxEncoder, TorchEncoder
 from explorer.models.spec import InputSpec, ModelSpec
@@ -222,11 +222,11 @@ def load_default_encoder() -> Encoder:
 
 def load_server_checkpoint(path: str | Path, *, allowed_roots: list[Path] | None = None) -> Encoder:
     """A checkpoint from the server's disk; a ``.json`` spec beside it is used when present."""
-    path = Path(path).expanduser().resolve()
+    path, shown = user_path(path)  # a symlink loop or a 5,000-character name is an InputError too
     if allowed_roots is not None and not any(r == path or r in path.parents for r in allowed_roots):
-        raise UnsafeInputError(f"{path} is outside the folders this server allows")
+        raise UnsafeInputError(f"{shown} is outside the folders this server allows")
     if not path.is_file():
-        raise InputError(f"{path} is not a file")
+        raise InputError(f"{shown} is not a file")
     spec_path = path.with_suffix(".json")
     spec = spec_path.read_bytes() if spec_path.is_file() and path.suffix != ".json" else None
     return load_checkpoint(path.read_bytes(), path.name, spec_json=spec, origin="server")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from explorer.errors import InputError
@@ -9,6 +11,8 @@ from explorer.ui import address, state
 from explorer.ui.safe import plain
 from explorer.ui.sources import data_loader_for, model_loader_for, picker_state
 from explorer.ui.workspace import build_workspace
+
+LOG = logging.getLogger("explorer")
 
 
 def ensure_workspace() -> None:
@@ -26,7 +30,13 @@ def ensure_workspace() -> None:
             st.warning(f"{plain(exc)}; showing the default workspace.")
         else:
             with st.spinner("Restoring your workspace ..."):
-                if build_workspace(*loaders) is not None:
+                try:
+                    restored = build_workspace(*loaders)
+                except Exception:  # noqa: BLE001 - outside the page's guard: a bad address must not break every page
+                    LOG.exception("restoring the workspace from the address failed")
+                    st.warning("The workspace in the address could not be restored; showing the default workspace.")
+                    restored = None
+                if restored is not None:
                     for key, value in picker_state(params["data"], params["model"]).items():
                         st.session_state.setdefault(key, value)
                     return
