@@ -4,7 +4,9 @@ through here), and CSV that a spreadsheet opens as data."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -13,26 +15,66 @@ import pandas as pd
 
 from explorer.errors import InputError
 
+LOG = logging.getLogger("explorer")
+
+
+class DiskFullError(InputError):
+    """The disk a file was to be written to is full (or over its quota); nothing was left there."""
+
+
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(path: str | Path, exc: OSError) -> DiskFullError:
+    """The error to raise for a full disk under ``path``, naming the setting that chose the folder."""
+    from explorer import config
+
+    path, settings = Path(path), config.settings()
+    named = {"EXPLORER_CACHE_DIR": settings.cache_dir, "EXPLORER_GALLERY_DIR": settings.gallery_dir}
+    where = next(
+        (f"{name} ({folder})" for name, folder in named.items() if folder and Path(folder) in (path, *path.parents)),
+        str(path.parent),
+    )
+    return DiskFullError(f"the disk holding {where} is full ({exc.strerror}): free some space or point it elsewhere")
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
 
-    A reader never sees a half-written file, and a crash leaves the old file intact.
+    A reader never sees a half-written file, and a crash leaves the old file intact. A full disk
+    raises :class:`DiskFullError` (an InputError: its message names the folder's setting) and
+    leaves no temp file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; checkpoints and exports are meant to be read
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in FULL:
+            raise disk_full(path, exc) from None
         raise
     return path
+
+
+def cache_write(path: str | Path, data: bytes, max_bytes: int) -> str | None:
+    """Write a cache entry and keep its folder under ``max_bytes``. A full disk is no failure of
+    the work the entry caches: nothing is written and the message is returned (None when written)."""
+    try:
+        atomic_write_bytes(path, data)
+    except DiskFullError as exc:
+        LOG.warning("cache entry not written: %s", exc)
+        return f"{exc}; results are kept in memory only"
+    keep_under(Path(path).parent, max_bytes)
+    return None
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -23,7 +23,7 @@ from explorer.data.images import thumbnail
 from explorer.errors import InputError
 from explorer.faces import models
 from explorer.faces.pipeline import DEFAULT_SETTINGS, Face, FaceSettings, acquire
-from explorer.fileio import atomic_write_bytes, keep_under, touch
+from explorer.fileio import cache_write, touch
 
 Progress = Callable[[float, str], None] | None
 
@@ -71,6 +71,7 @@ class AcquisitionCache:
     def __init__(self, directory: str | Path | None = None, max_memory_entries: int = 4):
         self.directory = Path(directory) / "faces" if directory else None
         self.max_memory_entries = max_memory_entries
+        self.disk_note: str | None = None  # why the last entry is not on disk (a full disk), if it is not
         self._memory: OrderedDict[str, Dataset] = OrderedDict()
 
     def get_or_acquire(self, dataset: Dataset, settings: FaceSettings, *, progress: Progress = None) -> Dataset:
@@ -85,8 +86,7 @@ class AcquisitionCache:
         else:
             chips = acquire_dataset(dataset, settings, progress=progress)
             if path:
-                atomic_write_bytes(path, _write(chips, dataset))
-                keep_under(path.parent, config.settings().max_cache_bytes)
+                self.disk_note = cache_write(path, _write(chips, dataset), config.settings().max_cache_bytes)
         self._memory[key] = chips
         while len(self._memory) > self.max_memory_entries:
             self._memory.popitem(last=False)

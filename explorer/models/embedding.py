@@ -16,7 +16,7 @@ import numpy as np
 from explorer import config
 from explorer.data.dataset import Dataset
 from explorer.errors import InputError
-from explorer.fileio import atomic_write_bytes, keep_under, touch
+from explorer.fileio import cache_write, touch
 from explorer.models.encoder import Encoder
 
 Progress = Callable[[float, str], None] | None
@@ -70,6 +70,7 @@ class EmbeddingCache:
         self.directory = Path(directory) if directory else None
         self.max_memory_entries = max_memory_entries
         self._memory: OrderedDict[str, Embeddings] = OrderedDict()
+        self.disk_note: str | None = None  # why the last entry is not on disk (a full disk), if it is not
 
     def _path(self, key: str) -> Path:
         assert self.directory is not None
@@ -90,10 +91,10 @@ class EmbeddingCache:
         return None
 
     def put(self, key: str, emb: Embeddings, *, use_disk: bool = True) -> None:
+        """Keep ``emb``; on disk too unless the disk is full (then ``disk_note`` says so)."""
         self._remember(key, emb)
         if use_disk and self.directory:
-            atomic_write_bytes(self._path(key), emb.to_npz())
-            keep_under(self._path(key).parent, config.settings().max_cache_bytes)
+            self.disk_note = cache_write(self._path(key), emb.to_npz(), config.settings().max_cache_bytes)
 
     def _remember(self, key: str, emb: Embeddings) -> None:
         self._memory[key] = emb

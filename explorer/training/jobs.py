@@ -27,7 +27,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from explorer import config
-from explorer.fileio import atomic_write_bytes
+from explorer.fileio import FULL, DiskFullError, atomic_write_bytes, disk_full
 from explorer.models.architectures import build_model
 from explorer.models.checkpoints import save_safetensors
 from explorer.models.spec import ModelSpec
@@ -142,14 +142,17 @@ class Run:
                 self.checkpoint()
             self.status = "stopped" if self._stop.is_set() else "finished"
         except Exception as exc:  # noqa: BLE001 - any failure ends the run; the page shows it, the folder keeps the last checkpoint
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = str(exc) if isinstance(exc, DiskFullError) else f"{type(exc).__name__}: {exc}"
             self.status = "failed"
 
     def _log(self, kind: str, row: dict) -> None:
         row = {"kind": kind, **row, "time": round(time.time() - self.started, 3)}
         {"step": self.steps, "validation": self.validations}.get(kind, []).append(row)
-        with self._io, open(self.folder / "metrics.jsonl", "a") as fh:
-            fh.write(json.dumps({k: v for k, v in row.items() if k not in ("coords", "labels")}) + "\n")
+        try:
+            with self._io, open(self.folder / "metrics.jsonl", "a") as fh:
+                fh.write(json.dumps({k: v for k, v in row.items() if k not in ("coords", "labels")}) + "\n")
+        except OSError as exc:  # a line cut by a full disk is skipped when the run is read back
+            raise disk_full(self.folder / "metrics.jsonl", exc) if exc.errno in FULL else exc from None
 
     def _validate(self) -> None:
         self._log("validation", self.trainer.validate())

@@ -68,17 +68,19 @@ def faces_for(dataset: Dataset) -> AcquisitionCache:
 def prepare_and_embed(dataset: Dataset, encoder, progress) -> tuple[Dataset, Embeddings]:
     """The dataset the encoder embeds (a face descriptor cuts face chips from the photos first)
     and its embeddings, through the caches fit for its privacy. progress(fraction, message)."""
+    faces, cache = faces_for(dataset), cache_for(dataset, encoder)
+    faces.disk_note = cache.disk_note = None  # set again by a write of this call that the disk refused
     if encoder is not None:
-        dataset = encoder.prepare(
-            dataset, progress=lambda f, msg: progress(0.4 * min(f, 1.0), msg), store=faces_for(dataset)
-        )
+        dataset = encoder.prepare(dataset, progress=lambda f, msg: progress(0.4 * min(f, 1.0), msg), store=faces)
     emb = embed_dataset(
         dataset,
         encoder,
-        cache=cache_for(dataset, encoder),
+        cache=cache,
         use_disk=not private(dataset, encoder),
         progress=lambda f, msg: progress(0.4 + 0.6 * min(f, 1.0), msg),
     )
+    for note in dict.fromkeys(n for n in (faces.disk_note, cache.disk_note) if n):
+        st.warning(f"Embedded, but {plain(note)}.")
     return dataset, emb
 
 
