@@ -20,11 +20,11 @@ def _wait(run, cond, timeout=180):
     assert cond(), run.status
 
 
-def _start(at) -> jobs.Run:
+def _start(at) -> jobs.Run | None:
     """Press Start; the run this session started."""
     next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception, at.exception
-    return jobs.get_run(at.session_state["train_run"])
+    return jobs.get_run(at.session_state["train_run"]) if "train_run" in at.session_state else None
 
 
 def _held_out_by_default(at, run):
@@ -288,3 +288,35 @@ def test_too_few_identities_state_the_rule():
     at.switch_page("app_pages/train.py").run()
     said = " ".join(w.value for w in at.warning)
     assert "at least 4 identities with 2 items or more each" in said and "this data has 3 such identities of 4" in said
+
+
+def test_a_run_on_uploads_leaves_nothing_on_disk_after_the_session(tmp_path, monkeypatch):
+    """Its spec names the data and every identity, its checkpoints are weights trained on them:
+    they live in a private temporary folder while the session lasts, and go with it."""
+    import gc
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    jobs._RUNS.clear()
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    rng = np.random.default_rng(1)
+    rows = [f"person{i % 14},{','.join(f'{v:.4f}' for v in rng.normal(i % 14, 1.0, 4))}" for i in range(112)]
+    at.radio(key="dm_source").set_value("Vector table").run()
+    at.file_uploader[0].upload("mine.csv", ("label,f0,f1,f2,f3\n" + "\n".join(rows)).encode(), "text/csv")
+    at.run()
+    at.button(key="dm_go").click().run()
+    at.switch_page("app_pages/train.py").run()
+    _number(at, "Steps").set_value(6)
+    run = _start(at)
+    assert run is not None, [e.value for e in at.error] + [w.value for w in at.warning]
+    _wait(run, lambda: not run.active)
+    folder = run.folder
+    assert run.checkpoints and folder.is_dir() and "person0" in (folder / "spec.json").read_text()
+    written = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert not [p for p in written if "person0" in p.read_bytes().decode("latin-1")]  # nothing in the shared cache
+    del at
+    gc.collect()  # Streamlit lets a closed session's state go; collecting it ends the run's files
+    deadline = time.time() + 60
+    while folder.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not folder.exists() and jobs.get_run(run.id) is None

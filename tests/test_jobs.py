@@ -205,3 +205,52 @@ def test_a_paused_run_gives_the_slot_up_after_its_idle_limit(tmp_path, monkeypat
     second.stop()
     second.join(60)
     jobs._RUNS.clear()
+
+
+SIGTERM_SCRIPT = """
+import os, signal, sys, time
+sys.path.insert(0, {tests!r})
+from training_fixtures import SPEC, vector_data
+from explorer.training import jobs
+from explorer.training.config import TrainConfig
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # Streamlit's handler: the server stops, main returns
+cfg = TrainConfig(steps=10**6, checkpoint_every=10**6, validate_every=10**6, snapshot_every=10**6, lr=1e-3)
+run = jobs.start_run(cfg, vector_data(), SPEC)
+while run.step < 5:
+    time.sleep(0.01)
+print(run.folder, flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(120)
+"""
+
+
+def test_sigterm_with_a_run_going_stops_it_with_a_checkpoint_and_exits_cleanly(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**__import__("os").environ, "EXPLORER_CACHE_DIR": str(tmp_path)}
+    script = SIGTERM_SCRIPT.format(tests=str(Path(__file__).parent))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr
+    folder = Path(done.stdout.split()[0])
+    names = {p.name for p in folder.glob("step_*.safetensors")}
+    resume = sorted(n for n in names if not n.endswith(".model.safetensors"))
+    assert resume and resume[-1].replace(".safetensors", ".model.safetensors") in names  # resume state and model
+    jobs._RUNS.clear()
+    again = jobs._load(folder.name, folder)
+    assert again.checkpoints and again.checkpoints[-1] >= 5
+
+
+def test_a_run_on_uploads_keeps_nothing_on_disk_after_its_session(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(jobs, "runs_dir", lambda: tmp_path / "cache" / "runs")
+    cfg = TrainConfig(steps=6, checkpoint_every=3, validate_every=3, lr=3e-3)
+    run = jobs.start_run(cfg, vector_data(), SPEC, keep_data=False)
+    wait_for(run, lambda: not run.active)
+    assert run.checkpoints == [3, 6] and run.model_path(6).is_file()  # usable while the session lasts
+    assert not (tmp_path / "cache" / "runs").exists()  # nothing under the shared cache
+    assert (run.folder.stat().st_mode & 0o077) == 0  # a folder only the server's user reads
+    jobs.discard(run.id)
+    assert not run.folder.exists() and jobs.get_run(run.id) is None

@@ -7,16 +7,22 @@ index (index/: index.bin + manifest.json, which names the model snapshot that em
 ``step_000100.model.safetensors`` (+ .json: the model with its spec, to use or download), all
 written atomically. The thread checks the stop and pause flags at every step. One run at a time
 per server by default (``MAX_RUNNING``): a second start raises ``Busy``. After a server restart
-``open_run`` finds the folder and ``resume`` goes on from the last checkpoint.
+``open_run`` finds the folder and ``resume`` goes on from the last checkpoint. A run on a visitor's
+uploads (unless the operator set ``EXPLORER_CACHE_UPLOADS``) keeps its folder in a private
+temporary folder instead, deleted when the visitor's session ends (:func:`discard`) or the server
+stops; at exit every run stops with a checkpoint (:func:`stop_all`).
 
 Run ids are random (unguessable): a visitor reaches a run only through the id it was given.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -276,7 +282,11 @@ def start_run(
         folder = runs_dir() / run_id
         run = Run(run_id, folder, cfg, data, spec, model)  # checks the settings against the data: no folder yet
         run.keep_data = keep_data
-        folder.mkdir(parents=True, exist_ok=False)
+        if keep_data:
+            folder.mkdir(parents=True, exist_ok=False)
+        else:  # a visitor's uploads: a private temporary folder, deleted with the session (discard)
+            run.folder = folder = Path(tempfile.mkdtemp(prefix=f"explorer-run-{run_id}-"))
+        _stop_runs_at_exit()
         atomic_write_bytes(folder / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
         atomic_write_bytes(folder / "spec.json", spec.to_json().encode())
         if keep_data:
@@ -289,6 +299,46 @@ def start_run(
         _RUNS[run_id] = run
         run.start()
         return run
+
+
+def discard(run_id: str, *, timeout: float = 60.0) -> None:
+    """Stop a run on a visitor's uploads and delete its folder (its spec names their data and
+    people; its checkpoints are weights trained on them): what happens when their session ends."""
+    with _LOCK:
+        run = _RUNS.get(run_id)
+        if run is None or run.keep_data:
+            return
+        del _RUNS[run_id]
+    run.stop()
+    run.join(timeout)
+    shutil.rmtree(run.folder, ignore_errors=True)
+
+
+_AT_EXIT = threading.Event()
+
+
+def _stop_runs_at_exit() -> None:
+    """Once per process: at exit (SIGTERM included, which Streamlit turns into a clean shutdown)
+    every active run stops with a checkpoint before the interpreter goes; a training thread left
+    inside torch at exit aborts the process ("terminate called without an active exception")."""
+    if not _AT_EXIT.is_set():
+        _AT_EXIT.set()
+        # before the interpreter's shutdown of thread pools (which a checkpoint may still use): the
+        # hook concurrent.futures itself uses; atexit proper runs after them
+        getattr(threading, "_register_atexit", atexit.register)(stop_all)
+
+
+def stop_all(timeout: float = 120.0) -> None:
+    """Stop every run of this process (each writes its checkpoint), then delete the folders of
+    runs on uploads."""
+    runs = list(_RUNS.values())
+    for run in runs:
+        run.stop()
+    for run in runs:
+        run.join(timeout)
+    for run in runs:
+        if not run.keep_data:
+            shutil.rmtree(run.folder, ignore_errors=True)
 
 
 def _npz(data: TrainData) -> bytes:

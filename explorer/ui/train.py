@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 from dataclasses import replace
 
 import numpy as np
@@ -196,6 +199,8 @@ def start(ws: Workspace, cfg: TrainConfig, opts: dict) -> jobs.Run | None:
         st.error(f"Cannot start: {plain(exc)}")
         return None
     st.session_state[RUN_KEY] = run.id
+    if not run.keep_data:  # its folder goes with this session
+        st.session_state.setdefault(OWNED, {})[run.id] = SessionRun(run.id)
     remember_run(run)
     return run
 
@@ -387,3 +392,22 @@ def too_few_identities(n_ids: int, usable: int) -> str:
         f"each of 2 identities or more, and whole identities are held out to validate on); this data has {usable} "
         f"such {'identity' if usable == 1 else 'identities'} of {n_ids}."
     )
+
+
+OWNED = "train_owned_runs"
+
+
+class SessionRun:
+    """Held in a visitor's session state for each run on their uploads: when Streamlit lets the
+    session go (the tab closed, its disconnected-session time over), the session state is
+    collected and the run is stopped and its folder deleted. Nothing of it outlives the session."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        weakref.finalize(self, _discard_in_background, run_id)
+
+
+def _discard_in_background(run_id: str) -> None:
+    # a finalizer runs in whatever thread collected the session: stopping the run waits for its
+    # last step, so that happens on a thread of its own
+    threading.Thread(target=jobs.discard, args=(run_id,), name=f"discard-{run_id}", daemon=True).start()
