@@ -131,3 +131,29 @@ def test_a_scores_file_with_a_header_and_no_rows_says_so():
     assert not at.exception, at.exception
     errors = " ".join(e.value for e in at.error)
     assert "a header" in errors and "no rows" in errors and "numeric" not in errors
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_the_compare_page_holds_a_scores_file_to_its_row_budget(monkeypatch, kind):
+    import io
+
+    monkeypatch.setenv("EXPLORER_MAX_SCORE_ROWS", "100")
+    frame = _many_columns(2, one_folder=False, n=101)
+
+    def upload(f):
+        at = open_page("app_pages/compare.py")
+        if kind == "csv":
+            data = f.to_csv(index=False).encode()
+        else:
+            buf = io.BytesIO()
+            f.to_parquet(buf)
+            data = buf.getvalue()
+        at.file_uploader(key="cmp_file").upload(f"pairs.{kind}", data, "application/octet-stream")
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    over = upload(frame)
+    assert any("EXPLORER_MAX_SCORE_ROWS" in e.value for e in over.error) and not over.dataframe
+    within = upload(frame.iloc[:100])
+    assert not within.error and len(within.dataframe[0].value) == 3
