@@ -82,3 +82,18 @@ def test_a_bounded_map_draws_a_sample_and_says_so(monkeypatch):
     rows, _, spec = _points(at)
     assert len(rows) == 1000 and len(np.unique(rows)) == 1000
     assert any("1,000 points drawn of 1,797 (a random sample" in c.value for c in at.caption)
+
+
+def test_the_hover_images_use_no_deprecated_streamlit_api(caplog):
+    """The map's hover preview is an st.iframe of our own script: no deprecation warning (a
+    Streamlit release may drop st.components.v1.html any day), the captions' "<" escaped in it."""
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        at = open_page("app_pages/projection.py", timeout=300)
+        at.radio(key="pj_method").set_value("PCA").run()
+    assert not at.exception, at.exception
+    frames = at.get("iframe")
+    assert frames and "plotly_hover" in frames[0].proto.srcdoc
+    said = [r.getMessage() for r in caplog.records]
+    assert not [m for m in said if "deprecat" in m.lower() or "will be removed" in m], said

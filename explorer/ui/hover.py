@@ -2,10 +2,11 @@
 the pointer.
 
 Streamlit's own plotly chart (kept for its box / lasso / click selection) reports no hover, and a
-plotly hover label cannot hold an image. So a zero-height HTML element next to the chart carries
+plotly hover label cannot hold an image. So a zero-height ``st.iframe`` of our own HTML next to the
+chart (Streamlit serves it same-origin; it replaces ``st.components.v1.html``, deprecated) carries
 the thumbnails as one image (``plots.atlas``) and listens to the chart's ``plotly_hover`` in the
-page (Streamlit serves the element same-origin), drawing the hovered item's cell in a panel.
-Captions are set as text, never as HTML. Everything stays in this visitor's page.
+page, drawing the hovered item's cell in a panel. Captions are set as text, never as HTML, and
+reach the script as JSON with every ``<`` escaped. Everything stays in this visitor's page.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 
-import streamlit.components.v1 as components
+import streamlit as st
 
 from explorer.plots.atlas import Atlas
 
@@ -78,7 +79,11 @@ def hover_preview(chart_key: str, atlas: Atlas, captions: list[str]) -> None:
         "key": json.dumps(chart_key),
         "cols": atlas.cols,
         "cell": atlas.cell,
-        "captions": json.dumps([str(c) for c in captions]).replace("</", "<\\/"),
+        # JSON inside a script: no "</script" or "<!--" can end or bend it once every "<" is escaped
+        "captions": json.dumps([str(c) for c in captions]).replace("<", "\\u003c"),
         "jpeg": base64.b64encode(atlas.jpeg).decode("ascii"),
     }
-    components.html(html, height=0)
+    st.iframe(html, height=HEIGHT)
+
+
+HEIGHT = 1  # px: the element only listens (st.iframe takes no zero height)
