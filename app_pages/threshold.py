@@ -17,8 +17,9 @@ st.title("Threshold")
 ws = state.require_workspace()  # held-out identities of a model trained here
 ui.keep_choices()
 st.write(
-    "Accept two items as the same identity when their distance is at most the threshold. Every figure is "
-    "counted exactly at the threshold shown."
+    "Accept two items as the same identity when their distance is at most the threshold. FAR (false accept "
+    "rate, ISO's FMR) is the share of impostor (non-mated) pairs accepted, FRR (FNMR) the share of genuine "
+    "(mated) pairs rejected, TAR = 1 - FRR. Every figure is counted exactly at the threshold shown."
 )
 c1, c2, c3 = st.columns([2, 2, 1])
 source = c1.radio(

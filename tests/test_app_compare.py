@@ -73,7 +73,10 @@ def _many_columns(n_scores: int, *, one_folder: bool, seed: int = 3, n: int = 24
     frame = pd.DataFrame(
         {
             "file_x": [f"photos/{k}_a.jpg" if one_folder else f"p{k % 30}/a{k}.jpg" for k in range(n)],
-            "file_y": [f"photos/{k}_b.jpg" if one_folder else f"p{k % 30 if s else (k + 1) % 30}/b{k}.jpg" for k, s in enumerate(same)],
+            "file_y": [
+                f"photos/{k}_b.jpg" if one_folder else f"p{k % 30 if s else (k + 1) % 30}/b{k}.jpg"
+                for k, s in enumerate(same)
+            ],
             "same": same.astype(int),
         }
     )

@@ -101,7 +101,9 @@ def guess_columns(frame: pd.DataFrame) -> ColumnMap:
 def no_rows(frame: pd.DataFrame) -> None:
     """Raises InputError for a file with a header and no rows (its columns would read as text)."""
     if not len(frame):
-        raise InputError(f"the file has a header ({', '.join(map(str, frame.columns))}) and no rows: no pair to evaluate")
+        raise InputError(
+            f"the file has a header ({', '.join(map(str, frame.columns))}) and no rows: no pair to evaluate"
+        )
 
 
 def direction_of(scores: np.ndarray, same: np.ndarray) -> tuple[Direction, float]:

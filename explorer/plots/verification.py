@@ -204,7 +204,9 @@ def score_histograms(
     fig = make_subplots(rows=rows, cols=1, subplot_titles=titles, vertical_spacing=spacing)
     for k, (name, (mated, non_mated)) in enumerate(scores.items(), 1):
         centres, widths, hists = _shared_bins(np.r_[mated, non_mated], [mated, non_mated])
-        for part, h, colour in zip(("genuine (mated)", "impostor (non-mated)"), hists, ("#54a24b", "#e45756"), strict=True):
+        for part, h, colour in zip(
+            ("genuine (mated)", "impostor (non-mated)"), hists, ("#54a24b", "#e45756"), strict=True
+        ):
             fig.add_bar(
                 x=centres, y=h, width=widths, name=part, marker_color=colour, opacity=0.55, showlegend=k == 1,
                 row=k, col=1,

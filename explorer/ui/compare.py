@@ -228,7 +228,9 @@ def kfold(sys: Systems) -> None:
                 "folds accepting no pair": res["folds_accepting_none"],
             }
         )
-    st.markdown(f"**k-fold accuracy** (the best-accuracy threshold of the other folds), folds: {plain(sys.fold_source)}")
+    st.markdown(
+        f"**k-fold accuracy** (the best-accuracy threshold of the other folds), folds: {plain(sys.fold_source)}"
+    )
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="cmp_kfold")
 
 

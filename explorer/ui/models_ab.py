@@ -115,15 +115,15 @@ def systems(ws: Workspace | None):
         )
     except ValueError:
         st.warning(
-            "These items give no mated or no non-mated pairs: load data with several items of several identities."
+            "These items give no genuine or no impostor pairs: load data with several items of several identities."
         )
         return None
     rows, a, b, same = rows[two.rows], two.a, two.b, two.same
     labels = view.embeddings.labels[rows]
     m_a, m_b, (lo, hi) = two.map_at_r
     st.caption(
-        f"{int(same.sum()):,} mated and {int((~same).sum()):,} non-mated pairs of {len(rows):,} items "
-        f"({metric}; every mated pair up to 25,000, non-mated pairs sampled uniformly, seed 0), the same pairs for both."
+        f"{int(same.sum()):,} genuine and {int((~same).sum()):,} impostor pairs of {len(rows):,} items "
+        f"({metric}; every genuine pair up to 25,000, impostor pairs sampled uniformly, seed 0), the same pairs for both."
     )
     ids = view.embeddings.ids[rows]
     items = view.rows[rows] if view.rows is not None else rows

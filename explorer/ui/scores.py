@@ -132,7 +132,7 @@ def directions(frame: pd.DataFrame, cmap: ColumnMap) -> ScoreTable | None:
         )
         if how == "detected":
             cols[k % len(cols)].caption(
-                f"detected: a {d.name} ({'mated pairs score lower' if d.name == 'distance' else 'mated pairs score higher'}"
+                f"detected: a {d.name} ({'genuine pairs score lower' if d.name == 'distance' else 'genuine pairs score higher'}"
                 f"; AUC {auc:.4f} read that way)"
             )
         else:
@@ -199,9 +199,7 @@ def systems(ws: Workspace | None):
     )
 
 
-def scores_file_provenance(
-    name: str, sha256: str, rows: int, table: ScoreTable, cmap: ColumnMap, column: str
-) -> dict:
+def scores_file_provenance(name: str, sha256: str, rows: int, table: ScoreTable, cmap: ColumnMap, column: str) -> dict:
     """What a card of one score column says of where its figures came from."""
     return {
         "scores_file": {
