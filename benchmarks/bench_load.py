@@ -7,8 +7,8 @@ the same again (the second round is what a visitor who comes back sees), reading
 ``--think`` seconds (x 0.5 .. 1.5, seeded; 0 hammers the server). Each rerun is timed
 from the request to the server's "script finished"; an exception element in the reply counts as
 an error. Reported: visitors, reruns, p50 / p95 / max seconds per rerun (overall and per page),
-errors, distinct sessions (each visitor must get its own), and the server's peak memory (RSS of
-the server process and its children). ``--train`` keeps both cores busy with a training loop in
+errors, distinct sessions (each visitor must get its own), the server's peak memory (RSS of
+the server process and its children) and its log's deprecation warnings (none is the mark). ``--train`` keeps both cores busy with a training loop in
 another process meanwhile (what a training run costs the visitors).
 
 The baseline is the same walk by one visitor alone, in the same run.
@@ -40,7 +40,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(cache: str) -> tuple[subprocess.Popen, int]:
+def _start_server(cache: str, log) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     env = {**os.environ, "EXPLORER_CACHE_DIR": cache}
     proc = subprocess.Popen(
@@ -57,8 +57,8 @@ def _start_server(cache: str) -> tuple[subprocess.Popen, int]:
         ],
         cwd=REPO,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -169,8 +169,8 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=3.0, help="seconds a visitor reads a page (0: hammer)")
     ap.add_argument("--timeout", type=float, default=600)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as cache:
-        proc, port = _start_server(cache)
+    with tempfile.TemporaryDirectory() as cache, open(Path(cache) / "server.log", "w+") as log:
+        proc, port = _start_server(cache, log)
         trainer = None
         try:
             alone, _ = asyncio.run(_crowd(port, 1, args.rounds, args.timeout, 0.0))  # also warms the caches
@@ -193,6 +193,9 @@ def main() -> None:
                 trainer.kill()
             proc.terminate()
             proc.wait(30)
+        log.seek(0)
+        lines = log.read().splitlines()
+    deprecations = [line for line in lines if "deprecat" in line.lower() or "will be removed" in line]
     print(_summary("baseline, 1 visitor alone", alone))
     print(
         _summary(
@@ -206,6 +209,9 @@ def main() -> None:
     print(
         f"distinct sessions {len(sessions)} of {args.visitors}; wall {wall:.1f} s; server peak RSS {peak[0] / 2**20:.0f} MB"
     )
+    print(f"server log: {len(lines):,} lines, {len(deprecations):,} deprecation warnings")
+    for line in deprecations[:5]:
+        print("   ", line)
 
 
 if __name__ == "__main__":

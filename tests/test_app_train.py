@@ -27,6 +27,24 @@ def _start(at) -> jobs.Run | None:
     return jobs.get_run(at.session_state["train_run"]) if "train_run" in at.session_state else None
 
 
+def _vectors_on_train(labels: list[str], dim: int, seed: int = 0, spread: bool = True) -> AppTest:
+    """A session whose workspace is an uploaded vector table (one row per label, Gaussian around
+    the label's index when ``spread``), on the Train page."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    rng = np.random.default_rng(seed)
+    index = {c: k for k, c in enumerate(dict.fromkeys(labels))}
+    rows = [f"{c},{','.join(f'{v:.4f}' for v in rng.normal(index[c] if spread else 0, 1.0, dim))}" for c in labels]
+    at.radio(key="dm_source").set_value("Vector table").run()
+    header = "label," + ",".join(f"f{j}" for j in range(dim))
+    at.file_uploader[0].upload("v.csv", (header + "\n" + "\n".join(rows)).encode(), "text/csv")
+    at.run()
+    at.button(key="dm_go").click().run()
+    assert not at.error, [e.value for e in at.error]
+    at.switch_page("app_pages/train.py").run()
+    return at
+
+
 def _held_out_by_default(at, run):
     """After "Use this model" the pages say how many items the model trained on and evaluate the
     identities it never saw; a toggle shows all; the threshold card records which were evaluated."""
@@ -189,18 +207,7 @@ def test_vectors_train_an_mlp_without_image_options():
     """A vector table trains the MLP; augmentation, zoom and erasing warp images only, so they are
     greyed out and the run's settings say augmentation is off."""
     jobs._RUNS.clear()
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    rng = np.random.default_rng(0)
-    rows = [f"c{i % 10},{','.join(f'{v:.4f}' for v in rng.normal(i % 10, 1.0, 6))}" for i in range(200)]
-    at.radio(key="dm_source").set_value("Vector table").run()
-    at.file_uploader[0].upload(
-        "v.csv", ("label," + ",".join(f"f{j}" for j in range(6)) + "\n" + "\n".join(rows)).encode(), "text/csv"
-    )
-    at.run()
-    at.button(key="dm_go").click().run()
-    assert not at.error, [e.value for e in at.error]
-    at.switch_page("app_pages/train.py").run()
+    at = _vectors_on_train([f"c{i % 10}" for i in range(200)], 6)
     boxes = {c.label: c for c in at.checkbox}
     assert boxes["Augment images"].disabled and not boxes["Augment images"].value
     assert boxes["Random erasing"].disabled and "these items are vectors" in boxes["Augment images"].help
@@ -276,16 +283,7 @@ def test_a_head_on_the_face_descriptor_is_measured_against_the_descriptor_and_us
 
 def test_too_few_identities_state_the_rule():
     """3 identities of 2 items or more (and one of 1): the page states the rule, not only a count."""
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    rng = np.random.default_rng(0)
-    labels = ["a"] * 5 + ["b"] * 5 + ["c"] * 5 + ["d"]
-    rows = [f"{c},{','.join(f'{v:.4f}' for v in rng.normal(0, 1.0, 4))}" for c in labels]
-    at.radio(key="dm_source").set_value("Vector table").run()
-    at.file_uploader[0].upload("v.csv", ("label,f0,f1,f2,f3\n" + "\n".join(rows)).encode(), "text/csv")
-    at.run()
-    at.button(key="dm_go").click().run()
-    at.switch_page("app_pages/train.py").run()
+    at = _vectors_on_train(["a"] * 5 + ["b"] * 5 + ["c"] * 5 + ["d"], 4, spread=False)
     said = " ".join(w.value for w in at.warning)
     assert "at least 4 identities with 2 items or more each" in said and "this data has 3 such identities of 4" in said
 
@@ -297,15 +295,7 @@ def test_a_run_on_uploads_leaves_nothing_on_disk_after_the_session(tmp_path, mon
 
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
     jobs._RUNS.clear()
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    rng = np.random.default_rng(1)
-    rows = [f"person{i % 14},{','.join(f'{v:.4f}' for v in rng.normal(i % 14, 1.0, 4))}" for i in range(112)]
-    at.radio(key="dm_source").set_value("Vector table").run()
-    at.file_uploader[0].upload("mine.csv", ("label,f0,f1,f2,f3\n" + "\n".join(rows)).encode(), "text/csv")
-    at.run()
-    at.button(key="dm_go").click().run()
-    at.switch_page("app_pages/train.py").run()
+    at = _vectors_on_train([f"person{i % 14}" for i in range(112)], 4, seed=1)
     _number(at, "Steps").set_value(6)
     run = _start(at)
     assert run is not None, [e.value for e in at.error] + [w.value for w in at.warning]

@@ -162,7 +162,8 @@ def test_threshold_page_pick_and_protocol_upload(browser, tmp_path):
         pg.wait_for_timeout(1500)
         pg.screenshot(path=str(ARTIFACTS / "threshold_protocol.png"), full_page=True)
         body = pg.inner_text("body")
-        assert "1 unknown ids" in body and "10-fold accuracy" in body
+        assert "1 line skipped: 1 name an item not in the workspace (1 distinct id)" in body
+        assert "10-fold accuracy" in body
 
 
 def test_compare_evaluates_an_uploaded_scores_file_at_a_phone_width(browser, tmp_path):

@@ -84,3 +84,28 @@ def test_embed_faces_lists_the_photos_without_a_face(tmp_path, att_faces):
     assert {line.split()[1].rstrip(":") for line in left} >= {f"s2/blank{k}.png" for k in range(3)}
     written = int(lines[-1].split()[0])
     assert written + len(left) == 23 and f"{len(left)} items left out:" in res.output
+
+
+def test_compare_of_one_folder_says_why_there_is_no_subject_interval(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 300
+    same = rng.random(n) < 0.4
+    pd.DataFrame(
+        {
+            "file_x": [f"photos/{k}a.jpg" for k in range(n)],
+            "file_y": [f"photos/{k}b.jpg" for k in range(n)],
+            "same": same.astype(int),
+            "s": np.where(same, 1.0, 0.0) + rng.normal(0, 0.7, n),
+            "t": np.where(same, 1.0, 0.0) + rng.normal(0, 0.9, n),
+        }
+    ).to_csv(tmp_path / "one_folder.csv", index=False)
+    out = tmp_path / "table.json"
+    res = CliRunner().invoke(main, ["compare", str(tmp_path / "one_folder.csv"), "--metric", "euclidean",
+                                    "-o", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "no intervals over subjects: the pairs carry 1 subject" in res.output
+    for row in json.loads(out.read_text()):
+        for k, text in row.items():
+            if k != "system" and "[" in text:
+                lo, hi = text.split("[")[1].rstrip("]").split(", ")
+                assert lo != hi

@@ -103,4 +103,6 @@ def compare_to(
             output.write_text(markdown_table(rows) + "\n")
     click.echo(frame.to_string(index=False))
     click.echo(f"95% intervals over {c.replicates:,} bootstrap replicates drawing {c.over}; B - A is paired.")
+    if c.subjects_note:
+        click.echo(f"no intervals over subjects: {c.subjects_note}")
     return rows

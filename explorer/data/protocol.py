@@ -41,7 +41,7 @@ class PairProtocol:
         """The skipped lines in words, each count a count of lines."""
         return (
             f"{self.skipped:,} line{'' if self.skipped == 1 else 's'} skipped: {self.pairs_unknown:,} name an item not in the workspace "
-            f"({len(self.unknown_ids):,} distinct ids), {self.n_malformed:,} malformed"
+            f"({len(self.unknown_ids):,} distinct id{'' if len(self.unknown_ids) == 1 else 's'}), {self.n_malformed:,} malformed"
         )
 
 
