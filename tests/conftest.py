@@ -15,6 +15,15 @@ REPO = Path(__file__).resolve().parent.parent
 ATT_FACES = (REPO.parent / "shared" / "data" / "att_faces").resolve()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache_for_the_session(tmp_path_factory):
+    """Tests never write into the repo's .cache: set before any module-scoped fixture opens an
+    app (whose shared caches keep the folder they were made with)."""
+    import os
+
+    os.environ["EXPLORER_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "cache")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Tests never write into the repo's .cache."""

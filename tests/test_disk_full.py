@@ -43,6 +43,9 @@ def test_embedding_on_a_full_cache_disk_goes_on_from_memory_and_says_so(tmp_path
             (folder / who / f"{k}.png").write_bytes(image_bytes(rng_image(k + (10 if who == "b" else 0)), "PNG"))
     monkeypatch.setenv("EXPLORER_DATA_ROOTS", str(tmp_path / "data"))
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    from explorer.ui.workspace import shared_cache, shared_faces
+
+    shared_cache.clear(), shared_faces.clear()  # made anew, on this test's cache folder
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["data"] = f"dir:{folder}"
     at.query_params["model"] = "bundled"
@@ -53,6 +56,7 @@ def test_embedding_on_a_full_cache_disk_goes_on_from_memory_and_says_so(tmp_path
     assert at.session_state["workspace"].embeddings.n == 6
     left = [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.suffix == ".tmp"]
     assert not left
+    shared_cache.clear(), shared_faces.clear()  # the next test's are on its own folder
 
 
 def test_a_training_run_on_a_full_disk_fails_saying_why(tmp_path, monkeypatch):
