@@ -313,7 +313,7 @@ def card_markdown(card: dict) -> str:
 | FMR (false match rate; FAR on the pages) | {_pct(c["fmr"])}{flag("fmr_rests_on_fewer_than_30_errors")} | {_interval(c["fmr_interval"])} | {_interval(sb.get("fmr_interval"))} |
 | FNMR (false non-match rate; FRR on the pages) | {_pct(c["fnmr"])}{flag("fnmr_rests_on_fewer_than_30_errors")} | {_interval(c["fnmr_interval"])} | {_interval(sb.get("fnmr_interval"))} |
 
-Intervals: {c["interval"]}. {plain(sb.get("note", ""))}{"." if sb.get("note") else ""}
+Intervals: {c["interval"]}. {("Over subjects: " + plain(sb["note"]) + ".") if sb.get("note") else ""}
 
 Counts: {cnt["mated_accepted"]:,} mated accepted, {cnt["mated_rejected"]:,} mated rejected (false non-matches),
 {cnt["non_mated_accepted"]:,} non-mated accepted (false matches), {cnt["non_mated_rejected"]:,} non-mated rejected,

@@ -171,7 +171,7 @@ def interval_text(v: float, lo: float, hi: float, digits: int = 4) -> str:
     if not np.isfinite(v):
         return "not measurable"
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{v:.{digits}f} (no interval)"
+        return f"{v:.{digits}f} (no interval: the resamples cannot measure it)"
     if lo == hi:
         return f"{v:.{digits}f} (no interval: every replicate gave this value)"
     return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"

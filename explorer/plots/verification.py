@@ -197,7 +197,7 @@ def score_histograms(
     scores, up to +-1.8e308."""
     from plotly.subplots import make_subplots
 
-    rows, row_px, gap_px = len(scores), 220, 60
+    rows, row_px, gap_px = len(scores), 220, 90  # the gap holds a row's tick labels and the next title
     height = max(260, row_px * rows)
     spacing = gap_px / height if rows > 1 else 0.0  # in the figure's height: fixed pixels between rows
     titles = [html.escape(str(n)) for n in scores]  # plotly reads a subset of HTML in its text

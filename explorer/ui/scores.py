@@ -4,6 +4,7 @@ verifier gave, evaluated as it is (the page stays a thin script)."""
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -120,7 +121,12 @@ def directions(frame: pd.DataFrame, cmap: ColumnMap) -> ScoreTable | None:
     except InputError as exc:
         st.error(f"Cannot evaluate this file: {plain(exc)}")
         return None
-    cols = st.columns(min(len(cmap.scores), 4))
+    shown = Counter(detected.directions[c].name for c in cmap.scores)
+    plural = {"distance": "distances", "similarity": "similarities"}
+    how = ", ".join(f"{n:,} {d if n == 1 else plural[d]}" for d, n in sorted(shown.items()))
+    # one picker per score column, folded away: a file may hold hundreds of them
+    box = st.expander(f"How each score reads: detected from the truth column ({how}); change any here")
+    cols = box.columns(min(len(cmap.scores), 4))
     user = {}
     for k, name in enumerate(cmap.scores):
         d, auc = detected.directions[name], detected.detected.get(name, float("nan"))
