@@ -181,7 +181,8 @@ def test_compare_evaluates_an_uploaded_scores_file_at_a_phone_width(browser, tmp
         pg.wait_for_timeout(1500)
         pg.screenshot(path=str(ARTIFACTS / "compare_phone.png"), full_page=True)
         body = pg.inner_text("body")
-        assert "detected: a similarity" in body and "Threshold card" in body and "Traceback" not in body
+        assert "detected from the truth column (2 distances, 1 similarity)" in body
+        assert "Threshold card" in body and "Traceback" not in body
 
 
 def test_projection_click_and_box_select_open_the_items(browser, tmp_path):
