@@ -16,7 +16,7 @@ from explorer.data.dataset import Dataset
 from explorer.faces import models
 from explorer.faces.acquisition import AcquisitionCache, acquire_dataset
 from explorer.faces.encoder import SAME_PERSON, FaceEncoder
-from explorer.faces.pipeline import FaceSettings, acquire, describe
+from explorer.faces.pipeline import FaceSettings, acquire, describe, describe_dlib
 
 PHOTO = REPO / "tests" / "data" / "astronaut.jpg"
 
@@ -103,7 +103,7 @@ def test_the_model_files_are_found_without_importing_the_package_and_68_points_n
     for loader in (models.landmarks, models.descriptor, models.cnn_detector):
         loader.cache_clear()
     acquire(np.full((120, 120, 3), 100, np.uint8), FaceSettings(crops=True, cnn=True))
-    describe([acquire(photo).chip])
+    describe_dlib([acquire(photo).chip])  # dlib opens the descriptor file itself here
     assert opened and not any(models.NEVER in p for p in opened)
     assert {p.rsplit("/", 1)[-1] for p in opened} <= set(models.FILES.values())
     for loader in (models.landmarks, models.descriptor, models.cnn_detector):

@@ -101,7 +101,17 @@ def acquire(image: np.ndarray, settings: FaceSettings = DEFAULT_SETTINGS) -> Fac
 
 
 def describe(chips: list[np.ndarray]) -> np.ndarray:
-    """dlib's 128-d descriptors of aligned chips: (n, 128) float32; same person below ~0.6 euclidean."""
+    """The 128-d descriptors of aligned chips: (n, 128) float32; same person below ~0.6
+    euclidean. dlib's network and weights, run by torch (:mod:`explorer.faces.descriptor`)."""
+    from explorer.faces.descriptor import descriptor
+
+    if not chips:
+        return np.zeros((0, 128), np.float32)
+    return descriptor()(np.stack([np.asarray(c, np.uint8) for c in chips]))
+
+
+def describe_dlib(chips: list[np.ndarray]) -> np.ndarray:
+    """dlib's own call on the same chips: the oracle of :func:`describe` (tests, benchmarks)."""
     if not chips:
         return np.zeros((0, 128), np.float32)
     with models.LOCK:
