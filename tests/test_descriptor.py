@@ -82,12 +82,11 @@ def test_floats_strings_and_tensors_read_as_dlib_writes_them():
     # 122.782f: frexp gives mantissa m / 2**24 and exponent e; dlib shifts off zero low bytes
     m, e = np.frexp(np.float32(122.782))
     mantissa, exponent = int(m * 2**24), int(e) - 24
-    enc = lambda v: (
-        bytes([len(abs(v).to_bytes(8, "little").rstrip(b"\0") or b"\0") | (0x80 if v < 0 else 0)])
-        + (  # noqa: E731
-            abs(v).to_bytes(8, "little").rstrip(b"\0") or b"\0"
-        )
-    )
+
+    def enc(v: int) -> bytes:  # dlib's packed integer, written out
+        body = abs(v).to_bytes(8, "little").rstrip(b"\0") or b"\0"
+        return bytes([len(body) | (0x80 if v < 0 else 0)]) + body
+
     s = Stream(enc(mantissa) + enc(exponent) + b"\x01\x03abc" + b"\x01\x02" + enc(1) + enc(2) + enc(1) + enc(1)
                + np.array([1.5, -2.0], "<f4").tobytes())  # fmt: skip
     assert s.real() == pytest.approx(122.782, abs=1e-5) and s.string() == "abc"

@@ -76,6 +76,6 @@ def descriptor() -> Descriptor:
             meta = f.metadata()
             if meta.get("source_sha256") != sha:
                 raise ValueError(f"{path} was converted from another dlib file")
-            net.load_state_dict({k: f.get_tensor(k) for k in f.keys()})
+            net.load_state_dict({k: f.get_tensor(k) for k in f.keys()})  # noqa: SIM118 - safe_open is no dict
     net = net.to(memory_format=torch.channels_last)
     return Descriptor(net, tuple(json.loads(meta["mean_rgb"])), sha)

@@ -23,7 +23,6 @@ import numpy as np
 
 from explorer.errors import InputError
 
-
 IS_INF = 32000
 
 
