@@ -1,13 +1,17 @@
 """Faces: the pipeline's throughput, identification at a 100k-face gallery, verification on AT&T.
 
-    .venv/bin/python benchmarks/bench_faces.py [pipeline|gallery|quality|all] [--quick]
+    .venv/bin/python benchmarks/bench_faces.py [pipeline|gallery|descriptor|quality|all] [--quick]
 
 1. pipeline: faces per second (detect + align + describe) on the AT&T photos (112 x 92) and on
    4000 px photos (the test photo scaled up), against the same pipeline detecting at full
    resolution (baseline).
 2. gallery: identification among 100k enrolled faces (synthetic 128-d descriptors): the hnswlib
    index against exact search, recall@1 and queries per second.
-3. quality: held-out ROC AUC, EER and 10-fold accuracy on AT&T s31-s40: dlib's descriptor
+3. descriptor: the torch descriptor (dlib's weights converted) against dlib's own call on the same
+   chips in the same run (faces/s, 1 and 2 torch threads, their largest difference), and the
+   whole photo path of the 400 AT&T photos (read + decode, detect + landmarks + chip, describe)
+   with each descriptor: where the time goes.
+4. quality: held-out ROC AUC, EER and 10-fold accuracy on AT&T s31-s40: dlib's descriptor
    untrained, and a head trained on its descriptors of s1-s30 for up to 2 CPU minutes with the Train
    page's defaults (triplet loss, HNSW negatives).
 """
@@ -22,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer.faces.pipeline import FaceSettings, acquire, describe  # noqa: E402
+from explorer.faces.pipeline import FaceSettings, acquire, describe, describe_dlib  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FACES = REPO.parent / "shared" / "data" / "att_faces"
@@ -142,12 +146,57 @@ def bench_quality(quick: bool) -> None:
                   f"{v['auc']:.4f} | {v['eer']:.4f} | {v['accuracy']:.3f} |", flush=True)  # fmt: skip
 
 
+def bench_descriptor(quick: bool) -> None:
+    from explorer.data.images import decode_image
+    from explorer.faces.descriptor import descriptor
+
+    files = sorted(FACES.glob("s*/*.pgm"))[: 40 if quick else 400]
+    t0 = time.perf_counter()
+    photos = [decode_image(p.read_bytes()) for p in files]
+    t_decode = time.perf_counter() - t0
+    settings = FaceSettings(crops=True)
+    t0 = time.perf_counter()
+    faces = [f for f in (acquire(img, settings) for img in photos) if not isinstance(f, str)]
+    t_acquire = time.perf_counter() - t0
+    chips = [f.chip for f in faces]
+    describe(chips[:4]), describe_dlib(chips[:4])  # load both
+    timed = {}
+    for name, run in (
+        ("dlib's call (dlib-bin)", lambda: describe_dlib(chips)),
+        ("torch, 1 thread", lambda: descriptor()(np.stack(chips), threads=1)),
+        ("torch, 2 threads", lambda: descriptor()(np.stack(chips), threads=2)),
+    ):
+        t0 = time.perf_counter()
+        out = run()
+        timed[name] = (time.perf_counter() - t0, out)
+    base_t, base = timed["dlib's call (dlib-bin)"]
+    print(f"| descriptor, {len(chips)} AT&T chips | s | faces/s | vs dlib | max abs difference to dlib |")
+    print("|---|---|---|---|---|")
+    for name, (t, out) in timed.items():
+        print(f"| {name} | {t:.2f} | {len(chips) / t:.1f} | {base_t / t:.1f}x | {np.abs(out - base).max():.1e} |")
+    t_torch = timed["torch, 2 threads"][0]
+    print()
+    print(
+        f"| whole photo path, {len(files)} photos | read + decode | detect + landmarks + chip | describe | total | photos/s |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, t_desc in (("with dlib's call (before)", base_t), ("with the torch descriptor", t_torch)):
+        total = t_decode + t_acquire + t_desc
+        print(
+            f"| {name} | {t_decode:.2f} s | {t_acquire:.2f} s | {t_desc:.2f} s | {total:.2f} s | {len(files) / total:.1f} |"
+        )
+    before, after = t_decode + t_acquire + base_t, t_decode + t_acquire + t_torch
+    print(f"End to end {before / after:.2f}x faster; detection is now {100 * t_acquire / after:.0f} % of the time.")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("part", nargs="?", choices=("pipeline", "gallery", "quality", "all"), default="all")
+    ap.add_argument("part", nargs="?", choices=("pipeline", "gallery", "descriptor", "quality", "all"), default="all")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     a = ap.parse_args()
-    for part, run in (("pipeline", bench_pipeline), ("gallery", bench_gallery), ("quality", bench_quality)):
+    parts = (("pipeline", bench_pipeline), ("gallery", bench_gallery), ("descriptor", bench_descriptor),
+             ("quality", bench_quality))  # fmt: skip
+    for part, run in parts:
         if a.part in (part, "all"):
             run(a.quick)
 
