@@ -81,6 +81,8 @@ class Settings:
       on hover (the thumbnails go to the browser as one JPEG, about 0.4 kB a face at 32 px, with every rerun of the page); beyond, a click shows it.
     - ``EXPLORER_MAP_POINTS``: the most points a map sends to the browser (default 100,000); beyond,
       a seeded sample is drawn (search matches always), while a box or lasso selects over every item.
+    - ``EXPLORER_DEVICE``: where models embed and train: ``auto`` (default: CUDA when torch sees a
+      GPU, else the CPU), ``cpu`` or ``cuda``; results come back as numpy either way.
     """
 
     cache_dir: Path
@@ -110,6 +112,7 @@ class Settings:
     bootstrap: int = 1000
     map_points: int = 100_000
     hover_images: int = 2000
+    device: str = "auto"
 
 
 def settings() -> Settings:
@@ -145,6 +148,7 @@ def settings() -> Settings:
         bootstrap=int(float(os.environ.get("EXPLORER_BOOTSTRAP", "1000"))),
         hover_images=int(float(os.environ.get("EXPLORER_HOVER_IMAGES", "2000"))),
         map_points=max(1000, int(float(os.environ.get("EXPLORER_MAP_POINTS", "1e5")))),
+        device=os.environ.get("EXPLORER_DEVICE", "auto").strip().lower() or "auto",
         gallery_dir=Path(os.environ["EXPLORER_GALLERY_DIR"]).expanduser()
         if os.environ.get("EXPLORER_GALLERY_DIR")
         else None,

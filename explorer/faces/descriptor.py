@@ -18,6 +18,7 @@ from safetensors import safe_open
 from safetensors.torch import save as st_save
 
 from explorer import config
+from explorer.device import torch_device
 from explorer.faces import models
 from explorer.faces.dlib_format import read_layers
 from explorer.faces.resnet import DlibResNet, chips_tensor, from_dlib
@@ -34,7 +35,8 @@ class Descriptor:
     """The converted network and the input means it was trained with."""
 
     def __init__(self, net: DlibResNet, mean_rgb: tuple[float, float, float], sha256: str):
-        self.net = net.eval()
+        self.device = torch_device()  # EXPLORER_DEVICE
+        self.net = net.eval().to(self.device)
         self.mean_rgb = mean_rgb
         self.sha256 = sha256  # of dlib's file the weights came from
 
@@ -46,8 +48,8 @@ class Descriptor:
         out = []
         with torch.inference_mode():
             for k in range(0, len(chips), BATCH):
-                x = chips_tensor(chips[k : k + BATCH], self.mean_rgb).contiguous(memory_format=torch.channels_last)
-                out.append(self.net(x).float().numpy())
+                x = chips_tensor(chips[k : k + BATCH], self.mean_rgb).to(self.device)
+                out.append(self.net(x.contiguous(memory_format=torch.channels_last)).float().cpu().numpy())
         return np.concatenate(out)
 
 

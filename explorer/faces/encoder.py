@@ -44,6 +44,21 @@ class FaceEncoder(Encoder):
         self.settings = settings
 
     @property
+    def spec(self):
+        """The network's ModelSpec: training can start from it (fine-tuning dlib's weights)."""
+        from explorer.faces.descriptor import descriptor
+        from explorer.faces.resnet import descriptor_spec
+
+        return descriptor_spec(descriptor().mean_rgb, self.restore_token, info={"trained_on": CARD["trained_on"]})
+
+    @property
+    def source(self):
+        """The torch module with dlib's weights (its state is copied into a run that fine-tunes it)."""
+        from explorer.faces.descriptor import descriptor
+
+        return descriptor().net
+
+    @property
     def restore_token(self) -> str:
         """How the app's address names this descriptor (a head trained on it names its base so)."""
         return "faces-crops" if self.settings.crops else "faces"

@@ -70,9 +70,14 @@ def padded_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 class DlibResNet(nn.Module):
-    """Aligned 150 px RGB chips (n, 3, 150, 150), float, already (pixel - mean) / 256 -> (n, 128)."""
+    """Aligned 150 px RGB chips (n, 3, 150, 150), float, already (pixel - mean) / 256 -> (n, 128).
 
-    def __init__(self):
+    ``trained_blocks``: how many residual blocks at the end learn when fine-tuned (with the output
+    map); 0: every layer learns. The others are frozen (no gradient), as dlib trained them."""
+
+    def __init__(self, out_dim: int = 128, trained_blocks: int = 0):
+        if out_dim != 128:
+            raise ValueError("dlib's descriptor has 128 outputs")
         super().__init__()
         self.conv = nn.Conv2d(3, 32, 7, stride=2)
         self.aff = Affine(32)
@@ -83,6 +88,13 @@ class DlibResNet(nn.Module):
                 cin = width
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(256, 128, bias=False)
+        if not 0 <= trained_blocks <= len(blocks):
+            raise ValueError(f"trained_blocks is 0 (all) to {len(blocks)}")
+        self.trained_blocks = trained_blocks
+        if trained_blocks:
+            frozen = [self.conv, self.aff, *list(self.blocks)[: len(blocks) - trained_blocks]]
+            for p in (p for m in frozen for p in m.parameters()):
+                p.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.max_pool2d(F.relu(self.aff(self.conv(x))), 3, 2)
@@ -116,3 +128,18 @@ def chips_tensor(chips: np.ndarray, mean_rgb: tuple[float, float, float]) -> tor
     """(n, 150, 150, 3) uint8 RGB chips -> dlib's input: (pixel - channel mean) / 256, channels first."""
     x = torch.from_numpy(np.ascontiguousarray(chips)).permute(0, 3, 1, 2).float()
     return (x - torch.tensor(mean_rgb, dtype=torch.float32)[None, :, None, None]) / 256.0
+
+
+TRAINED_BLOCKS = {0: "all of it", 4: "its last two stages (the 256-wide blocks) and the output map"}
+
+
+def descriptor_spec(mean_rgb: tuple[float, float, float], faces: str, *, trained_blocks: int = 0, info=None):
+    """The ModelSpec of dlib's network: the app's preprocessing ((x / 255 - mean) / std) made
+    dlib's ((pixel - channel mean) / 256), raw (not unit-length) outputs compared by euclidean
+    distance; ``faces``: how its chips are cut (the face pipeline's restore token)."""
+    from explorer.models.spec import InputSpec, ModelSpec
+
+    spec = InputSpec(kind="image", height=150, width=150, channels=3, mean=tuple(m / 255.0 for m in mean_rgb),
+                     std=(256.0 / 255.0,) * 3)  # fmt: skip
+    return ModelSpec("dlib_resnet", {"trained_blocks": trained_blocks}, spec, out_dim=128, normalize=False,
+                     info={"faces": faces, **(info or {})})  # fmt: skip

@@ -144,7 +144,13 @@ class MLP(nn.Module):
         return x + self.net(x) if self.residual else self.net(x)
 
 
-ARCHITECTURES = {"convnet": ConvNet, "mlp": MLP}
+def _dlib_resnet(**params) -> nn.Module:
+    from explorer.faces.resnet import DlibResNet  # dlib's face descriptor network, to fine-tune
+
+    return DlibResNet(**params)
+
+
+ARCHITECTURES = {"convnet": ConvNet, "mlp": MLP, "dlib_resnet": _dlib_resnet}
 
 
 def build_model(spec: ModelSpec) -> nn.Module:

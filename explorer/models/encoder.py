@@ -16,6 +16,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from explorer import config
 from explorer.data.images import resize, to_channels
+from explorer.device import torch_device
 from explorer.errors import InputError, ModelOutputError
 from explorer.models.spec import InputSpec
 
@@ -148,7 +149,8 @@ class TorchEncoder(Encoder):
         threads: int | None = None,
     ):
         super().__init__(input_spec, out_dim, model_info, normalize=normalize)
-        self.model = fuse_conv_bn(model.eval()) if fast else model.eval()
+        self.device = torch_device()  # EXPLORER_DEVICE: the batches go there, the results come back as numpy
+        self.model = (fuse_conv_bn(model.eval()) if fast else model.eval()).to(self.device)
         self.threads = threads or config.settings().threads
         self.channels_last = fast and input_spec.kind == "image"
         if self.channels_last:
@@ -156,20 +158,20 @@ class TorchEncoder(Encoder):
         self.precision = "fp32"  # becomes "bf16" after a passing calibration
         # bf16 only when the operator asks for it (it moves distances by up to ~1e-2, and a threshold
         # card must hold for the fp32 model) and the CPU has it natively
-        self.bf16_allowed = fast and config.settings().bf16 and bf16_supported()
+        self.bf16_allowed = fast and config.settings().bf16 and self.device.type == "cpu" and bf16_supported()
         self._calibrated = not self.bf16_allowed
         self.spec = None  # ModelSpec and unfused module of a built-in architecture (training starts from them)
         self.source: torch.nn.Module | None = None
 
     def _run(self, x: torch.Tensor, bf16: bool) -> np.ndarray:
         try:
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                out = self.model(x)
+            with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+                out = self.model(x.to(self.device))
         except RuntimeError as exc:  # e.g. a TorchScript model whose input does not fit its spec
             raise ModelOutputError(f"the model failed on a batch of shape {tuple(x.shape)}: {str(exc)[:300]}") from None
         if not isinstance(out, torch.Tensor):
             raise ModelOutputError(f"the model returned {type(out).__name__}, not one tensor of embeddings")
-        return out.float().numpy()
+        return out.float().cpu().numpy()
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         torch.set_num_threads(self.threads)  # set on purpose: the machine is small and shared

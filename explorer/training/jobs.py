@@ -220,6 +220,9 @@ class Run:
         """The checkpoint with the best validation figure (MAP@R: open-set retrieval quality); runs
         often peak and then drift as the loss on the training identities goes to 0."""
         scored = [(v[key], step) for step in self.checkpoints if (v := self.figures(step)) is not None]
+        base = self.spec.info.get("baseline")  # a descriptor trained on (or under a head): it must beat it
+        if base is not None and key in base:
+            scored = [(v, step) for v, step in scored if v > base[key]]
         return max(scored, key=lambda t: (t[0], -t[1]))[1] if scored else None
 
     def model_path(self, step: int) -> Path:

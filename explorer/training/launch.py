@@ -29,13 +29,15 @@ def start_training(
     align: bool = False,
     stripes: bool = False,
     base: str | None = None,
+    trained_blocks: int = 0,
 ) -> jobs.Run:
     """A run started in the background on ``dataset`` (whole identities held out for validation).
 
     start_from: an Encoder with a torch model of ours to fine-tune (its weights are copied), or
     None for the built-in architecture from scratch, with the learned alignment and / or stripe
     embeddings when asked (``setup.scratch_options`` says where they apply); ``base``: see
-    ``start_head_training``. A run on uploads keeps
+    ``start_head_training``; ``trained_blocks``: fine-tuning the face descriptor, how many of its
+    residual blocks at the end learn (0: all of it). A run on uploads keeps
     its data off the disk unless the operator caches uploads. Raises ValueError for settings that
     do not fit the data, ``jobs.Busy`` when another run holds the server's slot.
     """
@@ -50,7 +52,10 @@ def start_training(
             )
         if getattr(start_from, "source", None) is None:
             raise ValueError("this model cannot be fine-tuned here: only models of the built-in architectures can")
-        spec, model = start_from.spec, build_model(start_from.spec)
+        spec = start_from.spec
+        if spec.architecture == "dlib_resnet":
+            spec = replace(spec, params={**spec.params, "trained_blocks": int(trained_blocks)})
+        model = build_model(spec)
         model.load_state_dict(start_from.source.state_dict())
     else:
         if dataset.kind == "vector" and (align or stripes):
@@ -63,8 +68,23 @@ def start_training(
         # L2-normalised as the head's output is (distances and their gap on one scale; the head's step 0)
         unit = data.x_val / np.maximum(np.linalg.norm(data.x_val, axis=1, keepdims=True), 1e-12)
         spec = replace(spec, info={**spec.info, "base": base, "baseline": evaluate(unit, data.y_val)})
+    if spec.architecture == "dlib_resnet":
+        # the starting descriptor's own figures on the same held-out people: what training must beat
+        figures = evaluate(_embed(start_from.source, data.x_val), data.y_val)
+        spec = replace(spec, info={**spec.info, "baseline": figures, "baseline_of": start_from.model_info.name})
     keep = dataset.origin != "upload" or config.settings().cache_uploads  # uploads stay off the disk
     return jobs.start_run(cfg, data, spec, model, keep_data=keep)
+
+
+def _embed(model, x: np.ndarray, batch: int = 32) -> np.ndarray:
+    import torch
+
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        out = [
+            model(torch.from_numpy(x[k : k + batch]).to(device)).float().cpu().numpy() for k in range(0, len(x), batch)
+        ]
+    return np.concatenate(out) if out else np.zeros((0, 128), np.float32)
 
 
 def start_head_training(dataset: Dataset, vectors: np.ndarray, base: str, cfg: TrainConfig, **options) -> jobs.Run:
