@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+import pytest
 from conftest import APP, open_faces_workspace, open_page
 from streamlit.testing.v1 import AppTest
 
@@ -278,6 +279,35 @@ def test_a_head_on_the_face_descriptor_is_measured_against_the_descriptor_and_us
     assert not at.exception, at.exception
     ws = at.session_state["workspace"]
     assert ws.embeddings.dim == run.spec.out_dim and "on Face descriptor" in ws.embeddings.provenance["model_name"]
+    jobs._RUNS.clear()
+
+
+def test_the_face_descriptor_itself_is_fine_tuned_and_measured_against_the_untrained_one(
+    att_faces, tmp_path, monkeypatch
+):
+    jobs._RUNS.clear()
+    at = open_faces_workspace(att_faces, tmp_path, monkeypatch, 12, "app_pages/train.py")
+    start = at.radio[0]
+    assert "the face descriptor itself (dlib's weights, fine-tuned)" in start.options
+    start.set_value("workspace")
+    next(r for r in at.radio if r.label == "Fine-tuning the descriptor trains").set_value(4)
+    _number(at, "Steps").set_value(4)
+    _number(at, "P (identities per batch)").set_value(4)
+    _number(at, "K (items per identity)").set_value(2)
+    _number(at, "Validate every (steps)").set_value(2)
+    _number(at, "Checkpoint every (steps)").set_value(2)
+    next(c for c in at.checkbox if c.label == "Augment images").uncheck()
+    run = _start(at)
+    assert run is not None, [e.value for e in at.error]
+    _wait(run, lambda: not run.active, timeout=600)
+    at.run()
+    assert run.status == "finished" and run.spec.architecture == "dlib_resnet" and run.spec.params["trained_blocks"] == 4
+    base = run.spec.info["baseline"]
+    assert base["auc"] == pytest.approx(run.validations[0]["auc"], abs=1e-6)  # step 0 is the untrained descriptor
+    said = " ".join(c.value for c in at.caption)
+    assert "The starting descriptor (Face descriptor (dlib ResNet, 128-d)) reads ROC AUC" in said
+    auc = next(m for m in at.metric if m.label == "ROC AUC")
+    assert "against the untrained descriptor" in auc.help
     jobs._RUNS.clear()
 
 

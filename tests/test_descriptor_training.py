@@ -66,7 +66,11 @@ def test_fine_tuning_the_descriptor_starts_from_dlibs_weights_and_freezes_what_i
     np.testing.assert_allclose(
         enc.encode(list(np.stack([chips.items[0]] * 1))), enc.encode([chips.items[0]]), atol=1e-6
     )
-    assert enc.spec.info["faces"] == "faces-crops" and enc.normalize is False
+    from explorer.faces.encoder import TunedFaceEncoder
+
+    assert isinstance(enc, TunedFaceEncoder) and enc.restore_token == "faces-crops" and enc.normalize is False
+    photo = np.asarray(chips.items[0])  # a photo of a face goes through the face pipeline first
+    assert enc.acquire_item(photo).shape == (150, 150, 3)
     got = enc.forward(data.x_val[:6])
     np.testing.assert_allclose(got, want, atol=1e-5)
 

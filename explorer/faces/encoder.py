@@ -14,7 +14,7 @@ from explorer.faces import models
 from explorer.faces.acquisition import AcquisitionCache, acquire_dataset
 from explorer.faces.descriptor import BATCH
 from explorer.faces.pipeline import CHIP_SIZE, DEFAULT_SETTINGS, Face, FaceSettings, acquire, describe
-from explorer.models.encoder import Encoder, ModelInfo
+from explorer.models.encoder import Encoder, ModelInfo, TorchEncoder
 from explorer.models.spec import InputSpec
 
 NAME = "Face descriptor (dlib ResNet, 128-d)"
@@ -90,3 +90,30 @@ class FaceEncoder(Encoder):
 
     def preprocessing_key(self) -> str:
         return f"dlib face chips {CHIP_SIZE}px|{self.settings.key()}"
+
+
+class TunedFaceEncoder(TorchEncoder):
+    """dlib's descriptor fine-tuned here (a ``dlib_resnet`` checkpoint): the face pipeline cuts its
+    chips as it does for the descriptor (``spec.info["faces"]`` says how), then the trained module
+    describes them."""
+
+    def __init__(self, model, spec, info: ModelInfo):
+        super().__init__(model, spec.input, spec.out_dim, info, normalize=spec.normalize)
+        self.settings = FaceSettings(crops=spec.info.get("faces") == "faces-crops")
+
+    prepare = FaceEncoder.prepare
+    acquire_item = FaceEncoder.acquire_item
+
+    @property
+    def restore_token(self) -> str:
+        return "faces-crops" if self.settings.crops else "faces"
+
+    @property
+    def batch_size(self) -> int:
+        return BATCH
+
+    def preprocessing_key(self) -> str:
+        return f"{super().preprocessing_key()}|face chips {CHIP_SIZE}px|{self.settings.key()}"
+
+
+FACE_MODELS = (FaceEncoder, TunedFaceEncoder)  # what describes faces: the descriptor, or one trained from it

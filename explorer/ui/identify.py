@@ -9,10 +9,11 @@ from explorer import config, plots
 from explorer.analysis.identification import OpenSetResult, fnir_at_fpir, open_set
 from explorer.data.images import decode_image
 from explorer.errors import InputError
-from explorer.faces.encoder import SAME_PERSON, FaceEncoder
+from explorer.faces.encoder import FACE_MODELS, SAME_PERSON
 from explorer.faces.gallery import Gallery, threshold_from_pick, verify
-from explorer.faces.pipeline import Face, acquire, describe
+from explorer.faces.pipeline import Face, acquire
 from explorer.faces.store import StoredGallery
+from explorer.ui import state
 from explorer.ui.memo import memo, memo_get
 from explorer.ui.safe import plain, plain_all
 from explorer.ui.threshold import picked
@@ -44,9 +45,16 @@ def where() -> str:
     return "Your gallery lives in this browser session only: nobody else sees it, and it is gone when the session ends."
 
 
+def face_model():
+    """What describes faces here: the workspace's model when it describes faces (the descriptor,
+    or one fine-tuned from it on the Train page), else the descriptor."""
+    ws = state.get_workspace()
+    return ws.encoder if ws is not None and isinstance(ws.encoder, FACE_MODELS) else face_encoder()
+
+
 def threshold() -> tuple[float, str]:
-    """The Threshold page's pick for the face descriptor when there is one, else dlib's 0.6."""
-    got = threshold_from_pick(picked(), face_encoder().model_info.checkpoint_hash)
+    """The Threshold page's pick for this face model when there is one, else dlib's 0.6."""
+    got = threshold_from_pick(picked(), face_model().model_info.checkpoint_hash)
     return got or (SAME_PERSON, f"{SAME_PERSON}, dlib's same-person threshold (pick another on the Threshold page)")
 
 
@@ -64,17 +72,19 @@ def faces_in(files) -> list[tuple[str, Face | str, np.ndarray | None]]:
     """Each photo's face and descriptor, or why there is none (not an image, no face). Kept per
     upload in this session (the last SEEN), so a rerun of the page does not redo them."""
     seen = st.session_state.setdefault(SEEN, {})
+    model = face_model()
     out = []
     for f in files:
-        if f.file_id not in seen:
+        key = (f.file_id, model.model_info.checkpoint_hash)  # described again by another face model
+        if key not in seen:
             try:
                 face = acquire(decode_image(f.getvalue()))
             except InputError as exc:
                 face = str(exc)
-            seen[f.file_id] = (f.name, face, None if isinstance(face, str) else describe([face.chip])[0])
+            seen[key] = (f.name, face, None if isinstance(face, str) else model.encode([face.chip])[0])
             while len(seen) > SEEN_LIMIT:
                 seen.pop(next(iter(seen)))
-        out.append(seen[f.file_id])
+        out.append(seen[key])
     return out
 
 
@@ -194,7 +204,7 @@ def workspace(ws: Workspace | None, t: float) -> None:
     ds, emb = ws.dataset, ws.embeddings
     # the gallery holds the face descriptor's vectors (probes are described by it): a head's are another space
     other = (
-        None if isinstance(ws.encoder, FaceEncoder) else f"the workspace is embedded by {emb.provenance['model_name']}"
+        None if isinstance(ws.encoder, FACE_MODELS) else f"the workspace is embedded by {emb.provenance['model_name']}"
     )
     if other:
         st.caption(f"Enrolling needs the face descriptor's own vectors; {other}. 1:N below measures that model.")

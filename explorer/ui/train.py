@@ -12,7 +12,7 @@ import streamlit as st
 
 from explorer import plots
 from explorer.errors import InputError
-from explorer.faces.encoder import FaceEncoder
+from explorer.faces.encoder import FACE_MODELS, FaceEncoder
 from explorer.faces.resnet import TRAINED_BLOCKS
 from explorer.training import jobs
 from explorer.training.collapse import collapse_warning
@@ -102,12 +102,12 @@ def form(ws: Workspace) -> tuple[TrainConfig, dict] | None:
 def _model_and_loss(ws: Workspace) -> dict:
     name = ws.encoder.model_info.name if ws.encoder else ""
     starts = {"new": "built-in architecture, from scratch"}
-    face = isinstance(ws.encoder, FaceEncoder)
+    face = isinstance(ws.encoder, FACE_MODELS)
     if getattr(ws.encoder, "source", None) is not None:
         starts["workspace"] = (
             "the face descriptor itself (dlib's weights, fine-tuned)" if face else (f"the workspace model ({name})")
         )
-    if face:  # the workspace's vectors are a frozen face descriptor's
+    if isinstance(ws.encoder, FaceEncoder):  # the workspace's vectors are the frozen face descriptor's
         starts["head"] = f"a head on the {name.split(' (')[0].lower()} (trains on its vectors)"
     c1, c2, c3 = st.columns(3)
     start = c1.radio("Starting model", list(starts), format_func=starts.get)
