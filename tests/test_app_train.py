@@ -301,7 +301,9 @@ def test_the_face_descriptor_itself_is_fine_tuned_and_measured_against_the_untra
     assert run is not None, [e.value for e in at.error]
     _wait(run, lambda: not run.active, timeout=600)
     at.run()
-    assert run.status == "finished" and run.spec.architecture == "dlib_resnet" and run.spec.params["trained_blocks"] == 4
+    assert (
+        run.status == "finished" and run.spec.architecture == "dlib_resnet" and run.spec.params["trained_blocks"] == 4
+    )
     base = run.spec.info["baseline"]
     assert base["auc"] == pytest.approx(run.validations[0]["auc"], abs=1e-6)  # step 0 is the untrained descriptor
     said = " ".join(c.value for c in at.caption)

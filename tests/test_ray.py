@@ -137,3 +137,31 @@ def test_the_face_descriptor_cuts_its_chips_in_the_actors(cluster, att_faces, tm
     emb, failures = RayEmbedding(2).embed_folder(folder, encoder)
     assert failures == [] and list(emb.ids) == list(want.ids)
     np.testing.assert_array_equal(emb.vectors, want.vectors)
+
+
+@needs_ray
+@pytest.mark.parametrize(("gpus", "says"), [("1", "this Ray cluster has 0 GPUs"), ("-1", "must be 0 or more")])
+def test_gpu_actors_the_cluster_cannot_place_are_refused_not_waited_for(cluster, tmp_path, gpus, says):
+    from click.testing import CliRunner
+
+    from explorer.cli import main
+
+    args = ["embed", "digits", "--engine", "ray", "--gpus-per-actor", gpus, "-o", str(tmp_path / "x.parquet")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    assert says in res.output and "Traceback" not in res.output
+
+
+def test_an_encoder_sent_to_another_process_goes_as_a_cpu_one_and_moves_where_it_is_told():
+    import pickle
+
+    import torch
+
+    from explorer.models.checkpoints import load_default_encoder
+
+    enc = load_default_encoder()
+    back = pickle.loads(pickle.dumps(enc))
+    assert back.device.type == "cpu" and next(back.model.parameters()).device.type == "cpu"
+    back.to_device(torch.device("cpu"))
+    items = [np.zeros((8, 8), np.uint8)] * 3
+    np.testing.assert_array_equal(back.encode(items), enc.encode(items))

@@ -10,12 +10,15 @@ ENGINES = ("here", "ray")
 
 
 def engine_options(*, actors: bool = False, tasks: bool = False):
-    """The --engine and --address options (and --actors for embedding, --tasks for pairs)."""
+    """The --engine and --address options (and --actors and --gpus-per-actor for embedding, --tasks
+    for pairs)."""
 
     def wrap(command):
         extra = []
         if actors:
             extra.append(click.option("--actors", default=1, show_default=True, type=int, help="Ray: encoder actors"))
+            extra.append(click.option("--gpus-per-actor", "gpus", default=0.0, show_default=True, type=float,
+                                      help="Ray: GPUs each encoder actor takes (a fraction shares one)"))  # fmt: skip
         if tasks:
             extra.append(
                 click.option("--tasks", default=None, type=int, help="Ray: all-pairs tasks (default 2 per CPU)")
@@ -32,12 +35,12 @@ def engine_options(*, actors: bool = False, tasks: bool = False):
     return wrap
 
 
-def embedding_engine(engine: str, address: str | None, actors: int = 1):
+def embedding_engine(engine: str, address: str | None, actors: int = 1, gpus: float = 0.0):
     if engine != "ray":
         return None
     from explorer.distributed.embedding import RayEmbedding
 
-    return RayEmbedding(actors, address=address)
+    return RayEmbedding(actors, address=address, gpus=gpus)
 
 
 def pairs_engine(engine: str, address: str | None, tasks: int | None = None):

@@ -47,12 +47,14 @@ def main() -> None:
 )
 @click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
 @engine_options(actors=True)
-def embed(data: str, model: str, output: Path, label_column: str | None, engine: str, address, actors: int) -> None:
+def embed(
+    data: str, model: str, output: Path, label_column: str | None, engine: str, address, actors: int, gpus: float
+) -> None:
     """Embed DATA (digits, a folder of images, a vector table) with a model and write the
     embeddings with their provenance."""
     n = _run(
         lambda: embed_to(
-            data, model, output, label_column=label_column, engine=embedding_engine(engine, address, actors)
+            data, model, output, label_column=label_column, engine=embedding_engine(engine, address, actors, gpus)
         )
     )
     click.echo(f"{n:,} embeddings written to {output}")

@@ -17,8 +17,7 @@ class _Embedder:
         import ray
 
         self.encoder, self.items = ray.get(shared[0])
-        if hasattr(self.encoder, "threads"):
-            self.encoder.threads = threads  # one actor per logical CPU it was given
+        on_this_worker(self.encoder, threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows, vectors = [], []
@@ -28,10 +27,31 @@ class _Embedder:
         return {"row": np.concatenate(rows), "vector": np.concatenate(vectors).astype(np.float32, copy=False)}
 
 
-def pool_batches(ray, udf, shared, *, n: int, size: int, actors: int, threads: int):
+def on_this_worker(encoder, threads: int) -> None:
+    """An encoder unpickled in an actor: its torch threads (one actor per logical CPU it was
+    given) and the device this worker sees (EXPLORER_DEVICE; a GPU Ray gave the actor)."""
+    if hasattr(encoder, "threads"):
+        encoder.threads = threads
+    if hasattr(encoder, "to_device"):
+        from explorer.device import torch_device
+
+        encoder.to_device(torch_device())
+
+
+def check_gpus(ray, gpus: float, actors: int) -> None:
+    """Refuse GPU actors the cluster cannot place (Ray would wait for them for ever)."""
+    if gpus < 0:
+        raise InputError("--gpus-per-actor must be 0 or more")
+    have = float(ray.cluster_resources().get("GPU", 0))
+    if gpus and have < gpus:
+        raise InputError(f"--gpus-per-actor {gpus:g}: this Ray cluster has {have:g} GPUs (0 runs on the CPUs)")
+
+
+def pool_batches(ray, udf, shared, *, n: int, size: int, actors: int, threads: int, gpus: float = 0.0):
     """The output batches of a Ray Data job over the batches [start, stop) of ``n`` items (``size``
     each, as the single process cuts them), run by a fixed pool of ``actors`` actors of ``udf``
-    (constructed with the job's ``shared`` objects and their torch threads)."""
+    (constructed with the job's ``shared`` objects and their torch threads), each given ``gpus``
+    GPUs (a fraction shares one)."""
     rows = [{"start": s, "stop": min(s + size, n)} for s in range(0, n, size)]
     ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), 4 * actors))
     out = ds.map_batches(
@@ -40,6 +60,7 @@ def pool_batches(ray, udf, shared, *, n: int, size: int, actors: int, threads: i
         compute=ray.data.ActorPoolStrategy(size=min(actors, len(rows))),
         fn_constructor_args=([shared], threads),
         num_cpus=threads,
+        **({"num_gpus": gpus} if gpus else {}),
         batch_format="numpy",
     )
     yield from out.iter_batches(batch_size=None, batch_format="numpy")
@@ -50,10 +71,12 @@ class RayEmbedding:
     cluster gets one logical CPU more than the actors: Ray Data's read and collect tasks need one,
     and an actor pool as large as the CPU count starves them and hangs."""
 
-    def __init__(self, actors: int = 1, *, address: str | None = None, threads: int = 1):
+    def __init__(self, actors: int = 1, *, address: str | None = None, threads: int = 1, gpus: float = 0.0):
         if actors < 1:
             raise InputError("--actors must be at least 1")
-        self.actors, self.address, self.threads = actors, address, threads
+        if gpus < 0:
+            raise InputError("--gpus-per-actor must be 0 or more")
+        self.actors, self.address, self.threads, self.gpus = actors, address, threads, gpus
 
     def embed_items(self, encoder, items, *, batch_size: int | None = None, progress=None) -> np.ndarray:
         n = len(items)
@@ -62,11 +85,14 @@ class RayEmbedding:
         size = batch_size or encoder.batch_size
         vectors, done = np.empty((n, encoder.out_dim), np.float32), 0
         with connected(self.address, cpus=self.actors * self.threads + 1) as ray:
+            check_gpus(ray, self.gpus, self.actors)
             try:
                 shared = ray.put((encoder, items))
             except Exception as exc:  # noqa: BLE001 - what cannot be shipped, said in one line
                 raise InputError(f"this model cannot be sent to Ray workers: {type(exc).__name__}: {exc}") from None
-            for batch in pool_batches(ray, _Embedder, shared, n=n, size=size, actors=self.actors, threads=self.threads):
+            for batch in pool_batches(
+                ray, _Embedder, shared, n=n, size=size, actors=self.actors, threads=self.threads, gpus=self.gpus
+            ):
                 vectors[batch["row"]] = batch["vector"]
                 done += len(batch["row"])
                 if progress:
@@ -85,5 +111,6 @@ class RayEmbedding:
         from explorer.distributed.folder_job import embed_folder
 
         return embed_folder(
-            root, encoder, actors=self.actors, address=self.address, threads=self.threads, progress=progress
-        )
+            root, encoder, actors=self.actors, address=self.address, threads=self.threads, gpus=self.gpus,
+            progress=progress,
+        )  # fmt: skip

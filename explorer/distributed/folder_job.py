@@ -19,7 +19,7 @@ import numpy as np
 from explorer.data.dataset import LoadFailure, hash_parts
 from explorer.data.folders import list_directory, select_images
 from explorer.distributed.cluster import connected
-from explorer.distributed.embedding import pool_batches
+from explorer.distributed.embedding import check_gpus, on_this_worker, pool_batches
 from explorer.errors import InputError
 from explorer.models.embedding import Embeddings, provenance_of
 
@@ -31,8 +31,7 @@ class _FolderEmbedder:
         import ray
 
         self.encoder, self.paths, self.ids, self.labels = ray.get(shared[0])
-        if hasattr(self.encoder, "threads"):
-            self.encoder.threads = threads
+        on_this_worker(self.encoder, threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from explorer.data.images import decode_image
@@ -69,7 +68,7 @@ class _FolderEmbedder:
 
 
 def embed_folder(root: str | Path, encoder, *, actors: int = 1, address: str | None = None, threads: int = 1,
-                 progress=None) -> tuple[Embeddings, list[LoadFailure]]:  # fmt: skip
+                 gpus: float = 0.0, progress=None) -> tuple[Embeddings, list[LoadFailure]]:  # fmt: skip
     """Embeddings of the images under ``root`` (one sub-folder per identity) and what failed."""
     root, files = list_directory(root)
     chosen, failures = select_images([rel for rel, _ in files])
@@ -81,9 +80,10 @@ def embed_folder(root: str | Path, encoder, *, actors: int = 1, address: str | N
     n = len(ids)
     vectors, reason, digest, done = np.full((n, encoder.out_dim), np.nan, np.float32), [""] * n, [""] * n, 0
     with connected(address, cpus=actors * threads + 1) as ray:
+        check_gpus(ray, gpus, actors)
         shared = ray.put((encoder, paths, ids, labels))
         for batch in pool_batches(
-            ray, _FolderEmbedder, shared, n=n, size=encoder.batch_size, actors=actors, threads=threads
+            ray, _FolderEmbedder, shared, n=n, size=encoder.batch_size, actors=actors, threads=threads, gpus=gpus
         ):
             vectors[batch["row"]] = batch["vector"]
             for r, why, d in zip(batch["row"], batch["reason"], batch["digest"], strict=True):

@@ -163,6 +163,19 @@ class TorchEncoder(Encoder):
         self.spec = None  # ModelSpec and unfused module of a built-in architecture (training starts from them)
         self.source: torch.nn.Module | None = None
 
+    def to_device(self, device: torch.device) -> None:
+        """Run on ``device`` from now on (an encoder unpickled where another device is seen)."""
+        self.device = device
+        self.model = self.model.to(device)
+        self.bf16_allowed = self.bf16_allowed and device.type == "cpu"
+
+    def __getstate__(self) -> dict:
+        """Pickled for another process (a Ray actor): on the CPU; ``to_device`` moves it there."""
+        state = dict(self.__dict__)
+        if self.device.type != "cpu":
+            state["model"], state["device"] = copy.deepcopy(self.model).cpu(), torch.device("cpu")
+        return state
+
     def _run(self, x: torch.Tensor, bf16: bool) -> np.ndarray:
         try:
             with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
