@@ -53,7 +53,7 @@ def test_a_killed_run_goes_on_with_resume_and_writes_its_best_model(tmp_path, mo
     [
         ({"steps": 10, "lossy": 1}, "unknown settings lossy"),
         ({"loss": "hinge"}, "loss must be one of"),
-        ({"start_from": "nowhere.safetensors"}, "scratch, bundled or a checkpoint file"),
+        ({"start_from": "nowhere.safetensors"}, "scratch, bundled, faces, faces-crops or a checkpoint file"),
     ],
 )
 def test_bad_settings_exit_2_with_one_line(tmp_path, monkeypatch, settings, message):
@@ -64,3 +64,29 @@ def test_bad_settings_exit_2_with_one_line(tmp_path, monkeypatch, settings, mess
     assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
     unknown = CliRunner().invoke(main, ["train", "--resume", "0123456789abcdef"])
     assert unknown.exit_code == 2 and "no run" in unknown.output
+
+
+def test_the_command_line_fine_tunes_the_face_descriptor(tmp_path, monkeypatch, att_faces):
+    """``start_from: faces``: the photos' chips are cut first, the descriptor's last blocks learn,
+    and the run is read against the untrained descriptor."""
+    import shutil
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "faces"
+    for k in range(1, 11):
+        shutil.copytree(att_faces / f"s{k}", folder / f"s{k}")
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"start_from": "faces-crops", "trained_blocks": 4, "steps": 2, "P": 4, "K": 2,
+                                  "validate_every": 2, "checkpoint_every": 2, "augment": False, "lr": 1e-4}))  # fmt: skip
+    jobs._RUNS.clear()
+    res = CliRunner().invoke(
+        main, ["train", str(folder), "--config", str(config), "-o", str(tmp_path / "m.safetensors")]
+    )
+    assert res.exit_code == 0, res.output
+    (run,) = jobs._RUNS.values()
+    assert run.spec.architecture == "dlib_resnet" and run.spec.params["trained_blocks"] == 4
+    assert run.spec.info["baseline_of"].startswith("Face descriptor") and run.status == "finished"
+    wrote = (tmp_path / "m.safetensors").is_file()
+    assert wrote == (run.best_checkpoint() is not None)
+    assert wrote or "no checkpoint reads better than Face descriptor" in res.output
+    jobs._RUNS.clear()

@@ -14,13 +14,15 @@ import click
 from explorer.cli.inputs import load_data, load_model
 from explorer.errors import InputError
 
-RUN_OPTIONS = {"val_fraction": 0.25, "start_from": "scratch", "align": False, "stripes": False}
+RUN_OPTIONS = {"val_fraction": 0.25, "start_from": "scratch", "align": False, "stripes": False, "trained_blocks": 0}
 POLL_S = 0.5
 
 
 def read_config(path: Path):
     """A run's settings (JSON): any of TrainConfig's fields, and val_fraction, start_from
-    (``scratch``, ``bundled`` or a checkpoint file), align, stripes."""
+    (``scratch``, ``bundled``, ``faces`` / ``faces-crops``: dlib's descriptor itself, or a
+    checkpoint file), align, stripes, trained_blocks (fine-tuning the descriptor: how many of its
+    residual blocks at the end learn; 0: all)."""
     from explorer.training.config import TrainConfig
 
     try:
@@ -48,7 +50,7 @@ def _start_from(name: str, dataset):
     if name == "scratch":
         return None
     if not Path(name).expanduser().is_file() and name not in ("bundled", "faces", "faces-crops"):
-        raise InputError(f"start_from {name!r}: scratch, bundled or a checkpoint file")
+        raise InputError(f"start_from {name!r}: scratch, bundled, faces, faces-crops or a checkpoint file")
     return load_model(name, dataset)
 
 
@@ -93,6 +95,8 @@ def train_to(data: str | None, config_path: Path | None, *, resume: str | None =
         cfg, opts = read_config(config_path)
         dataset = load_data(data, label_column=None, progress=None)
         start = _start_from(str(opts["start_from"]), dataset)
+        if start is not None:  # the face descriptor trains on the face chips it cuts from the photos
+            dataset = start.prepare(dataset)
         run = start_training(
             dataset,
             cfg,
@@ -100,6 +104,7 @@ def train_to(data: str | None, config_path: Path | None, *, resume: str | None =
             start_from=start,
             align=bool(opts["align"]),
             stripes=bool(opts["stripes"]),
+            trained_blocks=int(opts["trained_blocks"]),
         )
         click.echo(f"run {run.id} in {run.folder}", err=True)
     _follow(run)
@@ -112,4 +117,7 @@ def train_to(data: str | None, config_path: Path | None, *, resume: str | None =
         shutil.copyfile(src, output)
         if src.with_suffix(".json").is_file():
             shutil.copyfile(src.with_suffix(".json"), output.with_suffix(".json"))
+    elif output is not None and best is None and run.spec.info.get("baseline"):
+        click.echo(f"no checkpoint reads better than {run.spec.info.get('baseline_of', 'the starting model')} on the "
+                   f"held-out identities: {output} not written", err=True)  # fmt: skip
     return run
