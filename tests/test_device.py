@@ -42,3 +42,22 @@ def test_cuda_embeds_as_the_cpu_does(monkeypatch):
     d.descriptor.cache_clear()
     np.testing.assert_allclose(on_gpu, d.descriptor()(chips), atol=1e-4)
     d.descriptor.cache_clear()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine (run where one is)")
+def test_a_training_step_on_cuda_is_the_cpus(monkeypatch):
+    from training_fixtures import SPEC, vector_data
+
+    from explorer.training.config import TrainConfig
+    from explorer.training.trainer import Trainer
+
+    cfg = TrainConfig(miner="semihard", steps=3, lr=1e-3)
+    losses = {}
+    for device in ("cpu", "cuda"):
+        monkeypatch.setenv("EXPLORER_DEVICE", device)
+        tr = Trainer(cfg, vector_data(), SPEC)
+        assert next(tr.model.parameters()).device.type == device
+        losses[device] = [tr.step()["loss"] for _ in range(3)]
+        figures = tr.validate()
+        assert np.isfinite(figures["auc"])
+    np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-3)

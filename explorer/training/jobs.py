@@ -297,7 +297,7 @@ def start_run(
         if model is not None:  # a fine-tuning run resumes from its own checkpoints, never from the workspace model
             atomic_write_bytes(
                 folder / "initial.safetensors",
-                st_save({k: v.detach().contiguous() for k, v in run.trainer.model.state_dict().items()}),
+                st_save({k: v.detach().cpu().contiguous() for k, v in run.trainer.model.state_dict().items()}),
             )
         _RUNS[run_id] = run
         run.start()

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 
+from explorer.device import torch_device
 from explorer.models.architectures import build_model, stripe_views
 from explorer.models.spec import ModelSpec
 from explorer.training.augment import augment
@@ -47,7 +48,10 @@ class Trainer:
             raise ValueError(f"P = {cfg.P} identities per batch, but training has {len(np.unique(data.y_train))}")
         torch.manual_seed(cfg.seed)
         self.threads = threads
-        self.model = model if model is not None else build_model(spec)
+        # EXPLORER_DEVICE: the model (and its optimiser state) lives there; batches go there and
+        # embeddings come back, with their gradient, so mining and the losses stay on the CPU
+        self.device = torch_device()
+        self.model = (model if model is not None else build_model(spec)).to(self.device)
         # stripe embeddings (ConvNet ``stripes``): every loss is taken on each stripe and averaged
         self.stripes = int(getattr(self.model, "stripes", 1))
         self.objective = objective_for(cfg, dim=spec.out_dim, stripes=self.stripes, train_labels=data.y_train)
@@ -86,7 +90,8 @@ class Trainer:
 
     # -- embedding ---------------------------------------------------------------------------------
     def _embed_tensor(self, x: torch.Tensor, model: torch.nn.Module | None = None) -> torch.Tensor:
-        e = (self.model if model is None else model)(x)
+        e = (self.model if model is None else model)(x.to(self.device))
+        e = e.cpu() if self.device.type != "cpu" else e  # differentiable: the gradient goes back there
         return F.normalize(e, dim=1) if self.spec.normalize else e
 
     @property
@@ -205,14 +210,14 @@ class Trainer:
         (flattened names)."""
         parts = {"model.": self.model, "average.": self.average, self.objective.prefix: self.objective.module}
         out = {
-            f"{prefix}{k}": v.detach().clone()
+            f"{prefix}{k}": v.detach().cpu().clone()
             for prefix, m in parts.items()
             if m is not None
             for k, v in m.state_dict().items()
         }
         for pid, st in self.opt.state_dict()["state"].items():
             for name, v in st.items():
-                out[f"opt.{pid}.{name}"] = v.detach().clone() if torch.is_tensor(v) else torch.tensor(v)
+                out[f"opt.{pid}.{name}"] = v.detach().cpu().clone() if torch.is_tensor(v) else torch.tensor(v)
         out["trainer.step"] = torch.tensor(self.step_no)
         miner = self.negatives.miner
         if miner is not None and miner.index is not None and miner.model_hash:
