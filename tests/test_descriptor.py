@@ -7,8 +7,8 @@ from conftest import REPO
 from PIL import Image
 from scipy.spatial.distance import pdist
 
-from explorer.faces.dlib_format import Stream, read_layers
 from explorer.faces.pipeline import acquire, describe, describe_dlib
+from explorer.models.dlib_format import Stream, read_layers
 
 PHOTO = REPO / "tests" / "data" / "astronaut.jpg"
 TOLERANCE = 1e-4  # per component and per pair distance (float32 summation order aside)

@@ -59,7 +59,9 @@ def test_fine_tuning_the_descriptor_starts_from_dlibs_weights_and_freezes_what_i
     )
     assert not torch.equal(model.fc.weight, dlib.fc.weight.cpu())  # the output map learned
     assert not torch.equal(model.blocks[13].conv1.weight, dlib.blocks[13].conv1.weight.cpu())
-    enc = load_checkpoint(run.model_path(4).read_bytes(), "tuned.safetensors", origin="server")
+    from explorer.faces.encoder import as_face_model
+
+    enc = as_face_model(load_checkpoint(run.model_path(4).read_bytes(), "tuned.safetensors", origin="server"))
     x = torch.from_numpy(data.x_val[:6])
     with torch.inference_mode():
         want = run.trainer.usable_model.eval()(x).numpy()

@@ -141,8 +141,10 @@ def test_the_face_descriptor_cuts_its_chips_in_the_actors(cluster, att_faces, tm
 
 @needs_ray
 @pytest.mark.parametrize(("gpus", "says"), [("1", "this Ray cluster has 0 GPUs"), ("-1", "must be 0 or more")])
-def test_gpu_actors_the_cluster_cannot_place_are_refused_not_waited_for(cluster, tmp_path, gpus, says):
+def test_gpu_actors_the_cluster_cannot_place_are_refused_not_waited_for(cluster, tmp_path, monkeypatch, gpus, says):
     from click.testing import CliRunner
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))  # a cached embedding would need no actor
 
     from explorer.cli import main
 

@@ -49,7 +49,9 @@ def load_model(model: str, dataset):
         return FaceEncoder(FaceSettings(crops=model == "faces-crops"))
     if not Path(model).expanduser().is_file():
         raise InputError(f"{model}: no such checkpoint (or: bundled, faces, faces-crops, none)")
-    return load_server_checkpoint(Path(model).expanduser())
+    from explorer.faces.encoder import as_face_model
+
+    return as_face_model(load_server_checkpoint(Path(model).expanduser()))  # a fine-tuned descriptor cuts its chips
 
 
 def read_embeddings(path: Path, *, label_column: str | None = None):

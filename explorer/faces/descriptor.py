@@ -20,9 +20,9 @@ from safetensors.torch import save as st_save
 from explorer import config
 from explorer.device import torch_device
 from explorer.faces import models
-from explorer.faces.dlib_format import read_layers
-from explorer.faces.resnet import DlibResNet, chips_tensor, from_dlib
 from explorer.fileio import atomic_write_bytes
+from explorer.models.dlib_format import read_layers
+from explorer.models.dlib_resnet import DlibResNet, chips_tensor, from_dlib
 
 FORMAT = "dlib-resnet-v1"
 # chips per forward pass; measured here (128 AT&T chips, 2 threads): 4: 293 faces/s, 8: 354,

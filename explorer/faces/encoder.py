@@ -21,7 +21,7 @@ NAME = "Face descriptor (dlib ResNet, 128-d)"
 SAME_PERSON = 0.6  # dlib's euclidean threshold for "same person"
 CARD = {
     "what": "dlib's ResNet-29 face descriptor: detect (HOG), align on 5 landmarks, 150 px chip, 128-d vector",
-    "engine": "dlib's weights read from its model file and run by torch (explorer.faces.resnet): equal to dlib's "
+    "engine": "dlib's weights read from its model file and run by torch (explorer.models.dlib_resnet): equal to dlib's "
     "own call within 1e-4 per component (about 5e-7 measured on real faces)",
     "licence": "weights and models public domain (CC0), as the face_recognition_models package states; "
     "dlib itself: Boost Software License",
@@ -47,7 +47,7 @@ class FaceEncoder(Encoder):
     def spec(self):
         """The network's ModelSpec: training can start from it (fine-tuning dlib's weights)."""
         from explorer.faces.descriptor import descriptor
-        from explorer.faces.resnet import descriptor_spec
+        from explorer.models.dlib_resnet import descriptor_spec
 
         return descriptor_spec(descriptor().mean_rgb, self.restore_token, info={"trained_on": CARD["trained_on"]})
 
@@ -117,3 +117,12 @@ class TunedFaceEncoder(TorchEncoder):
 
 
 FACE_MODELS = (FaceEncoder, TunedFaceEncoder)  # what describes faces: the descriptor, or one trained from it
+
+
+def as_face_model(encoder):
+    """A checkpoint of dlib's network (fine-tuned here) as a face model: photos go through the
+    face pipeline first. Any other encoder as it is."""
+    spec = getattr(encoder, "spec", None)
+    if spec is None or spec.architecture != "dlib_resnet" or isinstance(encoder, FACE_MODELS):
+        return encoder
+    return TunedFaceEncoder(encoder.source, spec, encoder.model_info)

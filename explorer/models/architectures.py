@@ -145,7 +145,7 @@ class MLP(nn.Module):
 
 
 def _dlib_resnet(**params) -> nn.Module:
-    from explorer.faces.resnet import DlibResNet  # dlib's face descriptor network, to fine-tune
+    from explorer.models.dlib_resnet import DlibResNet  # dlib's face descriptor network, to fine-tune
 
     return DlibResNet(**params)
 

@@ -81,12 +81,7 @@ def _load_weights(model: torch.nn.Module, state: dict, spec: ModelSpec) -> None:
 
 def _torch_encoder(model, spec: ModelSpec, name: str, fmt: str, digest: str, origin: str) -> TorchEncoder:
     info = ModelInfo(name=name, format=fmt, checkpoint_hash=digest, origin=origin, info=spec.info)
-    if spec.architecture == "dlib_resnet":  # a face descriptor trained here: photos go through the face pipeline
-        from explorer.faces.encoder import TunedFaceEncoder
-
-        enc = TunedFaceEncoder(model, spec, info)
-    else:
-        enc = TorchEncoder(model, spec.input, spec.out_dim, info, normalize=spec.normalize)
+    enc = TorchEncoder(model, spec.input, spec.out_dim, info, normalize=spec.normalize)
     if fmt != "torchscript":  # a built-in architecture: training can start from it (unfused weights)
         enc.spec, enc.source = spec, model
     return enc

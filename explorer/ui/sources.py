@@ -83,7 +83,11 @@ def trained_encoder(run_id: str, step: str):
 
 def on_its_base(encoder):
     """A head trained on a frozen descriptor (its spec names the base by its token) embeds through
-    that descriptor; any other checkpoint as it is."""
+    that descriptor, a descriptor fine-tuned here through the face pipeline; any other checkpoint as
+    it is."""
+    from explorer.faces.encoder import as_face_model
+
+    encoder = as_face_model(encoder)  # a descriptor fine-tuned here cuts its face chips first
     base = (encoder.model_info.info or {}).get("base")
     if not base:
         return encoder

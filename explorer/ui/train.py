@@ -13,7 +13,7 @@ import streamlit as st
 from explorer import plots
 from explorer.errors import InputError
 from explorer.faces.encoder import FACE_MODELS, FaceEncoder
-from explorer.faces.resnet import TRAINED_BLOCKS
+from explorer.models.dlib_resnet import TRAINED_BLOCKS
 from explorer.training import jobs
 from explorer.training.collapse import collapse_warning
 from explorer.training.config import SCHEDULES, TrainConfig

@@ -1,6 +1,6 @@
 """dlib's face descriptor network (``dnn_face_recognition_ex.cpp``: a ResNet of 29 convolutions,
 5.6 M parameters) as a torch module, with dlib's own weights (read by
-:mod:`explorer.faces.dlib_format`).
+:mod:`explorer.models.dlib_format`).
 
 The layout, from the input: conv 32 7x7/2 -> affine -> relu -> max-pool 3x3/2; residual stages of
 32 x3, 64 x4, 128 x3, 256 x3 and one more 256 down-sampling block; mean over space; a 128 x 256
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.faces.dlib_format import Layers
+from explorer.models.dlib_format import Layers
 
 STAGES = (
     (32, 3, False),
