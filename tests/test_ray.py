@@ -167,3 +167,32 @@ def test_an_encoder_sent_to_another_process_goes_as_a_cpu_one_and_moves_where_it
     back.to_device(torch.device("cpu"))
     items = [np.zeros((8, 8), np.uint8)] * 3
     np.testing.assert_array_equal(back.encode(items), enc.encode(items))
+
+
+@needs_ray
+def test_the_two_stage_job_reads_and_detects_apart_from_describing(cluster, att_faces, tmp_path):
+    """What runs with GPUs, here on the CPUs: actors that read, decode and cut the chips, then
+    actors that describe them; the single process's descriptors, and its failures to acquire."""
+    import shutil
+
+    from conftest import image_bytes
+
+    from explorer.data.folders import load_directory
+    from explorer.distributed.folder_job import embed_folder
+    from explorer.faces.encoder import FaceEncoder
+    from explorer.faces.pipeline import FaceSettings
+    from explorer.models.embedding import embed_dataset
+
+    folder = tmp_path / "faces"
+    for person in ("s1", "s2"):
+        shutil.copytree(att_faces / person, folder / person)
+    (folder / "s2" / "blank.png").write_bytes(image_bytes(np.full((112, 92), 128, np.uint8), "PNG"))
+    (folder / "s2" / "broken.png").write_bytes(b"not an image")
+    encoder = FaceEncoder(FaceSettings())  # not crops: the blank photo is a failure to acquire
+    chips = encoder.prepare(load_directory(folder))
+    want = embed_dataset(chips, encoder)
+    emb, failures = embed_folder(folder, encoder, actors=2, stages=2)
+    assert list(emb.ids) == list(want.ids)
+    np.testing.assert_allclose(emb.vectors, want.vectors, atol=1e-6)
+    said = {f.path: f.reason for f in failures}
+    assert said.keys() == {f.path for f in chips.failures} and "failure to acquire" in said["s2/blank.png"]
