@@ -66,6 +66,11 @@ def test_the_conversion_is_cached_by_the_files_sha256(tmp_path, monkeypatch):
         again = d.descriptor()  # from the cache
         chip = np.full((1, 150, 150, 3), 120, np.uint8)
         np.testing.assert_array_equal(first(chip), again(chip))
+        from explorer.faces.encoder import as_face_model
+        from explorer.models.checkpoints import load_checkpoint
+
+        as_checkpoint = as_face_model(load_checkpoint(path.read_bytes(), path.name, origin="server"))
+        np.testing.assert_allclose(as_checkpoint.encode(list(chip)), first(chip), atol=1e-5)  # a checkpoint like any
     finally:
         d.descriptor.cache_clear()
 

@@ -1,5 +1,6 @@
 """dlib's face descriptor in torch: its weights converted once from the installed model file into
-the cache (safetensors, keyed by the file's sha256), then loaded; one module per process.
+the cache (safetensors with its spec, like every checkpoint here, keyed by the file's sha256),
+then loaded; one module per process.
 
 Exact to dlib's own call (max |difference| per component about 5e-7 on real faces; the tests
 hold 1e-4), several times faster on a CPU, and a torch module: it runs where torch runs and can
@@ -21,10 +22,11 @@ from explorer import config
 from explorer.device import torch_device
 from explorer.faces import models
 from explorer.fileio import atomic_write_bytes
+from explorer.models.checkpoints import SPEC_KEY
 from explorer.models.dlib_format import read_layers
-from explorer.models.dlib_resnet import DlibResNet, chips_tensor, from_dlib
+from explorer.models.dlib_resnet import DlibResNet, chips_tensor, descriptor_spec, from_dlib
 
-FORMAT = "dlib-resnet-v1"
+FORMAT = "dlib-resnet-v2"  # v2: the ModelSpec in the metadata
 # chips per forward pass; measured here (128 AT&T chips, 2 threads): 4: 293 faces/s, 8: 354,
 # 16: 394, 32: 363, 64: 333 (the first feature maps of a larger batch fall out of cache)
 BATCH = 16
@@ -61,7 +63,10 @@ def convert(sha256: str) -> bytes:
     """dlib's file as safetensors: the module's state and, in the metadata, what it is."""
     layers = read_layers(models.model_path("descriptor").read_bytes())
     net = from_dlib(layers)
-    meta = {"format": FORMAT, "source_sha256": sha256, "mean_rgb": json.dumps(list(layers.mean_rgb))}
+    spec = descriptor_spec(layers.mean_rgb, "faces", info={"converted_from": models.FILES["descriptor"],
+                                                          "source_sha256": sha256})  # fmt: skip
+    meta = {"format": FORMAT, "source_sha256": sha256, "mean_rgb": json.dumps(list(layers.mean_rgb)),
+            SPEC_KEY: spec.to_json()}  # fmt: skip
     return st_save({k: v.contiguous() for k, v in net.state_dict().items()}, metadata=meta)
 
 
