@@ -98,7 +98,10 @@ def test_a_server_gallery_survives_a_restart_and_forgetting_deletes_rows_and_pho
     again = StoredGallery(tmp_path, dim=8)  # the server restarts
     assert again.people() == {"ann": 2, "bob": 1} and again.sources == g.sources
     np.testing.assert_array_equal(again.vectors, g.vectors)
-    assert all(np.array_equal(a, b) for a, b in zip(again.chips, chips, strict=True))  # PNG: lossless
+    from explorer.faces.gallery import decoded, thumbnail
+
+    # the photos on disk are the whole chips (PNG: lossless); memory keeps their thumbnails
+    assert all(np.array_equal(a, decoded(thumbnail(b))) for a, b in zip(again.chips, chips, strict=True))
     assert len(list((tmp_path / "photos").glob("*.png"))) == 3
     assert again.forget("ann") == 2
     assert len(list((tmp_path / "photos").glob("*.png"))) == 1
@@ -158,3 +161,29 @@ def test_photos_without_a_row_are_swept_at_start(tmp_path):
     again = StoredGallery(tmp_path, dim=8)
     assert {p.name for p in (tmp_path / "photos").iterdir()} == kept
     assert again.people() == {"ann": 1}
+
+
+def test_the_index_grows_with_enrolments_and_forgets_by_marking_never_by_a_rebuild(monkeypatch):
+    """Past exact_up_to the index is built once; later enrolments are added to it and forgotten
+    faces marked deleted, and every answer stays the brute-force one."""
+    import hnswlib
+
+    g = Gallery(dim=8, exact_up_to=20)
+    rng = np.random.default_rng(7)
+    people = {}
+    for p in range(40):
+        v = rng.normal(size=(2, 8)).astype(np.float32)
+        people[f"p{p}"] = v
+        g.enroll(f"p{p}", v, [np.zeros((4, 4, 3), np.uint8)] * 2, ["a", "b"])
+        if p == 10:
+            assert g.search_kind == "hnsw"
+            built = g._index
+            monkeypatch.setattr(hnswlib, "Index", lambda *a, **k: pytest.fail("the index was built again"))
+    assert g._index is built and g._index.get_current_count() == 80
+    assert g.forget("p3") == 2 and g.forget("p17") == 2
+    del people["p3"], people["p17"]
+    for q in rng.normal(size=(30, 8)).astype(np.float32):
+        got = g.identify(q, k=3, threshold=1.0)
+        want = sorted((float(np.linalg.norm(v - q, axis=1).min()), n) for n, v in people.items())[:3]
+        assert [m.name for m in got.matches] == [n for _, n in want]
+    assert g.chips[0].shape == (48, 48, 3) and len(g._thumbs[0]) < 2000  # JPEG thumbnails, not 150 px chips

@@ -8,11 +8,9 @@ the gallery lives (a visitor's session; a server's SQLite file) is the caller's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-
-from explorer.analysis.neighbors import build_index
 
 EXACT_UP_TO = 2000  # enrolled faces searched exactly; an HNSW index beyond
 # the index's search breadth: identification wants the true nearest face (benchmarks/README.md, 100k
@@ -39,28 +37,69 @@ class Identification:
         return self.matches[0].name if self.matches and self.matches[0].distance <= self.threshold else None
 
 
-@dataclass
-class Gallery:
-    dim: int = 128
-    exact_up_to: int = EXACT_UP_TO
-    names: list[str] = field(default_factory=list)
-    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
-    chips: list[np.ndarray] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
+# the enrolled face is kept as a 48 px JPEG for display: about 1.2 kB, where a 150 px chip is 67.5 kB
+# (a million faces in about 1.2 GB)
+THUMB, THUMB_QUALITY = 48, 80
+GROWTH = 2  # the index's capacity grows by this factor when full
 
-    def __post_init__(self) -> None:
-        self.vectors = np.asarray(self.vectors, np.float32).reshape(-1, self.dim)
-        self._index = None
+
+def thumbnail(chip: np.ndarray, side: int = THUMB) -> bytes:
+    """A face's display thumbnail, JPEG-encoded."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    img = Image.fromarray(np.asarray(chip, np.uint8))
+    img.convert("RGB").resize((side, side), Image.Resampling.BILINEAR).save(buf, format="JPEG", quality=THUMB_QUALITY)
+    return buf.getvalue()
+
+
+def decoded(thumb: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(thumb)).convert("RGB"))
+
+
+class Gallery:
+    """Enrolled faces: each a descriptor, a thumbnail of the enrolled face and its source, under a
+    person's name. Arrays, not Python objects per face: a query is one BLAS pass (exact, up to
+    ``exact_up_to`` faces) or an HNSW search (beyond), and nothing per person runs in Python; the
+    index grows as faces are enrolled (``add_items``) and forgotten faces are marked deleted in it,
+    so no query waits for an index to be built."""
+
+    def __init__(self, dim: int = 128, exact_up_to: int = EXACT_UP_TO):
+        self.dim, self.exact_up_to = dim, exact_up_to
+        self.vectors = np.zeros((0, dim), np.float32)
+        self._sq = np.zeros(0, np.float32)  # squared norms: |q - v|^2 = |q|^2 - 2 q.v + |v|^2
+        self._codes = np.zeros(0, np.int64)  # the person of each face
+        self._ids = np.zeros(0, np.int64)  # each face's id in the index (ascending, never reused)
+        self._person: list[str] = []  # name of each code
+        self._code_of: dict[str, int] = {}
+        self._counts = np.zeros(0, np.int64)  # faces per code
+        self._thumbs: list[bytes] = []  # one JPEG thumbnail per face
+        self.sources: list[str] = []
+        self._next_id = 0
+        self._index = None  # hnswlib.Index over the face ids, once beyond exact_up_to
 
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self._codes)
+
+    @property
+    def chips(self) -> list[np.ndarray]:
+        """The enrolled faces' thumbnails, decoded (for display; a query decodes only its matches)."""
+        return [decoded(t) for t in self._thumbs]
+
+    @property
+    def names(self) -> list[str]:
+        """The person of each enrolled face, in enrolment order."""
+        return [self._person[c] for c in self._codes]
 
     def people(self) -> dict[str, int]:
         """Enrolled people and how many faces each, in enrolment order."""
-        out: dict[str, int] = {}
-        for name in self.names:
-            out[name] = out.get(name, 0) + 1
-        return out
+        return {self._person[c]: int(n) for c, n in enumerate(self._counts) if n}
 
     def enroll(self, name: str, vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]) -> None:
         """Add faces of one person (one descriptor, chip and source each)."""
@@ -83,25 +122,64 @@ class Gallery:
         return names, vectors, list(chips), list(sources)
 
     def _add(self, names: list[str], vectors: np.ndarray, chips: list, sources: list) -> None:
-        self.names += names
+        for name in dict.fromkeys(names):
+            if name not in self._code_of:
+                self._code_of[name] = len(self._person)
+                self._person.append(name)
+        codes = np.array([self._code_of[n] for n in names], np.int64)
+        self._counts = np.r_[self._counts, np.zeros(len(self._person) - len(self._counts), np.int64)]
+        np.add.at(self._counts, codes, 1)
+        ids = np.arange(self._next_id, self._next_id + len(names), dtype=np.int64)
+        self._next_id += len(names)
         self.vectors = np.concatenate([self.vectors, vectors])
-        self.chips += list(chips)
+        self._sq = np.r_[self._sq, np.einsum("ij,ij->i", vectors, vectors)]
+        self._codes, self._ids = np.r_[self._codes, codes], np.r_[self._ids, ids]
+        self._thumbs += [thumbnail(c) for c in chips]
         self.sources += list(sources)
-        self._index = None
+        if self._index is not None:
+            self._grow(len(names))
+            self._index.add_items(vectors, ids)
+        elif len(self) > self.exact_up_to:
+            self._build()
+
+    def _build(self) -> None:
+        """The HNSW index of every enrolled face (once, when the gallery outgrows exact search)."""
+        import hnswlib
+
+        self._index = hnswlib.Index(space="l2", dim=self.dim)
+        self._index.init_index(max_elements=max(len(self) * GROWTH, 16), ef_construction=200, M=16, random_seed=0)
+        self._index.set_num_threads(2)
+        self._index.add_items(self.vectors, self._ids)
+        self._index.set_ef(HNSW_EF)
+
+    def _grow(self, more: int) -> None:
+        need = self._index.get_current_count() + more
+        if need > self._index.get_max_elements():
+            self._index.resize_index(max(need, self._index.get_max_elements() * GROWTH))
 
     def forget(self, name: str) -> int:
         """Remove every face of ``name`` (descriptors, chips, sources); returns how many."""
         return self.forget_many({name})
 
     def forget_many(self, names: set[str]) -> int:
-        keep = [i for i, n in enumerate(self.names) if n not in names]
-        removed = len(self.names) - len(keep)
-        self.names = [self.names[i] for i in keep]
-        self.vectors = self.vectors[keep]
-        self.chips = [self.chips[i] for i in keep]
+        codes = [self._code_of[n] for n in names if n in self._code_of]
+        if not codes:
+            return 0
+        gone = np.isin(self._codes, codes)
+        if self._index is not None:
+            for face in self._ids[gone]:
+                self._index.mark_deleted(int(face))
+        keep = np.flatnonzero(~gone)
+        self.vectors, self._sq = self.vectors[keep], self._sq[keep]
+        self._codes, self._ids = self._codes[keep], self._ids[keep]
+        self._thumbs = [self._thumbs[i] for i in keep]
         self.sources = [self.sources[i] for i in keep]
-        self._index = None
-        return removed
+        self._counts[codes] = 0
+        for n in names:
+            self._code_of.pop(n, None)
+        if self._index is not None and len(self) <= self.exact_up_to:
+            self._index = None  # back to exact search
+        return int(gone.sum())
 
     def replace_people(
         self, names: list[str], vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]
@@ -112,27 +190,35 @@ class Gallery:
 
     @property
     def search_kind(self) -> str:
-        return "exact" if len(self) <= self.exact_up_to else "hnsw"
+        return "exact" if self._index is None else "hnsw"
 
-    def nearest_faces(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(distances, face rows) of each query's k nearest enrolled faces, nearest first (euclidean)."""
-        if self._index is None:
-            options = {"ef": HNSW_EF} if self.search_kind == "hnsw" else {}
-            self._index = build_index(self.vectors, metric="euclidean", kind=self.search_kind, **options)
-        return self._index.query(np.asarray(queries, np.float32).reshape(-1, self.dim), min(k, len(self)))
+    def _candidates(self, q: np.ndarray, k: int) -> np.ndarray:
+        """Rows of the faces nearest ``q``, nearest first, enough to hold k people."""
+        if self._index is None:  # one BLAS pass: squared distances by the expansion, then an exact sort
+            d2 = self._sq - 2.0 * (self.vectors @ q) + float(q @ q)
+            return np.argsort(d2, kind="stable")
+        most = int(self._counts.max())  # k * most faces hold at least k people
+        n = min(len(self), k * most)
+        labels, _ = self._index.knn_query(q[None, :], k=n)
+        return np.searchsorted(self._ids, labels[0].astype(np.int64))
 
     def identify(self, query: np.ndarray, *, k: int = 5, threshold: float) -> Identification:
         """The k closest people to one descriptor (each at their closest face)."""
         if not len(self):
             return Identification([], threshold)
-        most = max(self.people().values())
-        d, rows = self.nearest_faces(query, k * most)  # k * most faces hold at least k people
-        matches, seen = [], set()
-        for dist, row in zip(d[0].tolist(), rows[0].tolist(), strict=True):
-            if self.names[row] not in seen:
-                seen.add(self.names[row])
-                matches.append(Match(self.names[row], float(dist), self.chips[row]))
-        return Identification(matches[:k], threshold)
+        q = np.asarray(query, np.float32).reshape(self.dim)
+        rows = self._candidates(q, k)
+        _, first = np.unique(self._codes[rows], return_index=True)  # each person's nearest face
+        best = rows[np.sort(first)]
+        d = np.linalg.norm(self.vectors[best].astype(np.float64) - q, axis=1)  # exact, not the expansion
+        order = np.argsort(d, kind="stable")[:k]
+        return Identification(
+            [
+                Match(self._person[self._codes[r]], float(d[i]), decoded(self._thumbs[r]))
+                for i, r in zip(order, best[order], strict=True)
+            ],  # fmt: skip
+            threshold,
+        )
 
 
 def verify(a: np.ndarray, b: np.ndarray, *, threshold: float) -> tuple[float, bool]:
