@@ -72,10 +72,12 @@ class Gallery:
 
     def __init__(self, dim: int = 128, exact_up_to: int = EXACT_UP_TO):
         self.dim, self.exact_up_to = dim, exact_up_to
-        self.vectors = np.zeros((0, dim), np.float32)
-        self._sq = np.zeros(0, np.float32)  # squared norms: |q - v|^2 = |q|^2 - 2 q.v + |v|^2
-        self._codes = np.zeros(0, np.int64)  # the person of each face
-        self._ids = np.zeros(0, np.int64)  # each face's id in the index (ascending, never reused)
+        # per face, in arrays with room to grow (an enrolment appends in place: O(1) amortised)
+        self._n = 0
+        self._vec = np.zeros((16, dim), np.float32)
+        self._sq_all = np.zeros(16, np.float32)  # squared norms: |q - v|^2 = |q|^2 - 2 q.v + |v|^2
+        self._codes_all = np.zeros(16, np.int64)  # the person of each face
+        self._ids_all = np.zeros(16, np.int64)  # each face's id in the index (ascending, never reused)
         self._person: list[str] = []  # name of each code
         self._code_of: dict[str, int] = {}
         self._counts = np.zeros(0, np.int64)  # faces per code
@@ -85,7 +87,32 @@ class Gallery:
         self._index = None  # hnswlib.Index over the face ids, once beyond exact_up_to
 
     def __len__(self) -> int:
-        return len(self._codes)
+        return self._n
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._vec[: self._n]
+
+    @property
+    def _sq(self) -> np.ndarray:
+        return self._sq_all[: self._n]
+
+    @property
+    def _codes(self) -> np.ndarray:
+        return self._codes_all[: self._n]
+
+    @property
+    def _ids(self) -> np.ndarray:
+        return self._ids_all[: self._n]
+
+    def _reserve(self, more: int) -> None:
+        need = self._n + more
+        if need > len(self._vec):
+            size = max(need, GROWTH * len(self._vec))
+            self._vec = np.resize(self._vec, (size, self.dim))
+            self._sq_all, self._codes_all, self._ids_all = (
+                np.resize(a, size) for a in (self._sq_all, self._codes_all, self._ids_all)
+            )
 
     @property
     def chips(self) -> list[np.ndarray]:
@@ -131,9 +158,11 @@ class Gallery:
         np.add.at(self._counts, codes, 1)
         ids = np.arange(self._next_id, self._next_id + len(names), dtype=np.int64)
         self._next_id += len(names)
-        self.vectors = np.concatenate([self.vectors, vectors])
-        self._sq = np.r_[self._sq, np.einsum("ij,ij->i", vectors, vectors)]
-        self._codes, self._ids = np.r_[self._codes, codes], np.r_[self._ids, ids]
+        self._reserve(len(names))
+        at = slice(self._n, self._n + len(names))
+        self._vec[at], self._sq_all[at] = vectors, np.einsum("ij,ij->i", vectors, vectors)
+        self._codes_all[at], self._ids_all[at] = codes, ids
+        self._n += len(names)
         self._thumbs += [thumbnail(c) for c in chips]
         self.sources += list(sources)
         if self._index is not None:
@@ -170,8 +199,9 @@ class Gallery:
             for face in self._ids[gone]:
                 self._index.mark_deleted(int(face))
         keep = np.flatnonzero(~gone)
-        self.vectors, self._sq = self.vectors[keep], self._sq[keep]
-        self._codes, self._ids = self._codes[keep], self._ids[keep]
+        for a in (self._vec, self._sq_all, self._codes_all, self._ids_all):
+            a[: len(keep)] = a[keep]
+        self._n = len(keep)
         self._thumbs = [self._thumbs[i] for i in keep]
         self.sources = [self.sources[i] for i in keep]
         self._counts[codes] = 0
