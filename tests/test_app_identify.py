@@ -183,3 +183,35 @@ def test_a_hostile_name_is_shown_as_written_when_identified(photos):
     for shown in (_texts(at.success), _texts(at.caption), _texts(at.markdown), _texts(at.warning)):
         assert not raw_markup(shown), raw_markup(shown)
     assert "**\\!\\[t\\](http://elsewhere.example/t.png) \\<b>x\\</b>**, at distance" in _texts(at.success)
+
+
+def _two_faces(att_faces) -> bytes:
+    """The test photo with an AT&T person beside her: two faces, one enrolled below, one not."""
+    a = Image.open(PHOTO).convert("RGB")
+    b = Image.open(att_faces / "s1" / "1.pgm").convert("RGB").resize((a.size[1] * 92 // 112, a.size[1]))
+    canvas = Image.new("RGB", (a.size[0] + b.size[0], a.size[1]))
+    canvas.paste(a, (0, 0))
+    canvas.paste(b, (a.size[0], 0))
+    return image_bytes(np.asarray(canvas), "PNG")
+
+
+def test_every_face_of_a_photo_is_searched_boxed_and_named(photos, att_faces):
+    at = open_page("app_pages/identify.py")
+    _enroll(at, "Eileen", "eileen.jpg", photos["eileen.jpg"])
+    at.file_uploader(key="id_enroll").clear().run()
+    _enroll(at, "Somebody", "s1.png", photos["s1.png"])
+    _upload(at, "id_probe", "two.png", _two_faces(att_faces))
+    assert not at.exception, at.exception
+    said = _texts(at.success)
+    assert "Face 1: **Somebody**" in said and "Face 2: **Eileen**" in said  # largest first: the AT&T face
+    assert "Each face's closest of 2 enrolled people" in _texts(at.caption)
+
+
+def test_the_boxes_are_drawn_where_the_faces_are():
+    from explorer.faces.annotate import KNOWN, UNKNOWN, boxed
+
+    img = np.zeros((100, 200, 3), np.uint8)
+    out = boxed(img, [(10, 40, 60, 90), (120, 40, 180, 95)], ["ann 0.31", "unknown"], [True, False])
+    assert tuple(out[90, 30]) == KNOWN and tuple(out[95, 150]) == UNKNOWN  # the boxes' bottom edges
+    assert out[65, 35].sum() == 0 and out.shape == img.shape  # inside stays the photo; a copy
+    assert img.sum() == 0

@@ -3,7 +3,7 @@
 
 Large photos are scaled down for detection only (the landmarks and the chip come from the full
 photo); small ones are upsampled once, since the HOG detector finds faces of about 80 px and up.
-With several faces the largest is used and the count is kept. A photo without a face is a
+With several faces ``acquire`` uses the largest and keeps the count; ``acquire_all`` cuts every one. A photo without a face is a
 failure to acquire (FTA), returned as its reason; with ``crops`` (the images are face crops
 already, as AT&T's or dlib's chips are) such a photo takes the whole image as the face's box.
 """
@@ -83,6 +83,15 @@ def detect(image: np.ndarray, settings: FaceSettings = DEFAULT_SETTINGS) -> tupl
 
 def acquire(image: np.ndarray, settings: FaceSettings = DEFAULT_SETTINGS) -> Face | str:
     """The photo's (largest) face, aligned; or, when there is none, the reason (an FTA)."""
+    got = acquire_all(image, settings, most=1)
+    return got if isinstance(got, str) else got[0]
+
+
+def acquire_all(
+    image: np.ndarray, settings: FaceSettings = DEFAULT_SETTINGS, *, most: int | None = None
+) -> list[Face] | str:
+    """Every face of the photo (or the ``most`` largest), aligned, largest first; or, when there is
+    none, the reason (an FTA). Each Face counts all the faces found."""
     import dlib
 
     img = rgb(image)
@@ -92,12 +101,15 @@ def acquire(image: np.ndarray, settings: FaceSettings = DEFAULT_SETTINGS) -> Fac
         if not settings.crops:
             return f"no face found ({w} x {h} px)"
         boxes, found_by = [(0, 0, w, h)], "whole image"
-    box = boxes[0]
-    with models.LOCK:
-        shape = models.landmarks()(img, dlib.rectangle(*box))
-        chip = dlib.get_face_chip(img, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-    points = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
-    return Face(box, points, np.asarray(chip, np.uint8), len(boxes) if found_by != "whole image" else 0, found_by)
+    count = len(boxes) if found_by != "whole image" else 0
+    faces = []
+    for box in boxes[:most]:
+        with models.LOCK:
+            shape = models.landmarks()(img, dlib.rectangle(*box))
+            chip = dlib.get_face_chip(img, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+        points = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+        faces.append(Face(box, points, np.asarray(chip, np.uint8), count, found_by))
+    return faces
 
 
 def describe(chips: list[np.ndarray]) -> np.ndarray:

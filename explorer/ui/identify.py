@@ -9,9 +9,10 @@ from explorer import config, plots
 from explorer.analysis.identification import OpenSetResult, fnir_at_fpir, open_set
 from explorer.data.images import decode_image
 from explorer.errors import InputError
+from explorer.faces.annotate import boxed
 from explorer.faces.encoder import FACE_MODELS, SAME_PERSON
 from explorer.faces.gallery import Gallery, threshold_from_pick, verify
-from explorer.faces.pipeline import Face, acquire
+from explorer.faces.pipeline import Face, acquire, acquire_all
 from explorer.faces.store import StoredGallery
 from explorer.ui import state
 from explorer.ui.memo import memo, memo_get
@@ -110,34 +111,64 @@ def enroll() -> None:
             st.image(chips, width=96, caption=plain_all(n for n, _, _ in faces))
 
 
+ALL_SEEN = "id_all_faces_seen"  # this session's last photos to identify: every face and its descriptor
+
+
+def every_face_in(f) -> tuple[np.ndarray | None, list[Face] | str, np.ndarray | None]:
+    """(the photo, every face in it or why none, their descriptors by this page's face model), kept
+    for the last few uploads of this session."""
+    seen = st.session_state.setdefault(ALL_SEEN, {})
+    model = face_model()
+    key = (f.file_id, model.model_info.checkpoint_hash)
+    if key not in seen:
+        try:
+            photo = decode_image(f.getvalue())
+            faces = acquire_all(photo)
+        except InputError as exc:
+            photo, faces = None, str(exc)
+        vectors = None if isinstance(faces, str) else model.encode([x.chip for x in faces])
+        seen[key] = (photo, faces, vectors)
+        while len(seen) > 4:
+            seen.pop(next(iter(seen)))
+    return seen[key]
+
+
 def identify(t: float) -> None:
+    """Every face of the photo boxed and named on it, and each face with its closest people."""
     g = gallery()
-    files = photo_input("A photo to identify", "id_probe")
+    files = photo_input("A photo to identify (every face in it is searched)", "id_probe")
     if not files:
         return
-    faces = usable(faces_in(files[-1:]))
-    if not faces:
+    photo, faces, vectors = every_face_in(files[-1])
+    if isinstance(faces, str):
+        st.warning(f"{plain(files[-1].name)}: {plain(faces)}.")
         return
-    _, face, descriptor = faces[0]
-    result = g.identify(descriptor, k=5, threshold=t)
-    c1, c2 = st.columns([1, 4])
-    c1.image(face.chip, caption="the face searched", width=120)
-    if result.answer:
-        c2.success(f"**{plain(result.answer)}**, at distance {result.matches[0].distance:.3f} (threshold {t:.3g})")
-    else:
-        closest = (
-            f": the closest is {plain(result.matches[0].name)} at {result.matches[0].distance:.3f}"
-            if result.matches
-            else ""
-        )
-        c2.warning(f"**Unknown**{closest}, beyond the threshold {t:.3g}")
-    if result.matches:
-        c2.image(
-            [m.chip for m in result.matches],
-            width=96,
-            caption=plain_all(f"{m.name} {m.distance:.3f}" for m in result.matches),
-        )
-        c2.caption(f"The {len(result.matches)} closest of {len(g.people())} enrolled people ({g.search_kind} search).")
+    results = [g.identify(v, k=5, threshold=t) for v in vectors]
+    labels = [f"{r.answer} {r.matches[0].distance:.2f}" if r.answer else "unknown" for r in results]
+    st.image(boxed(photo, [f.box for f in faces], labels, [r.answer is not None for r in results]),
+             caption=f"{len(faces)} face{'s' if len(faces) != 1 else ''} found", width=min(720, photo.shape[1]))  # fmt: skip
+    for k, (face, result) in enumerate(zip(faces, results, strict=True), 1):
+        which = f"Face {k}: " if len(faces) > 1 else ""
+        c1, c2 = st.columns([1, 4])
+        c1.image(face.chip, caption="the face searched", width=120)
+        if result.answer:
+            c2.success(
+                f"{which}**{plain(result.answer)}**, at distance {result.matches[0].distance:.3f} (threshold {t:.3g})"
+            )
+        else:
+            closest = (
+                f": the closest is {plain(result.matches[0].name)} at {result.matches[0].distance:.3f}"
+                if result.matches
+                else ""
+            )
+            c2.warning(f"{which}**Unknown**{closest}, beyond the threshold {t:.3g}")
+        if result.matches:
+            c2.image(
+                [m.chip for m in result.matches],
+                width=96,
+                caption=plain_all(f"{m.name} {m.distance:.3f}" for m in result.matches),
+            )
+    st.caption(f"Each face's closest of {len(g.people())} enrolled people ({g.search_kind} search).")
 
 
 def verify_pair(t: float) -> None:
