@@ -215,3 +215,18 @@ def test_the_boxes_are_drawn_where_the_faces_are():
     assert tuple(out[90, 30]) == KNOWN and tuple(out[95, 150]) == UNKNOWN  # the boxes' bottom edges
     assert out[65, 35].sum() == 0 and out.shape == img.shape  # inside stays the photo; a copy
     assert img.sum() == 0
+
+
+def test_a_photo_with_several_faces_asks_which_face_to_enrol(att_faces, photos):
+    at = open_page("app_pages/identify.py")
+    _section(at, "Enroll")
+    at.text_input(key="id_name").input("Eileen")
+    _upload(at, "id_enroll", "two.png", _two_faces(att_faces))
+    assert at.button(key="id_enroll_go").disabled  # not before the face is chosen
+    which = next(r for r in at.radio if "holds 2 faces" in r.label)
+    which.set_value(1).run()  # face 2: the smaller one, hers
+    at.button(key="id_enroll_go").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["id_gallery"].people() == {"Eileen": 1}
+    _upload(at, "id_probe", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
+    assert "**Eileen**, at distance" in _texts(at.success)  # the face enrolled was hers

@@ -100,10 +100,30 @@ def usable(found: list[tuple[str, Face | str, np.ndarray | None]]) -> list[tuple
 
 
 def enroll() -> None:
+    """Enrol a person from photos; a photo with several faces asks which face is theirs (nothing
+    is taken silently)."""
     name = st.text_input("Name", key="id_name", placeholder="the person's name")
     files = photo_input("Photos of this person (one is enough)", "id_enroll", many=True)
-    if st.button("Enroll", type="primary", disabled=not (name.strip() and files), key="id_enroll_go"):
-        faces = usable(faces_in(files))
+    chosen, pending = {}, False
+    for f in files:
+        _, faces, _ = every_face_in(f)
+        if isinstance(faces, list) and len(faces) > 1:
+            st.image([x.chip for x in faces], width=72, caption=[f"face {k}" for k in range(1, len(faces) + 1)])
+            pick = st.radio(
+                f"{plain(f.name)} holds {len(faces)} faces: which is this person?", list(range(len(faces))),
+                format_func=lambda k: f"face {k + 1}", index=None, horizontal=True, key=f"id_which_{f.file_id}",
+            )  # fmt: skip
+            chosen[f.file_id], pending = pick, pending or pick is None
+    ready = bool(name.strip() and files) and not pending
+    if st.button("Enroll", type="primary", disabled=not ready, key="id_enroll_go"):
+        faces = []
+        for f in files:
+            _, found, vectors = every_face_in(f)
+            if isinstance(found, str):
+                st.warning(f"{plain(f.name)}: {plain(found)}.")
+                continue
+            k = chosen.get(f.file_id) or 0
+            faces.append((f.name, found[k], vectors[k]))
         if faces:
             chips = [f.chip for _, f, _ in faces]
             gallery().enroll(name, np.stack([d for _, _, d in faces]), chips, [n for n, _, _ in faces])
@@ -128,7 +148,7 @@ def every_face_in(f) -> tuple[np.ndarray | None, list[Face] | str, np.ndarray | 
             photo, faces = None, str(exc)
         vectors = None if isinstance(faces, str) else model.encode([x.chip for x in faces])
         seen[key] = (photo, faces, vectors)
-        while len(seen) > 4:
+        while len(seen) > SEEN_LIMIT:
             seen.pop(next(iter(seen)))
     return seen[key]
 
