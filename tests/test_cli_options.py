@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import image_bytes
+from conftest import REPO, image_bytes
 
 from explorer.analysis.pairs import all_pairs
 from explorer.analysis.thresholds import pick_threshold
@@ -109,3 +109,23 @@ def test_compare_of_one_folder_says_why_there_is_no_subject_interval(tmp_path):
             if k != "system" and "[" in text:
                 lo, hi = text.split("[")[1].rstrip("]").split(", ")
                 assert lo != hi
+
+
+def test_identify_names_every_face_of_a_photo_against_a_gallery_folder(tmp_path, att_faces):
+    from PIL import Image
+
+    from explorer.faces.pipeline import acquire, describe
+    from explorer.faces.store import StoredGallery
+
+    photo = np.asarray(Image.open(REPO / "tests" / "data" / "astronaut.jpg").convert("RGB"))
+    face = acquire(photo)
+    StoredGallery(tmp_path / "g").enroll("Eileen", describe([face.chip]), [face.chip], ["eileen.jpg"])
+    other = np.asarray(Image.open(att_faces / "s1" / "1.pgm").convert("RGB").resize((420, 512)))
+    two = np.concatenate([photo, other], axis=1)
+    (tmp_path / "two.png").write_bytes(image_bytes(two, "PNG"))
+    res = CliRunner().invoke(main, ["identify", str(tmp_path / "two.png"), "--gallery", str(tmp_path / "g")])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 2 and "unknown (closest: Eileen" in lines[0] and ": Eileen at 0.0" in lines[1]
+    bad = CliRunner().invoke(main, ["identify", str(tmp_path / "two.png"), "--gallery", str(tmp_path)])
+    assert bad.exit_code == 2 and "not a gallery folder" in bad.output

@@ -157,6 +157,20 @@ def train(data: str | None, config_path: Path | None, resume: str | None, output
 
 
 @main.command()
+@click.argument("photo", type=click.Path(path_type=Path))
+@click.option("--gallery", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="a gallery folder (the Identify page's EXPLORER_GALLERY_DIR)")  # fmt: skip
+@click.option("--threshold", default=0.6, show_default=True, type=float, help="same person below this distance")
+def identify(photo: Path, gallery: Path, threshold: float) -> None:
+    """Every face of PHOTO against the people enrolled in a gallery folder: one line per face,
+    largest first, with its answer (a name or unknown) and its closest people."""
+    from explorer.cli.identify import identify_lines
+
+    for line in _run(lambda: identify_lines(photo, gallery, threshold=threshold)):
+        click.echo(line)
+
+
+@main.command()
 @click.option("--port", default=8501, show_default=True, type=int)
 def serve(port: int) -> None:
     """Start the app (as ``make run`` does)."""
