@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer.ui import state
+from explorer.ui import state, train_form
 from explorer.ui import train as ui
 
 st.title("Train")
@@ -17,11 +17,11 @@ run = ui.current_run()
 if run is None:
     if ws.dataset.kind == "vector" and ws.dataset.is_embedding:
         st.info("These vectors are embeddings already: a small MLP on top of them will be trained.")
-    n_ids, usable = ui.summary_counts(ws)
-    if usable < ui.MIN_IDENTITIES:
-        st.warning(ui.too_few_identities(n_ids, usable))
+    n_ids, usable = train_form.summary_counts(ws)
+    if usable < train_form.MIN_IDENTITIES:
+        st.warning(train_form.too_few_identities(n_ids, usable))
         st.stop()
-    got = ui.form(ws)
+    got = train_form.form(ws)
     if got is not None and ui.start(ws, *got) is not None:
         st.rerun()  # the run's view replaces the form
 if run is not None:

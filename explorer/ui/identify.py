@@ -12,7 +12,7 @@ from explorer.errors import InputError
 from explorer.faces.annotate import boxed
 from explorer.faces.encoder import FACE_MODELS, SAME_PERSON
 from explorer.faces.gallery import Gallery, threshold_from_pick, verify
-from explorer.faces.pipeline import Face, acquire, acquire_all
+from explorer.faces.pipeline import Face, acquire_all
 from explorer.faces.store import StoredGallery
 from explorer.ui import state
 from explorer.ui.memo import memo, memo_get
@@ -23,7 +23,7 @@ from explorer.workspace import Workspace
 
 GALLERY = "id_gallery"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
-SEEN, SEEN_LIMIT = "id_faces_seen", 16  # this session's recent uploads: their face and descriptor
+SEEN_LIMIT = 16  # this session's recent uploads kept: every face and its descriptor
 
 
 def gallery() -> Gallery:
@@ -69,34 +69,16 @@ def photo_input(label: str, key: str, *, many: bool = False) -> list:
     return files
 
 
-def faces_in(files) -> list[tuple[str, Face | str, np.ndarray | None]]:
-    """Each photo's face and descriptor, or why there is none (not an image, no face). Kept per
-    upload in this session (the last SEEN), so a rerun of the page does not redo them."""
-    seen = st.session_state.setdefault(SEEN, {})
-    model = face_model()
-    out = []
-    for f in files:
-        key = (f.file_id, model.model_info.checkpoint_hash)  # described again by another face model
-        if key not in seen:
-            try:
-                face = acquire(decode_image(f.getvalue()))
-            except InputError as exc:
-                face = str(exc)
-            seen[key] = (f.name, face, None if isinstance(face, str) else model.encode([face.chip])[0])
-            while len(seen) > SEEN_LIMIT:
-                seen.pop(next(iter(seen)))
-        out.append(seen[key])
-    return out
-
-
-def usable(found: list[tuple[str, Face | str, np.ndarray | None]]) -> list[tuple[str, Face, np.ndarray]]:
-    """The photos with a face; says what happened to the others and where several faces were found."""
-    for name, face, _ in found:
-        if isinstance(face, str):
-            st.warning(f"{plain(name)}: {plain(face)}.")
-        elif face.faces_found > 1:
-            st.info(f"{plain(name)}: {face.faces_found} faces found; the largest was used.")
-    return [row for row in found if isinstance(row[1], Face)]
+def largest_face(f) -> tuple[Face, np.ndarray] | None:
+    """The photo's largest face and its descriptor (saying where there are several), or None
+    (saying why)."""
+    _, faces, vectors = every_face_in(f)
+    if isinstance(faces, str):
+        st.warning(f"{plain(f.name)}: {plain(faces)}.")
+        return None
+    if len(faces) > 1:
+        st.info(f"{plain(f.name)}: {len(faces)} faces found; the largest was used.")
+    return faces[0], vectors[0]
 
 
 def enroll() -> None:
@@ -131,7 +113,7 @@ def enroll() -> None:
             st.image(chips, width=96, caption=plain_all(n for n, _, _ in faces))
 
 
-ALL_SEEN = "id_all_faces_seen"  # this session's last photos to identify: every face and its descriptor
+ALL_SEEN = "id_all_faces_seen"
 
 
 def every_face_in(f) -> tuple[np.ndarray | None, list[Face] | str, np.ndarray | None]:
@@ -199,10 +181,10 @@ def verify_pair(t: float) -> None:
         b = photo_input("Second photo", "id_vb")
     if not (a and b):
         return
-    fa, fb = usable(faces_in(a[-1:])), usable(faces_in(b[-1:]))
+    fa, fb = largest_face(a[-1]), largest_face(b[-1])
     if fa and fb:
-        d, same = verify(fa[0][2], fb[0][2], threshold=t)
-        st.image([fa[0][1].chip, fb[0][1].chip], width=120)
+        d, same = verify(fa[1], fb[1], threshold=t)
+        st.image([fa[0].chip, fb[0].chip], width=120)
         verdict = "the same person" if same else "different people"
         (st.success if same else st.warning)(f"Distance {d:.3f}: **{verdict}** at the threshold {t:.3g}.")
 
