@@ -3,12 +3,12 @@
 import streamlit as st
 
 from explorer.ui import identify as ui
-from explorer.ui import state
+from explorer.ui import live, state
 
 st.title("Identify")
 st.write(
-    "Enrol people from one photo each (an upload or the camera), then identify a new photo against them, "
-    "or check two photos against each other. " + ui.where()
+    "Enrol people from one photo each (an upload or the camera), then identify every face of a new photo "
+    "against them, name faces live in the camera's view, or check two photos against each other. " + ui.where()
 )
 t, words = ui.threshold()
 n = len(ui.gallery().people())
@@ -17,6 +17,7 @@ st.caption(f"Threshold: {words}. Enrolled: {n:,} {'person' if n == 1 else 'peopl
 sections = {
     "Enroll": ui.enroll,
     "Identify": lambda: ui.identify(t),
+    "Live": lambda: live.live(t),
     "Verify": lambda: ui.verify_pair(t),
     "People": ui.people,
     "Workspace": lambda: ui.workspace(state.get_workspace(), t),

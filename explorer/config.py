@@ -83,6 +83,14 @@ class Settings:
       a seeded sample is drawn (search matches always), while a box or lasso selects over every item.
     - ``EXPLORER_DEVICE``: where models embed and train: ``auto`` (default: CUDA when torch sees a
       GPU, else the CPU), ``cpu`` or ``cuda``; results come back as numpy either way.
+    - ``EXPLORER_LIVE_MAX_FPS``: a live camera stream is processed at most this many frames a second
+      (default 20); frames beyond, or arriving while one is processed, are dropped, never queued.
+    - ``EXPLORER_LIVE_STREAMS``: the most live camera streams the server processes at once (default
+      4; one per visitor session); beyond, a visitor is offered the snapshot camera.
+    - ``EXPLORER_LIVE_DETECT_SIDE``: live frames are scaled to this longer side for face detection
+      (default 480: faces from about 110 px in a 640 x 480 frame; larger finds smaller faces, slower).
+    - ``EXPLORER_LIVE_NO_FRAME_S``: a started live stream with no frame after this many seconds
+      (default 10) is said to have failed to connect, and the snapshot camera opens.
     """
 
     cache_dir: Path
@@ -113,6 +121,10 @@ class Settings:
     map_points: int = 100_000
     hover_images: int = 2000
     device: str = "auto"
+    live_max_fps: float = 20.0
+    live_streams: int = 4
+    live_detect_side: int = 480
+    live_no_frame_s: float = 10.0
 
 
 def settings() -> Settings:
@@ -149,6 +161,10 @@ def settings() -> Settings:
         hover_images=int(float(os.environ.get("EXPLORER_HOVER_IMAGES", "2000"))),
         map_points=max(1000, int(float(os.environ.get("EXPLORER_MAP_POINTS", "1e5")))),
         device=os.environ.get("EXPLORER_DEVICE", "auto").strip().lower() or "auto",
+        live_max_fps=max(1.0, float(os.environ.get("EXPLORER_LIVE_MAX_FPS", "20"))),
+        live_streams=max(1, int(os.environ.get("EXPLORER_LIVE_STREAMS", "4"))),
+        live_detect_side=max(160, int(os.environ.get("EXPLORER_LIVE_DETECT_SIDE", "480"))),
+        live_no_frame_s=max(1.0, float(os.environ.get("EXPLORER_LIVE_NO_FRAME_S", "10"))),
         gallery_dir=Path(os.environ["EXPLORER_GALLERY_DIR"]).expanduser()
         if os.environ.get("EXPLORER_GALLERY_DIR")
         else None,

@@ -119,6 +119,15 @@ def test_the_workspace_is_enrolled_in_one_click_and_measured_one_to_many(att_fac
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Gallery size N"] == "5" and metrics["Rank-1"] == "100.0%"  # one of six held back as unknown
     assert "held back as 10 unknown probes" in _texts(at.caption)
+    from explorer.analysis.identification import open_set
+
+    r = open_set(ws.embeddings.vectors, ws.dataset.labels)  # what the page measured, again
+    at_t = np.searchsorted(r.thresholds, 0.6, side="right") - 1
+    _section(at, "Live")  # what the threshold means at this N, from the measurement
+    assert (
+        f"On the workspace's 1:N measurement (N = 5), this threshold wrongly names {100 * r.fpir[at_t]:.1f} % "
+        f"of strangers (FPIR) and misses {100 * r.fnir[at_t]:.1f} % of enrolled people"
+    ) in _texts(at.caption)
 
 
 def test_an_operator_can_keep_one_gallery_on_the_server(photos, tmp_path, monkeypatch):
@@ -230,3 +239,22 @@ def test_a_photo_with_several_faces_asks_which_face_to_enrol(att_faces, photos):
     assert at.session_state["id_gallery"].people() == {"Eileen": 1}
     _upload(at, "id_probe", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
     assert "**Eileen**, at distance" in _texts(at.success)  # the face enrolled was hers
+
+
+def test_live_mode_states_its_rules_and_falls_back_to_the_snapshot_camera(photos):
+    at = open_page("app_pages/identify.py")
+    _enroll(at, "Eileen", "eileen.jpg", photos["eileen.jpg"])
+    _section(at, "Live")
+    assert not at.exception, at.exception
+    said = " ".join(m.value for m in at.markdown)
+    assert "only after 3 descriptions in a row agree" in said and "every 0.5 s" in said and "never stored" in said
+    assert "Gallery: N = 1 person (1 faces); threshold 0.6." in _texts(at.caption)
+    assert "No live view? It needs WebRTC" in _texts(at.caption)
+    # AppTest has no server runtime for the WebRTC component: the page says so, the snapshot camera is open
+    assert "The live view cannot run on this server" in _texts(at.warning)
+    at.session_state["th_picked"] = {"far": 0.001, "checkpoint": "x", "metric": "cosine", "threshold": 0.5}
+    at.run()
+    assert "about 0.1 % of strangers get someone's name" in _texts(at.caption)  # 1 - (1 - 0.001)^1
+    at.camera_input(key="id_live_shot").upload("shot.jpg", photos["eileen_mirrored.jpg"]).run()
+    assert not at.exception, at.exception
+    assert "**Eileen**, at distance" in _texts(at.success)

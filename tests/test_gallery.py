@@ -98,7 +98,7 @@ def test_a_server_gallery_survives_a_restart_and_forgetting_deletes_rows_and_pho
     again = StoredGallery(tmp_path, dim=8)  # the server restarts
     assert again.people() == {"ann": 2, "bob": 1} and again.sources == g.sources
     np.testing.assert_array_equal(again.vectors, g.vectors)
-    from explorer.faces.gallery import decoded, thumbnail
+    from explorer.faces.thumbs import decoded, thumbnail
 
     # the photos on disk are the whole chips (PNG: lossless); memory keeps their thumbnails
     assert all(np.array_equal(a, decoded(thumbnail(b))) for a, b in zip(again.chips, chips, strict=True))
@@ -186,4 +186,25 @@ def test_the_index_grows_with_enrolments_and_forgets_by_marking_never_by_a_rebui
         got = g.identify(q, k=3, threshold=1.0)
         want = sorted((float(np.linalg.norm(v - q, axis=1).min()), n) for n, v in people.items())[:3]
         assert [m.name for m in got.matches] == [n for _, n in want]
-    assert g.chips[0].shape == (48, 48, 3) and len(g._thumbs[0]) < 2000  # JPEG thumbnails, not 150 px chips
+    assert g.chips[0].shape == (48, 48, 3) and g._thumbs.nbytes() < 2000 * len(g)  # JPEG thumbnails, not 150 px chips
+
+
+def test_thumbnails_on_disk_show_the_right_faces_and_leave_nothing_of_a_forgotten_one(tmp_path):
+    from explorer.faces.thumbs import FileThumbs, MemoryThumbs
+
+    rng = np.random.default_rng(3)
+    chips = [np.full((150, 150, 3), 40 * k, np.uint8) for k in range(5)]  # a grey level per face
+    vectors = rng.normal(size=(5, 8)).astype(np.float32)
+    on_disk, in_memory = FileThumbs(tmp_path), MemoryThumbs()
+    g, m = Gallery(dim=8, thumbs=on_disk), Gallery(dim=8, thumbs=in_memory)
+    for x in (g, m):
+        x.enroll_many(["a", "b", "c", "b", "d"], vectors, chips, list("12345"))
+    assert g.forget("b") == 2 and m.forget("b") == 2
+    for x in (g, m):  # each remaining face keeps its own thumbnail, in the gallery's order
+        assert [int(c.mean().round()) for c in x.chips] == [0, 80, 160]
+        assert x.identify(vectors[2], k=1, threshold=1.0).matches[0].chip.mean().round() == 80
+    on_disk._file.seek(0)
+    raw = on_disk._file.read()
+    kept = sum(on_disk._lengths)
+    assert len(raw) > kept and raw.count(0) >= len(raw) - kept  # b's two thumbnails: zeros on disk
+    assert not list(tmp_path.iterdir())  # the file has no name: only this process reads it

@@ -1,16 +1,19 @@
 """A gallery of enrolled people for one-shot identification and verification.
 
 Each enrolled face is a descriptor (euclidean), the chip that was enrolled and its source. Search
-is exact up to ``exact_up_to`` enrolled faces and by an hnswlib index beyond (rebuilt when the
-gallery changes); a person's distance is that of their closest enrolled face. Plain Python: where
+is exact up to ``exact_up_to`` enrolled faces and by an hnswlib index beyond (grown as faces are
+enrolled); a person's distance is that of their closest enrolled face. Plain Python: where
 the gallery lives (a visitor's session; a server's SQLite file) is the caller's choice.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
+
+from explorer.faces.thumbs import FileThumbs, MemoryThumbs
 
 EXACT_UP_TO = 2000  # enrolled faces searched exactly; an HNSW index beyond
 # the index's search breadth: identification wants the true nearest face (benchmarks/README.md, 100k
@@ -37,30 +40,7 @@ class Identification:
         return self.matches[0].name if self.matches and self.matches[0].distance <= self.threshold else None
 
 
-# the enrolled face is kept as a 48 px JPEG for display: about 1.2 kB, where a 150 px chip is 67.5 kB
-# (a million faces in about 1.2 GB)
-THUMB, THUMB_QUALITY = 48, 80
 GROWTH = 2  # the index's capacity grows by this factor when full
-
-
-def thumbnail(chip: np.ndarray, side: int = THUMB) -> bytes:
-    """A face's display thumbnail, JPEG-encoded."""
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    img = Image.fromarray(np.asarray(chip, np.uint8))
-    img.convert("RGB").resize((side, side), Image.Resampling.BILINEAR).save(buf, format="JPEG", quality=THUMB_QUALITY)
-    return buf.getvalue()
-
-
-def decoded(thumb: bytes) -> np.ndarray:
-    import io
-
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(thumb)).convert("RGB"))
 
 
 class Gallery:
@@ -70,8 +50,10 @@ class Gallery:
     index grows as faces are enrolled (``add_items``) and forgotten faces are marked deleted in it,
     so no query waits for an index to be built."""
 
-    def __init__(self, dim: int = 128, exact_up_to: int = EXACT_UP_TO):
+    def __init__(self, dim: int = 128, exact_up_to: int = EXACT_UP_TO, thumbs: MemoryThumbs | FileThumbs | None = None):
         self.dim, self.exact_up_to = dim, exact_up_to
+        # one lock for reads and writes: a live stream's thread queries while the page enrols
+        self._lock = threading.RLock()
         # per face, in arrays with room to grow (an enrolment appends in place: O(1) amortised)
         self._n = 0
         self._vec = np.zeros((16, dim), np.float32)
@@ -81,7 +63,7 @@ class Gallery:
         self._person: list[str] = []  # name of each code
         self._code_of: dict[str, int] = {}
         self._counts = np.zeros(0, np.int64)  # faces per code
-        self._thumbs: list[bytes] = []  # one JPEG thumbnail per face
+        self._thumbs = thumbs if thumbs is not None else MemoryThumbs()  # one per face, in memory or on disk
         self.sources: list[str] = []
         self._next_id = 0
         self._index = None  # hnswlib.Index over the face ids, once beyond exact_up_to
@@ -117,7 +99,7 @@ class Gallery:
     @property
     def chips(self) -> list[np.ndarray]:
         """The enrolled faces' thumbnails, decoded (for display; a query decodes only its matches)."""
-        return [decoded(t) for t in self._thumbs]
+        return [self._thumbs.get(i) for i in range(len(self))]
 
     @property
     def names(self) -> list[str]:
@@ -149,6 +131,10 @@ class Gallery:
         return names, vectors, list(chips), list(sources)
 
     def _add(self, names: list[str], vectors: np.ndarray, chips: list, sources: list) -> None:
+        with self._lock:
+            self._add_locked(names, vectors, chips, sources)
+
+    def _add_locked(self, names: list[str], vectors: np.ndarray, chips: list, sources: list) -> None:
         for name in dict.fromkeys(names):
             if name not in self._code_of:
                 self._code_of[name] = len(self._person)
@@ -163,7 +149,7 @@ class Gallery:
         self._vec[at], self._sq_all[at] = vectors, np.einsum("ij,ij->i", vectors, vectors)
         self._codes_all[at], self._ids_all[at] = codes, ids
         self._n += len(names)
-        self._thumbs += [thumbnail(c) for c in chips]
+        self._thumbs.add(chips)
         self.sources += list(sources)
         if self._index is not None:
             self._grow(len(names))
@@ -191,6 +177,10 @@ class Gallery:
         return self.forget_many({name})
 
     def forget_many(self, names: set[str]) -> int:
+        with self._lock:
+            return self._forget_locked(names)
+
+    def _forget_locked(self, names: set[str]) -> int:
         codes = [self._code_of[n] for n in names if n in self._code_of]
         if not codes:
             return 0
@@ -202,7 +192,7 @@ class Gallery:
         for a in (self._vec, self._sq_all, self._codes_all, self._ids_all):
             a[: len(keep)] = a[keep]
         self._n = len(keep)
-        self._thumbs = [self._thumbs[i] for i in keep]
+        self._thumbs.keep(keep)
         self.sources = [self.sources[i] for i in keep]
         self._counts[codes] = 0
         for n in names:
@@ -237,6 +227,10 @@ class Gallery:
         if not len(self):
             return Identification([], threshold)
         q = np.asarray(query, np.float32).reshape(self.dim)
+        with self._lock:
+            return self._identify_locked(q, k, threshold)
+
+    def _identify_locked(self, q: np.ndarray, k: int, threshold: float) -> Identification:
         rows = self._candidates(q, k)
         _, first = np.unique(self._codes[rows], return_index=True)  # each person's nearest face
         best = rows[np.sort(first)]
@@ -244,7 +238,7 @@ class Gallery:
         order = np.argsort(d, kind="stable")[:k]
         return Identification(
             [
-                Match(self._person[self._codes[r]], float(d[i]), decoded(self._thumbs[r]))
+                Match(self._person[self._codes[r]], float(d[i]), self._thumbs.get(r))
                 for i, r in zip(order, best[order], strict=True)
             ],  # fmt: skip
             threshold,

@@ -92,8 +92,6 @@ def acquire_all(
 ) -> list[Face] | str:
     """Every face of the photo (or the ``most`` largest), aligned, largest first; or, when there is
     none, the reason (an FTA). Each Face counts all the faces found."""
-    import dlib
-
     img = rgb(image)
     h, w = img.shape[:2]
     boxes, found_by = detect(img, settings)
@@ -102,14 +100,18 @@ def acquire_all(
             return f"no face found ({w} x {h} px)"
         boxes, found_by = [(0, 0, w, h)], "whole image"
     count = len(boxes) if found_by != "whole image" else 0
-    faces = []
-    for box in boxes[:most]:
-        with models.LOCK:
-            shape = models.landmarks()(img, dlib.rectangle(*box))
-            chip = dlib.get_face_chip(img, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-        points = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
-        faces.append(Face(box, points, np.asarray(chip, np.uint8), count, found_by))
-    return faces
+    return [cut(img, box, count, found_by) for box in boxes[:most]]
+
+
+def cut(image: np.ndarray, box: tuple[int, int, int, int], count: int = 1, found_by: str = "hog") -> Face:
+    """The face in ``box`` of an RGB photo: its 5 landmarks and the aligned chip."""
+    import dlib
+
+    with models.LOCK:
+        shape = models.landmarks()(image, dlib.rectangle(*box))
+        chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+    points = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+    return Face(box, points, np.asarray(chip, np.uint8), count, found_by)
 
 
 def describe(chips: list[np.ndarray]) -> np.ndarray:

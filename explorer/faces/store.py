@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import secrets
 import sqlite3
-import threading
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from explorer.faces.gallery import Gallery
+from explorer.faces.thumbs import FileThumbs
 from explorer.fileio import atomic_write_bytes
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS faces (id INTEGER PRIMARY KEY, name TEXT NOT NULL, vector BLOB NOT NULL, source TEXT, photo TEXT NOT NULL)"
@@ -28,10 +28,11 @@ class StoredGallery(Gallery):
     process killed between the two leaves photos without rows: they are swept at start."""
 
     def __init__(self, folder: str | Path, dim: int = 128):
-        super().__init__(dim=dim)
         self.folder = Path(folder)
         (self.folder / "photos").mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()  # visitors share it: one writer at a time
+        # the thumbnails a query shows, on disk beside the photos (a million would take a GB of memory);
+        # the base class's lock makes visitors, who share this gallery, one writer at a time
+        super().__init__(dim=dim, thumbs=FileThumbs(self.folder))
         with self._db() as db:
             db.execute(SCHEMA)
             rows = db.execute("SELECT name, vector, source, photo FROM faces ORDER BY id").fetchall()

@@ -137,13 +137,17 @@ def every_face_in(f) -> tuple[np.ndarray | None, list[Face] | str, np.ndarray | 
 
 def identify(t: float) -> None:
     """Every face of the photo boxed and named on it, and each face with its closest people."""
-    g = gallery()
     files = photo_input("A photo to identify (every face in it is searched)", "id_probe")
-    if not files:
-        return
-    photo, faces, vectors = every_face_in(files[-1])
+    if files:
+        named_faces(files[-1], t)
+
+
+def named_faces(f, t: float) -> None:
+    """One photo's faces, each boxed and named on it and listed with its closest people."""
+    g = gallery()
+    photo, faces, vectors = every_face_in(f)
     if isinstance(faces, str):
-        st.warning(f"{plain(files[-1].name)}: {plain(faces)}.")
+        st.warning(f"{plain(f.name)}: {plain(faces)}.")
         return
     results = [g.identify(v, k=5, threshold=t) for v in vectors]
     labels = [f"{r.answer} {r.matches[0].distance:.2f}" if r.answer else "unknown" for r in results]
