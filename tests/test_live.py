@@ -123,11 +123,26 @@ def test_frames_over_the_rate_are_dropped_not_queued(four):
     named, *_ = four
     li = LiveIdentifier(_gallery(four, set()), Counting(), 0.6, LiveSettings(max_fps=10))
     one = scene([named[0][1]])
+    # a bucket of 2 frames filled at 10 a second (by hand: 2 -> 1, 1.4 -> 0.4, 0.99, 1.0 -> 0, 0.5, 1.0 -> 0)
     got = [li.offer(one, now) is not None for now in (0.0, 0.04, 0.099, 0.1, 0.15, 0.2)]
-    assert got == [True, False, False, True, False, True]
+    assert got == [True, True, False, True, False, True]
     li.note_dropped(5)
     s = li.stats()
-    assert s.processed == 3 and s.dropped == 8 and s.fps == pytest.approx(10.0)
+    assert s.processed == 4 and s.dropped == 7 and s.fps == pytest.approx(15.0)
+
+
+def test_a_camera_at_the_rate_loses_nothing_to_jitter_and_a_faster_one_is_thinned_to_it():
+    class Still(LiveIdentifier):
+        def process(self, frame, now):  # the budget alone, not the faces
+            return np.zeros(1)
+
+    rng = np.random.default_rng(0)
+    at_rate = Still(Gallery(), Counting(), 0.6, LiveSettings(max_fps=20))
+    times = np.arange(200) * 0.05 + rng.uniform(-0.004, 0.004, 200)  # 20 a second, +-4 ms
+    assert all(at_rate.offer(None, t) is not None for t in times)
+    faster = Still(Gallery(), Counting(), 0.6, LiveSettings(max_fps=20))
+    kept = [t for t in np.arange(300) / 30 if faster.offer(None, t) is not None]  # 30 a second for 10 s
+    assert 200 <= len(kept) <= 202 and np.diff(kept).max() < 0.07  # 20 a second, evenly: no long gap
 
 
 def test_the_stream_budget_admits_one_stream_a_session_up_to_the_limit():

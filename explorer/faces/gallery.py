@@ -162,7 +162,8 @@ class Gallery:
         import hnswlib
 
         self._index = hnswlib.Index(space="l2", dim=self.dim)
-        self._index.init_index(max_elements=max(len(self) * GROWTH, 16), ef_construction=200, M=16, random_seed=0)
+        # room for a quarter more before the first resize: hnswlib holds a lock and a level per slot
+        self._index.init_index(max_elements=max(len(self) * 5 // 4, 1024), ef_construction=200, M=16, random_seed=0)
         self._index.set_num_threads(2)
         self._index.add_items(self.vectors, self._ids)
         self._index.set_ef(HNSW_EF)

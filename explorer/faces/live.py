@@ -22,6 +22,7 @@ from explorer.faces.annotate import boxed
 from explorer.faces.gallery import Gallery
 from explorer.faces.pipeline import Face, FaceSettings, cut, detect, rgb
 
+BURST = 2.0  # frames the rate budget lets through at once
 UNKNOWN = ""  # a track's answer when the closest person is beyond the threshold (names are never empty)
 
 
@@ -103,6 +104,8 @@ class Stats:
     dropped: int = 0
     ms_per_frame: float = 0.0
     last_frame_at: float | None = None
+    first_frame_at: float | None = None
+    first_named_at: float | None = None  # when a box first showed a name (an enrolled person)
     times: deque = field(default_factory=lambda: deque(maxlen=64))
 
 
@@ -118,22 +121,37 @@ class LiveIdentifier:
         self._lock = threading.Lock()
         self._busy = threading.Lock()
         self._stats = Stats()
-        self._last_at = -np.inf
+        self._tokens, self._filled_at = BURST, None
 
-    def due(self, now: float) -> bool:
-        """Whether a frame arriving now is processed (else it is dropped)."""
-        return now - self._last_at >= 1.0 / self.settings.max_fps - 1e-6
+    def warm(self) -> None:
+        """Load the detector, the landmarks and the descriptor before the first frame (about half
+        a second, once per process), so the stream's first face is not kept waiting for them."""
+        blank = np.full((120, 160, 3), 128, np.uint8)
+        detect(blank, FaceSettings(detect_max_side=self.settings.detect_side, upsample_below=0))
+        face = cut(blank, (40, 20, 120, 100))
+        self.encoder.encode([face.chip])
+
+    def _take(self, now: float) -> bool:
+        """Whether a frame arriving now may be processed: a token bucket filled at ``max_fps`` a
+        second, holding up to BURST, so a camera's jitter around the rate drops nothing while a
+        faster camera is thinned evenly to the rate."""
+        if self._filled_at is not None:
+            self._tokens = min(BURST, self._tokens + (now - self._filled_at) * self.settings.max_fps)
+        self._filled_at = now
+        if self._tokens >= 1.0 - 1e-9:
+            self._tokens -= 1.0
+            return True
+        return False
 
     def offer(self, frame: np.ndarray, now: float | None = None) -> np.ndarray | None:
         """The frame annotated, or None when it is dropped: over the frame rate, or while another
         frame is being processed."""
         now = time.monotonic() if now is None else now
-        if not self.due(now) or not self._busy.acquire(blocking=False):
+        if not self._take(now) or not self._busy.acquire(blocking=False):
             with self._lock:
                 self._stats.dropped += 1
             return None
         try:
-            self._last_at = now
             return self.process(frame, now)
         finally:
             self._busy.release()
@@ -174,6 +192,8 @@ class LiveIdentifier:
                 with self._lock:
                     t.face, t.vector = f, v
                     t.hear(answer, r.matches[0].distance if r.matches else float("nan"), now, s.dwell)
+                    if t.shown and self._stats.first_named_at is None:
+                        self._stats.first_named_at = now
         known = [None if t.shown is None else t.shown != UNKNOWN for t in current]
         out = boxed(img, [t.box for t in current], [t.label for t in current], known)
         self._count(now, time.perf_counter() - started)
@@ -185,6 +205,7 @@ class LiveIdentifier:
             st.processed += 1
             st.times.append(now)
             st.last_frame_at = now
+            st.first_frame_at = now if st.first_frame_at is None else st.first_frame_at
             st.ms_per_frame = 1000 * took if st.processed == 1 else 0.9 * st.ms_per_frame + 100 * took
             span = st.times[-1] - st.times[0]
             st.fps = (len(st.times) - 1) / span if span > 0 else 0.0
@@ -198,8 +219,13 @@ class LiveIdentifier:
 
     def stats(self) -> Stats:
         with self._lock:
-            s = self._stats
-            return Stats(s.fps, s.processed, s.dropped, s.ms_per_frame, s.last_frame_at, deque(s.times))
+            return Stats(**{**vars(self._stats), "times": deque(self._stats.times)})
+
+    def reset(self) -> None:
+        """A new stream: no tracks, no figures."""
+        with self._lock:
+            self._tracks, self._stats = [], Stats()
+            self._tokens, self._filled_at = BURST, None
 
 
 class StreamSlots:

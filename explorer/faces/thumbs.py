@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 THUMB, THUMB_QUALITY = 48, 80
+CHUNK = 4096  # thumbnails encoded and written at a time
 
 
 def thumbnail(chip: np.ndarray, side: int = THUMB) -> bytes:
@@ -74,7 +75,10 @@ class FileThumbs:
         return len(self._offsets)
 
     def add(self, chips: list[np.ndarray]) -> None:
-        data = [thumbnail(c) for c in chips]
+        for at in range(0, len(chips), CHUNK):  # a bulk enrolment never holds all its thumbnails at once
+            self._append([thumbnail(c) for c in chips[at : at + CHUNK]])
+
+    def _append(self, data: list[bytes]) -> None:
         lengths = np.fromiter((len(d) for d in data), np.int64, len(data))
         with self._lock:
             self._file.seek(self._end)

@@ -17,7 +17,8 @@ from explorer.ui.safe import plain
 from explorer.ui.state import get_workspace
 from explorer.ui.threshold import picked
 
-LIVE, TOKEN, STARTED, CAPTURED, FAILED = "id_live", "id_live_token", "id_live_started", "id_live_captured", "id_live_failed"
+LIVE, TOKEN, STARTED, FAILED = "id_live", "id_live_token", "id_live_started", "id_live_failed"
+CAPTURED, WHICH, ENROLLED = "id_live_captured", "id_live_which", "id_live_enrolled"
 # on 127.0.0.1 no STUN server is needed (or reachable): host candidates connect, on both sides
 RTC = {"iceServers": []}
 CAMERA = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False}
@@ -30,6 +31,8 @@ def identifier(t: float) -> LiveIdentifier:
     li = st.session_state.get(LIVE)
     if li is None:
         li = LiveIdentifier(ui.gallery(), ui.face_model(), t, LiveSettings(detect_side=s.live_detect_side, max_fps=s.live_max_fps))
+        with st.spinner("Loading the face models ..."):
+            li.warm()
         st.session_state[LIVE] = li
     li.gallery, li.encoder, li.threshold = ui.gallery(), ui.face_model(), t
     return li
@@ -86,6 +89,7 @@ def live(t: float) -> None:
     else:
         st.session_state.pop(STARTED, None)
         st.session_state.pop(FAILED, None)
+        li.reset()  # the next start is a new stream
     st.fragment(run_every=1.0 if running else None)(status)(li, running)
     enrol_from_live(li)
     snapshot(t, opened=bool(st.session_state.get(FAILED)))
@@ -117,9 +121,14 @@ def status(li: LiveIdentifier, running: bool) -> None:
         "..." if x.shown is None else "unknown" if x.shown == UNKNOWN else f"{plain(x.shown)} ({x.shown_distance:.2f})"
         for x in in_view
     )
+    first = (
+        f" A name first showed {st_.first_named_at - st_.first_frame_at:.2f} s into the stream."
+        if st_.first_named_at is not None
+        else ""
+    )
     st.caption(
         f"{st_.fps:.1f} frames a second processed ({st_.ms_per_frame:.0f} ms each; at most "
-        f"{li.settings.max_fps:g}), {st_.dropped:,} dropped. In view: {names or 'no face'}."
+        f"{li.settings.max_fps:g}), {st_.dropped:,} dropped. In view: {names or 'no face'}.{first}"
     )
 
 
@@ -149,23 +158,36 @@ def gallery_meaning(t: float) -> str:
 
 
 def enrol_from_live(li: LiveIdentifier) -> None:
-    """Enrol a face of the stream: capture the faces in view, choose one (the largest first), name it."""
-    if st.button("Capture the faces in view", key="id_live_capture", help="to enrol one of them"):
-        got = [(x.face.chip, x.vector) for x in li.tracks() if x.face is not None and x.vector is not None]
-        st.session_state[CAPTURED] = got
-        if not got:
-            st.info("No face is in view (or none described yet): start the camera and face it.")
+    """Enrol a face of the stream: capture the faces in view, choose one (the largest first), name
+    it. The buttons act in callbacks, before the page reruns, so the page never shows a capture
+    that was already enrolled."""
+    st.button("Capture the faces in view", key="id_live_capture", help="to enrol one of them", on_click=_capture, args=(li,))
+    if done := st.session_state.pop(ENROLLED, None):
+        st.success(done)
     captured = st.session_state.get(CAPTURED)
+    if captured is None:
+        return
     if not captured:
+        st.info("No face is in view (or none described yet): start the camera and face it.")
         return
     st.image([c for c, _ in captured], width=96, caption=[f"face {k}" for k in range(1, len(captured) + 1)])
-    which = st.radio("Which face", list(range(len(captured))), format_func=lambda k: f"face {k + 1}", horizontal=True, key="id_live_which")
+    st.radio("Which face", list(range(len(captured))), format_func=lambda k: f"face {k + 1}", horizontal=True, key=WHICH)
     name = st.text_input("Name", key="id_live_name", placeholder="the person's name")
-    if st.button("Enroll this face", type="primary", disabled=not name.strip(), key="id_live_enroll"):
-        chip, vector = captured[which or 0]
-        ui.gallery().enroll(name, vector[None, :], [chip], ["live camera"])
-        st.session_state.pop(CAPTURED)
-        st.success(f"Enrolled {plain(name.strip())}: the live view names this face from now on.")
+    st.button("Enroll this face", type="primary", disabled=not name.strip(), key="id_live_enroll", on_click=_enrol)
+
+
+def _capture(li: LiveIdentifier) -> None:
+    st.session_state[CAPTURED] = [(x.face.chip, x.vector) for x in li.tracks() if x.face is not None and x.vector is not None]
+    st.session_state.pop(WHICH, None)  # a new capture: the largest face first again
+
+
+def _enrol() -> None:
+    captured, name = st.session_state.pop(CAPTURED, None), st.session_state.get("id_live_name", "").strip()
+    if not captured or not name:
+        return
+    chip, vector = captured[st.session_state.get(WHICH) or 0]
+    ui.gallery().enroll(name, vector[None, :], [chip], ["live camera"])
+    st.session_state[ENROLLED] = f"Enrolled {plain(name)}: the live view names this face from now on."
 
 
 def snapshot(t: float, *, opened: bool) -> None:
