@@ -3,6 +3,7 @@
 import streamlit as st
 
 from explorer.config import ASSETS_DIR
+from explorer.ui import state
 from explorer.ui.address import keep as keep_address
 from explorer.ui.guard import run_page
 from explorer.ui.restore import ensure_workspace
@@ -28,5 +29,9 @@ nav = st.navigation(pages)
 start_warmup()  # compiles the pair kernels while the first visitor looks at the data
 ensure_workspace()
 keep_address()  # a page switch clears the query string: put back what a refresh needs
+panel = st.sidebar.empty()
+shown = state.get_workspace()
+sidebar(panel)  # before the page: a page that stops early still shows the workspace
 run_page(nav)  # an unexpected error says what to do; the workspace is kept
-sidebar()  # after the page, so it shows a workspace the page just replaced
+if state.get_workspace() is not shown:
+    sidebar(panel)  # the page replaced the workspace: the panel says so in this run

@@ -121,6 +121,7 @@ def bench_gallery(quick: bool, big: bool = False) -> None:
     print("\n| enrolled faces | thumbnails | build s (enrol all) | p50 query ms | brute force p50 ms | vs brute force | "
           "enrol 1 face ms (p50) | memory beyond the vectors | right person (vs exact) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
+    notes = []
     for n, where in runs:
         probes_n = 500 if quick else 2000 if n <= 100_000 else 300  # brute force at 1M: ~0.4 s a query
         faces, probes, person = _descriptors(n, probes_n, 32, np.random.default_rng(0))
@@ -130,7 +131,16 @@ def bench_gallery(quick: bool, big: bool = False) -> None:
         t = time.perf_counter()
         g.enroll_many(names, faces, [chip] * n, [""] * n)
         build = time.perf_counter() - t
-        extra = _rss() - before - faces.nbytes
+        after = _rss()
+        extra = after - before - g.vectors.nbytes  # beyond the gallery's own copy of the descriptors
+        index_bytes = 0
+        if g._index is not None:  # the index as hnswlib writes it: its vectors, links and labels
+            with tempfile.NamedTemporaryFile() as f:
+                g._index.save_index(f.name)
+                index_bytes = Path(f.name).stat().st_size
+        parts = (f"  ({n:,}: process {after / 2**20:,.0f} MB after enrolling, was {before / 2**20:,.0f} MB; "
+                 f"descriptors {g.vectors.nbytes / 2**20:,.0f} MB, hnswlib index {index_bytes / 2**20:,.0f} MB, "
+                 f"thumbnails {g._thumbs.nbytes() / 2**20:,.0f} MB in {where})")  # fmt: skip
         times, base_times, right = [], [], []
         for q in probes:
             t = time.perf_counter()
@@ -148,7 +158,9 @@ def bench_gallery(quick: bool, big: bool = False) -> None:
         p50, b50 = np.median(times) * 1e3, np.median(base_times) * 1e3
         print(f"| {n:,} | {where} | {build:.1f} | {p50:.2f} | {b50:.2f} | {b50 / p50:.1f}x | {np.median(enrol) * 1e3:.2f} | "
               f"{extra / 2**20:,.0f} MB | {np.mean(right):.4f} |", flush=True)  # fmt: skip
+        notes.append(parts)
         del g
+    print("\n".join(notes))
 
 
 def bench_quality(quick: bool) -> None:

@@ -4,7 +4,11 @@ describe and search every face, every frame) in the same run; and how long a new
 name. Frames of real faces (tests/live_frames.py) moving 2 px a frame, as the camera delivers them
 (RGB arrays in, av.VideoFrame out: the conversions are counted).
 
-    .venv/bin/python benchmarks/bench_live.py [--seconds 10]
+    .venv/bin/python benchmarks/bench_live.py [--seconds 10] [--browser]
+
+``--browser`` also runs the app with headless Chromium's fake camera playing 4 faces at 30 frames a
+second (640 x 480) over WebRTC on this machine, browser and server sharing its cores, and reads the
+rate the page reports.
 """
 
 from __future__ import annotations
@@ -106,9 +110,35 @@ def time_to_name(g: Gallery, encoder, n_faces: int, fps: float) -> float:
     return float("nan")
 
 
+def through_the_browser(seconds: float) -> None:
+    """The app's live view in Chromium, 4 faces at 30 frames a second: the rate the page reports."""
+    import re
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROME_ARGS, CHROMIUM, _server
+    from test_browser_live import _start_live, _y4m
+
+    tmp = Path(tempfile.mkdtemp())
+    video = _y4m([scene([im for _, im in people(4)], shift=k % 20) for k in range(30)], tmp / "four.y4m", fps=30)
+    args = [*CHROME_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
+    with _server(tmp) as url, sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        pg = b.new_context(viewport={"width": 1400, "height": 1400}, permissions=["camera"]).new_page()
+        _start_live(pg, url)
+        pg.get_by_text("frames a second processed").wait_for(timeout=60_000)
+        pg.wait_for_timeout(1000 * seconds)
+        line = re.search(r"([0-9.]+) frames a second processed \(([0-9]+) ms each.*?In view: (.*?)\.", pg.inner_text("body"))
+        print(f"\nthrough Chromium (fake camera, 4 faces at 30 frames/s): {line.group(1)} frames/s processed and "
+              f"returned, {line.group(2)} ms a frame on the server; in view: {line.group(3)}")  # fmt: skip
+        b.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10.0, help="per path and face count")
+    ap.add_argument("--browser", action="store_true", help="also the app in headless Chromium (4 faces, 30 frames/s)")
     a = ap.parse_args()
     import torch
 
@@ -127,6 +157,8 @@ def main() -> None:
         when = "" if np.isnan(named) else f"{1e3 * named:.0f} ms"
         print(f"| {n} | live (tracks, described on arrival then every 0.5 s) | {live[0]:.1f} | {live[1]:.1f} | "
               f"{live[2]:.1f} | {live[0] / base[0]:.2f}x | {when} |", flush=True)  # fmt: skip
+    if a.browser:
+        through_the_browser(max(a.seconds, 10.0))
 
 
 if __name__ == "__main__":

@@ -160,3 +160,9 @@ def test_the_compare_page_holds_a_scores_file_to_its_row_budget(monkeypatch, kin
     assert any("EXPLORER_MAX_SCORE_ROWS" in e.value for e in over.error) and not over.dataframe
     within = upload(frame.iloc[:100])
     assert not within.error and len(within.dataframe[0].value) == 3
+
+
+def test_the_workspace_panel_shows_on_a_page_that_stops_before_its_upload():
+    at = open_page("app_pages/compare.py")  # Compare stops until a scores file is given
+    said = " ".join(m.value for m in at.sidebar.markdown)
+    assert "### Workspace" in said and "**Data:**" in said

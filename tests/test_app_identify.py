@@ -258,3 +258,17 @@ def test_live_mode_states_its_rules_and_falls_back_to_the_snapshot_camera(photos
     at.camera_input(key="id_live_shot").upload("shot.jpg", photos["eileen_mirrored.jpg"]).run()
     assert not at.exception, at.exception
     assert "**Eileen**, at distance" in _texts(at.success)
+
+
+def test_the_count_is_current_the_people_show_their_faces_and_a_camera_shot_reads_as_one(photos):
+    at = open_page("app_pages/identify.py")
+    _enroll(at, "Eileen", "eileen.jpg", photos["eileen.jpg"])
+    assert "Enrolled: 1 person." in _texts(at.caption)  # counted in the run that enrolled, not the next
+    _section(at, "People")
+    table = at.dataframe[0].value
+    assert list(table["person"]) == ["Eileen"] and list(table["faces"]) == [1]
+    assert table["face"][0].startswith("data:image/jpeg;base64,")  # each person's face, not a bare name
+    _section(at, "Identify")
+    at.toggle(key="id_probe_cam").set_value(True).run()
+    at.camera_input(key="id_probe_shot").upload("camera-input-2026-12-07T05_47_06.774Z.jpg", photos["blank.png"]).run()
+    assert "camera photo, 05:47 UTC: no face found" in _texts(at.warning)

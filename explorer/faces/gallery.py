@@ -110,6 +110,16 @@ class Gallery:
         """Enrolled people and how many faces each, in enrolment order."""
         return {self._person[c]: int(n) for c, n in enumerate(self._counts) if n}
 
+    def first_faces(self, most: int) -> list[tuple[str, int, bytes]]:
+        """The first ``most`` people in enrolment order: name, how many faces, the JPEG thumbnail
+        of their first enrolled face."""
+        with self._lock:
+            codes, first = np.unique(self._codes, return_index=True)  # codes ascend: enrolment order
+            return [
+                (self._person[c], int(self._counts[c]), self._thumbs.raw(int(r)))
+                for c, r in zip(codes[:most], first[:most], strict=True)
+            ]
+
     def enroll(self, name: str, vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]) -> None:
         """Add faces of one person (one descriptor, chip and source each)."""
         self.enroll_many([name] * len(np.asarray(vectors).reshape(-1, self.dim)), vectors, chips, sources)

@@ -48,8 +48,11 @@ class MemoryThumbs:
     def add(self, chips: list[np.ndarray]) -> None:
         self._items += [thumbnail(c) for c in chips]
 
+    def raw(self, row: int) -> bytes:
+        return self._items[row]
+
     def get(self, row: int) -> np.ndarray:
-        return decoded(self._items[row])
+        return decoded(self.raw(row))
 
     def keep(self, rows: np.ndarray) -> None:
         """Keep only these rows (in this order): the others are forgotten."""
@@ -89,10 +92,13 @@ class FileThumbs:
             self._offsets.extend(offsets.tolist())
             self._lengths.extend(lengths.tolist())
 
-    def get(self, row: int) -> np.ndarray:
+    def raw(self, row: int) -> bytes:
         with self._lock:
             self._file.seek(int(self._offsets[row]))
-            return decoded(self._file.read(int(self._lengths[row])))
+            return self._file.read(int(self._lengths[row]))
+
+    def get(self, row: int) -> np.ndarray:
+        return decoded(self.raw(row))
 
     def keep(self, rows: np.ndarray) -> None:
         gone = np.setdiff1d(np.arange(len(self)), rows)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import re
+
 import numpy as np
 import streamlit as st
 
@@ -23,6 +26,7 @@ from explorer.workspace import Workspace
 
 GALLERY = "id_gallery"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
+PEOPLE_SHOWN = 500  # people listed with their face in the People section
 SEEN_LIMIT = 16  # this session's recent uploads kept: every face and its descriptor
 
 
@@ -69,15 +73,22 @@ def photo_input(label: str, key: str, *, many: bool = False) -> list:
     return files
 
 
+def photo_name(f) -> str:
+    """What to call an uploaded photo: its file name, or "camera photo, 05:47" for a camera shot
+    (Streamlit names those camera-input-<UTC timestamp>.jpg)."""
+    m = re.match(r"camera-input-\d{4}-\d\d-\d\dT(\d\d)_(\d\d)", f.name)
+    return f"camera photo, {m.group(1)}:{m.group(2)} UTC" if m else f.name
+
+
 def largest_face(f) -> tuple[Face, np.ndarray] | None:
     """The photo's largest face and its descriptor (saying where there are several), or None
     (saying why)."""
     _, faces, vectors = every_face_in(f)
     if isinstance(faces, str):
-        st.warning(f"{plain(f.name)}: {plain(faces)}.")
+        st.warning(f"{plain(photo_name(f))}: {plain(faces)}.")
         return None
     if len(faces) > 1:
-        st.info(f"{plain(f.name)}: {len(faces)} faces found; the largest was used.")
+        st.info(f"{plain(photo_name(f))}: {len(faces)} faces found; the largest was used.")
     return faces[0], vectors[0]
 
 
@@ -92,7 +103,7 @@ def enroll() -> None:
         if isinstance(faces, list) and len(faces) > 1:
             st.image([x.chip for x in faces], width=72, caption=[f"face {k}" for k in range(1, len(faces) + 1)])
             pick = st.radio(
-                f"{plain(f.name)} holds {len(faces)} faces: which is this person?", list(range(len(faces))),
+                f"{plain(photo_name(f))} holds {len(faces)} faces: which is this person?", list(range(len(faces))),
                 format_func=lambda k: f"face {k + 1}", index=None, horizontal=True, key=f"id_which_{f.file_id}",
             )  # fmt: skip
             chosen[f.file_id], pending = pick, pending or pick is None
@@ -102,10 +113,10 @@ def enroll() -> None:
         for f in files:
             _, found, vectors = every_face_in(f)
             if isinstance(found, str):
-                st.warning(f"{plain(f.name)}: {plain(found)}.")
+                st.warning(f"{plain(photo_name(f))}: {plain(found)}.")
                 continue
             k = chosen.get(f.file_id) or 0
-            faces.append((f.name, found[k], vectors[k]))
+            faces.append((photo_name(f), found[k], vectors[k]))
         if faces:
             chips = [f.chip for _, f, _ in faces]
             gallery().enroll(name, np.stack([d for _, _, d in faces]), chips, [n for n, _, _ in faces])
@@ -147,7 +158,7 @@ def named_faces(f, t: float) -> None:
     g = gallery()
     photo, faces, vectors = every_face_in(f)
     if isinstance(faces, str):
-        st.warning(f"{plain(f.name)}: {plain(faces)}.")
+        st.warning(f"{plain(photo_name(f))}: {plain(faces)}.")
         return
     results = [g.identify(v, k=5, threshold=t) for v in vectors]
     labels = [f"{r.answer} {r.matches[0].distance:.2f}" if r.answer else "unknown" for r in results]
@@ -206,7 +217,18 @@ def people() -> None:
     if not enrolled:
         st.caption("Nobody is enrolled yet.")
         return
-    st.dataframe({"person": list(enrolled), "faces": list(enrolled.values())}, hide_index=True)
+    shown = g.first_faces(PEOPLE_SHOWN)
+    st.dataframe(
+        {
+            "face": [f"data:image/jpeg;base64,{base64.b64encode(t).decode()}" for _, _, t in shown],
+            "person": [n for n, _, _ in shown],
+            "faces": [c for _, c, _ in shown],
+        },
+        column_config={"face": st.column_config.ImageColumn("face", help="the first face enrolled")},
+        hide_index=True,
+    )
+    if len(enrolled) > len(shown):
+        st.caption(f"The first {len(shown):,} of {len(enrolled):,} people, in enrollment order.")
     who = st.selectbox("Person", list(enrolled), index=None, placeholder="choose a person", key="id_forget_who")
     if st.button("Forget this person", key="id_forget", disabled=who is None):
         st.session_state[FORGET_PENDING] = who
@@ -236,7 +258,7 @@ def forget(g: Gallery, name: str) -> tuple[bool, str]:
 def workspace(ws: Workspace | None, t: float) -> None:
     """Enrol the workspace in one click, and its open-set 1:N figures."""
     if ws is None or ws.dataset.faces is None:
-        st.caption("Embed photos with the face descriptor on the Data & model page to enrol them or measure 1:N here.")
+        st.caption("Embed photos with the face descriptor on the Data & model page to enroll them or measure 1:N here.")
         return
     ds, emb = ws.dataset, ws.embeddings
     # the gallery holds the face descriptor's vectors (probes are described by it): a head's are another space

@@ -21,6 +21,12 @@ LIVE, TOKEN, STARTED, FAILED = "id_live", "id_live_token", "id_live_started", "i
 CAPTURED, WHICH, ENROLLED = "id_live_captured", "id_live_which", "id_live_enrolled"
 # on 127.0.0.1 no STUN server is needed (or reachable): host candidates connect, on both sides
 RTC = {"iceServers": []}
+# what the component says where the browser cannot stream (in the page's words, pointing to the fallback)
+SAY = {
+    "media_api_not_available": "This browser gives no camera to this page (browsers allow it on https or on localhost only): use the snapshot camera below.",
+    "device_access_denied": "The camera was refused: allow it in the browser's address bar, or use the snapshot camera below.",
+    "device_not_available": "No camera was found: use the snapshot camera below, or upload a photo in the Identify section.",
+}
 CAMERA = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False}
 
 
@@ -78,6 +84,8 @@ def live(t: float) -> None:
             media_stream_constraints=CAMERA,
             queued_video_frames_callback=_callback(li, token, s.live_streams),
             async_processing=True,
+            video_html_attrs={"autoPlay": True, "controls": False, "muted": True, "style": {"width": "100%", "maxWidth": "720px"}},
+            translations=SAY,
         )
     except Exception as exc:  # noqa: BLE001 - the component needs a full server runtime (not a test harness's)
         st.warning(f"The live view cannot run on this server ({plain(type(exc).__name__)}): use the snapshot camera below.")
@@ -161,7 +169,7 @@ def enrol_from_live(li: LiveIdentifier) -> None:
     """Enrol a face of the stream: capture the faces in view, choose one (the largest first), name
     it. The buttons act in callbacks, before the page reruns, so the page never shows a capture
     that was already enrolled."""
-    st.button("Capture the faces in view", key="id_live_capture", help="to enrol one of them", on_click=_capture, args=(li,))
+    st.button("Capture the faces in view", key="id_live_capture", help="to enroll one of them", on_click=_capture, args=(li,))
     if done := st.session_state.pop(ENROLLED, None):
         st.success(done)
     captured = st.session_state.get(CAPTURED)

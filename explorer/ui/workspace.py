@@ -119,11 +119,14 @@ def _remember_in_address(load_data: Callable, load_model: Callable | None) -> No
         address.forget("data", "model")
 
 
-def sidebar() -> None:
+def sidebar(slot) -> None:
+    """The workspace panel, drawn into ``slot`` (an ``st.sidebar.empty()``): again after the page,
+    when the page replaced the workspace, in place of the first drawing."""
     ws = state.get_workspace()
-    st.sidebar.markdown("### Workspace")
-    if ws is None:
-        st.sidebar.info("No data loaded yet.")
-        return
-    for name, value in ws.describe().items():
-        st.sidebar.markdown(f"**{name}:** {plain(value)}")
+    with slot.container():
+        st.markdown("### Workspace")
+        if ws is None:
+            st.info("No data loaded yet.")
+            return
+        for name, value in ws.describe().items():
+            st.markdown(f"**{name}:** {plain(value)}")
