@@ -19,7 +19,8 @@ st.write(
     "pairs do not. Smaller distance = more similar."
 )
 c1, c2, c3 = st.columns([2, 1, 1])
-metric = c1.selectbox("Distance", METRICS, index=1, key="ds_metric")
+state.own_distance("ds_metric", ws)
+metric = c1.selectbox("Distance", METRICS, key="ds_metric")
 density = c2.toggle(
     "Density",
     True,

@@ -16,6 +16,7 @@ from explorer.ui.safe import plain
 st.title("Threshold")
 ws = state.require_workspace()  # held-out identities of a model trained here
 ui.keep_choices()
+state.own_distance("th_metric", ws)
 st.write(
     "Accept two items as the same identity when their distance is at most the threshold. FAR (false accept "
     "rate, ISO's FMR) is the share of impostor (non-mated) pairs accepted, FRR (FNMR) the share of genuine "

@@ -194,3 +194,17 @@ def test_a_file_whose_matching_pairs_are_all_genuine_says_so_not_one_identity(pa
     warnings = " ".join(w.value for w in page.warning)
     assert "1 of the file's pairs matched items of this workspace" in warnings and "no impostor" in warnings
     assert "Only one identity" not in warnings
+
+
+def test_the_distance_is_the_models_own_until_changed(att_faces, tmp_path, monkeypatch):
+    from conftest import open_faces_workspace
+
+    at = open_faces_workspace(att_faces, tmp_path, monkeypatch, 4, "app_pages/threshold.py")
+    assert at.selectbox(key="th_metric").value == "euclidean"  # the face descriptor's, as its card says
+    at.selectbox(key="th_metric").set_value("cosine").run()
+    at.switch_page("app_pages/distances.py").run()
+    assert at.selectbox(key="ds_metric").value == "euclidean"
+    at.switch_page("app_pages/threshold.py").run()
+    assert at.selectbox(key="th_metric").value == "cosine"  # a choice holds within the workspace
+    digits = open_page("app_pages/threshold.py")
+    assert digits.selectbox(key="th_metric").value == "sqeuclidean"  # a model that does not say

@@ -28,6 +28,7 @@ CARD = {
     "trained_on": "about 3 million faces of 7,485 identities (the FaceScrub and VGG data sets and images "
     "scraped from the internet), as its author states",
     "lfw": "99.38 % on LFW's standard protocol, as its author reports",
+    "distance": "euclidean",
     "threshold": f"same person when the euclidean distance is below {SAME_PERSON}",
 }
 
@@ -103,6 +104,10 @@ class TunedFaceEncoder(TorchEncoder):
 
     prepare = FaceEncoder.prepare
     acquire_item = FaceEncoder.acquire_item
+
+    @property
+    def distance(self) -> str:
+        return "euclidean"  # read as dlib's descriptor is, and its same-person threshold
 
     @property
     def restore_token(self) -> str:

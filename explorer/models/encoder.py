@@ -30,6 +30,9 @@ class ModelInfo:
     info: dict
 
 
+DEFAULT_DISTANCE = "sqeuclidean"
+
+
 class Encoder:
     """Maps items (images or vectors) to (N, out_dim) float32 embeddings."""
 
@@ -38,6 +41,12 @@ class Encoder:
         self.out_dim = out_dim
         self.model_info = model_info
         self.normalize = normalize
+
+    @property
+    def distance(self) -> str:
+        """The distance this model's scores are read in (its card's "distance"; a model that does
+        not say: squared euclidean, the pages' historic first choice): the pages' default."""
+        return str(self.model_info.info.get("distance") or DEFAULT_DISTANCE)
 
     # -- preprocessing --------------------------------------------------------------------------
     def preprocess(self, items) -> np.ndarray:

@@ -6,10 +6,11 @@ import streamlit as st
 
 from explorer.analysis.metrics import METRICS
 from explorer.evaluation import Evaluation, ThresholdChoice, evaluate
+from explorer.models.encoder import DEFAULT_DISTANCE
 from explorer.report import CardExtras, acquisition_of
 from explorer.ui import state
 from explorer.ui.memo import memo, memo_get
-from explorer.ui.threshold import KEPT, picked
+from explorer.ui.threshold import picked
 from explorer.workspace import Workspace, card_entry
 
 AS_PICKED, AT_EER, AT_FAR = "As picked on the Threshold page", "At the EER", "At a target FAR"
@@ -18,7 +19,9 @@ AS_PICKED, AT_EER, AT_FAR = "As picked on the Threshold page", "At the EER", "At
 def distance() -> str:
     """The distance: the Threshold page's (its pick's, or its choice) until one is chosen here."""
     mine = picked()
-    first = mine["metric"] if mine else st.session_state.get("th_metric", KEPT["th_metric"])
+    ws = state.get_workspace()
+    own = ws.encoder.distance if ws is not None and ws.encoder is not None else DEFAULT_DISTANCE
+    first = mine["metric"] if mine else st.session_state.get("th_metric", own)
     return st.selectbox("Distance", METRICS, index=METRICS.index(first), key="rp_metric")
 
 

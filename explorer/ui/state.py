@@ -88,3 +88,18 @@ def upload_cache() -> EmbeddingCache:
 def upload_faces() -> AcquisitionCache:
     """Face chips cut from this visitor's uploads: in this session's memory only."""
     return st.session_state[UPLOAD_FACES]
+
+
+def own_distance(key: str, ws: Workspace) -> None:
+    """The distance widget ``key`` starts at the workspace model's own distance, and after that
+    holds the visitor's choice within the workspace, across pages (Streamlit drops a widget's state
+    in a run that does not draw it: a copy is kept)."""
+    from explorer.models.encoder import DEFAULT_DISTANCE
+
+    mark, kept = f"{key}_for", f"{key}_kept"
+    if st.session_state.get(mark) != ws.key:
+        st.session_state[key] = ws.encoder.distance if ws.encoder is not None else DEFAULT_DISTANCE
+        st.session_state[mark] = ws.key
+    elif key not in st.session_state:
+        st.session_state[key] = st.session_state[kept]
+    st.session_state[kept] = st.session_state[key]

@@ -33,7 +33,6 @@ KEPT = {
     "th_tar": 0.95,
     "th_cfa": 10.0,
     "th_cfr": 1.0,
-    "th_metric": "sqeuclidean",
     "th_ci": "wilson",
     "th_log": False,
 }
