@@ -176,6 +176,9 @@ def test_the_face_descriptor_as_a_model_source_lists_failures_to_acquire(app, at
     assert m["Failed to load"] != "0" and int(m["Items (N)"]) < 7
     reasons = app.dataframe[-1].value["reason"].tolist()
     assert any("failure to acquire: no face found" in r for r in reasons)
+    n = sum(r.startswith("failure to acquire") for r in reasons)  # pointed to the crops choice beside them
+    assert f"No face was found in {n} photo" in " ".join(i.value for i in app.info)
+    assert "tick **These images are face crops already**" in " ".join(i.value for i in app.info)
 
 
 def test_a_model_uploaded_for_server_data_leaves_nothing_in_the_shared_cache(app, tmp_path):

@@ -120,3 +120,14 @@ def test_kmeans_beyond_fifty_thousand_items_is_sklearns_mini_batch():
     ).fit_predict(x.astype(np.float32))
     np.testing.assert_array_equal(res.labels, want)
     assert res.settings["algorithm"] == "MiniBatchKMeans"
+
+
+def test_the_heatmap_reads_labels_in_the_maps_order():
+    from explorer.analysis.clustering import contingency
+    from explorer.plots import contingency_heatmap
+
+    labels = np.array([f"s{k}" for k in (10, 2, 1, 11, 3, 2, 10)])
+    t = contingency(np.array([0, 1, 1, 0, 2, 1, 0]), labels)
+    heat = contingency_heatmap(t).data[0]
+    assert list(heat.x) == ["s1", "s2", "s3", "s10", "s11"]  # not s1, s10, s11, s2, s3
+    assert heat.z[list(heat.y).index("cluster 0")][3] == 2  # s10 twice in cluster 0: counts follow their label

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from natsort import natsorted, ns
 
 from explorer.plots.base import layout
 
 
 def contingency_heatmap(table, *, max_rows: int = 60, max_cols: int = 60) -> go.Figure:
     """Items per (cluster, label) as a heatmap (the first max_rows x max_cols of a large table)."""
-    t = table.iloc[:max_rows, :max_cols]
+    t = table[natsorted(table.columns, key=str, alg=ns.IGNORECASE)]  # s2 before s10, as the map's legend
+    t = t.iloc[:max_rows, :max_cols]
     t = t.iloc[np.argsort(t.to_numpy().argmax(axis=1), kind="stable")]  # clusters in the order of their main label
     fig = go.Figure(
         go.Heatmap(

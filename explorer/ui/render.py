@@ -48,6 +48,13 @@ def workspace_summary(ws: Workspace) -> None:
     left, right = st.columns(2)
     left.plotly_chart(plots.class_counts_bar(s.class_counts), key="dm_counts")
     right.plotly_chart(plots.norms_histogram(s.norms), key="dm_norms")
+    no_face = sum(f.reason.startswith("failure to acquire") for f in ds.failures)
+    if no_face and getattr(ws.encoder, "restore_token", None) == "faces":
+        st.info(
+            f"No face was found in {no_face:,} photo{'s' if no_face != 1 else ''}. If these images are face crops "
+            "already (as AT&T's or dlib's chips are), tick **These images are face crops already** under the model "
+            "above and load again: a crop without a detected face is then used whole."
+        )
     if ds.failures:
         with st.expander(f"Not loaded ({len(ds.failures)}), with the reason for each"):
             st.dataframe(
