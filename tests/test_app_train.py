@@ -101,6 +101,15 @@ def test_start_progress_checkpoint_and_stop():
     assert settings.loc["Data", "value"] == "digits (scikit-learn), 1,797 items"
     assert [r["step"] for r in run.validations] == [0, 5, 10, 15, 20]
     assert any(b.label == "Use this model" for b in at.button)
+    table = next(d.value for d in at.dataframe if "against the start" in d.value)  # the start is a row
+    assert list(table["checkpoint"]) == ["start (before training)", "step 10", "step 20"]
+    assert table["MAP@R"][0] == pytest.approx(run.validations[0]["map_at_r"])
+    marks = dict(zip(table["checkpoint"], table["against the start"], strict=True))
+    best = run.best_checkpoint()
+    assert all(("best" in marks[f"step {s}"]) == (s == best) for s in (10, 20))
+    assert at.text_input(key=f"tr_name_{run.id}_20").value == run.model_name(20) == (
+        f"digits (scikit-learn) triplet step 20 MAP@R {run.figures(20)['map_at_r']:.3f}"
+    )
     # "Use this model": the workspace now embeds with the trained checkpoint
     next(b for b in at.button if b.label == "Use this model").click().run()
     assert not at.exception, at.exception

@@ -80,9 +80,25 @@ def test_fine_tuning_the_descriptor_starts_from_dlibs_weights_and_freezes_what_i
 def test_a_checkpoint_that_reads_worse_than_the_untrained_descriptor_is_not_best():
     runs = SimpleNamespace(
         checkpoints=[2, 4],
-        figures=lambda step: {2: {"map_at_r": 0.50}, 4: {"map_at_r": 0.60}}[step],
+        figures=lambda step: {0: {"map_at_r": 0.40}, 2: {"map_at_r": 0.50}, 4: {"map_at_r": 0.60}}[step],
         spec=SimpleNamespace(info={"baseline": {"map_at_r": 0.70}}),
     )
+    runs.start_figures = lambda: jobs.Run.start_figures(runs)
     assert jobs.Run.best_checkpoint(runs) is None
     runs.spec.info["baseline"]["map_at_r"] = 0.55
     assert jobs.Run.best_checkpoint(runs) == 4
+
+
+def test_a_run_from_scratch_must_beat_its_own_step_0_and_its_checkpoints_are_named_by_what_they_are():
+    figures = {0: {"map_at_r": 0.592}, 100: {"map_at_r": 0.540}, 300: {"map_at_r": 0.567}}
+    runs = SimpleNamespace(
+        checkpoints=[100, 300], figures=figures.get, names={},
+        spec=SimpleNamespace(info={"training_data": {"name": "att_faces"}}), cfg=SimpleNamespace(loss="triplet"),
+    )  # fmt: skip
+    runs.start_figures = lambda: jobs.Run.start_figures(runs)
+    assert jobs.Run.best_checkpoint(runs) is None  # 0.567 read worse than the untrained 0.592: not "best"
+    figures[300]["map_at_r"] = 0.60
+    assert jobs.Run.best_checkpoint(runs) == 300
+    assert jobs.Run.model_name(runs, 300) == "att_faces triplet step 300 MAP@R 0.600"
+    runs.names[300] = "faces v2"
+    assert jobs.Run.model_name(runs, 300) == "faces v2"

@@ -51,6 +51,7 @@ class Run:
         self.keep_data = True  # False for uploads: nothing derived from the data goes to disk but checkpoints
         self.index_note = ""  # on a resume: whether the HNSW index came from the checkpoint or is rebuilt
         self.started = time.time()
+        self.names: dict[int, str] = {}  # checkpoints the visitor renamed
         self.paused_at: float | None = None
         self.note = ""  # why the server stopped it, if it did
         self._pause, self._stop = threading.Event(), threading.Event()
@@ -186,14 +187,29 @@ class Run:
         """The validation figures of a step (every checkpoint has them), or None."""
         return next((v for v in reversed(self.validations) if v["step"] == step), None)
 
+    def start_figures(self) -> dict | None:
+        """What training must beat: the starting descriptor's figures on the held-out people (a
+        fine-tuned descriptor, a head on one), else the model's own at step 0, before any step."""
+        return self.spec.info.get("baseline") or self.figures(0)
+
     def best_checkpoint(self, key: str = "map_at_r") -> int | None:
         """The checkpoint with the best validation figure (MAP@R: open-set retrieval quality); runs
-        often peak and then drift as the loss on the training identities goes to 0."""
-        scored = [(v[key], step) for step in self.checkpoints if (v := self.figures(step)) is not None]
-        base = self.spec.info.get("baseline")  # a descriptor trained on (or under a head): it must beat it
-        if base is not None and key in base:
-            scored = [(v, step) for v, step in scored if v > base[key]]
+        often peak and then drift as the loss on the training identities goes to 0. A checkpoint
+        that does not read better than the start is never the best (None: none does)."""
+        scored = [(v[key], step) for step in self.checkpoints if step > 0 and (v := self.figures(step)) is not None]
+        start = self.start_figures()
+        if start is not None and key in start:
+            scored = [(v, step) for v, step in scored if v > start[key]]
         return max(scored, key=lambda t: (t[0], -t[1]))[1] if scored else None
+
+    def model_name(self, step: int) -> str:
+        """What a checkpoint is, as its name: the data, the loss, the step and its held-out MAP@R
+        (or the name the visitor gave it)."""
+        if step in self.names:
+            return self.names[step]
+        data = self.spec.info.get("training_data", {}).get("name", "data")
+        v = self.figures(step)
+        return f"{data} {self.cfg.loss} step {step}" + (f" MAP@R {v['map_at_r']:.3f}" if v else "")
 
     def model_path(self, step: int) -> Path:
         return self.folder / f"step_{step:06d}.model.safetensors"

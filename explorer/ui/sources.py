@@ -76,7 +76,7 @@ def trained_encoder(run_id: str, step: str):
         raise InputError(f"training run {run_id!r} belongs to the session that started it")
     return on_its_base(
         load_checkpoint(
-            run.model_path(int(step)).read_bytes(), f"trained {run.id} step {step}.safetensors", origin="server"
+            run.model_path(int(step)).read_bytes(), f"{run.model_name(int(step))}.safetensors", origin="server"
         )
     )
 
