@@ -19,7 +19,8 @@ ws = state.get_workspace()
 systems = models_ab.systems(ws) if part == MODELS else scores.systems(ws)
 if systems is None:
     st.stop()
-cs = ui.curves(systems)
+with st.spinner(f"Reading the ROC of {len(systems.distances):,} score column(s) ..."):
+    cs = ui.curves(systems)
 if not cs:
     st.warning("No score has both genuine (same) and impostor (different) pairs: there is no curve to draw.")
     st.stop()

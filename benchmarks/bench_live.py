@@ -129,7 +129,9 @@ def through_the_browser(seconds: float) -> None:
         _start_live(pg, url)
         pg.get_by_text("frames a second processed").wait_for(timeout=60_000)
         pg.wait_for_timeout(1000 * seconds)
-        line = re.search(r"([0-9.]+) frames a second processed \(([0-9]+) ms each.*?In view: (.*?)\.", pg.inner_text("body"))
+        line = re.search(
+            r"([0-9.]+) frames a second processed \(([0-9]+) ms each.*?In view: (.*?)\.", pg.inner_text("body")
+        )
         print(f"\nthrough Chromium (fake camera, 4 faces at 30 frames/s): {line.group(1)} frames/s processed and "
               f"returned, {line.group(2)} ms a frame on the server; in view: {line.group(3)}")  # fmt: skip
         b.close()

@@ -107,8 +107,10 @@ def test_start_progress_checkpoint_and_stop():
     marks = dict(zip(table["checkpoint"], table["against the start"], strict=True))
     best = run.best_checkpoint()
     assert all(("best" in marks[f"step {s}"]) == (s == best) for s in (10, 20))
-    assert at.text_input(key=f"tr_name_{run.id}_20").value == run.model_name(20) == (
-        f"digits (scikit-learn) triplet step 20 MAP@R {run.figures(20)['map_at_r']:.3f}"
+    assert (
+        at.text_input(key=f"tr_name_{run.id}_20").value
+        == run.model_name(20)
+        == (f"digits (scikit-learn) triplet step 20 MAP@R {run.figures(20)['map_at_r']:.3f}")
     )
     # "Use this model": the workspace now embeds with the trained checkpoint
     next(b for b in at.button if b.label == "Use this model").click().run()

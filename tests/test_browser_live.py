@@ -152,12 +152,14 @@ def test_where_webrtc_cannot_connect_the_page_says_so_and_opens_the_snapshot_cam
         _start_live(pg, url)
         pg.get_by_text("WebRTC could not connect from this browser").wait_for(timeout=60_000)
         pg.get_by_role("button", name="Take Photo").wait_for(timeout=60_000)  # the snapshot camera, opened
-        # a page off localhost over http gets no camera API at all: the component says so in the page's words
+        # a page off localhost over http gets no camera API at all: the component says the page is not
+        # loaded securely, and the page's sentence beside it points to the snapshot camera
         bare = b.new_context(viewport={"width": 1400, "height": 1400})
         bare.add_init_script("Object.defineProperty(Navigator.prototype, 'mediaDevices', {get: () => undefined})")
         pg = bare.new_page()
         _start_live(pg, url)
         frame = pg.frame_locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]')
-        frame.get_by_text("This browser gives no camera to this page").wait_for(timeout=30_000)
-        assert pg.get_by_text("No live view? It needs WebRTC").is_visible()
+        frame.get_by_text("not loaded securely").wait_for(timeout=30_000)
+        said = pg.get_by_text("No live view? It needs WebRTC")
+        assert said.is_visible() and "upload a photo in the Identify section" in said.inner_text()
         b.close()

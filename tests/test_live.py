@@ -152,5 +152,3 @@ def test_the_stream_budget_admits_one_stream_a_session_up_to_the_limit():
     assert slots.admit("c", 2, now=6.5)  # b's last frame was 5.5 s ago: its slot is free
     assert not slots.admit("b", 2, now=6.6)  # a (4.6 s idle) and c hold the two slots
     assert slots.admit("b", 2, now=7.1)  # a's went idle at 7
-
-

@@ -152,7 +152,7 @@ def train(data: str | None, config_path: Path | None, resume: str | None, output
     v = run.figures(run.best_checkpoint()) if run.best_checkpoint() is not None else None
     best = f"; best step {v['step']}: MAP@R {v['map_at_r']:.4f}" if v else ""
     click.echo(f"run {run.id} {run.status} at step {run.step}{best}")
-    if output is not None and run.status == "finished":
+    if output is not None and run.status == "finished" and v is not None:
         click.echo(f"model written to {output}")
 
 

@@ -117,7 +117,8 @@ def train_to(data: str | None, config_path: Path | None, *, resume: str | None =
         shutil.copyfile(src, output)
         if src.with_suffix(".json").is_file():
             shutil.copyfile(src.with_suffix(".json"), output.with_suffix(".json"))
-    elif output is not None and best is None and run.spec.info.get("baseline"):
-        click.echo(f"no checkpoint reads better than {run.spec.info.get('baseline_of', 'the starting model')} on the "
-                   f"held-out identities: {output} not written", err=True)  # fmt: skip
+    elif output is not None and best is None and run.start_figures() is not None:
+        start = run.spec.info.get("baseline_of", "the start (step 0, before training)")
+        click.echo(f"no checkpoint reads better than {start} on the held-out identities: {output} not written",
+                   err=True)  # fmt: skip
     return run

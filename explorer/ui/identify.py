@@ -134,12 +134,13 @@ def every_face_in(f) -> tuple[np.ndarray | None, list[Face] | str, np.ndarray | 
     model = face_model()
     key = (f.file_id, model.model_info.checkpoint_hash)
     if key not in seen:
-        try:
-            photo = decode_image(f.getvalue())
-            faces = acquire_all(photo)
-        except InputError as exc:
-            photo, faces = None, str(exc)
-        vectors = None if isinstance(faces, str) else model.encode([x.chip for x in faces])
+        with st.spinner(f"Finding and describing the faces of {photo_name(f)} ..."):
+            try:
+                photo = decode_image(f.getvalue())
+                faces = acquire_all(photo)
+            except InputError as exc:
+                photo, faces = None, str(exc)
+            vectors = None if isinstance(faces, str) else model.encode([x.chip for x in faces])
         seen[key] = (photo, faces, vectors)
         while len(seen) > SEEN_LIMIT:
             seen.pop(next(iter(seen)))

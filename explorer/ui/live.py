@@ -36,7 +36,9 @@ def identifier(t: float) -> LiveIdentifier:
     s = config.settings()
     li = st.session_state.get(LIVE)
     if li is None:
-        li = LiveIdentifier(ui.gallery(), ui.face_model(), t, LiveSettings(detect_side=s.live_detect_side, max_fps=s.live_max_fps))
+        li = LiveIdentifier(
+            ui.gallery(), ui.face_model(), t, LiveSettings(detect_side=s.live_detect_side, max_fps=s.live_max_fps)
+        )
         with st.spinner("Loading the face models ..."):
             li.warm()
         st.session_state[LIVE] = li
@@ -71,7 +73,9 @@ def live(t: float) -> None:
     )
     st.caption(gallery_meaning(t))
     if SLOTS.busy(token, s.live_streams):
-        st.warning(f"The server is processing {s.live_streams} live streams already: use the snapshot camera below, or try again in a minute.")
+        st.warning(
+            f"The server is processing {s.live_streams} live streams already: use the snapshot camera below, or try again in a minute."
+        )
         snapshot(t, opened=True)
         return
     try:
@@ -84,11 +88,18 @@ def live(t: float) -> None:
             media_stream_constraints=CAMERA,
             queued_video_frames_callback=_callback(li, token, s.live_streams),
             async_processing=True,
-            video_html_attrs={"autoPlay": True, "controls": False, "muted": True, "style": {"width": "100%", "maxWidth": "720px"}},
+            video_html_attrs={
+                "autoPlay": True,
+                "controls": False,
+                "muted": True,
+                "style": {"width": "100%", "maxWidth": "720px"},
+            },
             translations=SAY,
         )
     except Exception as exc:  # noqa: BLE001 - the component needs a full server runtime (not a test harness's)
-        st.warning(f"The live view cannot run on this server ({plain(type(exc).__name__)}): use the snapshot camera below.")
+        st.warning(
+            f"The live view cannot run on this server ({plain(type(exc).__name__)}): use the snapshot camera below."
+        )
         snapshot(t, opened=True)
         return
     running = ctx.state.playing or ctx.state.signalling
@@ -169,7 +180,9 @@ def enrol_from_live(li: LiveIdentifier) -> None:
     """Enrol a face of the stream: capture the faces in view, choose one (the largest first), name
     it. The buttons act in callbacks, before the page reruns, so the page never shows a capture
     that was already enrolled."""
-    st.button("Capture the faces in view", key="id_live_capture", help="to enroll one of them", on_click=_capture, args=(li,))
+    st.button(
+        "Capture the faces in view", key="id_live_capture", help="to enroll one of them", on_click=_capture, args=(li,)
+    )
     if done := st.session_state.pop(ENROLLED, None):
         st.success(done)
     captured = st.session_state.get(CAPTURED)
@@ -179,13 +192,17 @@ def enrol_from_live(li: LiveIdentifier) -> None:
         st.info("No face is in view (or none described yet): start the camera and face it.")
         return
     st.image([c for c, _ in captured], width=96, caption=[f"face {k}" for k in range(1, len(captured) + 1)])
-    st.radio("Which face", list(range(len(captured))), format_func=lambda k: f"face {k + 1}", horizontal=True, key=WHICH)
+    st.radio(
+        "Which face", list(range(len(captured))), format_func=lambda k: f"face {k + 1}", horizontal=True, key=WHICH
+    )
     name = st.text_input("Name", key="id_live_name", placeholder="the person's name")
     st.button("Enroll this face", type="primary", disabled=not name.strip(), key="id_live_enroll", on_click=_enrol)
 
 
 def _capture(li: LiveIdentifier) -> None:
-    st.session_state[CAPTURED] = [(x.face.chip, x.vector) for x in li.tracks() if x.face is not None and x.vector is not None]
+    st.session_state[CAPTURED] = [
+        (x.face.chip, x.vector) for x in li.tracks() if x.face is not None and x.vector is not None
+    ]
     st.session_state.pop(WHICH, None)  # a new capture: the largest face first again
 
 
@@ -202,7 +219,8 @@ def snapshot(t: float, *, opened: bool) -> None:
     """The camera without WebRTC: one still at a time, every face in it named."""
     st.caption(
         "No live view? It needs WebRTC, which browsers allow on https or on this machine (localhost) only, and "
-        "some refuse; the snapshot camera takes one still at a time without it."
+        "some refuse; the snapshot camera takes one still at a time without it. Where the browser gives this page "
+        "no camera at all (http from another machine), upload a photo in the Identify section."
     )
     if opened or st.toggle("Snapshot camera", key="id_live_snap"):
         shot = st.camera_input("Take a photo", key="id_live_shot")

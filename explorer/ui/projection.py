@@ -199,6 +199,11 @@ def selected_rows(event, coords: np.ndarray) -> np.ndarray:
 
 
 def selection(ws: Workspace, u: Usable, rows: np.ndarray) -> None:
+    with st.spinner(f"Gathering the {len(rows):,} items selected ..."):
+        _selection(ws, u, rows)
+
+
+def _selection(ws: Workspace, u: Usable, rows: np.ndarray) -> None:
     ds = ws.dataset
     items = u.rows[rows]
     frame = pd.DataFrame({"item": ds.ids[items], "label": ds.labels[items]})

@@ -4,7 +4,6 @@ session owns (the form: :mod:`explorer.ui.train_form`)."""
 from __future__ import annotations
 
 import re
-
 import threading
 import weakref
 from dataclasses import replace
@@ -229,7 +228,10 @@ def checkpoints(run: jobs.Run) -> None:
             "against the start": ["" if s == "start" else _against(v, start, s == best) for s, v in rows],
         },
         hide_index=True,
-        column_config={"MAP@R": st.column_config.NumberColumn(format="%.3f"), "ROC AUC": st.column_config.NumberColumn(format="%.4f")},
+        column_config={
+            "MAP@R": st.column_config.NumberColumn(format="%.3f"),
+            "ROC AUC": st.column_config.NumberColumn(format="%.4f"),
+        },
     )
     if start and best is None:
         st.warning(
