@@ -10,7 +10,8 @@ st.title("Data & model")
 st.write(
     "Embedding Explorer looks inside a metric-learning embedding (faces, digits, anything a model maps to "
     "vectors so that the same identity lands close) and helps you act on it. Start here: choose a dataset and "
-    "the model that embeds it (the bundled digits and model are loaded already), then open a page on the left."
+    "the model that embeds it (the bundled digits and model are loaded already), then open a page from the "
+    "sidebar (on a phone: the >> at the top left; it closes again once you choose)."
 )
 with st.expander("What each page answers", expanded=ws_tour_open()):
     st.markdown(TOUR)

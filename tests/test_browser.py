@@ -376,3 +376,33 @@ def test_the_evaluation_report_opens_offline_with_every_figure_drawn(browser, tm
     assert len(sizes) == 48 and min(sizes) > 0  # 12 false accepts and 12 false rejects, two images each
     assert not left, left
     pg.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+
+
+PHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.0 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_on_a_phone_the_sidebar_closes_once_a_page_is_chosen(browser, tmp_path):
+    """A phone (its user agent, 390 px, touch): the pages open from the sidebar, which then gets out
+    of the way. (A desktop browser made narrow keeps it open: Streamlit closes it for phones.)"""
+    with _server(tmp_path) as url:
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, user_agent=PHONE_UA, is_mobile=True, has_touch=True
+        )
+        pg = context.new_page()
+        pg.goto(url)
+        pg.get_by_text("Items (N)").first.wait_for(timeout=120_000)
+        assert "on a phone: the >> at the top left" in pg.inner_text("body")
+        sidebar = pg.locator('[data-testid="stSidebar"]')
+        assert sidebar.bounding_box()["width"] == 0  # closed at first
+        pg.locator('[data-testid="stExpandSidebarButton"]').click()
+        pg.wait_for_timeout(800)
+        assert sidebar.bounding_box()["width"] > 200
+        pg.get_by_role("link", name="Compare").click()
+        pg.get_by_text("What to compare").first.wait_for(timeout=60_000)
+        pg.wait_for_timeout(800)
+        assert sidebar.bounding_box()["width"] == 0  # out of the way of the page
+        pg.screenshot(path=str(ARTIFACTS / "phone_after_navigation.png"))
+        context.close()
