@@ -246,6 +246,7 @@ def test_train_page_starts_a_run_and_the_charts_update(browser, tmp_path):
         steps = pg.get_by_role("spinbutton", name="Steps", exact=True)
         steps.wait_for(timeout=120_000)
         steps.fill("400")
+        pg.get_by_role("spinbutton", name="Checkpoint every (steps)", exact=True).fill("20")
         pg.get_by_role("button", name="Start").click()
         # (the first validation waits for numba to compile in this fresh cache)
         pg.get_by_text(re.compile(r"running: step [1-9]\d* of 400")).first.wait_for(timeout=300_000)
@@ -257,6 +258,10 @@ def test_train_page_starts_a_run_and_the_charts_update(browser, tmp_path):
         first = step_now()
         pg.wait_for_timeout(6000)
         assert step_now() > first  # redrawn without any click
+        # the checkpoint list follows the run, without a click, while it still runs
+        name = pg.get_by_label("Model name")
+        name.wait_for(timeout=120_000)
+        assert "running: step" in pg.inner_text("body") and re.search(r"step \d+", name.input_value())
         assert "run=" in pg.url  # a refresh reattaches
         pg.get_by_text("MAP@R").first.wait_for(timeout=60_000)
         pg.screenshot(path=str(ARTIFACTS / "train_live.png"), full_page=True)
