@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer.ui import state, train_form
+from explorer.ui import checkpoints, state, train_form
 from explorer.ui import train as ui
 
 st.title("Train")
@@ -29,4 +29,4 @@ if run is not None:
     ui.settings(run)
     ui.live(run)
     st.subheader("Checkpoints")
-    ui.checkpoints(run)
+    checkpoints.checkpoint_list(run)

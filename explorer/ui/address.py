@@ -22,6 +22,13 @@ def remember(**params: str) -> None:
             st.query_params[key] = str(value)
 
 
+def remember_run(run) -> None:
+    """A training run on server-side data is named in the address (a refresh or a link reattaches
+    to it); a run on uploads never is: it belongs to its session alone."""
+    if run.keep_data:
+        remember(run=run.id)
+
+
 def remembered(key: str) -> str | None:
     return st.session_state.get(ADDRESS, {}).get(key)
 
