@@ -115,12 +115,14 @@ def through_the_browser(seconds: float) -> None:
     import re
     import tempfile
 
+    from conftest import CHROME_ARGS, CHROMIUM
+    from live_frames import y4m
     from playwright.sync_api import sync_playwright
-    from test_browser import CHROME_ARGS, CHROMIUM, _server
-    from test_browser_live import _start_live, _y4m
+    from test_browser import _server
+    from test_browser_live import _start_live
 
     tmp = Path(tempfile.mkdtemp())
-    video = _y4m([scene([im for _, im in people(4)], shift=k % 20) for k in range(30)], tmp / "four.y4m", fps=30)
+    video = y4m([scene([im for _, im in people(4)], shift=k % 20) for k in range(30)], tmp / "four.y4m", fps=30)
     args = [*CHROME_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
     with _server(tmp) as url, sync_playwright() as p:

@@ -22,9 +22,10 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from live_frames import ATT, people, scene  # noqa: E402
-from test_browser import CHROME_ARGS, CHROMIUM, _section, _server  # noqa: E402
-from test_browser_live import _enrol_face, _start_live, _y4m  # noqa: E402
+from conftest import CHROME_ARGS, CHROMIUM  # noqa: E402
+from live_frames import ATT, people, scene, y4m  # noqa: E402
+from test_browser import _section, _server  # noqa: E402
+from test_browser_live import _enrol_face, _start_live  # noqa: E402
 
 DOCS, PAGES = REPO / "docs" / "images", REPO / "tests" / "artifacts" / "pages"
 WIDTHS = {"desktop": 1440, "phone": 390}
@@ -90,7 +91,7 @@ def readme_pictures(browser, url: str, tmp: Path) -> None:
 
 
 def live_picture(pw, url: str, tmp: Path) -> None:
-    video = _y4m([scene([people(1)[0][1]], shift=2 * k) for k in range(20)], tmp / "camera.y4m")
+    video = y4m([scene([people(1)[0][1]], shift=2 * k) for k in range(20)], tmp / "camera.y4m")
     args = [*CHROME_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={video}"]  # fmt: skip
     b = pw.chromium.launch(executable_path=CHROMIUM, args=args)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -120,3 +122,36 @@ RAW_MARKUP = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\[[^\]\n]*(?<!\\)\]\(|(?<!\\)
 def raw_markup(text: str) -> list[str]:
     """The places in ``text`` (as given to a Markdown renderer) where markup would act."""
     return [text[max(m.start() - 20, 0) : m.end() + 20] for m in RAW_MARKUP.finditer(text)]
+
+
+# browser tests (tests/test_browser*.py): headless Debian Chromium, driven by Playwright
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROME_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def need_browser():
+    """Skip (or, with REQUIRE_BROWSER=1, fail) where Debian's Chromium is missing."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("REQUIRE_BROWSER=1 but Chromium is missing (apt-get install chromium chromium-driver)")
+        pytest.skip("Chromium not installed (apt-get install chromium chromium-driver); .ci/run installs it")
+
+
+@pytest.fixture(scope="module")
+def pw():
+    """One Playwright for a browser test module (a second one inside the first's event loop is refused)."""
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        yield p

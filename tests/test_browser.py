@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,26 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ARTIFACTS, CHROME_ARGS, CHROMIUM
 
 REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROME_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _need_browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail("REQUIRE_BROWSER=1 but Chromium is missing (apt-get install chromium chromium-driver)")
-        pytest.skip("Chromium not installed (apt-get install chromium chromium-driver); .ci/run installs it")
 
 
 def _free_port() -> int:
@@ -80,17 +62,6 @@ def _server(cache_dir: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def pw():
-    """One Playwright for the module (a second one inside the first's event loop is refused)."""
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture(scope="module")
@@ -319,15 +290,13 @@ def test_identify_enrols_from_an_upload_and_names_another_photo(browser, tmp_pat
 
 
 def _y4m(photo: Path, path: Path, frames: int = 10) -> Path:
-    """A raw YUV 4:2:0 video of the photo (Chromium's fake camera plays it in a loop)."""
+    """The photo in a 640 x 480 frame, as the fake camera's video."""
+    from live_frames import y4m
     from PIL import Image
 
     frame = Image.new("RGB", (640, 480), (40, 40, 40))
     frame.paste(Image.open(photo).convert("RGB").resize((480, 480)), (80, 0))
-    y, u, v = (np.asarray(c) for c in frame.convert("YCbCr").split())
-    planes = y.tobytes() + u[::2, ::2].tobytes() + v[::2, ::2].tobytes()
-    path.write_bytes(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n" + (b"FRAME\n" + planes) * frames)
-    return path
+    return y4m([np.asarray(frame)] * frames, path, fps=10)
 
 
 def test_the_camera_identifies_an_enrolled_face(pw, tmp_path):

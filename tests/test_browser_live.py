@@ -9,34 +9,11 @@ import re
 import time
 from pathlib import Path
 
-import numpy as np
-import pytest
-from live_frames import people, scene
-from test_browser import ARTIFACTS, CHROME_ARGS, CHROMIUM, _need_browser, _section, _server
+from conftest import ARTIFACTS, CHROME_ARGS, CHROMIUM
+from live_frames import people, scene, y4m
+from test_browser import _section, _server
 
 IN_VIEW = re.compile(r"frames a second processed .*In view: (.*?)\.(?= A name first|\n|$)", re.M)
-
-
-def _y4m(frames: list[np.ndarray], path: Path, fps: int = 20) -> Path:
-    """A raw YUV 4:2:0 video (Chromium's fake camera plays it in a loop)."""
-    from PIL import Image
-
-    out = [f"YUV4MPEG2 W{frames[0].shape[1]} H{frames[0].shape[0]} F{fps}:1 Ip A1:1 C420jpeg\n".encode()]
-    for f in frames:
-        y, u, v = (np.asarray(c) for c in Image.fromarray(f).convert("YCbCr").split())
-        out += [b"FRAME\n", y.tobytes(), u[::2, ::2].tobytes(), v[::2, ::2].tobytes()]
-    path.write_bytes(b"".join(out))
-    return path
-
-
-@pytest.fixture(scope="module")
-def pw():
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        yield p
 
 
 def _camera(pw, video: Path, *extra: str):
@@ -73,7 +50,7 @@ def _in_view(pg, timeout_s: float = 30.0, want=None) -> str:
 
 def test_a_face_enrolled_from_the_stream_is_named_within_a_second_and_holds(pw, tmp_path):
     face = people(1)[0][1]
-    video = _y4m([scene([face], shift=2 * k) for k in range(20)], tmp_path / "one.y4m")  # moving right and back
+    video = y4m([scene([face], shift=2 * k) for k in range(20)], tmp_path / "one.y4m")  # moving right and back
     with _server(tmp_path) as url:
         b = _camera(pw, video)
         pg = b.new_context(viewport={"width": 1400, "height": 1400}, permissions=["camera"]).new_page()
@@ -116,7 +93,7 @@ def _enrol_face(pg, which: int, name: str) -> None:
 
 
 def test_two_faces_in_view_both_get_their_names(pw, tmp_path):
-    video = _y4m([scene([im for _, im in people(2)], shift=k % 10) for k in range(10)], tmp_path / "two.y4m")
+    video = y4m([scene([im for _, im in people(2)], shift=k % 10) for k in range(10)], tmp_path / "two.y4m")
     with _server(tmp_path) as url:
         b = _camera(pw, video)
         pg = b.new_context(viewport={"width": 390, "height": 1600}, permissions=["camera"]).new_page()  # a phone
@@ -142,7 +119,7 @@ window.RTCPeerConnection.prototype = Direct.prototype;
 
 
 def test_where_webrtc_cannot_connect_the_page_says_so_and_opens_the_snapshot_camera(pw, tmp_path, monkeypatch):
-    video = _y4m([scene([people(1)[0][1]])], tmp_path / "one.y4m")
+    video = y4m([scene([people(1)[0][1]])], tmp_path / "one.y4m")
     monkeypatch.setenv("EXPLORER_LIVE_NO_FRAME_S", "4")
     with _server(tmp_path) as url:
         b = _camera(pw, video)

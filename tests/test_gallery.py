@@ -208,3 +208,18 @@ def test_thumbnails_on_disk_show_the_right_faces_and_leave_nothing_of_a_forgotte
     kept = sum(on_disk._lengths)
     assert len(raw) > kept and raw.count(0) >= len(raw) - kept  # b's two thumbnails: zeros on disk
     assert not list(tmp_path.iterdir())  # the file has no name: only this process reads it
+
+
+def test_each_person_is_listed_once_with_their_first_face():
+    from explorer.faces.thumbs import decoded, thumbnail
+
+    chips = [np.full((150, 150, 3), 30 * k, np.uint8) for k in range(6)]  # a grey level per face
+    g = Gallery(dim=4)
+    g.enroll_many(["bo", "al", "bo", "cy", "al", "cy"], np.eye(6, 4, dtype=np.float32) + 1, chips, list("abcdef"))
+    g.forget("cy")
+    got = g.first_faces(10)
+    assert [(n, c) for n, c, _ in got] == [("bo", 2), ("al", 2)]  # enrolment order, counts
+    assert [decoded(t).mean().round() for _, _, t in got] == [
+        decoded(thumbnail(chips[k])).mean().round() for k in (0, 1)
+    ]
+    assert [n for n, _, _ in g.first_faces(1)] == ["bo"]

@@ -142,30 +142,27 @@ class Gallery:
 
     def _add(self, names: list[str], vectors: np.ndarray, chips: list, sources: list) -> None:
         with self._lock:
-            self._add_locked(names, vectors, chips, sources)
-
-    def _add_locked(self, names: list[str], vectors: np.ndarray, chips: list, sources: list) -> None:
-        for name in dict.fromkeys(names):
-            if name not in self._code_of:
-                self._code_of[name] = len(self._person)
-                self._person.append(name)
-        codes = np.array([self._code_of[n] for n in names], np.int64)
-        self._counts = np.r_[self._counts, np.zeros(len(self._person) - len(self._counts), np.int64)]
-        np.add.at(self._counts, codes, 1)
-        ids = np.arange(self._next_id, self._next_id + len(names), dtype=np.int64)
-        self._next_id += len(names)
-        self._reserve(len(names))
-        at = slice(self._n, self._n + len(names))
-        self._vec[at], self._sq_all[at] = vectors, np.einsum("ij,ij->i", vectors, vectors)
-        self._codes_all[at], self._ids_all[at] = codes, ids
-        self._n += len(names)
-        self._thumbs.add(chips)
-        self.sources += list(sources)
-        if self._index is not None:
-            self._grow(len(names))
-            self._index.add_items(vectors, ids)
-        elif len(self) > self.exact_up_to:
-            self._build()
+            for name in dict.fromkeys(names):
+                if name not in self._code_of:
+                    self._code_of[name] = len(self._person)
+                    self._person.append(name)
+            codes = np.array([self._code_of[n] for n in names], np.int64)
+            self._counts = np.r_[self._counts, np.zeros(len(self._person) - len(self._counts), np.int64)]
+            np.add.at(self._counts, codes, 1)
+            ids = np.arange(self._next_id, self._next_id + len(names), dtype=np.int64)
+            self._next_id += len(names)
+            self._reserve(len(names))
+            at = slice(self._n, self._n + len(names))
+            self._vec[at], self._sq_all[at] = vectors, np.einsum("ij,ij->i", vectors, vectors)
+            self._codes_all[at], self._ids_all[at] = codes, ids
+            self._n += len(names)
+            self._thumbs.add(chips)
+            self.sources += list(sources)
+            if self._index is not None:
+                self._grow(len(names))
+                self._index.add_items(vectors, ids)
+            elif len(self) > self.exact_up_to:
+                self._build()
 
     def _build(self) -> None:
         """The HNSW index of every enrolled face (once, when the gallery outgrows exact search)."""
@@ -189,28 +186,25 @@ class Gallery:
 
     def forget_many(self, names: set[str]) -> int:
         with self._lock:
-            return self._forget_locked(names)
-
-    def _forget_locked(self, names: set[str]) -> int:
-        codes = [self._code_of[n] for n in names if n in self._code_of]
-        if not codes:
-            return 0
-        gone = np.isin(self._codes, codes)
-        if self._index is not None:
-            for face in self._ids[gone]:
-                self._index.mark_deleted(int(face))
-        keep = np.flatnonzero(~gone)
-        for a in (self._vec, self._sq_all, self._codes_all, self._ids_all):
-            a[: len(keep)] = a[keep]
-        self._n = len(keep)
-        self._thumbs.keep(keep)
-        self.sources = [self.sources[i] for i in keep]
-        self._counts[codes] = 0
-        for n in names:
-            self._code_of.pop(n, None)
-        if self._index is not None and len(self) <= self.exact_up_to:
-            self._index = None  # back to exact search
-        return int(gone.sum())
+            codes = [self._code_of[n] for n in names if n in self._code_of]
+            if not codes:
+                return 0
+            gone = np.isin(self._codes, codes)
+            if self._index is not None:
+                for face in self._ids[gone]:
+                    self._index.mark_deleted(int(face))
+            keep = np.flatnonzero(~gone)
+            for a in (self._vec, self._sq_all, self._codes_all, self._ids_all):
+                a[: len(keep)] = a[keep]
+            self._n = len(keep)
+            self._thumbs.keep(keep)
+            self.sources = [self.sources[i] for i in keep]
+            self._counts[codes] = 0
+            for n in names:
+                self._code_of.pop(n, None)
+            if self._index is not None and len(self) <= self.exact_up_to:
+                self._index = None  # back to exact search
+            return int(gone.sum())
 
     def replace_people(
         self, names: list[str], vectors: np.ndarray, chips: list[np.ndarray], sources: list[str]
@@ -235,25 +229,22 @@ class Gallery:
 
     def identify(self, query: np.ndarray, *, k: int = 5, threshold: float) -> Identification:
         """The k closest people to one descriptor (each at their closest face)."""
-        if not len(self):
-            return Identification([], threshold)
         q = np.asarray(query, np.float32).reshape(self.dim)
         with self._lock:
-            return self._identify_locked(q, k, threshold)
-
-    def _identify_locked(self, q: np.ndarray, k: int, threshold: float) -> Identification:
-        rows = self._candidates(q, k)
-        _, first = np.unique(self._codes[rows], return_index=True)  # each person's nearest face
-        best = rows[np.sort(first)]
-        d = np.linalg.norm(self.vectors[best].astype(np.float64) - q, axis=1)  # exact, not the expansion
-        order = np.argsort(d, kind="stable")[:k]
-        return Identification(
-            [
-                Match(self._person[self._codes[r]], float(d[i]), self._thumbs.get(r))
-                for i, r in zip(order, best[order], strict=True)
-            ],  # fmt: skip
-            threshold,
-        )
+            if not len(self):
+                return Identification([], threshold)
+            rows = self._candidates(q, k)
+            _, first = np.unique(self._codes[rows], return_index=True)  # each person's nearest face
+            best = rows[np.sort(first)]
+            d = np.linalg.norm(self.vectors[best].astype(np.float64) - q, axis=1)  # exact, not the expansion
+            order = np.argsort(d, kind="stable")[:k]
+            return Identification(
+                [
+                    Match(self._person[self._codes[r]], float(d[i]), self._thumbs.get(r))
+                    for i, r in zip(order, best[order], strict=True)
+                ],  # fmt: skip
+                threshold,
+            )
 
 
 def verify(a: np.ndarray, b: np.ndarray, *, threshold: float) -> tuple[float, bool]:
