@@ -174,7 +174,7 @@ def evaluate(
     counts = np.unique(labels, return_counts=True)[1]
     n_ids = len(counts)
     retrieval = None
-    say(0.6, "retrieval")
+    say(0.6, f"retrieval: ranking every item against the other {len(rows) - 1:,} ...")
     if n_ids >= 2 and counts.max() > 1:
         queries = None
         if len(rows) > config.EXACT_SEARCH_UP_TO:
@@ -186,7 +186,7 @@ def evaluate(
     else:
         notes.append("Retrieval: needs an identity with two items or more.")
     clusters = None
-    say(0.9, "clusters")
+    say(0.9, f"clusters: k-means with k = {n_ids:,} identities, scored against the labels ...")
     if 2 <= n_ids < len(rows):
         cm = metric if metric in cluster_metrics("kmeans") else "euclidean"
         res = cluster(vectors, method="kmeans", n_clusters=n_ids, metric=cm)

@@ -26,14 +26,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(cache_dir: Path):
+def _server(cache_dir: Path, *, slow: str = ""):
+    """The app on a free localhost port; ``slow``: functions made slower (tests/slow_server.py)."""
     port = _free_port()
     env = {**os.environ, "EXPLORER_CACHE_DIR": str(cache_dir)}
+    launch = [str(REPO / "tests" / "slow_server.py"), slow] if slow else ["-m", "streamlit"]
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "streamlit",
+            *launch,
             "run",
             "app.py",
             "--server.port",

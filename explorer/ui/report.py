@@ -64,7 +64,7 @@ def build(ws: Workspace, metric: str, choice: ThresholdChoice) -> Evaluation:
         extras = CardExtras(
             acquisition=acquisition_of(ws.dataset), evaluated=card_entry(whole, ws) if whole is not None else None
         )
-        bar = st.progress(0.0, text="Evaluating ...")
+        bar = st.progress(0.0, text="genuine and impostor pairs: their distances ...")
         try:
             return evaluate(
                 ws.embeddings,

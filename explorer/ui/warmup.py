@@ -1,4 +1,4 @@
-"""Server-wide warm-up: compile numba code (pair kernels, UMAP) in the background once per server."""
+"""Server-wide warm-up: compile numba code (pair kernels, retrieval, UMAP) in the background once per server."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import threading
 
 import streamlit as st
 
-from explorer.analysis.warmup import compile_kernels, compile_nndescent, compile_umap
+from explorer.analysis.warmup import compile_kernels, compile_nndescent, compile_retrieval, compile_umap
 
 
 def _warm() -> None:
     compile_kernels()
+    compile_retrieval()  # the report's and Retrieval's ranking kernel
     compile_umap()
 
 
