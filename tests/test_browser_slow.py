@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import ARTIFACTS, CHROME_ARGS, CHROMIUM
-from test_browser import PHOTO, _section, _server, _mirrored
+from test_browser import PHOTO, _mirrored, _section, _server
 
 SLOW = ",".join(
     [
@@ -67,7 +67,7 @@ def test_each_slow_step_names_what_it_does(browser, tmp_path):
             nav(pg, "Projection"),
             lambda: pg.get_by_text("points drawn (UMAP, 2D)").first.wait_for(timeout=240_000),
         )
-        assert "nearest neighbours (exactly)" in said, said
+        assert "nearest neighbours (exactly)" in said and "UMAP: each item's neighbours" in said, said
         assert "UMAP: a first layout" in said and "UMAP: refining" in said, said
 
         pg.locator(".modebar-btn[data-title='Box Select']").first.click()
@@ -82,7 +82,9 @@ def test_each_slow_step_names_what_it_does(browser, tmp_path):
 
         pg.locator("[data-testid=stSidebarNav] a", has_text="Report").first.click()
         build = pg.get_by_role("button", name="Build the report")
-        said = said_while(pg, build.click, lambda: pg.get_by_text("Download the report").first.wait_for(timeout=120_000))
+        said = said_while(
+            pg, build.click, lambda: pg.get_by_text("Download the report").first.wait_for(timeout=120_000)
+        )
         for step in ("genuine and impostor pairs", "retrieval: ranking every item", "clusters: k-means with k = 10"):
             assert step in said, said
 

@@ -90,6 +90,9 @@ def coordinates(ws: Workspace, u: Usable, opts: dict, g, draw) -> np.ndarray:
     done = memo_get(ws, "umap", key)
     if done is not None:
         return done
+    total = max(default_epochs(len(u.vectors)), PREVIEW_EPOCHS + 1)
+    # the bar before the PCA map: a browser busy drawing its first map then shows both together
+    bar = st.progress(0.0, text="UMAP: each item's neighbours, then a first layout ...")
     draw(pca, "PCA while UMAP runs ...")
     g = g()
     common = dict(
@@ -100,8 +103,6 @@ def coordinates(ws: Workspace, u: Usable, opts: dict, g, draw) -> np.ndarray:
         random_state=seed,
         graph=g,
     )
-    total = max(default_epochs(len(u.vectors)), PREVIEW_EPOCHS + 1)
-    bar = st.progress(0.0, text="UMAP: a first layout ...")
     preview = project_umap(
         u.vectors,
         n_epochs=PREVIEW_EPOCHS,
