@@ -1,0 +1,67 @@
+"""The modelled FMR of the impostor tail: the GPD fit against scipy's and known parameters; the
+modelled rate at 1e-6 and 1e-7 against the exact tail of Gaussian and Student-t impostors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import genpareto, norm
+from scipy.stats import t as student
+
+from explorer.analysis.scores import from_distances
+from explorer.analysis.tail_model import fit_tail, pwm_fit
+
+
+@pytest.mark.parametrize("xi", [-0.2, 0.0, 0.2])
+def test_pwm_fit_recovers_a_known_gpd_as_scipys_maximum_likelihood_does(xi):
+    y = genpareto.rvs(xi, scale=1.5, size=40_000, random_state=np.random.default_rng(1))
+    got_xi, got_sigma = pwm_fit(y)
+    mle_xi, _, mle_sigma = genpareto.fit(y, floc=0)
+    assert got_xi == pytest.approx(xi, abs=0.03) and got_sigma == pytest.approx(1.5, rel=0.03)
+    assert got_xi == pytest.approx(mle_xi, abs=0.03) and got_sigma == pytest.approx(mle_sigma, rel=0.03)
+
+
+def test_pwm_fit_fits_each_row_as_alone():
+    y = genpareto.rvs(0.1, size=(3, 500), random_state=np.random.default_rng(2))
+    rows = pwm_fit(y)
+    for r in range(3):
+        alone = pwm_fit(y[r])
+        assert rows[0][r] == pytest.approx(alone[0]) and rows[1][r] == pytest.approx(alone[1])
+
+
+def impostors(dist, centre: float, seed: int, n: int = 100_000):
+    rng = np.random.default_rng(seed)
+    imp = centre + dist.rvs(size=n, random_state=rng)
+    return from_distances(rng.normal(centre - 8, 1, 500), imp, metric="euclidean", bins=4096)
+
+
+@pytest.mark.parametrize(("dist", "centre"), [(norm, 10.0), (student(5), 60.0)], ids=["gaussian", "student-t5"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_modelled_fmr_holds_the_exact_tail_at_1e6_and_1e7(dist, centre, seed):
+    s = impostors(dist, centre, seed)
+    m = fit_tail(s.impostor, s.n_impostor)
+    assert m.k == 1000 and m.n == 100_000
+    for target in (1e-6, 1e-7):  # 10 and 100 times beyond what 1e5 pairs can count
+        t = centre + dist.ppf(target)  # the exact threshold of that false match rate
+        lo, hi = m.fmr_interval(t)
+        assert lo <= target <= hi, (target, lo, hi)
+        assert 1e-2 * target < m.fmr(t) < 1e2 * target
+        assert hi < 1e3 * target  # an interval that says something
+
+
+def test_the_threshold_for_a_rate_inverts_the_rate_and_the_qq_plot_lies_on_its_line():
+    s = impostors(student(5), 60.0, 3)
+    m = fit_tail(s.impostor, s.n_impostor)
+    t = m.threshold_at(1e-6)
+    assert m.fmr(t) == pytest.approx(1e-6, rel=1e-9)
+    lo, hi = m.threshold_interval(1e-6)
+    assert lo < t < hi < m.u
+    model, seen = m.qq()
+    assert np.corrcoef(model, seen)[0, 1] > 0.99
+    with pytest.raises(ValueError, match="counted"):
+        m.fmr(m.u + 0.1)
+
+
+def test_too_few_impostor_pairs_say_why_no_model():
+    s = from_distances(np.array([0.1, 0.2]), np.linspace(1, 2, 3_000), metric="euclidean")
+    assert "fewer than 50" in fit_tail(s.impostor, s.n_impostor)
