@@ -43,7 +43,6 @@ def pwm_fit(excesses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return -k, 2 * a0 * a1 / (a0 - 2 * a1)
 
 
-
 @dataclass(frozen=True)
 class TailModel:
     u: float  # the tail: impostor distances below u
