@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer.analysis.deployment import deployment_of
 from explorer.analysis.headline import Headline
 from explorer.analysis.rates import RULE_OF_30, SubjectIntervals, max_min_ratio
 from explorer.analysis.scores import PairScores
@@ -143,6 +144,7 @@ def threshold_card(
             "eer": head.eer,
             "eer_threshold": extras.score[1].shown(head.eer_threshold) if extras.score else head.eer_threshold,
         },
+        "beyond_counting": _beyond(scores, result.threshold, extras),
         "acquisition": _acquisition(extras, fmr, fnmr),
         "groups": _groups(extras),
         "evaluated": extras.evaluated,
@@ -164,6 +166,16 @@ def threshold_card(
         },
     }
     return card
+
+
+def _beyond(scores: PairScores, threshold: float, extras: CardExtras) -> dict:
+    """The EER's interval, the named points, modelled rates and calibration (see
+    :mod:`explorer.analysis.deployment`), thresholds in the score's units where the pairs came scored."""
+    shown = (lambda t: float(extras.score[1].shown(t))) if extras.score is not None else float
+    try:
+        return deployment_of(scores).as_dict(threshold, shown)
+    except ValueError as exc:  # e.g. every pair at one distance: no tail to fit, nothing to calibrate
+        return {"note": f"not computed: {exc}"}
 
 
 def _subject_part(extras: CardExtras) -> dict | None:
@@ -325,7 +337,7 @@ Whole curve: AUC {card["curve"]["auc"]:.6f}, EER {_pct(card["curve"]["eer"])} at
 
 | FMR | FNMR | counted |
 | --- | --- | --- |
-{rows}{groups}
+{rows}{groups}{beyond_markdown(card["beyond_counting"])}
 
 ## Intended use
 
@@ -340,6 +352,50 @@ Not covered:
 {_provenance(card)}{evaluated}
 - Created {card["created"]} with Embedding Explorer.
 """
+
+
+def beyond_markdown(b: dict) -> str:
+    """The card's figures beyond the counts, modelled ones marked as such."""
+    if "eer" not in b:
+        return f"\n\n## Beyond the counts\n\n{plain(b['note'])}"
+    e, n, m, c = b["eer"], b["named_points"], b["modelled"], b["calibration"]
+    point = lambda v: "not measurable" if v is None else _pct(v)  # noqa: E731
+    out = [
+        "\n\n## Beyond the counts",
+        f"EER {_pct(e['value'])} (95% interval: {_interval(e['interval'])}; {e['over']}).",
+        f"Named points (pyeer; counted {n['counted']}): FMR100 {point(n['FMR100'])}, FMR1000 {point(n['FMR1000'])}, "
+        f"ZeroFMR {point(n['ZeroFMR'])} (the FNMR at each), ZeroFNMR {point(n['ZeroFNMR'])} (the FMR).",
+    ]
+    if "tail" not in m:
+        out.append(f"Modelled rates: none ({plain(m['note'])}).")
+    else:
+        t = m["tail"]
+        out.append(
+            f"**Modelled, not counted**: {m['method']}; the tail: {t['pairs']:,} of {t['of']:,} impostor pairs, "
+            f"starting at {t['below']:.6g}, shape {t['shape_xi']:.3f}."
+        )
+        if m["fmr_at_threshold"]:
+            f = m["fmr_at_threshold"]
+            out.append(
+                f"Modelled FMR at this threshold: {f['fmr']:.3g} (95% interval {f['interval'][0]:.3g} to {f['interval'][1]:.3g})."
+            )
+        if m["threshold_for_fmr"]:
+            rows = "\n".join(
+                f"| {k} | {v['threshold']:.6g} | {v['threshold_interval'][0]:.6g} to {v['threshold_interval'][1]:.6g} | "
+                f"{_pct(v['fnmr'])} |"
+                for k, v in m["threshold_for_fmr"].items()
+            )
+            out.append(
+                "| FMR (beyond counting) | modelled threshold | 95% interval | FNMR there (counted) |\n"
+                f"| --- | --- | --- | --- |\n{rows}"
+            )
+        out.append(m["note"][0].upper() + m["note"][1:] + ".")
+    cl = ", ".join(f"{v:.4f} ({plain(k)})" for k, v in c["cllr_bits"].items())
+    out.append(
+        f"Calibration: Cllr {cl}; min Cllr {c['min_cllr_bits']:.4f} bits (fitted on {c['fitted_on']}, measured on "
+        f"{c['measured_on']}). {c['note'][0].upper() + c['note'][1:]}."
+    )
+    return "\n\n".join(out)
 
 
 def _provenance(card: dict) -> str:

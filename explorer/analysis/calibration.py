@@ -42,7 +42,7 @@ class Pairs:
     @classmethod
     def binned(cls, s: PairScores) -> Pairs:
         """Every pair of a PairScores at its bin's centre (width: the histogram's bins)."""
-        centre = (s.edges[:-1] + s.edges[1:]) / 2
+        centre = s.edges[:-1] / 2 + s.edges[1:] / 2  # halves first: edges near the float limit stay finite
         g, i = s.genuine_hist > 0, s.impostor_hist > 0
         return cls(
             np.r_[centre[g], centre[i]],
