@@ -372,7 +372,7 @@ def beyond_markdown(b: dict) -> str:
         t = m["tail"]
         out.append(
             f"**Modelled, not counted**: {m['method']}; the tail: {t['pairs']:,} of {t['of']:,} impostor pairs, "
-            f"starting at {t['below']:.6g}, shape {t['shape_xi']:.3f}."
+            f"starting at {t['starts_at']:.6g}, shape {t['shape_xi']:.3f}."
         )
         if m["fmr_at_threshold"]:
             f = m["fmr_at_threshold"]

@@ -26,7 +26,8 @@ def scores():
     return from_distances(rng.normal(0, 1, 3_000) + 5, rng.normal(3, 1, 120_000) + 5, metric="euclidean")
 
 
-def card_at(scores, t: float, extras: CardExtras = CardExtras()) -> dict:
+def card_at(scores, t: float, extras: CardExtras | None = None) -> dict:
+    extras = extras or CardExtras()
     curve = scores_curve(scores)
     return threshold_card(
         at_threshold(curve, t), headline(curve, scores), scores, how="x", provenance={}, pairs_from="t", extras=extras

@@ -48,7 +48,7 @@ class Deployment:
                 "method": f"generalized Pareto fit of the smallest {TAIL_SHARE:.0%} of impostor distances (peaks over "
                 f"threshold, ISO/IEC 5152), probability-weighted moments; intervals over {len(t.boot):,} bootstrap "
                 "replicates of the tail",
-                "tail": {"below": shown(t.u), "pairs": t.k, "of": t.n, "shape_xi": t.xi, "scale_sigma": t.sigma},
+                "tail": {"starts_at": shown(t.u), "pairs": t.k, "of": t.n, "shape_xi": t.xi, "scale_sigma": t.sigma},
                 "fmr_at_threshold": None if at is None else {"fmr": at[0], "interval": list(at[1])},
                 "threshold_for_fmr": {
                     f"{f:g}": {
