@@ -7,7 +7,7 @@ from explorer.analysis.metrics import METRICS
 from explorer.analysis.thresholds import at_threshold
 from explorer.analysis.verification import scores_curve
 from explorer.report import card_json, card_markdown, curve_csv, threshold_card
-from explorer.ui import pairs, report, state
+from explorer.ui import beyond, pairs, report, state
 from explorer.ui import threshold as ui
 from explorer.ui.downloads import download
 from explorer.ui.memo import memo
@@ -89,6 +89,9 @@ m[1].metric(
     "EER", f"{100 * head.eer:.3f}%", help="Where FAR = FRR on the ROC (a block of tied distances is one straight step)"
 )
 m[2].metric("EER threshold", f"{head.eer_threshold:.5g}")
+far = beyond.figures(scores)
+if far is not None:
+    m[1].caption(beyond.eer_interval(far))
 if not head.exact:
     st.caption(
         f"{scores.n_genuine + scores.n_impostor:,} pairs are summarised on {len(curve.thresholds) - 1:,} "
@@ -97,6 +100,8 @@ if not head.exact:
         "the EER is read on the grid."
     )
 ui.tar_table(head, curve)
+if far is not None:
+    beyond.beyond(far, r.threshold)
 download(
     "Download the curve's exact points (CSV)",
     lambda: curve_csv(curve),

@@ -208,3 +208,22 @@ def test_the_distance_is_the_models_own_until_changed(att_faces, tmp_path, monke
     assert at.selectbox(key="th_metric").value == "cosine"  # a choice holds within the workspace
     digits = open_page("app_pages/threshold.py")
     assert digits.selectbox(key="th_metric").value == "sqeuclidean"  # a model that does not say
+
+
+def test_beyond_the_counts_shows_the_named_points_modelled_rates_and_calibration(page):
+    from explorer.analysis.calibration import Pairs, min_cllr
+    from explorer.analysis.operating_points import named_points
+    from explorer.analysis.tail_model import fit_tail
+
+    emb = page.session_state["workspace"].embeddings
+    s = all_pairs(emb.vectors, emb.labels, metric="sqeuclidean")
+    frames = [d.value for d in page.dataframe]
+    named = next(f for f in frames if "point" in f).set_index("point")["value"]
+    want = named_points(scores_curve(s))
+    assert named["FMR1000"] == f"{100 * want.fmr1000:.3f}%" and named["ZeroFNMR"] == f"{100 * want.zero_fnmr:.3f}%"
+    modelled = next(f for f in frames if "modelled threshold" in f)
+    assert list(modelled["FMR"]) == ["1e-07", "1e-08"]  # 1.45 M impostor pairs count down to 1e-6
+    tail = fit_tail(s.impostor, s.n_impostor)
+    assert modelled["modelled threshold"].iloc[0] == f"{tail.threshold_at(1e-7):.5g}"
+    assert _metrics(page)["min Cllr"] == f"{min_cllr(Pairs.binned(s)):.4f} bits"
+    assert any("95% over pairs" in c.value for c in page.caption)
