@@ -223,7 +223,7 @@ def test_beyond_the_counts_shows_the_named_points_modelled_rates_and_calibration
     assert named["FMR1000"] == f"{100 * want.fmr1000:.3f}%" and named["ZeroFNMR"] == f"{100 * want.zero_fnmr:.3f}%"
     modelled = next(f for f in frames if "modelled threshold" in f)
     assert list(modelled["FMR"]) == ["1e-07", "1e-08"]  # 1.45 M impostor pairs count down to 1e-6
-    tail = fit_tail(s.impostor, s.n_impostor)
+    tail = fit_tail(s.impostor, s.n_impostor, floor=0.0)
     assert modelled["modelled threshold"].iloc[0] == f"{tail.threshold_at(1e-7):.5g}"
     assert _metrics(page)["min Cllr"] == f"{min_cllr(Pairs.binned(s)):.4f} bits"
     assert any("95% over pairs" in c.value for c in page.caption)

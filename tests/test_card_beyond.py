@@ -41,7 +41,7 @@ def test_the_card_carries_each_figure_of_its_module(scores):
     assert b["eer"]["value"] == pytest.approx(eer(curve)[0])
     assert b["eer"]["interval"][0] < b["eer"]["value"] < b["eer"]["interval"][1]
     assert b["named_points"]["FMR1000"] == pytest.approx(named_points(curve).fmr1000)
-    tail = fit_tail(scores.impostor, scores.n_impostor)
+    tail = fit_tail(scores.impostor, scores.n_impostor, floor=0.0)  # a metric: distances end at 0
     assert b["modelled"]["fmr_at_threshold"]["fmr"] == pytest.approx(tail.fmr(card["threshold"]))  # the snapped one
     assert set(b["modelled"]["threshold_for_fmr"]) == {"1e-06", "1e-07", "1e-08"}  # 120k pairs count 1e-5
     assert b["modelled"]["threshold_for_fmr"]["1e-06"]["threshold"] == pytest.approx(tail.threshold_at(1e-6))
@@ -52,7 +52,7 @@ def test_the_card_carries_each_figure_of_its_module(scores):
 
 
 def test_a_threshold_beyond_the_tail_is_counted_not_modelled(scores):
-    tail = fit_tail(scores.impostor, scores.n_impostor)
+    tail = fit_tail(scores.impostor, scores.n_impostor, floor=0.0)  # a metric: distances end at 0
     b = card_at(scores, tail.u + 0.5)["beyond_counting"]
     assert b["modelled"]["fmr_at_threshold"] is None
 

@@ -65,3 +65,22 @@ def test_the_threshold_for_a_rate_inverts_the_rate_and_the_qq_plot_lies_on_its_l
 def test_too_few_impostor_pairs_say_why_no_model():
     s = from_distances(np.array([0.1, 0.2]), np.linspace(1, 2, 3_000), metric="euclidean")
     assert "fewer than 50" in fit_tail(s.impostor, s.n_impostor)
+
+
+def test_with_a_floor_the_fit_is_on_log_distances_and_no_threshold_crosses_it():
+    """Squared distances of Gaussian points near a probe: P(d < t) grows as t^(D/2) near 0 (the
+    chi-square's lower tail, D = 4: as t^2), exactly the tail a log turns exponential."""
+    from scipy.stats import chi2
+
+    rng = np.random.default_rng(4)
+    d = chi2.rvs(4, size=100_000, random_state=rng) + 0.0  # the squared distance of two 4-D points, scaled
+    s = from_distances(np.full(10, 0.5), d, metric="sqeuclidean", bins=4096)
+    m = fit_tail(s.impostor, s.n_impostor, floor=0.0)
+    assert m.floor == 0.0 and m.xi == pytest.approx(0.0, abs=0.1)  # exponential on the log scale
+    for target in (1e-6, 1e-7, 1e-8):
+        t = chi2.ppf(target, 4)
+        lo, hi = m.fmr_interval(t)
+        assert lo <= target <= hi and 0.1 * target < m.fmr(t) < 10 * target
+        assert m.threshold_at(target) > 0
+    raw = fit_tail(s.impostor, s.n_impostor)  # without the floor the fit crosses 0 for a far target
+    assert raw.floor is None and raw.threshold_at(1e-8) != pytest.approx(chi2.ppf(1e-8, 4), rel=0.5)

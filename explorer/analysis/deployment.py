@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.analysis.calibration import CalibrationFigures, Pairs, calibration_figures
+from explorer.analysis.metrics import METRICS
 from explorer.analysis.operating_points import REPLICATES, NamedPoints, eer_interval, named_points
 from explorer.analysis.scores import PairScores
 from explorer.analysis.tail_model import TAIL_SHARE, TailModel, fit_tail
@@ -45,7 +46,8 @@ class Deployment:
         modelled: dict = {"note": self.tail_note}
         if t is not None:
             modelled = {
-                "method": f"generalized Pareto fit of the smallest {TAIL_SHARE:.0%} of impostor distances (peaks over "
+                "method": f"generalized Pareto fit of the smallest {TAIL_SHARE:.0%} of impostor distances"
+                f"{' (of their logarithm: distances end at 0)' if t.floor is not None else ''} (peaks over "
                 f"threshold, ISO/IEC 5152), probability-weighted moments; intervals over {len(t.boot):,} bootstrap "
                 "replicates of the tail",
                 "tail": {"starts_at": shown(t.u), "pairs": t.k, "of": t.n, "shape_xi": t.xi, "scale_sigma": t.sigma},
@@ -75,7 +77,8 @@ class Deployment:
 
 def deployment(scores: PairScores, curve: RocCurve) -> Deployment:
     """The figures beyond the counts (none depends on the threshold but the modelled FMR at it)."""
-    tail = fit_tail(scores.impostor, scores.n_impostor)
+    floor = 0.0 if scores.metric in METRICS else None  # a metric's distances are never below 0; a score file's may be
+    tail = fit_tail(scores.impostor, scores.n_impostor, floor=floor)
     note, targets = None, {}
     if isinstance(tail, str):
         tail, note = None, tail

@@ -51,10 +51,19 @@ class TailModel:
     xi: float
     sigma: float
     boot: np.ndarray  # (R, 3): each replicate's tail share, xi, sigma
-    excesses: np.ndarray  # u - d of the tail's pairs, ascending
+    excesses: np.ndarray  # z(u) - z(d) of the tail's pairs, ascending
+    floor: float | None = None  # distances never below it: the fit is on log(d - floor) (see fit_tail)
+
+    def z(self, d):
+        return np.log(np.asarray(d, np.float64) - self.floor) if self.floor is not None else np.asarray(d, np.float64)
+
+    def d(self, z):
+        return self.floor + np.exp(z) if self.floor is not None else z
 
     def _fmr(self, t: float, share, xi, sigma) -> np.ndarray:
-        return share * genpareto.sf(self.u - t, xi, scale=sigma)
+        if self.floor is not None and t <= self.floor:
+            return np.zeros_like(np.asarray(share, np.float64))  # nothing lies below the floor
+        return share * genpareto.sf(self.z(self.u) - self.z(t), xi, scale=sigma)
 
     def fmr(self, t: float) -> float:
         """The modelled FMR at threshold t (accept d <= t); t at or beyond u is counted, not modelled."""
@@ -72,11 +81,11 @@ class TailModel:
         share = self.k / self.n
         if not 0 < fmr < share:
             raise ValueError(f"the model reaches FMR below {share:.3g}, not {fmr:g}")
-        return float(self.u - genpareto.isf(fmr / share, self.xi, scale=self.sigma))
+        return float(self.d(self.z(self.u) - genpareto.isf(fmr / share, self.xi, scale=self.sigma)))
 
     def threshold_interval(self, fmr: float) -> tuple[float, float]:
         b = self.boot
-        t = self.u - genpareto.isf(np.minimum(fmr / b[:, 0], 1.0), b[:, 1], scale=b[:, 2])
+        t = self.d(self.z(self.u) - genpareto.isf(np.minimum(fmr / b[:, 0], 1.0), b[:, 1], scale=b[:, 2]))
         lo, hi = np.percentile(t, [2.5, 97.5])
         return float(lo), float(hi)
 
@@ -87,9 +96,21 @@ class TailModel:
 
 
 def fit_tail(
-    impostor: Tail, n_impostor: int, *, share: float = TAIL_SHARE, replicates: int = REPLICATES, seed: int = SEED
+    impostor: Tail,
+    n_impostor: int,
+    *,
+    floor: float | None = None,
+    share: float = TAIL_SHARE,
+    replicates: int = REPLICATES,
+    seed: int = SEED,
 ) -> TailModel | str:
-    """The model of the impostor distances' lower tail, from their exact smallest values; or why not."""
+    """The model of the impostor distances' lower tail, from their exact smallest values; or why not.
+
+    floor: a bound no distance goes below (0 for a metric's distances). The fit is then made on
+    log(d - floor): near the bound the share of pairs closer than t falls as a power of t (as
+    the volume of a ball in the embedding's space), a tail that the log turns exponential, and
+    no modelled threshold crosses the bound. A tail that touches the bound (pairs at distance
+    0: duplicates) is fitted on the distances themselves."""
     k = int(np.ceil(share * n_impostor))
     if k < MIN_EXCESSES:
         return f"{n_impostor:,} impostor pairs: their smallest {share:.0%} are fewer than {MIN_EXCESSES} to fit"
@@ -101,11 +122,15 @@ def fit_tail(
     u = float(values[k])  # the (k + 1)-th smallest: k pairs lie strictly below (ties at u stay out)
     below = values[:k]
     k = int((below < u).sum())
-    exc = np.sort(u - below[below < u])
+    below = below[below < u]
+    if floor is not None and not (below > floor).all():
+        floor = None
+    z = (lambda v: np.log(v - floor)) if floor is not None else (lambda v: v)  # noqa: E731
+    exc = np.sort(z(u) - z(below))
     xi, sigma = pwm_fit(exc)
     rng = np.random.default_rng(seed)
     draws = exc[rng.integers(0, k, (replicates, k))]
     bxi, bsigma = pwm_fit(draws)
     bshare = rng.binomial(n_impostor, k / n_impostor, replicates) / n_impostor
     boot = np.column_stack([bshare, bxi, bsigma])
-    return TailModel(u, k, int(n_impostor), float(xi), float(sigma), boot, exc)
+    return TailModel(u, k, int(n_impostor), float(xi), float(sigma), boot, exc, floor)

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from explorer.plots.base import layout
 
 
-def tail_qq(model: np.ndarray, seen: np.ndarray) -> go.Figure:
+def tail_qq(model: np.ndarray, seen: np.ndarray, *, log: bool = False) -> go.Figure:
     """Observed excesses against the fitted quantiles: on the diagonal where the model holds; at
     most 2,000 points, evenly spread in rank."""
     keep = np.unique(np.linspace(0, len(seen) - 1, min(len(seen), 2000)).astype(int))
@@ -22,8 +22,8 @@ def tail_qq(model: np.ndarray, seen: np.ndarray) -> go.Figure:
     layout(
         fig,
         "Tail fit: QQ plot of the excesses",
-        x="fitted GPD quantile (distance below the tail's start)",
-        y="observed excess",
+        x=f"fitted GPD quantile ({'log distance' if log else 'distance'} below the tail's start)",
+        y=f"observed excess ({'log distance' if log else 'distance'})",
         height=340,
         showlegend=False,
     )

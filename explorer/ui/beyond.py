@@ -62,8 +62,9 @@ def modelled(d: Deployment, threshold: float) -> None:
         return
     with st.expander("Modelled beyond the pairs (an extrapolation, not a count)", expanded=bool(d.modelled_targets)):
         st.caption(
-            f"A generalized Pareto fit of the {t.k:,} smallest of {t.n:,} impostor distances (below {t.u:.5g}; "
-            f"shape {t.xi:.3f}). Modelled, not counted: for a promise take the interval's safe end."
+            f"A generalized Pareto fit of the {t.k:,} smallest of {t.n:,} impostor distances (below {t.u:.5g}"
+            f"{'; of their logarithm, as distances end at 0' if t.floor is not None else ''}; shape {t.xi:.3f}). "
+            "Modelled, not counted: for a promise take the interval's safe end."
         )
         at = d.fmr_modelled_at(threshold)
         if at is not None:
@@ -86,4 +87,4 @@ def modelled(d: Deployment, threshold: float) -> None:
                 hide_index=True,
                 key="th_modelled",
             )
-        st.plotly_chart(plots.tail_qq(*t.qq()), key="th_tail_qq")
+        st.plotly_chart(plots.tail_qq(*t.qq(), log=t.floor is not None), key="th_tail_qq")
