@@ -84,3 +84,24 @@ def test_with_a_floor_the_fit_is_on_log_distances_and_no_threshold_crosses_it():
         assert m.threshold_at(target) > 0
     raw = fit_tail(s.impostor, s.n_impostor)  # without the floor the fit crosses 0 for a far target
     assert raw.floor is None and raw.threshold_at(1e-8) != pytest.approx(chi2.ppf(1e-8, 4), rel=0.5)
+
+
+def test_the_fit_of_counts_is_the_fit_of_the_sorted_resample():
+    from explorer.analysis.tail_model import pwm_fit_weighted
+
+    rng = np.random.default_rng(5)
+    y = np.sort(genpareto.rvs(0.1, size=300, random_state=rng))
+    w = rng.poisson(1.0, (4, 300))
+    xi, sigma = pwm_fit_weighted(y, w)
+    for r in range(4):
+        alone = pwm_fit(np.repeat(y, w[r]))
+        assert xi[r] == pytest.approx(alone[0], rel=1e-9) and sigma[r] == pytest.approx(alone[1], rel=1e-9)
+
+
+def test_a_large_set_fits_its_smallest_two_thousand():
+    s = impostors(norm, 10.0, 6, n=1_000_000)
+    m = fit_tail(s.impostor, s.n_impostor)
+    assert m.k == 2000 and m.u == pytest.approx(np.sort(s.impostor.values)[2000])
+    t = 10.0 + norm.ppf(1e-7)
+    lo, hi = m.fmr_interval(t)
+    assert lo <= 1e-7 <= hi

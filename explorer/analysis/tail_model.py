@@ -29,6 +29,9 @@ from explorer.analysis.scores import Tail
 
 TAIL_SHARE = 0.01  # the smallest 1% of impostor pairs form the fitted tail
 MIN_EXCESSES = 50  # fewer pairs in the tail than this and no fit is attempted
+# at most this many pairs in the fitted tail (beyond 200k impostor pairs the tail is their smallest
+# 2,000, a share below 1%): a fit from a more extreme tail, and a bootstrap whose cost stays put
+MAX_EXCESSES = 2000
 REPLICATES = 1000
 SEED = 0
 
@@ -41,6 +44,22 @@ def pwm_fit(excesses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a1 = (y * ((m - 1 - np.arange(m)) / (m - 1))).mean(axis=-1)  # E[Y (1 - F(Y))], ascending order
     k = a0 / (a0 - 2 * a1) - 2  # Hosking's shape, k = -xi
     return -k, 2 * a0 * a1 / (a0 - 2 * a1)
+
+
+def pwm_fit_weighted(y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pwm_fit` of resamples given as counts: row r of ``w`` (R, m) says how often each of
+    the ascending ``y`` was drawn. The same figures as sorting each resample (an element drawn
+    w_j times takes the w_j sorted positions after those of the smaller ones), without the sort."""
+    w = np.asarray(w, np.float64)
+    m = w.sum(axis=1, keepdims=True)
+    c = np.cumsum(w, axis=1)
+    before = c - w
+    # positions i = before+1 .. c (1-based) each weigh (m - i) / (m - 1): their sum in closed form
+    weight = (w * m - (c * (c + 1) - before * (before + 1)) / 2) / (m - 1)
+    a0 = (w * y).sum(axis=1, keepdims=True) / m
+    a1 = (weight * y).sum(axis=1, keepdims=True) / m
+    k = a0 / (a0 - 2 * a1) - 2
+    return (-k).ravel(), (2 * a0 * a1 / (a0 - 2 * a1)).ravel()
 
 
 @dataclass(frozen=True)
@@ -115,6 +134,7 @@ def fit_tail(
     if k < MIN_EXCESSES:
         return f"{n_impostor:,} impostor pairs: their smallest {share:.0%} are fewer than {MIN_EXCESSES} to fit"
     values = impostor.values[impostor.values < impostor.cover] if np.isfinite(impostor.cover) else impostor.values
+    k = min(k, MAX_EXCESSES)
     if len(values) < k + 1:
         k = len(values) - 1
         if k < MIN_EXCESSES:
@@ -129,8 +149,7 @@ def fit_tail(
     exc = np.sort(z(u) - z(below))
     xi, sigma = pwm_fit(exc)
     rng = np.random.default_rng(seed)
-    draws = exc[rng.integers(0, k, (replicates, k))]
-    bxi, bsigma = pwm_fit(draws)
+    bxi, bsigma = pwm_fit_weighted(exc, rng.poisson(1.0, (replicates, k)))  # the Poisson bootstrap
     bshare = rng.binomial(n_impostor, k / n_impostor, replicates) / n_impostor
     boot = np.column_stack([bshare, bxi, bsigma])
     return TailModel(u, k, int(n_impostor), float(xi), float(sigma), boot, exc, floor)

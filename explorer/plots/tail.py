@@ -22,8 +22,8 @@ def tail_qq(model: np.ndarray, seen: np.ndarray, *, log: bool = False) -> go.Fig
     layout(
         fig,
         "Tail fit: QQ plot of the excesses",
-        x=f"fitted GPD quantile ({'log distance' if log else 'distance'} below the tail's start)",
-        y=f"observed excess ({'log distance' if log else 'distance'})",
+        x=f"fitted GPD quantile ({'log distance' if log else 'distance'})",
+        y=f"observed ({'log distance' if log else 'distance'})",
         height=340,
         showlegend=False,
     )
