@@ -51,6 +51,7 @@ class CardExtras:
     enrolment: dict | None = None
     groups: tuple[str, list[dict]] | None = None
     evaluated: dict | None = None
+    dev_eval: dict | None = None  # DevEval.as_dict(): the threshold's rule proven on held-out people
 
 
 def acquisition_of(dataset) -> dict | None:
@@ -145,6 +146,7 @@ def threshold_card(
             "eer_threshold": extras.score[1].shown(head.eer_threshold) if extras.score else head.eer_threshold,
         },
         "beyond_counting": _beyond(scores, result.threshold, extras),
+        "held_out_people": extras.dev_eval,
         "acquisition": _acquisition(extras, fmr, fnmr),
         "groups": _groups(extras),
         "evaluated": extras.evaluated,
@@ -337,7 +339,7 @@ Whole curve: AUC {card["curve"]["auc"]:.6f}, EER {_pct(card["curve"]["eer"])} at
 
 | FMR | FNMR | counted |
 | --- | --- | --- |
-{rows}{groups}{beyond_markdown(card["beyond_counting"])}
+{rows}{groups}{held_out_markdown(card.get("held_out_people"), c)}{beyond_markdown(card["beyond_counting"])}
 
 ## Intended use
 
@@ -352,6 +354,22 @@ Not covered:
 {_provenance(card)}{evaluated}
 - Created {card["created"]} with Embedding Explorer.
 """
+
+
+def held_out_markdown(h: dict | None, comparison: dict) -> str:
+    """The threshold's rule proven on people it was not picked on, beside the in-sample rates."""
+    if not h:
+        return ""
+    f = lambda s: f"{_pct(s['mean'])} (sd {_pct(s['sd'])}, {_pct(s['min'])} to {_pct(s['max'])})"  # noqa: E731
+    return (
+        "\n\n## On held-out people\n\n"
+        f"{h['method'][0].upper() + h['method'][1:]}: {h['estimates']} estimates.\n\n"
+        "| | picked and counted on every pair | counted on people it was not picked on |\n| --- | --- | --- |\n"
+        f"| FMR | {_pct(comparison['fmr'])} | {f(h['eval_fmr'])} |\n"
+        f"| FNMR | {_pct(comparison['fnmr'])} | {f(h['eval_fnmr'])} |\n\n"
+        f"Cllr on held-out people (logistic fitted on dev): {h['eval_cllr_bits']['mean']:.4f} bits "
+        f"(min Cllr {h['eval_min_cllr_bits']['mean']:.4f}). {h['note'].split('. ')[0][0].upper() + h['note'].split('. ')[0][1:]}."
+    )
 
 
 def beyond_markdown(b: dict) -> str:

@@ -227,3 +227,24 @@ def test_beyond_the_counts_shows_the_named_points_modelled_rates_and_calibration
     assert modelled["modelled threshold"].iloc[0] == f"{tail.threshold_at(1e-7):.5g}"
     assert _metrics(page)["min Cllr"] == f"{min_cllr(Pairs.binned(s)):.4f} bits"
     assert any("95% over pairs" in c.value for c in page.caption)
+
+
+def test_the_threshold_proven_on_held_out_people_goes_on_the_card(page):
+    from explorer.analysis.dev_eval import dev_eval_all_pairs
+
+    page.selectbox(key="th_by").set_value("target FAR").run()
+    page.number_input(key="th_far").set_value(1e-3).run()
+    page.button(key="th_dev_eval").click().run()
+    assert not page.exception
+    emb = page.session_state["workspace"].embeddings
+    want = dev_eval_all_pairs(
+        emb.vectors,
+        emb.labels,
+        lambda v, lab: all_pairs(v, lab, metric="sqeuclidean"),
+        lambda c: pick_threshold(c, "target FAR", target=1e-3),
+    )
+    table = next(d.value for d in page.dataframe if "FMR eval" in d.value)
+    assert list(table["FMR eval"]) == pytest.approx([r.eval_fmr for r in want.rows])
+    assert _metrics(page)["FMR on held-out people"] == f"{100 * want.as_dict()['eval_fmr']['mean']:.4g}%"
+    card = next(m.value for m in page.markdown if "## On held-out people" in m.value)
+    assert "counted on people it was not picked on" in card

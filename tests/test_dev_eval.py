@@ -37,9 +37,10 @@ def test_each_rate_is_counted_on_the_pairs_within_its_half():
     for row in got.rows:
         half = _halves(names, 2, 0)[row.split]
         members = {"A": set(names[half]), "B": set(names[~half])}
-        inside = lambda side: np.array([a in members[side] and b in members[side] for a, b in zip(sa, sb)])  # noqa: E731
-        ev = inside("B" if row.dev == "A" else "A")
-        dv = inside(row.dev)
+        ev, dv = (
+            np.array([a in members[side] and b in members[side] for a, b in zip(sa, sb, strict=True)])
+            for side in ("B" if row.dev == "A" else "A", row.dev)
+        )
         assert row.eval_fmr == pytest.approx((d[ev & ~same] <= row.threshold).mean())
         assert row.eval_fnmr == pytest.approx((d[ev & same] > row.threshold).mean())
         assert row.dev_fmr == pytest.approx((d[dv & ~same] <= row.threshold).mean())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -48,6 +50,17 @@ def keep_choices() -> None:
             st.session_state[key] = st.session_state[key]
 
 
+RULE = "th_rule_now"  # (by, options) of the pick in this run
+
+
+def rule(threshold: float) -> tuple[tuple, Callable[[RocCurve], float]]:
+    """The pick's rule as a key, and as what picks a threshold on any curve (one set by hand: itself)."""
+    by, opts = st.session_state.get(RULE, (MANUAL, ()))
+    if by == MANUAL:
+        return (MANUAL, float(threshold)), lambda curve: float(threshold)
+    return (by, opts), lambda curve: pick_threshold(curve, by, **dict(opts))
+
+
 def pick(curve: RocCurve) -> tuple[float, str]:
     """Pick-by choice and the slider, linked: a pick moves the slider; 'slider' lets you move it."""
     lo, hi = float(curve.thresholds[1]), float(curve.thresholds[-1])
@@ -72,6 +85,7 @@ def pick(curve: RocCurve) -> tuple[float, str]:
             key="th_prior",
             help="How often a real attempt is genuine; defaults to the share here",
         )
+    st.session_state[RULE] = (by, tuple(opts.items()))
     if by != MANUAL:
         try:
             t = pick_threshold(curve, by, **opts)
@@ -308,7 +322,7 @@ def protocol_shortfall(proto: PairProtocol, scores: PairScores) -> str:
 
 
 def card_extras(
-    ws: Workspace, scores: PairScores, r: ThresholdResult, proto: PairProtocol | None, file_key: str
+    ws: Workspace, scores: PairScores, r: ThresholdResult, proto: PairProtocol | None, file_key: str, held_out=None
 ) -> CardExtras:
     """What the card adds to the counts: the FMR target, intervals over subjects, failures to
     acquire (face chips) and which identities were evaluated."""
@@ -329,4 +343,5 @@ def card_extras(
         subject_note=why,
         acquisition=acquisition_of(ws.dataset),
         evaluated=card_entry(whole, ws) if whole is not None else None,
+        dev_eval=None if held_out is None else held_out.as_dict(),
     )
