@@ -166,3 +166,22 @@ def test_the_workspace_panel_shows_on_a_page_that_stops_before_its_upload():
     at = open_page("app_pages/compare.py")  # Compare stops until a scores file is given
     said = " ".join(m.value for m in at.sidebar.markdown)
     assert "### Workspace" in said and "**Data:**" in said
+
+
+def test_the_card_proves_its_rule_on_held_out_subjects(scores_page):
+    from explorer.analysis.dev_eval import dev_eval_listed
+    from explorer.analysis.thresholds import pick_threshold
+
+    at, frame = scores_page
+    at.selectbox(key="cmp_card_for").set_value("Facenet_cosine").run()
+    md = next(e for e in at.expander if e.label == "Preview the card").markdown[0].value
+    assert "## On held-out people" in md
+    subjects = (frame["file_x"].str.split("/").str[0].to_numpy(), frame["file_y"].str.split("/").str[0].to_numpy())
+    want = dev_eval_listed(
+        frame["Facenet_cosine"].to_numpy(),
+        (frame["Decision"] == "Yes").to_numpy(),
+        subjects,
+        lambda c: pick_threshold(c, "EER"),
+    ).as_dict()
+    row = next(line for line in md.splitlines() if line.startswith("| FNMR |"))
+    assert f"{100 * want['eval_fnmr']['mean']:.4g}%" in row

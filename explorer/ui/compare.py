@@ -14,6 +14,7 @@ import streamlit as st
 
 from explorer import config, plots
 from explorer.analysis.comparison import Comparison, compare, comparison_rows, flipped
+from explorer.analysis.dev_eval import dev_eval_listed
 from explorer.analysis.headline import headline
 from explorer.analysis.rates import group_rates, listed_totals, subject_intervals, subjects_unusable
 from explorer.analysis.scores import from_distances
@@ -255,6 +256,9 @@ def card(sys: Systems, name: str, threshold: float, rule: str, fmr_target: float
             (sa[fm], sb[fm]), sa[fr], listed_totals(sa, sb, y), len(names), replicates=config.settings().bootstrap
         )
         note = None
+    held_out = None
+    if sys.subjects is not None and not why:
+        held_out = proven(sys, name, rule, fmr_target)
     groups = None
     if sys.group is not None:
         groups = (sys.group_column or "group", group_rates(d, sys.same, sys.group, r.threshold))
@@ -264,6 +268,7 @@ def card(sys: Systems, name: str, threshold: float, rule: str, fmr_target: float
         subject_intervals=subj,
         subject_note=note,
         groups=groups,
+        dev_eval=held_out,
         **sys.extra,
     )
     return threshold_card(
@@ -275,6 +280,27 @@ def card(sys: Systems, name: str, threshold: float, rule: str, fmr_target: float
         pairs_from=sys.pairs_from,
         extras=extras,
     )
+
+
+def proven(sys: Systems, name: str, rule: str, target: float | None) -> dict | None:
+    """The card's rule proven on held-out subjects (once per systems, system and rule: this session)."""
+    key = (sys.key, name, rule, target)
+    cached = st.session_state.get("cmp_dev_eval")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    d = sys.distances[name]
+    ok = np.isfinite(d)
+    try:
+        got = dev_eval_listed(
+            d[ok],
+            sys.same[ok],
+            (sys.subjects[0][ok], sys.subjects[1][ok]),
+            lambda c: pick_threshold(c, rule, target=target),
+        ).as_dict(sys.directions[name].shown)
+    except ValueError:
+        got = None  # too few subjects on either side of a split: the card goes without it
+    st.session_state["cmp_dev_eval"] = (key, got)
+    return got
 
 
 def card_downloads(c: dict, system: str) -> None:
