@@ -18,12 +18,13 @@ st.write(
 )
 metric = ui.distance()
 choice = ui.threshold_choice(ws, metric)
-ev = ui.built(ws, metric, choice)
+held_out = ui.held_out()
+ev = ui.built(ws, metric, choice, held_out)
 slot = st.empty()
 if ev is None and slot.button("Build the report", key="rp_go", type="primary"):
     slot.empty()
     try:
-        ev = ui.build(ws, metric, choice)
+        ev = ui.build(ws, metric, choice, held_out)
     except (InputError, ValueError) as exc:
         st.error(f"Cannot build the report: {plain(exc)}. Your workspace is unchanged.")
         st.stop()

@@ -11,6 +11,7 @@ import numpy as np
 
 from explorer import config
 from explorer.analysis.clustering import against_labels, cluster, contingency, silhouette
+from explorer.analysis.dev_eval import DevEval, dev_eval_all_pairs, dev_eval_listed
 from explorer.analysis.galleries import Pair, false_accepts, false_rejects
 from explorer.analysis.headline import Headline, headline
 from explorer.analysis.listed_pairs import protocol_pairs
@@ -107,8 +108,11 @@ def verification(
     extras: CardExtras | None = None,
     progress: Progress = None,
     engine=None,
+    held_out: int = 0,
 ) -> Verification:
-    """The Threshold page's figures and card: all pairs of the finite rows, or a protocol's pairs."""
+    """The Threshold page's figures and card: all pairs of the finite rows, or a protocol's pairs.
+    ``held_out``: random splits of the identities on which the threshold's rule is proven on
+    people it was not picked on (see :mod:`explorer.analysis.dev_eval`); 0: not done."""
     rows = finite_rows(emb)
     if protocol is None:
         if len(rows) < 2:
@@ -116,9 +120,9 @@ def verification(
         scores = configured_pairs(
             emb.vectors[rows], emb.labels[rows], metric=metric, progress=progress, engine=engine
         ).on_rows(rows)
-        listed = None
+        listed = dists = None
     else:
-        scores, _ = protocol_pairs(emb.vectors, protocol.index_a, protocol.index_b, protocol.same, metric=metric)
+        scores, dists = protocol_pairs(emb.vectors, protocol.index_a, protocol.index_b, protocol.same, metric=metric)
         listed = (protocol.index_a, protocol.index_b)
     if not (scores.n_genuine and scores.n_impostor):
         raise InputError("a threshold needs genuine and impostor pairs: at least two identities, one with two items")
@@ -133,11 +137,30 @@ def verification(
     if choice.by == "target FAR" and choice.value is None:
         extras = replace(extras, fmr_target=choice.target)
     extras = replace(extras, subject_intervals=subj, subject_note=why)
+    if held_out:
+        if progress:
+            progress(1.0, f"held-out people: the threshold's rule on {held_out} random splits of the identities ...")
+        proven = _held_out(emb, rows, metric, lambda c: choice.pick(c)[0], protocol, dists, held_out, engine)
+        extras = replace(extras, dev_eval=proven.as_dict())
     pairs_from = scores.source if protocol is None else f"protocol file, {len(protocol.same):,} pairs"
     card = threshold_card(r, head, scores, how=how, provenance=emb.provenance, pairs_from=pairs_from, extras=extras)
     return Verification(
         scores, curve, head, r, card, false_accepts(scores, r.threshold), false_rejects(scores, r.threshold), pairs_from
     )
+
+
+def _held_out(emb: Embeddings, rows, metric: str, pick, protocol, dists, partitions: int, engine) -> DevEval:
+    if protocol is None:
+        return dev_eval_all_pairs(
+            emb.vectors[rows],
+            emb.labels[rows],
+            lambda v, lab: configured_pairs(v, lab, metric=metric, engine=engine),
+            pick,
+            partitions=partitions,
+        )
+    labels = emb.labels
+    subjects = (labels[protocol.index_a], labels[protocol.index_b])
+    return dev_eval_listed(dists, protocol.same, subjects, pick, partitions=partitions)
 
 
 def evaluate(
@@ -149,6 +172,7 @@ def evaluate(
     extras: CardExtras | None = None,
     progress: Progress = None,
     engine=None,
+    held_out: int = 0,
 ) -> Evaluation:
     """Verification, retrieval (exact; sampled queries beyond the exact-search size) and k-means
     with k = the number of identities, against the labels. ``engine``: who runs the all-pairs
@@ -165,6 +189,7 @@ def evaluate(
         extras=extras,
         progress=lambda f, m: say(0.6 * f, m),
         engine=engine,
+        held_out=held_out,
     )
     if ver.scores.sampled:
         notes.append(

@@ -55,3 +55,18 @@ def test_bad_target_says_why_and_keeps_the_workspace(page):
     assert not page.exception
     assert any("cannot be measured" in e.value for e in page.error)
     assert page.session_state["workspace"] is not None
+
+
+def test_the_report_proves_its_threshold_on_held_out_people_when_asked():
+    from explorer.report import card_markdown
+
+    page = open_page("app_pages/report.py")
+    page.number_input(key="rp_held_out").set_value(2).run()
+    page.button(key="rp_go").click().run()
+    assert not page.exception, page.exception
+    emb = page.session_state["workspace"].embeddings
+    want = evaluate(emb, metric=page.selectbox(key="rp_metric").value, choice=ThresholdChoice("EER"), held_out=2)
+    card = want.verification.card
+    assert card["held_out_people"]["estimates"] == 4
+    shown = [m.value for m in page.markdown if "On held-out people" in m.value]
+    assert shown and card_markdown(card).split("## On held-out people")[1].split("##")[0].strip() in shown[0]

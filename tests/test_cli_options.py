@@ -129,3 +129,21 @@ def test_identify_names_every_face_of_a_photo_against_a_gallery_folder(tmp_path,
     assert len(lines) == 2 and "unknown (closest: Eileen" in lines[0] and ": Eileen at 0.0" in lines[1]
     bad = CliRunner().invoke(main, ["identify", str(tmp_path / "two.png"), "--gallery", str(tmp_path)])
     assert bad.exit_code == 2 and "not a gallery folder" in bad.output
+
+
+def test_held_out_proves_the_threshold_on_people_it_was_not_picked_on(tmp_path, table):
+    from explorer.analysis.dev_eval import dev_eval_all_pairs
+
+    path, vectors, labels = table
+    out = tmp_path / "card.json"
+    args = ["threshold", str(path), "--label-column", "person", "--by", "EER", "--held-out", "4", "-o", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    held = json.loads(out.read_text())["held_out_people"]
+    want = dev_eval_all_pairs(
+        vectors, labels, lambda v, lab: all_pairs(v, lab, metric="sqeuclidean"), lambda c: pick_threshold(c, "EER"),
+        partitions=4,
+    ).as_dict()  # fmt: skip
+    assert held["estimates"] == 8 and held["eval_fmr"] == pytest.approx(want["eval_fmr"])
+    res = CliRunner().invoke(main, [*args[:-4], "-o", str(out)])
+    assert json.loads(out.read_text())["held_out_people"] is None  # not asked: not done

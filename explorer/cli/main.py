@@ -69,8 +69,17 @@ def embed(
 @click.option("--metric", default="sqeuclidean", show_default=True, help="the distance")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".json or .md")
 @click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
+@click.option(
+    "--held-out",
+    type=click.IntRange(0, 20),
+    default=0,
+    show_default=True,
+    help="random splits of the identities on which to prove the threshold on people it was not picked on (0: none)",
+)
 @engine_options(tasks=True)
-def threshold(embeddings: Path, far, by, metric: str, output: Path, label_column, engine: str, address, tasks) -> None:
+def threshold(
+    embeddings: Path, far, by, metric: str, output: Path, label_column, held_out: int, engine: str, address, tasks
+) -> None:
     """The Threshold page's card for all pairs of EMBEDDINGS (written by embed, or any vector table)."""
     card = _run(
         lambda: threshold_to(
@@ -81,6 +90,7 @@ def threshold(embeddings: Path, far, by, metric: str, output: Path, label_column
             metric=metric,
             label_column=label_column,
             engine=pairs_engine(engine, address, tasks),
+            held_out=held_out,
         )
     )
     click.echo(f"threshold card written to {output} (threshold {card['threshold']:.6g}, {card['how_chosen']})")
@@ -97,8 +107,28 @@ def threshold(embeddings: Path, far, by, metric: str, output: Path, label_column
     "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".html, .md or .json"
 )
 @click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
+@click.option(
+    "--held-out",
+    type=click.IntRange(0, 20),
+    default=0,
+    show_default=True,
+    help="random splits of the identities on which to prove the threshold on people it was not picked on (0: none)",
+)
 @engine_options(tasks=True)
-def evaluate(embeddings: Path, pairs, metric: str, far, by, data, output: Path, label_column, engine, address, tasks):
+def evaluate(
+    embeddings: Path,
+    pairs,
+    metric: str,
+    far,
+    by,
+    data,
+    output: Path,
+    label_column,
+    held_out: int,
+    engine,
+    address,
+    tasks,
+):
     """The evaluation report of EMBEDDINGS: provenance, verification (histograms, ROC, DET, TAR@FAR,
     the threshold card), retrieval, clusters and the errors; HTML opens offline."""
     ev = _run(
@@ -112,6 +142,7 @@ def evaluate(embeddings: Path, pairs, metric: str, far, by, data, output: Path, 
             data=data,
             label_column=label_column,
             engine=pairs_engine(engine, address, tasks),
+            held_out=held_out,
         )
     )
     v = ev.verification

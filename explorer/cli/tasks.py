@@ -97,6 +97,7 @@ def threshold_to(
     metric: str,
     label_column: str | None = None,
     engine=None,
+    held_out: int = 0,
 ) -> dict:
     """The Threshold page's card for all pairs of these embeddings, the threshold picked ``by``
     (``target FAR`` with ``far``, ``EER``, ...), written as JSON or Markdown by the suffix."""
@@ -109,7 +110,7 @@ def threshold_to(
     emb = read_embeddings(path, label_column=label_column)
     bar, progress = progress_bar("all pairs")
     with bar:
-        card = verification(emb, metric=metric, choice=choice, progress=progress, engine=engine).card
+        card = verification(emb, metric=metric, choice=choice, progress=progress, engine=engine, held_out=held_out).card
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(card_json(card) if output.suffix.lower() == ".json" else card_markdown(card).encode())
     return card
@@ -129,6 +130,7 @@ def evaluate_to(
     data: str | None = None,
     label_column: str | None = None,
     engine=None,
+    held_out: int = 0,
 ):
     """The evaluation report of these embeddings (all pairs, or a pairs file's), as HTML,
     Markdown or JSON by the suffix; ``data``: where the items came from, for the error gallery's
@@ -144,7 +146,9 @@ def evaluate_to(
     protocol = read_protocol(pairs, emb.ids) if pairs is not None else None
     bar, progress = progress_bar("evaluating")
     with bar:
-        ev = evaluate(emb, metric=metric, choice=choice, protocol=protocol, progress=progress, engine=engine)
+        ev = evaluate(
+            emb, metric=metric, choice=choice, protocol=protocol, progress=progress, engine=engine, held_out=held_out
+        )
     if suffix == ".html":
         body = report_html(ev, thumbnails=thumbnails_of(data, emb.ids) if data else None).encode()
     elif suffix == ".md":

@@ -54,11 +54,26 @@ def threshold_choice(ws: Workspace, metric: str) -> ThresholdChoice:
     return ThresholdChoice("EER")
 
 
-def built(ws: Workspace, metric: str, choice: ThresholdChoice) -> Evaluation | None:
-    return memo_get(ws, "report", (metric, choice))
+def held_out() -> int:
+    """How many random splits of the identities prove the threshold on held-out people (0: none)."""
+    return int(
+        st.number_input(
+            "Prove the threshold on held-out people: random splits (0 = no)",
+            0,
+            10,
+            0,
+            key="rp_held_out",
+            help="Each split picks the threshold by the same rule on half the identities and counts it on the "
+            "other half, both ways; it costs about half an all-pairs pass",
+        )
+    )
 
 
-def build(ws: Workspace, metric: str, choice: ThresholdChoice) -> Evaluation:
+def built(ws: Workspace, metric: str, choice: ThresholdChoice, held_out: int = 0) -> Evaluation | None:
+    return memo_get(ws, "report", (metric, choice, held_out))
+
+
+def build(ws: Workspace, metric: str, choice: ThresholdChoice, held_out: int = 0) -> Evaluation:
     def compute():
         whole = state.get_workspace()
         extras = CardExtras(
@@ -72,11 +87,12 @@ def build(ws: Workspace, metric: str, choice: ThresholdChoice) -> Evaluation:
                 choice=choice,
                 extras=extras,
                 progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+                held_out=held_out,
             )
         finally:
             bar.empty()
 
-    return memo(ws, "report", (metric, choice), compute)
+    return memo(ws, "report", (metric, choice, held_out), compute)
 
 
 def link() -> None:
