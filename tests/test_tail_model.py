@@ -9,30 +9,39 @@ from scipy.stats import genpareto, norm
 from scipy.stats import t as student
 
 from explorer.analysis.scores import from_distances
-from explorer.analysis.tail_model import fit_tail, pwm_fit
-
-
-@pytest.mark.parametrize("xi", [-0.2, 0.0, 0.2])
-def test_pwm_fit_recovers_a_known_gpd_as_scipys_maximum_likelihood_does(xi):
-    y = genpareto.rvs(xi, scale=1.5, size=40_000, random_state=np.random.default_rng(1))
-    got_xi, got_sigma = pwm_fit(y)
-    mle_xi, _, mle_sigma = genpareto.fit(y, floc=0)
-    assert got_xi == pytest.approx(xi, abs=0.03) and got_sigma == pytest.approx(1.5, rel=0.03)
-    assert got_xi == pytest.approx(mle_xi, abs=0.03) and got_sigma == pytest.approx(mle_sigma, rel=0.03)
-
-
-def test_pwm_fit_fits_each_row_as_alone():
-    y = genpareto.rvs(0.1, size=(3, 500), random_state=np.random.default_rng(2))
-    rows = pwm_fit(y)
-    for r in range(3):
-        alone = pwm_fit(y[r])
-        assert rows[0][r] == pytest.approx(alone[0]) and rows[1][r] == pytest.approx(alone[1])
+from explorer.analysis.tail_model import fit_tail
 
 
 def impostors(dist, centre: float, seed: int, n: int = 100_000):
     rng = np.random.default_rng(seed)
     imp = centre + dist.rvs(size=n, random_state=rng)
     return from_distances(rng.normal(centre - 8, 1, 500), imp, metric="euclidean", bins=4096)
+
+
+def test_the_fit_is_scipys_maximum_likelihood_on_the_tails_excesses():
+    s = impostors(student(5), 60.0, 8)
+    m = fit_tail(s.impostor, s.n_impostor)
+    d = np.sort(s.impostor.values)
+    u = d[1000]  # the 1001st smallest of 100,000: 1% below it
+    xi, _, sigma = genpareto.fit(u - d[:1000], floc=0)
+    assert (m.u, m.k) == (u, 1000) and m.xi == pytest.approx(xi) and m.sigma == pytest.approx(sigma)
+
+
+def test_the_fits_draws_spread_as_fits_of_fresh_samples_do():
+    """The oracle: 150 maximum-likelihood fits of fresh GPD samples of 500; the draws that give
+    the intervals should spread as much."""
+    from explorer.analysis.tail_model import draws_of_the_fit
+
+    rng = np.random.default_rng(9)
+    fits = np.array(
+        [genpareto.fit(genpareto.rvs(0.2, scale=2.0, size=500, random_state=rng), floc=0) for _ in range(150)]
+    )
+    draws = draws_of_the_fit(0.2, 2.0, 500, 50_000, 4000, 0)
+    assert draws[:, 1].std() == pytest.approx(fits[:, 0].std(), rel=0.25)
+    assert draws[:, 2].std() == pytest.approx(fits[:, 2].std(), rel=0.25)
+    assert np.corrcoef(draws[:, 1], draws[:, 2])[0, 1] == pytest.approx(
+        np.corrcoef(fits[:, 0], fits[:, 2])[0, 1], abs=0.15
+    )
 
 
 @pytest.mark.parametrize(("dist", "centre"), [(norm, 10.0), (student(5), 60.0)], ids=["gaussian", "student-t5"])
@@ -84,18 +93,6 @@ def test_with_a_floor_the_fit_is_on_log_distances_and_no_threshold_crosses_it():
         assert m.threshold_at(target) > 0
     raw = fit_tail(s.impostor, s.n_impostor)  # without the floor the fit crosses 0 for a far target
     assert raw.floor is None and raw.threshold_at(1e-8) != pytest.approx(chi2.ppf(1e-8, 4), rel=0.5)
-
-
-def test_the_fit_of_counts_is_the_fit_of_the_sorted_resample():
-    from explorer.analysis.tail_model import pwm_fit_weighted
-
-    rng = np.random.default_rng(5)
-    y = np.sort(genpareto.rvs(0.1, size=300, random_state=rng))
-    w = rng.poisson(1.0, (4, 300))
-    xi, sigma = pwm_fit_weighted(y, w)
-    for r in range(4):
-        alone = pwm_fit(np.repeat(y, w[r]))
-        assert xi[r] == pytest.approx(alone[0], rel=1e-9) and sigma[r] == pytest.approx(alone[1], rel=1e-9)
 
 
 def test_a_large_set_fits_its_smallest_two_thousand():

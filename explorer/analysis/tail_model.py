@@ -7,15 +7,10 @@ excesses y = u - d are fitted by a GPD (shape xi, scale sigma), and for t < u
 
     FMR(t) = (k / n) * P(Y > u - t) = (k / n) * (1 + xi (u - t) / sigma) ** (-1 / xi)
 
-(k pairs below u of n). The fit uses probability-weighted moments (Hosking and Wallis, 1987),
-written out here because their closed form fits a thousand bootstrap replicates in one numpy pass
-(scipy's maximum-likelihood fit takes ~30 ms a replicate); valid for xi < 0.5, which a distance's
-lower tail (bounded by 0) meets. Every figure from it is *modelled*, not counted.
-
-Measured on Gaussian impostor distances (benchmarks/README.md): the fitted shape comes out a
-little below 0 (the Gaussian's tail at 1% still bends like a bounded one), so the point estimate
-tends to understate FMR far beyond the data (median about half the true rate at 1e-6, sometimes
-0), while the bootstrap interval covers the truth: promise the interval's upper end, not the point.
+(k pairs below u of n). The fit is scipy's maximum likelihood; its intervals come from the
+estimate's asymptotic normal distribution (see :func:`draws_of_the_fit`). Every figure from it
+is *modelled*, not counted. How far it lands from known tails is in benchmarks/README.md
+(bench_tail_model.py): for a promise take the interval's safe end, not the point.
 """
 
 from __future__ import annotations
@@ -30,36 +25,22 @@ from explorer.analysis.scores import Tail
 TAIL_SHARE = 0.01  # the smallest 1% of impostor pairs form the fitted tail
 MIN_EXCESSES = 50  # fewer pairs in the tail than this and no fit is attempted
 # at most this many pairs in the fitted tail (beyond 200k impostor pairs the tail is their smallest
-# 2,000, a share below 1%): a fit from a more extreme tail, and a bootstrap whose cost stays put
+# 2,000, a share below 1%): a fit from a more extreme tail, at a cost that stays put
 MAX_EXCESSES = 2000
 REPLICATES = 1000
 SEED = 0
 
 
-def pwm_fit(excesses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(xi, sigma) by probability-weighted moments of each row of ``excesses`` (any shape (..., m))."""
-    y = np.sort(np.asarray(excesses, np.float64), axis=-1)
-    m = y.shape[-1]
-    a0 = y.mean(axis=-1)
-    a1 = (y * ((m - 1 - np.arange(m)) / (m - 1))).mean(axis=-1)  # E[Y (1 - F(Y))], ascending order
-    k = a0 / (a0 - 2 * a1) - 2  # Hosking's shape, k = -xi
-    return -k, 2 * a0 * a1 / (a0 - 2 * a1)
-
-
-def pwm_fit_weighted(y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`pwm_fit` of resamples given as counts: row r of ``w`` (R, m) says how often each of
-    the ascending ``y`` was drawn. The same figures as sorting each resample (an element drawn
-    w_j times takes the w_j sorted positions after those of the smaller ones), without the sort."""
-    w = np.asarray(w, np.float64)
-    m = w.sum(axis=1, keepdims=True)
-    c = np.cumsum(w, axis=1)
-    before = c - w
-    # positions i = before+1 .. c (1-based) each weigh (m - i) / (m - 1): their sum in closed form
-    weight = (w * m - (c * (c + 1) - before * (before + 1)) / 2) / (m - 1)
-    a0 = (w * y).sum(axis=1, keepdims=True) / m
-    a1 = (weight * y).sum(axis=1, keepdims=True) / m
-    k = a0 / (a0 - 2 * a1) - 2
-    return (-k).ravel(), (2 * a0 * a1 / (a0 - 2 * a1)).ravel()
+def draws_of_the_fit(xi: float, sigma: float, k: int, n: int, replicates: int, seed: int) -> np.ndarray:
+    """(R, 3): tail share, xi, sigma drawn from the fit's sampling distribution: the share
+    binomial, (xi, sigma) normal with the maximum-likelihood estimate's asymptotic covariance
+    (Smith 1985; Hosking and Wallis 1987): var xi = (1 + xi)^2 / k, var sigma = 2 sigma^2 (1 + xi) / k,
+    cov = -sigma (1 + xi) / k. One numpy pass, where refitting a thousand resamples would take seconds."""
+    cov = np.array([[(1 + xi) ** 2, -sigma * (1 + xi)], [-sigma * (1 + xi), 2 * sigma**2 * (1 + xi)]]) / k
+    rng = np.random.default_rng(seed)
+    xs = rng.multivariate_normal([xi, sigma], cov, size=replicates)
+    share = rng.binomial(n, k / n, replicates) / n
+    return np.column_stack([share, xs[:, 0], np.maximum(xs[:, 1], 1e-12 * sigma)])
 
 
 @dataclass(frozen=True)
@@ -69,7 +50,7 @@ class TailModel:
     n: int  # impostor pairs in all
     xi: float
     sigma: float
-    boot: np.ndarray  # (R, 3): each replicate's tail share, xi, sigma
+    boot: np.ndarray  # (R, 3): draws of the tail share, xi and sigma (the fit's sampling distribution)
     excesses: np.ndarray  # z(u) - z(d) of the tail's pairs, ascending
     floor: float | None = None  # distances never below it: the fit is on log(d - floor) (see fit_tail)
 
@@ -147,9 +128,6 @@ def fit_tail(
         floor = None
     z = (lambda v: np.log(v - floor)) if floor is not None else (lambda v: v)  # noqa: E731
     exc = np.sort(z(u) - z(below))
-    xi, sigma = pwm_fit(exc)
-    rng = np.random.default_rng(seed)
-    bxi, bsigma = pwm_fit_weighted(exc, rng.poisson(1.0, (replicates, k)))  # the Poisson bootstrap
-    bshare = rng.binomial(n_impostor, k / n_impostor, replicates) / n_impostor
-    boot = np.column_stack([bshare, bxi, bsigma])
+    xi, _, sigma = genpareto.fit(exc, floc=0)  # maximum likelihood (scipy)
+    boot = draws_of_the_fit(xi, sigma, k, n_impostor, replicates, seed)
     return TailModel(u, k, int(n_impostor), float(xi), float(sigma), boot, exc, floor)
