@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explorer.ui import identify as ui
-from explorer.ui import live, state
+from explorer.ui import live, state, verify
 
 st.title("Identify")
 st.write(
@@ -17,7 +17,7 @@ sections = {
     "Enroll": ui.enroll,
     "Identify": lambda: ui.identify(t),
     "Live": lambda: live.live(t),
-    "Verify": lambda: ui.verify_pair(t),
+    "Verify": lambda: verify.verify_pair(t),
     "People": ui.people,
     "Workspace": lambda: ui.workspace(state.get_workspace(), t),
 }

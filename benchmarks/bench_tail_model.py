@@ -50,8 +50,7 @@ def main() -> None:
         for f, r in ratios.items():
             lo, hi = np.percentile(r, [10, 90])
             print(
-                f"| {name} | {f:g} | {10 ** np.median(r):.2f} | {lo:+.2f} to {hi:+.2f} | "
-                f"{held[f]} of {args.samples} |"
+                f"| {name} | {f:g} | {10 ** np.median(r):.2f} | {lo:+.2f} to {hi:+.2f} | {held[f]} of {args.samples} |"
             )
 
 

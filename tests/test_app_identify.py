@@ -272,3 +272,26 @@ def test_the_count_is_current_the_people_show_their_faces_and_a_camera_shot_read
     at.toggle(key="id_probe_cam").set_value(True).run()
     at.camera_input(key="id_probe_shot").upload("camera-input-2026-12-07T05_47_06.774Z.jpg", photos["blank.png"]).run()
     assert "camera photo, 05:47 UTC: no face found" in _texts(at.warning)
+
+
+def test_verify_gives_the_probability_of_the_same_person_at_a_prior(att_faces, tmp_path, monkeypatch, photos):
+    """Calibrated on a faces workspace of the same model: the logistic fit of its pairs, at the
+    visitor's prior; without such a workspace the page says what a probability needs."""
+    from explorer.analysis.calibration import Logistic, Pairs, probability_same
+    from explorer.analysis.pairs import all_pairs
+
+    plain = open_page("app_pages/identify.py")  # the digits: no calibration for faces
+    _upload(plain, "id_va", "eileen.jpg", photos["eileen.jpg"])
+    _upload(plain, "id_vb", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
+    assert "needs this model's distances calibrated" in _texts(plain.caption)
+
+    at = open_faces_workspace(att_faces, tmp_path, monkeypatch, 6, "app_pages/identify.py")
+    _upload(at, "id_va", "eileen.jpg", photos["eileen.jpg"])
+    _upload(at, "id_vb", "eileen_mirrored.jpg", photos["eileen_mirrored.jpg"])
+    at.number_input(key="id_prior").set_value(0.1).run()
+    assert not at.exception, at.exception
+    emb = at.session_state["workspace"].embeddings
+    fitted = Logistic().fit(Pairs.binned(all_pairs(emb.vectors, emb.labels, metric="euclidean")))
+    d = float(_texts(at.success).split("Distance ")[1].split(":")[0])
+    p = float(probability_same(fitted.llr(d), 0.1))
+    assert f"**{100 * p:.4g}%** at a prior of 0.1" in _texts(at.markdown)

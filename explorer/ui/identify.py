@@ -14,7 +14,7 @@ from explorer.data.images import decode_image
 from explorer.errors import InputError
 from explorer.faces.annotate import boxed
 from explorer.faces.encoder import FACE_MODELS, SAME_PERSON
-from explorer.faces.gallery import Gallery, threshold_from_pick, verify
+from explorer.faces.gallery import Gallery, threshold_from_pick
 from explorer.faces.pipeline import Face, acquire_all
 from explorer.faces.store import StoredGallery
 from explorer.ui import state
@@ -187,22 +187,6 @@ def named_faces(f, t: float) -> None:
                 caption=plain_all(f"{m.name} {m.distance:.3f}" for m in result.matches),
             )
     st.caption(f"Each face's closest of {len(g.people())} enrolled people ({g.search_kind} search).")
-
-
-def verify_pair(t: float) -> None:
-    c1, c2 = st.columns(2)
-    with c1:
-        a = photo_input("First photo", "id_va")
-    with c2:
-        b = photo_input("Second photo", "id_vb")
-    if not (a and b):
-        return
-    fa, fb = largest_face(a[-1]), largest_face(b[-1])
-    if fa and fb:
-        d, same = verify(fa[1], fb[1], threshold=t)
-        st.image([fa[0].chip, fb[0].chip], width=120)
-        verdict = "the same person" if same else "different people"
-        (st.success if same else st.warning)(f"Distance {d:.3f}: **{verdict}** at the threshold {t:.3g}.")
 
 
 FORGET_PENDING, FORGET_DONE = "id_forget_pending", "id_forget_done"
