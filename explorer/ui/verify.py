@@ -3,6 +3,7 @@ probability of the same person at a stated prior where this face model's distanc
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from explorer.analysis.calibration import Logistic, Pairs, probability_same
@@ -63,5 +64,10 @@ def probability(d: float) -> None:
         help="At the door of a building most people claim to be who they are (a high prior); comparing "
         "two strangers' photos, a low one",
     )
-    p = float(probability_same(fitted.llr(d), prior))
-    st.markdown(f"Probability of the same person: **{100 * p:.4g}%** at a prior of {prior:g} ({where}; logistic).")
+    llr = float(fitted.llr(d))
+    p = float(probability_same(llr, prior))
+    odds = np.exp(llr) * prior / (1 - prior)  # the posterior odds: informative where p rounds to 0% or 100%
+    st.markdown(
+        f"Probability of the same person: **{100 * p:.4g}%**, odds {odds:.3g} to 1, at a prior of {prior:g} "
+        f"({where}; logistic)."
+    )
