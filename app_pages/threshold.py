@@ -7,7 +7,7 @@ from explorer.analysis.metrics import METRICS
 from explorer.analysis.thresholds import at_threshold
 from explorer.analysis.verification import scores_curve
 from explorer.report import card_json, card_markdown, curve_csv, threshold_card
-from explorer.ui import beyond, held_out, pairs, report, state
+from explorer.ui import beyond, groups, held_out, pairs, report, state
 from explorer.ui import threshold as ui
 from explorer.ui.downloads import download
 from explorer.ui.memo import memo
@@ -114,6 +114,10 @@ if proto is not None:
 st.subheader("Errors at this threshold")
 ui.gallery(ws, scores, r.threshold)
 
+st.subheader("Between groups")
+listed_items = None if proto is None else (proto.index_a, proto.index_b)
+between = groups.between_groups(ws, scores, r.threshold, listed_items, f"{source}:{file_key}")
+
 st.subheader("On people it was not picked on")
 rule_key, rule_pick = ui.rule(r.threshold)
 proven = held_out.held_out(ws, metric, rule_key, rule_pick, r, None if proto is None else (proto, dists, file_key))
@@ -126,7 +130,7 @@ card = threshold_card(
     how=how,
     provenance=ws.embeddings.provenance,
     pairs_from=pairs_from,
-    extras=ui.card_extras(ws, scores, r, proto, file_key, proven),
+    extras=ui.card_extras(ws, scores, r, proto, file_key, proven, between),
 )
 d1, d2 = st.columns(2)
 download("Download card (JSON)", card_json(card), f"{ws.file_stem}_threshold_card.json", key="th_card_json", where=d1)

@@ -14,6 +14,7 @@ from explorer.analysis.rates import RULE_OF_30, SubjectIntervals, max_min_ratio
 from explorer.analysis.scores import PairScores
 from explorer.analysis.thresholds import ThresholdResult
 from explorer.analysis.verification import FAR_TARGETS, RocCurve
+from explorer.card_sections import beyond_the_counts
 from explorer.data.scorefile import Direction
 from explorer.markdown import plain
 
@@ -52,6 +53,7 @@ class CardExtras:
     groups: tuple[str, list[dict]] | None = None
     evaluated: dict | None = None
     dev_eval: dict | None = None  # DevEval.as_dict(): the threshold's rule proven on held-out people
+    group_pairs: dict | None = None  # GroupPairs.as_dict(): false matches between groups
 
 
 def acquisition_of(dataset) -> dict | None:
@@ -147,6 +149,7 @@ def threshold_card(
         },
         "beyond_counting": _beyond(scores, result.threshold, extras),
         "held_out_people": extras.dev_eval,
+        "between_groups": extras.group_pairs,
         "acquisition": _acquisition(extras, fmr, fnmr),
         "groups": _groups(extras),
         "evaluated": extras.evaluated,
@@ -339,7 +342,7 @@ Whole curve: AUC {card["curve"]["auc"]:.6f}, EER {_pct(card["curve"]["eer"])} at
 
 | FMR | FNMR | counted |
 | --- | --- | --- |
-{rows}{groups}{held_out_markdown(card.get("held_out_people"), c)}{beyond_markdown(card["beyond_counting"])}
+{rows}{groups}{beyond_the_counts(card)}
 
 ## Intended use
 
@@ -354,66 +357,6 @@ Not covered:
 {_provenance(card)}{evaluated}
 - Created {card["created"]} with Embedding Explorer.
 """
-
-
-def held_out_markdown(h: dict | None, comparison: dict) -> str:
-    """The threshold's rule proven on people it was not picked on, beside the in-sample rates."""
-    if not h:
-        return ""
-    f = lambda s: f"{_pct(s['mean'])} (sd {_pct(s['sd'])}, {_pct(s['min'])} to {_pct(s['max'])})"  # noqa: E731
-    return (
-        "\n\n## On held-out people\n\n"
-        f"{h['method'][0].upper() + h['method'][1:]}: {h['estimates']} estimates.\n\n"
-        "| | picked and counted on every pair | counted on people it was not picked on |\n| --- | --- | --- |\n"
-        f"| FMR | {_pct(comparison['fmr'])} | {f(h['eval_fmr'])} |\n"
-        f"| FNMR | {_pct(comparison['fnmr'])} | {f(h['eval_fnmr'])} |\n\n"
-        f"Cllr on held-out people (logistic fitted on dev): {h['eval_cllr_bits']['mean']:.4f} bits "
-        f"(min Cllr {h['eval_min_cllr_bits']['mean']:.4f}). {h['note'].split('. ')[0][0].upper() + h['note'].split('. ')[0][1:]}."
-    )
-
-
-def beyond_markdown(b: dict) -> str:
-    """The card's figures beyond the counts, modelled ones marked as such."""
-    if "eer" not in b:
-        return f"\n\n## Beyond the counts\n\n{plain(b['note'])}"
-    e, n, m, c = b["eer"], b["named_points"], b["modelled"], b["calibration"]
-    point = lambda v: "not measurable" if v is None else _pct(v)  # noqa: E731
-    out = [
-        "\n\n## Beyond the counts",
-        f"EER {_pct(e['value'])} (95% interval: {_interval(e['interval'])}; {e['over']}).",
-        f"Named points (pyeer; counted {n['counted']}): FMR100 {point(n['FMR100'])}, FMR1000 {point(n['FMR1000'])}, "
-        f"ZeroFMR {point(n['ZeroFMR'])} (the FNMR at each), ZeroFNMR {point(n['ZeroFNMR'])} (the FMR).",
-    ]
-    if "tail" not in m:
-        out.append(f"Modelled rates: none ({plain(m['note'])}).")
-    else:
-        t = m["tail"]
-        out.append(
-            f"**Modelled, not counted**: {m['method']}; the tail: {t['pairs']:,} of {t['of']:,} impostor pairs, "
-            f"starting at {t['starts_at']:.6g}, shape {t['shape_xi']:.3f}."
-        )
-        if m["fmr_at_threshold"]:
-            f = m["fmr_at_threshold"]
-            out.append(
-                f"Modelled FMR at this threshold: {f['fmr']:.3g} (95% interval {f['interval'][0]:.3g} to {f['interval'][1]:.3g})."
-            )
-        if m["threshold_for_fmr"]:
-            rows = "\n".join(
-                f"| {k} | {v['threshold']:.6g} | {v['threshold_interval'][0]:.6g} to {v['threshold_interval'][1]:.6g} | "
-                f"{_pct(v['fnmr'])} |"
-                for k, v in m["threshold_for_fmr"].items()
-            )
-            out.append(
-                "| FMR (beyond counting) | modelled threshold | 95% interval | FNMR there (counted) |\n"
-                f"| --- | --- | --- | --- |\n{rows}"
-            )
-        out.append(m["note"][0].upper() + m["note"][1:] + ".")
-    cl = ", ".join(f"{v:.4f} ({plain(k)})" for k, v in c["cllr_bits"].items())
-    out.append(
-        f"Calibration: Cllr {cl}; min Cllr {c['min_cllr_bits']:.4f} bits (fitted on {c['fitted_on']}, measured on "
-        f"{c['measured_on']}). {c['note'][0].upper() + c['note'][1:]}."
-    )
-    return "\n\n".join(out)
 
 
 def _provenance(card: dict) -> str:

@@ -248,3 +248,20 @@ def test_the_threshold_proven_on_held_out_people_goes_on_the_card(page):
     assert _metrics(page)["FMR on held-out people"] == f"{100 * want.as_dict()['eval_fmr']['mean']:.4g}%"
     card = next(m.value for m in page.markdown if "## On held-out people" in m.value)
     assert "counted on people it was not picked on" in card
+
+
+def test_a_group_file_gives_false_matches_between_groups_on_the_card(page):
+    from explorer.analysis.group_pairs import group_pairs_of_scores
+
+    rows = "identity,group\n" + "\n".join(f"{k},{'even' if k % 2 == 0 else 'odd'}" for k in range(10))
+    page.file_uploader(key="th_groups_file").upload("groups.csv", rows.encode(), "text/csv")
+    page.run()
+    assert not page.exception, page.exception
+    emb = page.session_state["workspace"].embeddings
+    s = all_pairs(emb.vectors, emb.labels, metric="sqeuclidean")
+    t = page.session_state["th_picked"]["threshold"]
+    want = group_pairs_of_scores(s, emb.labels, {str(k): "even" if k % 2 == 0 else "odd" for k in range(10)}, t)
+    cells = next(d.value for d in page.dataframe if "false_matches" in d.value)
+    assert list(cells["false_matches"]) == [int(want.false_matches[i, j]) for i in range(2) for j in range(i, 2)]
+    card = next(m.value for m in page.markdown if "## Between groups" in m.value)
+    assert "| FMR | even | odd |" in card

@@ -178,3 +178,31 @@ def group_pairs(
         S,
         replicates,
     )
+
+
+def group_pairs_of_scores(
+    scores, labels: np.ndarray, group_of: dict[str, str], threshold: float, *, listed=None, **kw
+) -> GroupPairs | str:
+    """:func:`group_pairs` of a PairScores at ``threshold``: its exact tails name the erring pairs,
+    ``labels`` their identities (subjects), ``group_of`` each identity's group (identities it does
+    not name form the group "(no group)"); listed: the (a, b) items of listed pairs, else every pair
+    of the items was compared. Returns the figures, or why they cannot be counted."""
+    if scores.sampled:
+        return "the impostor pairs are a sample, not every pair of the subjects"
+    imp, gen = scores.impostor, scores.genuine
+    if not (threshold < imp.cover and threshold >= gen.cover):
+        return "at this threshold some errors lie in the binned middle, not in the exact tails"
+    fa, fr = imp.values <= threshold, gen.values > threshold
+    if (imp.a[fa] < 0).any() or (gen.a[fr] < 0).any():
+        return "the erring pairs' items are not known"
+    names, y = np.unique(np.asarray(labels).astype(str), return_inverse=True)
+    groups = np.array([group_of.get(n, "(no group)") for n in names])
+    if len(set(groups)) < 2:
+        return "every identity is in one group"
+    if listed is not None:
+        la, lb = y[listed[0]], y[listed[1]]
+        kw["listed"] = (la, lb, la == lb)
+        items = None
+    else:
+        items = np.bincount(y, minlength=len(names))
+    return group_pairs(groups, items, (y[imp.a[fa]], y[imp.b[fa]]), y[gen.a[fr]], **kw)

@@ -4,6 +4,7 @@ Pages call them as ``plots.<figure>``."""
 from explorer.plots.base import THRESHOLD_MARK, layout, mark_threshold
 from explorer.plots.clusters import contingency_heatmap, silhouette_sweep
 from explorer.plots.data import class_counts_bar, norms_histogram
+from explorer.plots.groups import group_fmr_heatmap
 from explorer.plots.maps import OTHER, PALETTE, Colours, category_colours, drawn_rows, scatter_map
 from explorer.plots.retrieval import per_class_bar
 from explorer.plots.tail import tail_qq
@@ -20,6 +21,7 @@ from explorer.plots.verification import (
 )
 
 __all__ = [
+    "group_fmr_heatmap",
     "tail_qq",
     "CURVES_LAYOUT",
     "CURVE_POINTS",

@@ -322,7 +322,13 @@ def protocol_shortfall(proto: PairProtocol, scores: PairScores) -> str:
 
 
 def card_extras(
-    ws: Workspace, scores: PairScores, r: ThresholdResult, proto: PairProtocol | None, file_key: str, held_out=None
+    ws: Workspace,
+    scores: PairScores,
+    r: ThresholdResult,
+    proto: PairProtocol | None,
+    file_key: str,
+    held_out=None,
+    between=None,
 ) -> CardExtras:
     """What the card adds to the counts: the FMR target, intervals over subjects, failures to
     acquire (face chips) and which identities were evaluated."""
@@ -344,4 +350,5 @@ def card_extras(
         acquisition=acquisition_of(ws.dataset),
         evaluated=card_entry(whole, ws) if whole is not None else None,
         dev_eval=None if held_out is None else held_out.as_dict(),
+        group_pairs=None if between is None else between.as_dict(),
     )

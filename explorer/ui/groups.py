@@ -1,0 +1,72 @@
+"""The Threshold page's rates between groups: a file gives each identity its group; the FMR of
+every pair of groups and each group's FNMR at the threshold (explorer/analysis/group_pairs.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from explorer import config, plots
+from explorer.analysis.group_pairs import GroupPairs, group_pairs_of_scores
+from explorer.analysis.scores import PairScores
+from explorer.card_sections import ratio_text
+from explorer.data.group_map import read_group_map
+from explorer.errors import InputError
+from explorer.ui.memo import memo
+from explorer.ui.safe import plain
+from explorer.workspace import Workspace
+
+MAP = "th_group_map"  # (file id, {identity: group}) of this session's upload
+
+
+def group_map() -> tuple[str, dict[str, str]] | None:
+    up = st.file_uploader(
+        "Groups: a table with an identity column and a group column (CSV, TSV or Parquet)",
+        type=["csv", "tsv", "txt", "parquet"],
+        key="th_groups_file",
+        help="e.g. identity,group: s1,A; s2,B. Identities the file does not name form the group '(no group)'.",
+    )
+    if up is None:
+        st.session_state.pop(MAP, None)
+        return None
+    cached = st.session_state.get(MAP)
+    if cached is None or cached[0] != up.file_id:
+        try:
+            cached = (up.file_id, read_group_map(up.getvalue(), up.name, max_rows=config.settings().max_score_rows))
+        except InputError as exc:
+            st.error(f"Cannot read {plain(up.name)}: {plain(exc)}")
+            return None
+        st.session_state[MAP] = cached
+    return cached
+
+
+def between_groups(ws: Workspace, scores: PairScores, threshold: float, listed, key: str) -> GroupPairs | None:
+    """listed: the (a, b) items of a protocol's pairs, else None (every pair); key: the pairs' memo key."""
+    got_map = group_map()
+    if got_map is None:
+        st.caption("Upload which group each identity belongs to, to see false matches between groups.")
+        return None
+    file_id, mapping = got_map
+    labels = ws.embeddings.labels
+    known = pd.Series(labels).astype(str).isin(mapping).mean()
+    got = memo(
+        ws,
+        "group_pairs",
+        (scores.metric, float(threshold), file_id, key),
+        lambda: group_pairs_of_scores(scores, labels, mapping, threshold, listed=listed),
+    )
+    if isinstance(got, str):
+        st.info(f"Rates between groups: not counted ({plain(got)}).")
+        return None
+    if known < 1:
+        st.caption(f"{100 * (1 - known):.1f}% of the items' identities are not in the file: they form '(no group)'.")
+    st.plotly_chart(plots.group_fmr_heatmap(got.groups, got.fmr), key="th_group_heatmap")
+    d = got.as_dict()
+    st.markdown(
+        f"max / min across groups (own impostors): FMR **{ratio_text(d['fmr_max_min_ratio'])}**; FNMR "
+        f"**{ratio_text(d['fnmr_max_min_ratio'])}** (95% intervals over subjects)."
+    )
+    st.dataframe(pd.DataFrame(d["cells"]), hide_index=True, key="th_group_cells")
+    st.dataframe(pd.DataFrame(d["fnmr"]), hide_index=True, key="th_group_fnmr")
+    st.caption(d["note"][0].upper() + d["note"][1:] + ".")
+    return got
