@@ -299,3 +299,34 @@ def test_verify_gives_the_probability_of_the_same_person_at_a_prior(att_faces, t
     assert shown == pytest.approx(odds, rel=0.05)  # the page's exact distance, ours rounded to 3 decimals
     p = float(probability_same(fitted.llr(d), 0.1))
     assert f"**{100 * p:.4g}%**" in _texts(at.markdown) or p > 0.9999
+
+
+def test_one_to_many_shows_frtes_points_the_cmc_the_n_curve_and_templates(att_faces, tmp_path, monkeypatch):
+    from explorer.analysis.identification import fnir_at_fpir, open_set, open_set_rows
+    from explorer.analysis.one_to_many import cmc, fnir_by_gallery_size, template_comparison
+
+    at = open_faces_workspace(att_faces, tmp_path, monkeypatch, 12, "app_pages/identify.py")
+    _section(at, "Workspace")
+    at.button(key="id_open_set").click().run()
+    at.button(key="id_n_curve").click().run()
+    at.number_input(key="id_template_k").set_value(4).run()
+    assert not at.exception, at.exception
+    ws = at.session_state["workspace"]
+    x, labels = ws.embeddings.vectors, ws.dataset.labels
+    r = open_set(x, labels)
+    m = {e.label: e.value for e in at.metric}
+    for target in (0.003, 0.01):
+        got = fnir_at_fpir(r, target)
+        assert m[f"FNIR at FPIR {target:g}"] == ("n/a" if got is None else f"{100 * got[0]:.1f}%")
+    enrolled, probes = open_set_rows(labels, r.unknown_identities)
+    c = cmc(x, labels, enrolled, probes, metric="euclidean")
+    assert m[f"Investigation: FNIR at rank {len(c)}"] == f"{100 * (1 - c[-1]):.1f}%"
+    one, four = template_comparison(x, labels, (1, 4), metric="euclidean")
+    assert f"rank-1 {100 * one.rank1:.1f}% with one image enrolled, {100 * four.rank1:.1f}% with the mean of 4" in _texts(
+        at.caption
+    )
+    curve = fnir_by_gallery_size(x, labels, metric="euclidean")
+    if curve.fit is None:
+        assert "nothing to fit" in _texts(at.caption)
+    else:
+        assert f"at N = 10,000, **{100 * curve.extrapolate(10_000):.1f}%**" in _texts(at.caption)

@@ -44,8 +44,7 @@ def open_set(
     n_unknown = int(round(len(names) * unknown_fraction)) if len(names) > 2 else 0
     unknown = set(np.random.default_rng(random_state).choice(names, n_unknown, replace=False).tolist())
     known = [n for n in names if n not in unknown]
-    enrolled = np.array([int(np.flatnonzero(labels == n)[0]) for n in known])
-    probes = np.setdiff1d(np.flatnonzero(~np.isin(labels, list(unknown))), enrolled)
+    enrolled, probes = open_set_rows(labels, unknown)
     strangers = np.flatnonzero(np.isin(labels, list(unknown)))
     if len(known) < 2 or not len(probes):
         raise ValueError("1:N needs at least two identities with a second item to search with")
@@ -65,6 +64,16 @@ def open_set(
     fnir = 1.0 - np.searchsorted(ok, thresholds, side="right") / len(probes)
     fpir = np.searchsorted(np.sort(d_non), thresholds, side="right") / max(len(strangers), 1)
     return OpenSetResult(len(known), len(probes), len(strangers), rank1, rank5, thresholds, fnir, fpir, sorted(unknown))
+
+
+def open_set_rows(labels: np.ndarray, unknown) -> tuple[np.ndarray, np.ndarray]:
+    """(enrolled, mated probes) of an open-set measurement: the first item of each identity not
+    held back, and those identities' other items."""
+    labels = np.asarray(labels).astype(str)
+    names = [n for n in dict.fromkeys(labels.tolist()) if n not in set(unknown)]
+    enrolled = np.array([int(np.flatnonzero(labels == n)[0]) for n in names], np.int64)
+    probes = np.setdiff1d(np.flatnonzero(~np.isin(labels, list(unknown))), enrolled)
+    return enrolled, probes
 
 
 def fnir_at_fpir(result: OpenSetResult, target: float) -> tuple[float, float] | None:

@@ -6,6 +6,7 @@ from explorer.plots.clusters import contingency_heatmap, silhouette_sweep
 from explorer.plots.data import class_counts_bar, norms_histogram
 from explorer.plots.groups import group_fmr_heatmap
 from explorer.plots.maps import OTHER, PALETTE, Colours, category_colours, drawn_rows, scatter_map
+from explorer.plots.one_to_many import cmc_curve, size_curve
 from explorer.plots.retrieval import per_class_bar
 from explorer.plots.tail import tail_qq
 from explorer.plots.training import CURVE_POINTS, CURVES_LAYOUT, smoothed_curve, training_curves, validation_curves
@@ -21,6 +22,8 @@ from explorer.plots.verification import (
 )
 
 __all__ = [
+    "cmc_curve",
+    "size_curve",
     "group_fmr_heatmap",
     "tail_qq",
     "CURVES_LAYOUT",

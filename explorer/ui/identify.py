@@ -8,8 +8,8 @@ import re
 import numpy as np
 import streamlit as st
 
-from explorer import config, plots
-from explorer.analysis.identification import OpenSetResult, fnir_at_fpir, open_set
+from explorer import config
+from explorer.analysis.identification import open_set, open_set_rows
 from explorer.data.images import decode_image
 from explorer.errors import InputError
 from explorer.faces.annotate import boxed
@@ -19,6 +19,7 @@ from explorer.faces.pipeline import Face, acquire_all
 from explorer.faces.store import StoredGallery
 from explorer.ui import state
 from explorer.ui.memo import memo, memo_get
+from explorer.ui.one_to_many import one_to_many
 from explorer.ui.safe import plain, plain_all
 from explorer.ui.threshold import picked
 from explorer.ui.workspace import face_encoder
@@ -264,20 +265,5 @@ def workspace(ws: Workspace | None, t: float) -> None:
             st.error(f"Cannot measure 1:N: {plain(exc)}.")
     r = memo_get(ws, "open_set", ())
     if r is not None:  # kept for this workspace: the figures stay as the page reruns
-        one_to_many(r, t)
-
-
-def one_to_many(r: OpenSetResult, t: float) -> None:
-    m = st.columns(4)
-    m[0].metric("Rank-1", f"{100 * r.rank1:.1f}%", help="known probes whose closest enrolled person is them")
-    m[1].metric("Rank-5", f"{100 * r.rank5:.1f}%")
-    m[2].metric("Gallery size N", f"{r.gallery_size:,}", help="FPIR grows with N: compare at the same N")
-    fnir = fnir_at_fpir(r, 0.01)
-    m[3].metric("FNIR at FPIR 1%", "n/a" if fnir is None else f"{100 * fnir[0]:.1f}%")
-    at = np.searchsorted(r.thresholds, t, side="right") - 1
-    st.caption(
-        f"First item of each identity enrolled; {r.mated:,} known probes; {len(r.unknown_identities)} identities "
-        f"held back as {r.non_mated:,} unknown probes. At this page's threshold {t:.3g}: FNIR "
-        f"{100 * r.fnir[at]:.1f}%, FPIR {100 * r.fpir[at]:.1f}%."
-    )
-    st.plotly_chart(plots.identification_det(r.fpir, r.fnir, gallery_size=r.gallery_size), key="id_det")
+        enrolled, probes = open_set_rows(ds.labels, r.unknown_identities)
+        one_to_many(ws, r, enrolled, probes, t)
