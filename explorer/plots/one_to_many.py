@@ -16,7 +16,14 @@ def cmc_curve(curves: dict[str, np.ndarray]) -> go.Figure:
             for name, c in curves.items()
         ]
     )
-    layout(fig, "CMC: the mate among the first r candidates", x="rank r", y="identification rate", height=320)
+    layout(
+        fig,
+        "CMC: the mate among the first r candidates",
+        x="rank r",
+        y="identification rate",
+        height=320,
+        legend=dict(orientation="h", yanchor="top", y=-0.25),  # below the plot: a phone keeps its width
+    )
     return fig
 
 
@@ -48,4 +55,5 @@ def size_curve(sizes: np.ndarray, fnir: np.ndarray, spread: np.ndarray, fit, to:
         height=320,
     )
     fig.update_xaxes(type="log")
+    fig.update_yaxes(range=[0, max(0.05, 1.2 * float(np.max(fnir + spread)))])
     return fig

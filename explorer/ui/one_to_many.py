@@ -27,9 +27,10 @@ def one_to_many(ws: Workspace, r: OpenSetResult, enrolled: np.ndarray, probes: n
     curve = memo(ws, "cmc", (), lambda: cmc(emb.vectors, labels, enrolled, probes, metric=METRIC))
     miss = 1.0 - curve[-1]
     m[4].metric(
-        f"Investigation: FNIR at rank {len(curve)}",
+        "Investigation FNIR",
         f"{100 * miss:.1f}%",
-        help=f"a candidate list of {CANDIDATES} (or N), no threshold: the mate is not on the list",
+        help=f"a candidate list of {len(curve)} (FRTE's {CANDIDATES}, or N if fewer), no threshold: the share of "
+        "known probes whose mate is not on the list",
     )
     at = np.searchsorted(r.thresholds, t, side="right") - 1
     st.caption(
