@@ -331,3 +331,22 @@ def test_one_to_many_shows_frtes_points_the_cmc_the_n_curve_and_templates(att_fa
         assert "nothing to fit" in _texts(at.caption)
     else:
         assert f"at N = 10,000, **{100 * curve.extrapolate(10_000):.1f}%**" in _texts(at.caption)
+
+
+def test_identify_gives_each_faces_probability_where_the_model_is_calibrated(att_faces, tmp_path, monkeypatch, photos):
+    from explorer.analysis.calibration import Logistic, Pairs, probability_same
+    from explorer.analysis.pairs import all_pairs
+
+    at = open_faces_workspace(att_faces, tmp_path, monkeypatch, 6, "app_pages/identify.py")
+    _enroll(at, "Someone", "s2.png", photos["s2.png"])
+    other = image_bytes(np.asarray(Image.open(att_faces / "s2" / "5.pgm")), "PNG")
+    at.session_state["id_prior"] = 0.2  # as set on Verify
+    _upload(at, "id_probe", "s2_5.png", other)
+    assert not at.exception, at.exception
+    emb = at.session_state["workspace"].embeddings
+    fitted = Logistic().fit(Pairs.binned(all_pairs(emb.vectors, emb.labels, metric="euclidean")))
+    probe = list(at.session_state["id_all_faces_seen"].values())[-1][2][0]  # the face described on the page
+    d = at.session_state["id_gallery"].identify(probe, k=1, threshold=1.0).matches[0].distance
+    p = float(probability_same(fitted.llr(d), 0.2))
+    odds = float(np.exp(fitted.llr(d))) * 0.2 / 0.8
+    assert f"face 1: Someone {100 * p:.4g}% (odds {odds:.3g} to 1)" in _texts(at.caption)

@@ -188,6 +188,19 @@ def named_faces(f, t: float) -> None:
                 caption=plain_all(f"{m.name} {m.distance:.3f}" for m in result.matches),
             )
     st.caption(f"Each face's closest of {len(g.people())} enrolled people ({g.search_kind} search).")
+    from explorer.ui.verify import calibration  # here: verify builds on this module's face model
+
+    cal = calibration()
+    best = [(k, r.matches[0]) for k, r in enumerate(results, 1) if r.matches]
+    if cal is not None and best:
+        prior = float(st.session_state.get("id_prior", 0.5))
+        odds = [(k, m, float(np.exp(cal[0].llr(m.distance))) * prior / (1 - prior)) for k, m in best]
+        st.caption(
+            "Probability that each face is its closest person, at a prior of "
+            f"{prior:g} (set on Verify; {cal[1]}): "
+            + "; ".join(f"face {k}: {plain(m.name)} {100 * o / (1 + o):.4g}% (odds {o:.3g} to 1)" for k, m, o in odds)
+            + "."
+        )
 
 
 FORGET_PENDING, FORGET_DONE = "id_forget_pending", "id_forget_done"
