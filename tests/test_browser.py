@@ -129,7 +129,8 @@ def test_threshold_page_pick_and_protocol_upload(browser, tmp_path):
         body = pg.inner_text("body")
         assert "Threshold card" in body and "False accepts" in body
         pg.get_by_text("Pairs from a protocol file").click()
-        pg.locator("input[type=file]").set_input_files(str(csv))
+        pairs_file = pg.locator('[data-testid="stFileUploader"]').filter(has_text="Pairs file")  # not the groups one
+        pairs_file.locator("input[type=file]").set_input_files(str(csv))
         pg.get_by_text("fold accuracy").first.wait_for(timeout=60_000)
         pg.wait_for_timeout(1500)
         pg.screenshot(path=str(ARTIFACTS / "threshold_protocol.png"), full_page=True)
