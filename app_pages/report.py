@@ -4,8 +4,8 @@ import streamlit as st
 
 from explorer.errors import InputError
 from explorer.evaluation_report import report_html, report_json, report_markdown
+from explorer.ui import groups, state
 from explorer.ui import report as ui
-from explorer.ui import state
 from explorer.ui.downloads import download
 from explorer.ui.safe import plain
 
@@ -19,12 +19,14 @@ st.write(
 metric = ui.distance()
 choice = ui.threshold_choice(ws, metric)
 held_out = ui.held_out()
-ev = ui.built(ws, metric, choice, held_out)
+with st.expander("Groups: false matches between groups on the card"):
+    mapping = groups.group_map("rp")
+ev = ui.built(ws, metric, choice, held_out, mapping)
 slot = st.empty()
 if ev is None and slot.button("Build the report", key="rp_go", type="primary"):
     slot.empty()
     try:
-        ev = ui.build(ws, metric, choice, held_out)
+        ev = ui.build(ws, metric, choice, held_out, mapping)
     except (InputError, ValueError) as exc:
         st.error(f"Cannot build the report: {plain(exc)}. Your workspace is unchanged.")
         st.stop()

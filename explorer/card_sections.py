@@ -36,6 +36,8 @@ def between_groups_markdown(b: dict | None) -> str:
     """The FMR of every pair of groups as a matrix, each group's FNMR, and the ratios."""
     if not b:
         return ""
+    if "cells" not in b:
+        return f"\n\n## Between groups\n\nNot counted: {plain(b['note'])}."
     names = sorted({c["a"] for c in b["cells"]} | {c["b"] for c in b["cells"]})
     fmr = {(c["a"], c["b"]): c for c in b["cells"]}
     cell = lambda a, c: fmr.get((a, c)) or fmr.get((c, a))  # noqa: E731

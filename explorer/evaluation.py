@@ -13,6 +13,7 @@ from explorer import config
 from explorer.analysis.clustering import against_labels, cluster, contingency, silhouette
 from explorer.analysis.dev_eval import DevEval, dev_eval_all_pairs, dev_eval_listed
 from explorer.analysis.galleries import Pair, false_accepts, false_rejects
+from explorer.analysis.group_pairs import group_pairs_of_scores
 from explorer.analysis.headline import Headline, headline
 from explorer.analysis.listed_pairs import protocol_pairs
 from explorer.analysis.metrics import cluster_metrics
@@ -109,10 +110,12 @@ def verification(
     progress: Progress = None,
     engine=None,
     held_out: int = 0,
+    groups: dict[str, str] | None = None,
 ) -> Verification:
     """The Threshold page's figures and card: all pairs of the finite rows, or a protocol's pairs.
     ``held_out``: random splits of the identities on which the threshold's rule is proven on
-    people it was not picked on (see :mod:`explorer.analysis.dev_eval`); 0: not done."""
+    people it was not picked on (see :mod:`explorer.analysis.dev_eval`); 0: not done. ``groups``:
+    each identity's group, for false matches between groups (see :mod:`explorer.analysis.group_pairs`)."""
     rows = finite_rows(emb)
     if protocol is None:
         if len(rows) < 2:
@@ -137,6 +140,9 @@ def verification(
     if choice.by == "target FAR" and choice.value is None:
         extras = replace(extras, fmr_target=choice.target)
     extras = replace(extras, subject_intervals=subj, subject_note=why)
+    if groups:
+        between = group_pairs_of_scores(scores, emb.labels, groups, r.threshold, listed=listed)
+        extras = replace(extras, group_pairs={"note": between} if isinstance(between, str) else between.as_dict())
     if held_out:
         if progress:
             progress(1.0, f"held-out people: the threshold's rule on {held_out} random splits of the identities ...")
@@ -173,6 +179,7 @@ def evaluate(
     progress: Progress = None,
     engine=None,
     held_out: int = 0,
+    groups: dict[str, str] | None = None,
 ) -> Evaluation:
     """Verification, retrieval (exact; sampled queries beyond the exact-search size) and k-means
     with k = the number of identities, against the labels. ``engine``: who runs the all-pairs
@@ -190,6 +197,7 @@ def evaluate(
         progress=lambda f, m: say(0.6 * f, m),
         engine=engine,
         held_out=held_out,
+        groups=groups,
     )
     if ver.scores.sampled:
         notes.append(

@@ -70,3 +70,19 @@ def test_the_report_proves_its_threshold_on_held_out_people_when_asked():
     assert card["held_out_people"]["estimates"] == 4
     shown = [m.value for m in page.markdown if "On held-out people" in m.value]
     assert shown and card_markdown(card).split("## On held-out people")[1].split("##")[0].strip() in shown[0]
+
+
+def test_a_groups_file_puts_false_matches_between_groups_in_the_report():
+    page = open_page("app_pages/report.py")
+    rows = "label,group\n" + "\n".join(f"{k},{'low' if k < 5 else 'high'}" for k in range(10))
+    page.file_uploader(key="rp_groups_file").upload("groups.csv", rows.encode(), "text/csv")
+    page.run()
+    page.button(key="rp_go").click().run()
+    assert not page.exception, page.exception
+    emb = page.session_state["workspace"].embeddings
+    mapping = {str(k): "low" if k < 5 else "high" for k in range(10)}
+    want = evaluate(emb, metric=page.selectbox(key="rp_metric").value, choice=ThresholdChoice("EER"), groups=mapping)
+    cells = want.verification.card["between_groups"]["cells"]
+    shown = " ".join(m.value for m in page.markdown)
+    assert "Between groups" in shown and "| FMR | high | low |" in shown
+    assert len(cells) == 3

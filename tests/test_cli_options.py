@@ -147,3 +147,23 @@ def test_held_out_proves_the_threshold_on_people_it_was_not_picked_on(tmp_path, 
     assert held["estimates"] == 8 and held["eval_fmr"] == pytest.approx(want["eval_fmr"])
     res = CliRunner().invoke(main, [*args[:-4], "-o", str(out)])
     assert json.loads(out.read_text())["held_out_people"] is None  # not asked: not done
+
+
+def test_groups_put_false_matches_between_groups_on_the_card(tmp_path, table):
+    from explorer.analysis.group_pairs import group_pairs_of_scores
+
+    path, vectors, labels = table
+    groups = tmp_path / "groups.csv"
+    groups.write_text("person,group\n" + "\n".join(f"p{k},{'young' if k < 6 else 'old'}" for k in range(12)))
+    out = tmp_path / "report.json"
+    args = ["evaluate", str(path), "--label-column", "person", "--far", "0.05", "--groups", str(groups)]
+    res = CliRunner().invoke(main, [*args, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    card = json.loads(out.read_text())["threshold_card"]
+    s = all_pairs(vectors, labels, metric="sqeuclidean")
+    mapping = {f"p{k}": "young" if k < 6 else "old" for k in range(12)}
+    want = group_pairs_of_scores(s, labels, mapping, card["threshold"]).as_dict()
+    assert [c["false_matches"] for c in card["between_groups"]["cells"]] == [c["false_matches"] for c in want["cells"]]
+    md = tmp_path / "report.md"
+    assert CliRunner().invoke(main, [*args, "-o", str(md)]).exit_code == 0
+    assert "## Between groups" in md.read_text() and "| FMR | old | young |" in md.read_text()

@@ -76,9 +76,25 @@ def embed(
     show_default=True,
     help="random splits of the identities on which to prove the threshold on people it was not picked on (0: none)",
 )
+@click.option(
+    "--groups",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="a table of identity and group (CSV, TSV, Parquet): false matches between groups on the card",
+)
 @engine_options(tasks=True)
 def threshold(
-    embeddings: Path, far, by, metric: str, output: Path, label_column, held_out: int, engine: str, address, tasks
+    embeddings: Path,
+    far,
+    by,
+    metric: str,
+    output: Path,
+    label_column,
+    held_out: int,
+    groups,
+    engine: str,
+    address,
+    tasks,
 ) -> None:
     """The Threshold page's card for all pairs of EMBEDDINGS (written by embed, or any vector table)."""
     card = _run(
@@ -91,6 +107,7 @@ def threshold(
             label_column=label_column,
             engine=pairs_engine(engine, address, tasks),
             held_out=held_out,
+            groups=groups,
         )
     )
     click.echo(f"threshold card written to {output} (threshold {card['threshold']:.6g}, {card['how_chosen']})")
@@ -114,6 +131,12 @@ def threshold(
     show_default=True,
     help="random splits of the identities on which to prove the threshold on people it was not picked on (0: none)",
 )
+@click.option(
+    "--groups",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="a table of identity and group (CSV, TSV, Parquet): false matches between groups on the card",
+)
 @engine_options(tasks=True)
 def evaluate(
     embeddings: Path,
@@ -125,6 +148,7 @@ def evaluate(
     output: Path,
     label_column,
     held_out: int,
+    groups,
     engine,
     address,
     tasks,
@@ -143,6 +167,7 @@ def evaluate(
             label_column=label_column,
             engine=pairs_engine(engine, address, tasks),
             held_out=held_out,
+            groups=groups,
         )
     )
     v = ev.verification

@@ -98,6 +98,7 @@ def threshold_to(
     label_column: str | None = None,
     engine=None,
     held_out: int = 0,
+    groups: Path | None = None,
 ) -> dict:
     """The Threshold page's card for all pairs of these embeddings, the threshold picked ``by``
     (``target FAR`` with ``far``, ``EER``, ...), written as JSON or Markdown by the suffix."""
@@ -110,10 +111,28 @@ def threshold_to(
     emb = read_embeddings(path, label_column=label_column)
     bar, progress = progress_bar("all pairs")
     with bar:
-        card = verification(emb, metric=metric, choice=choice, progress=progress, engine=engine, held_out=held_out).card
+        card = verification(
+            emb,
+            metric=metric,
+            choice=choice,
+            progress=progress,
+            engine=engine,
+            held_out=held_out,
+            groups=_groups(groups),
+        ).card
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(card_json(card) if output.suffix.lower() == ".json" else card_markdown(card).encode())
     return card
+
+
+def _groups(path: Path | None) -> dict[str, str] | None:
+    """Each identity's group from a table (explorer/data/group_map.py), or None."""
+    if path is None:
+        return None
+    from explorer import config
+    from explorer.data.group_map import read_group_map
+
+    return read_group_map(path.read_bytes(), path.name, max_rows=config.settings().max_score_rows)
 
 
 REPORTS = (".html", ".md", ".json")
@@ -131,6 +150,7 @@ def evaluate_to(
     label_column: str | None = None,
     engine=None,
     held_out: int = 0,
+    groups: Path | None = None,
 ):
     """The evaluation report of these embeddings (all pairs, or a pairs file's), as HTML,
     Markdown or JSON by the suffix; ``data``: where the items came from, for the error gallery's
@@ -147,7 +167,14 @@ def evaluate_to(
     bar, progress = progress_bar("evaluating")
     with bar:
         ev = evaluate(
-            emb, metric=metric, choice=choice, protocol=protocol, progress=progress, engine=engine, held_out=held_out
+            emb,
+            metric=metric,
+            choice=choice,
+            protocol=protocol,
+            progress=progress,
+            engine=engine,
+            held_out=held_out,
+            groups=_groups(groups),
         )
     if suffix == ".html":
         body = report_html(ev, thumbnails=thumbnails_of(data, emb.ids) if data else None).encode()

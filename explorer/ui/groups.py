@@ -16,27 +16,27 @@ from explorer.ui.memo import memo
 from explorer.ui.safe import plain
 from explorer.workspace import Workspace
 
-MAP = "th_group_map"  # (file id, {identity: group}) of this session's upload
 
-
-def group_map() -> tuple[str, dict[str, str]] | None:
+def group_map(page: str = "th") -> tuple[str, dict[str, str]] | None:
+    """(the upload's id, {identity: group}) of the groups file uploaded on this page (key prefix), or None."""
+    kept = f"{page}_group_map"
     up = st.file_uploader(
         "Groups: a table with an identity column and a group column (CSV, TSV or Parquet)",
         type=["csv", "tsv", "txt", "parquet"],
-        key="th_groups_file",
+        key=f"{page}_groups_file",
         help="e.g. identity,group: s1,A; s2,B. Identities the file does not name form the group '(no group)'.",
     )
     if up is None:
-        st.session_state.pop(MAP, None)
+        st.session_state.pop(kept, None)
         return None
-    cached = st.session_state.get(MAP)
+    cached = st.session_state.get(kept)
     if cached is None or cached[0] != up.file_id:
         try:
             cached = (up.file_id, read_group_map(up.getvalue(), up.name, max_rows=config.settings().max_score_rows))
         except InputError as exc:
             st.error(f"Cannot read {plain(up.name)}: {plain(exc)}")
             return None
-        st.session_state[MAP] = cached
+        st.session_state[kept] = cached
     return cached
 
 

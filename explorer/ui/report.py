@@ -69,11 +69,13 @@ def held_out() -> int:
     )
 
 
-def built(ws: Workspace, metric: str, choice: ThresholdChoice, held_out: int = 0) -> Evaluation | None:
-    return memo_get(ws, "report", (metric, choice, held_out))
+def built(ws: Workspace, metric: str, choice: ThresholdChoice, held_out: int = 0, groups=None) -> Evaluation | None:
+    return memo_get(ws, "report", (metric, choice, held_out, groups and groups[0]))
 
 
-def build(ws: Workspace, metric: str, choice: ThresholdChoice, held_out: int = 0) -> Evaluation:
+def build(ws: Workspace, metric: str, choice: ThresholdChoice, held_out: int = 0, groups=None) -> Evaluation:
+    """groups: (the upload's id, {identity: group}) or None."""
+
     def compute():
         whole = state.get_workspace()
         extras = CardExtras(
@@ -88,11 +90,12 @@ def build(ws: Workspace, metric: str, choice: ThresholdChoice, held_out: int = 0
                 extras=extras,
                 progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
                 held_out=held_out,
+                groups=groups and groups[1],
             )
         finally:
             bar.empty()
 
-    return memo(ws, "report", (metric, choice, held_out), compute)
+    return memo(ws, "report", (metric, choice, held_out, groups and groups[0]), compute)
 
 
 def link() -> None:
