@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explorer.ui import compare as ui
-from explorer.ui import models_ab, scores, state
+from explorer.ui import groups, models_ab, scores, state
 
 OWN, MODELS = "Your scores (a pairs file)", "Two models on this workspace"
 
@@ -45,4 +45,8 @@ if a != b:
 
 st.subheader("Threshold card")
 name = st.selectbox("Card for", names, key="cmp_card_for")
-ui.card_downloads(ui.card(systems, name, thresholds[name], rule, target), name)
+with st.expander("Groups: false matches between groups on the card"):
+    mapping = groups.group_map("cmp")
+    if mapping and systems.subjects is None:
+        st.warning("The pairs carry no subjects: a group cannot be given to either side of a pair.")
+ui.card_downloads(ui.card(systems, name, thresholds[name], rule, target, mapping and mapping[1]), name)

@@ -185,3 +185,13 @@ def test_the_card_proves_its_rule_on_held_out_subjects(scores_page):
     ).as_dict()
     row = next(line for line in md.splitlines() if line.startswith("| FNMR |"))
     assert f"{100 * want['eval_fnmr']['mean']:.4g}%" in row
+
+
+def test_a_groups_file_puts_false_matches_between_groups_on_the_compare_card(scores_page):
+    at, frame = scores_page
+    rows = "subject,group\n" + "\n".join(f"p{k},{'even' if k % 2 == 0 else 'odd'}" for k in range(20))
+    at.file_uploader(key="cmp_groups_file").upload("groups.csv", rows.encode(), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    md = next(e for e in at.expander if e.label == "Preview the card").markdown[0].value
+    assert "## Between groups" in md and "| FMR | even | odd |" in md

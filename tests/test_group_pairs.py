@@ -98,3 +98,19 @@ def test_a_cell_with_too_few_pairs_is_not_measurable():
     assert got.fmr_ratio == (None, None)  # one measured diagonal: no ratio
     cells = {(c["a"], c["b"]): c for c in got.as_dict()["cells"]}
     assert cells[("B", "B")]["fmr"] is None and cells[("A", "A")]["fmr"] == pytest.approx(1 / (30 * 29 / 2 * 9))
+
+
+def test_listed_pairs_of_a_scores_file_equal_the_same_pairs_by_codes():
+    from explorer.analysis.group_pairs import group_pairs_listed
+
+    x, subject, group, items = people(seed=2)
+    d, sa, sb = every_pair(x, subject)
+    t = np.quantile(d[sa != sb], 0.03)
+    names = np.array([f"s{k}" for k in range(len(items))])
+    mapping = {f"s{k}": g for k, g in enumerate(group)}
+    got = group_pairs_listed(d, sa == sb, (names[sa], names[sb]), mapping, t, replicates=30)
+    fm, fr = (sa != sb) & (d <= t), (sa == sb) & (d > t)
+    want = group_pairs(group, items, (sa[fm], sb[fm]), sa[fr], replicates=30)
+    np.testing.assert_allclose(got.fmr, want.fmr)
+    np.testing.assert_allclose(got.fnmr, want.fnmr)
+    assert "one group" in group_pairs_listed(d, sa == sb, (names[sa], names[sb]), {}, t)

@@ -206,3 +206,24 @@ def group_pairs_of_scores(
     else:
         items = np.bincount(y, minlength=len(names))
     return group_pairs(groups, items, (y[imp.a[fa]], y[imp.b[fa]]), y[gen.a[fr]], **kw)
+
+
+def group_pairs_listed(
+    d: np.ndarray,
+    same: np.ndarray,
+    subjects: tuple[np.ndarray, np.ndarray],
+    group_of: dict[str, str],
+    threshold: float,
+    **kw,
+) -> GroupPairs | str:
+    """:func:`group_pairs` of listed pairs (a scores file): distances ``d`` (accept d <= threshold),
+    truth, each side's subject; subjects ``group_of`` does not name form the group "(no group)"."""
+    d, same = np.asarray(d, np.float64), np.asarray(same, bool)
+    ok = np.isfinite(d)
+    names, codes = np.unique(np.r_[subjects[0][ok], subjects[1][ok]].astype(str), return_inverse=True)
+    sa, sb, y, dd = codes[: ok.sum()], codes[ok.sum() :], same[ok], d[ok]
+    groups = np.array([group_of.get(n, "(no group)") for n in names])
+    if len(set(groups)) < 2:
+        return "every subject is in one group"
+    fm, fr = ~y & (dd <= threshold), y & (dd > threshold)
+    return group_pairs(groups, None, (sa[fm], sb[fm]), sa[fr], listed=(sa, sb, y), **kw)

@@ -15,6 +15,7 @@ import streamlit as st
 from explorer import config, plots
 from explorer.analysis.comparison import Comparison, compare, comparison_rows, flipped
 from explorer.analysis.dev_eval import dev_eval_listed
+from explorer.analysis.group_pairs import group_pairs_listed
 from explorer.analysis.headline import headline
 from explorer.analysis.rates import group_rates, listed_totals, subject_intervals, subjects_unusable
 from explorer.analysis.scores import from_distances
@@ -235,7 +236,9 @@ def kfold(sys: Systems) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="cmp_kfold")
 
 
-def card(sys: Systems, name: str, threshold: float, rule: str, fmr_target: float | None) -> dict:
+def card(
+    sys: Systems, name: str, threshold: float, rule: str, fmr_target: float | None, groups_of: dict | None = None
+) -> dict:
     """The threshold card of one system at its threshold (intervals over subjects where known)."""
     d = sys.distances[name]
     ok = np.isfinite(d)
@@ -256,9 +259,12 @@ def card(sys: Systems, name: str, threshold: float, rule: str, fmr_target: float
             (sa[fm], sb[fm]), sa[fr], listed_totals(sa, sb, y), len(names), replicates=config.settings().bootstrap
         )
         note = None
-    held_out = None
+    held_out = between = None
     if sys.subjects is not None and not why:
         held_out = proven(sys, name, rule, fmr_target)
+    if sys.subjects is not None and groups_of:
+        got = group_pairs_listed(d, sys.same, sys.subjects, groups_of, r.threshold)
+        between = {"note": got} if isinstance(got, str) else got.as_dict()
     groups = None
     if sys.group is not None:
         groups = (sys.group_column or "group", group_rates(d, sys.same, sys.group, r.threshold))
@@ -269,6 +275,7 @@ def card(sys: Systems, name: str, threshold: float, rule: str, fmr_target: float
         subject_note=note,
         groups=groups,
         dev_eval=held_out,
+        group_pairs=between,
         **sys.extra,
     )
     return threshold_card(
