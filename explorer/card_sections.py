@@ -57,6 +57,8 @@ def held_out_markdown(h: dict | None, comparison: dict) -> str:
     """The threshold's rule proven on people it was not picked on, beside the in-sample rates."""
     if not h:
         return ""
+    if "estimates" not in h:
+        return f"\n\n## On held-out people\n\nNot counted: {plain(h['note'])}."
     f = lambda s: f"{pct(s['mean'])} (sd {pct(s['sd'])}, {pct(s['min'])} to {pct(s['max'])})"  # noqa: E731
     return (
         "\n\n## On held-out people\n\n"

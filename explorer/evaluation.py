@@ -146,8 +146,11 @@ def verification(
     if held_out:
         if progress:
             progress(1.0, f"held-out people: the threshold's rule on {held_out} random splits of the identities ...")
-        proven = _held_out(emb, rows, metric, lambda c: choice.pick(c)[0], protocol, dists, held_out, engine)
-        extras = replace(extras, dev_eval=proven.as_dict())
+        try:
+            proven = _held_out(emb, rows, metric, lambda c: choice.pick(c)[0], protocol, dists, held_out, engine)
+            extras = replace(extras, dev_eval=proven.as_dict())
+        except ValueError as exc:  # no split could be counted: the card says why, the rest stands
+            extras = replace(extras, dev_eval={"note": str(exc)})
     pairs_from = scores.source if protocol is None else f"protocol file, {len(protocol.same):,} pairs"
     card = threshold_card(r, head, scores, how=how, provenance=emb.provenance, pairs_from=pairs_from, extras=extras)
     return Verification(

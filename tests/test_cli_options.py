@@ -167,3 +167,13 @@ def test_groups_put_false_matches_between_groups_on_the_card(tmp_path, table):
     md = tmp_path / "report.md"
     assert CliRunner().invoke(main, [*args, "-o", str(md)]).exit_code == 0
     assert "## Between groups" in md.read_text() and "| FMR | old | young |" in md.read_text()
+
+
+def test_held_out_that_no_split_can_count_says_why_and_writes_the_card(tmp_path, table):
+    path, _, _ = table
+    out = tmp_path / "card.md"
+    # 12 people: a half holds 6, 960 impostor pairs, too few for an FMR of 5e-4 (4,224 in all: enough)
+    args = ["threshold", str(path), "--label-column", "person", "--far", "0.0005", "--held-out", "2", "-o", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "## On held-out people\n\nNot counted: no split" in out.read_text()

@@ -102,3 +102,9 @@ def test_a_large_set_fits_its_smallest_two_thousand():
     t = 10.0 + norm.ppf(1e-7)
     lo, hi = m.fmr_interval(t)
     assert lo <= 1e-7 <= hi
+
+
+def test_a_tail_of_tied_distances_says_there_is_no_tail_to_fit():
+    d = np.r_[np.full(2_000, 1.0), np.linspace(2, 3, 98_000)]  # the smallest 2% all at one distance
+    s = from_distances(np.array([0.1]), d, metric="euclidean", bins=1024)
+    assert "no tail to fit" in fit_tail(s.impostor, s.n_impostor)

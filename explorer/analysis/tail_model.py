@@ -128,6 +128,13 @@ def fit_tail(
         floor = None
     z = (lambda v: np.log(v - floor)) if floor is not None else (lambda v: v)  # noqa: E731
     exc = np.sort(z(u) - z(below))
-    xi, _, sigma = genpareto.fit(exc, floc=0)  # maximum likelihood (scipy)
+    if k < MIN_EXCESSES or np.ptp(exc) == 0:
+        return "the smallest impostor distances are tied at a few values: no tail to fit"
+    try:
+        xi, _, sigma = genpareto.fit(exc, floc=0)  # maximum likelihood (scipy)
+    except (RuntimeError, FloatingPointError, ValueError) as exc_:
+        return f"the tail fit did not converge ({exc_})"
+    if not (np.isfinite(xi) and np.isfinite(sigma) and sigma > 0):
+        return "the tail fit did not converge"
     boot = draws_of_the_fit(xi, sigma, k, n_impostor, replicates, seed)
     return TailModel(u, k, int(n_impostor), float(xi), float(sigma), boot, exc, floor)
