@@ -261,7 +261,8 @@ def test_a_group_file_gives_false_matches_between_groups_on_the_card(page):
     s = all_pairs(emb.vectors, emb.labels, metric="sqeuclidean")
     t = page.session_state["th_picked"]["threshold"]
     want = group_pairs_of_scores(s, emb.labels, {str(k): "even" if k % 2 == 0 else "odd" for k in range(10)}, t)
-    cells = next(d.value for d in page.dataframe if "false_matches" in d.value)
-    assert list(cells["false_matches"]) == [int(want.false_matches[i, j]) for i in range(2) for j in range(i, 2)]
+    cells = next(d.value for d in page.dataframe if "false matches" in d.value)
+    assert list(cells["false matches"]) == [int(want.false_matches[i, j]) for i in range(2) for j in range(i, 2)]
+    assert list(cells["groups"]) == ["even with even", "even with odd", "odd with odd"]
     card = next(m.value for m in page.markdown if "## Between groups" in m.value)
     assert "| FMR | even | odd |" in card

@@ -66,7 +66,33 @@ def between_groups(ws: Workspace, scores: PairScores, threshold: float, listed, 
         f"max / min across groups (own impostors): FMR **{ratio_text(d['fmr_max_min_ratio'])}**; FNMR "
         f"**{ratio_text(d['fnmr_max_min_ratio'])}** (95% intervals over subjects)."
     )
-    st.dataframe(pd.DataFrame(d["cells"]), hide_index=True, key="th_group_cells")
-    st.dataframe(pd.DataFrame(d["fnmr"]), hide_index=True, key="th_group_fnmr")
+    rate = lambda v: "not measurable" if v is None else f"{100 * v:.4g}%"  # noqa: E731
+    span = lambda v: "" if v is None else f"{100 * v[0]:.3g}% to {100 * v[1]:.3g}%"  # noqa: E731
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "groups": [f"{c['a']} with {c['b']}" for c in d["cells"]],
+                "impostor pairs": [c["non_mated"] for c in d["cells"]],
+                "false matches": [c["false_matches"] for c in d["cells"]],
+                "FMR": [rate(c["fmr"]) for c in d["cells"]],
+                "95% over subjects": [span(c["fmr_interval"]) for c in d["cells"]],
+            }
+        ),
+        hide_index=True,
+        key="th_group_cells",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "group": [g["group"] for g in d["fnmr"]],
+                "genuine pairs": [g["mated"] for g in d["fnmr"]],
+                "false non-matches": [g["false_non_matches"] for g in d["fnmr"]],
+                "FNMR": [rate(g["fnmr"]) for g in d["fnmr"]],
+                "95% over subjects": [span(g["fnmr_interval"]) for g in d["fnmr"]],
+            }
+        ),
+        hide_index=True,
+        key="th_group_fnmr",
+    )
     st.caption(d["note"][0].upper() + d["note"][1:] + ".")
     return got
