@@ -155,3 +155,11 @@ def pw():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         yield p
+
+
+@pytest.fixture(scope="module")
+def browser(pw):
+    """Debian's headless Chromium, one per browser test module."""
+    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+    yield b
+    b.close()

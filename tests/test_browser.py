@@ -65,13 +65,6 @@ def _server(cache_dir: Path, *, slow: str = ""):
         proc.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def browser(pw):
-    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-    yield b
-    b.close()
-
-
 def test_opening_a_page_directly_on_a_fresh_server_runs_the_router(browser, tmp_path):
     """The server's first visitor opens /distances: the router still runs and builds the workspace."""
     with _server(tmp_path) as url:

@@ -4,8 +4,7 @@ slower (tests/slow_server.py), so that this holds on a fast machine too."""
 
 from __future__ import annotations
 
-import pytest
-from conftest import ARTIFACTS, CHROME_ARGS, CHROMIUM
+from conftest import ARTIFACTS
 from test_browser import PHOTO, _mirrored, _section, _server
 
 SLOW = ",".join(
@@ -43,13 +42,6 @@ def said_while(pg, act, done) -> str:
 
 def nav(pg, title: str):
     return lambda: pg.locator("[data-testid=stSidebarNav] a", has_text=title).first.click()
-
-
-@pytest.fixture(scope="module")
-def browser(pw):
-    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-    yield b
-    b.close()
 
 
 def test_each_slow_step_names_what_it_does(browser, tmp_path):

@@ -48,7 +48,7 @@ class Deployment:
             modelled = {
                 "method": f"generalized Pareto fit of the smallest {TAIL_SHARE:.0%} of impostor distances"
                 f"{' (of their logarithm: distances end at 0)' if t.floor is not None else ''} (peaks over "
-                f"threshold, ISO/IEC 5152) by maximum likelihood; intervals from {len(t.boot):,} draws of the "
+                f"threshold, ISO/IEC 5152) by maximum likelihood; intervals from {len(t.draws):,} draws of the "
                 "fit's sampling distribution",
                 "tail": {"starts_at": shown(t.u), "pairs": t.k, "of": t.n, "shape_xi": t.xi, "scale_sigma": t.sigma},
                 "fmr_at_threshold": None if at is None else {"fmr": at[0], "interval": list(at[1])},

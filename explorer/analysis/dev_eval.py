@@ -130,15 +130,15 @@ def dev_eval_listed(
     ca, cb = codes[: len(d)], codes[len(d) :]
     rows, skipped = [], []
     for s, half in enumerate(_halves(names, partitions, seed)):
-        curves = {}
+        halves = {}
         for side, members in (("A", half), ("B", ~half)):
             inside = members[ca] & members[cb] & np.isfinite(d)
             g, i = d[inside & same], d[inside & ~same]
             if len(g) and len(i):
-                curves[side] = (roc_curve(g, i), Pairs.of(g, i))
+                halves[side] = (roc_curve(g, i), Pairs.of(g, i))
             else:
                 skipped.append(f"split {s + 1}: half {side} has {len(g):,} mated and {len(i):,} non-mated pairs")
-        rows += _both_ways(s, pick, curves, skipped)
+        rows += _both_ways(s, pick, halves, skipped)
     if not rows:
         raise ValueError("no split of the identities leaves mated and non-mated pairs on both sides")
     return DevEval(rows, len(names), skipped)
@@ -160,19 +160,19 @@ def dev_eval_all_pairs(
     names, y = np.unique(labels, return_inverse=True)
     rows, skipped = [], []
     for s, half in enumerate(_halves(names, partitions, seed)):
-        curves = {}
+        halves = {}
         for side, members in (("A", half), ("B", ~half)):
             keep = members[y]
             if progress:
                 progress((2 * s + (side == "B")) / (2 * partitions), f"held-out people: split {s + 1}, half {side}")
             scores = pairs(vectors[keep], labels[keep])
             if scores.n_genuine and scores.n_impostor:
-                curves[side] = (scores_curve(scores), Pairs.binned(scores))
+                halves[side] = (scores_curve(scores), Pairs.binned(scores))
             else:
                 skipped.append(
                     f"split {s + 1}: half {side} has {scores.n_genuine:,} mated and {scores.n_impostor:,} non-mated pairs"
                 )
-        rows += _both_ways(s, pick, curves, skipped)
+        rows += _both_ways(s, pick, halves, skipped)
     if not rows:
         raise ValueError("no split of the identities leaves mated and non-mated pairs on both sides")
     return DevEval(rows, len(names), skipped)

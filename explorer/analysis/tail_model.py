@@ -50,7 +50,7 @@ class TailModel:
     n: int  # impostor pairs in all
     xi: float
     sigma: float
-    boot: np.ndarray  # (R, 3): draws of the tail share, xi and sigma (the fit's sampling distribution)
+    draws: np.ndarray  # (R, 3): draws of the tail share, xi and sigma (the fit's sampling distribution)
     excesses: np.ndarray  # z(u) - z(d) of the tail's pairs, ascending
     floor: float | None = None  # distances never below it: the fit is on log(d - floor) (see fit_tail)
 
@@ -72,7 +72,7 @@ class TailModel:
         return float(self._fmr(t, self.k / self.n, self.xi, self.sigma))
 
     def fmr_interval(self, t: float) -> tuple[float, float]:
-        v = self._fmr(t, self.boot[:, 0], self.boot[:, 1], self.boot[:, 2])
+        v = self._fmr(t, self.draws[:, 0], self.draws[:, 1], self.draws[:, 2])
         lo, hi = np.percentile(v, [2.5, 97.5])
         return float(lo), float(hi)
 
@@ -84,7 +84,7 @@ class TailModel:
         return float(self.d(self.z(self.u) - genpareto.isf(fmr / share, self.xi, scale=self.sigma)))
 
     def threshold_interval(self, fmr: float) -> tuple[float, float]:
-        b = self.boot
+        b = self.draws
         t = self.d(self.z(self.u) - genpareto.isf(np.minimum(fmr / b[:, 0], 1.0), b[:, 1], scale=b[:, 2]))
         lo, hi = np.percentile(t, [2.5, 97.5])
         return float(lo), float(hi)
@@ -136,5 +136,5 @@ def fit_tail(
         return f"the tail fit did not converge ({exc_})"
     if not (np.isfinite(xi) and np.isfinite(sigma) and sigma > 0):
         return "the tail fit did not converge"
-    boot = draws_of_the_fit(xi, sigma, k, n_impostor, replicates, seed)
-    return TailModel(u, k, int(n_impostor), float(xi), float(sigma), boot, exc, floor)
+    draws = draws_of_the_fit(xi, sigma, k, n_impostor, replicates, seed)
+    return TailModel(u, k, int(n_impostor), float(xi), float(sigma), draws, exc, floor)

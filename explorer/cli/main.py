@@ -37,6 +37,22 @@ def main() -> None:
     """Embedding Explorer on the command line: the library the app uses."""
 
 
+# the card's options beyond the counts, shared by threshold and evaluate
+held_out_option = click.option(
+    "--held-out",
+    type=click.IntRange(0, 20),
+    default=0,
+    show_default=True,
+    help="random splits of the identities on which to prove the threshold on people it was not picked on (0: none)",
+)
+groups_option = click.option(
+    "--groups",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="a table of identity and group (CSV, TSV, Parquet): false matches between groups on the card",
+)
+
+
 @main.command()
 @click.argument("data")
 @click.option(
@@ -69,19 +85,8 @@ def embed(
 @click.option("--metric", default="sqeuclidean", show_default=True, help="the distance")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".json or .md")
 @click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
-@click.option(
-    "--held-out",
-    type=click.IntRange(0, 20),
-    default=0,
-    show_default=True,
-    help="random splits of the identities on which to prove the threshold on people it was not picked on (0: none)",
-)
-@click.option(
-    "--groups",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="a table of identity and group (CSV, TSV, Parquet): false matches between groups on the card",
-)
+@held_out_option
+@groups_option
 @engine_options(tasks=True)
 def threshold(
     embeddings: Path,
@@ -124,19 +129,8 @@ def threshold(
     "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".html, .md or .json"
 )
 @click.option("--label-column", default=None, help="a vector table's label column, when it cannot be told")
-@click.option(
-    "--held-out",
-    type=click.IntRange(0, 20),
-    default=0,
-    show_default=True,
-    help="random splits of the identities on which to prove the threshold on people it was not picked on (0: none)",
-)
-@click.option(
-    "--groups",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="a table of identity and group (CSV, TSV, Parquet): false matches between groups on the card",
-)
+@held_out_option
+@groups_option
 @engine_options(tasks=True)
 def evaluate(
     embeddings: Path,

@@ -59,24 +59,32 @@ class Systems:
         return replace(self, distances={n: self.distances[n] for n in (a, b, *rest)}, key=(*self.key, a, b))
 
 
+def once(slot: str, key: tuple, compute):
+    """``compute()`` kept in this session's ``slot`` while ``key`` stays (one value per slot)."""
+    cached = st.session_state.get(slot)
+    if cached is None or cached[0] != key:
+        cached = (key, compute())
+        st.session_state[slot] = cached
+    return cached[1]
+
+
 def comparison(sys: Systems) -> Comparison:
     """Figures and the paired bootstrap, once per systems key (this session)."""
-    cached = st.session_state.get("cmp_comparison")
-    if cached is not None and cached[0] == sys.key:
-        return cached[1]
-    bar = st.progress(0.0, text="Bootstrap over subjects ...")
-    try:
-        c = compare(
-            sys.distances,
-            sys.same,
-            subjects=sys.subjects,
-            replicates=config.settings().bootstrap,
-            progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
-        )
-    finally:
-        bar.empty()
-    st.session_state["cmp_comparison"] = (sys.key, c)
-    return c
+
+    def compute():
+        bar = st.progress(0.0, text="Bootstrap over subjects ...")
+        try:
+            return compare(
+                sys.distances,
+                sys.same,
+                subjects=sys.subjects,
+                replicates=config.settings().bootstrap,
+                progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+            )
+        finally:
+            bar.empty()
+
+    return once("cmp_comparison", sys.key, compute)
 
 
 def curves(sys: Systems) -> dict:
@@ -242,9 +250,12 @@ def card(
     """The threshold card of one system at its threshold (intervals over subjects where known)."""
     d = sys.distances[name]
     ok = np.isfinite(d)
-    g, i = d[ok & sys.same], d[ok & ~sys.same]
-    scores = from_distances(g, i, metric=name, source=sys.pairs_from)
-    curve = scores_curve(scores)
+    # one PairScores per system while the file stays: the card's figures beyond the counts are kept with it
+    scores, curve = once(
+        "cmp_card_scores",
+        (sys.key, name),
+        lambda: _scores_and_curve(d[ok & sys.same], d[ok & ~sys.same], name, sys.pairs_from),
+    )
     r = at_threshold(curve, threshold)
     subj, note = None, "no subjects known: intervals over pairs only"
     why = None if sys.subjects is None else subjects_unusable(sys.subjects[0][ok], sys.subjects[1][ok], sys.same[ok])
@@ -289,25 +300,28 @@ def card(
     )
 
 
+def _scores_and_curve(genuine: np.ndarray, impostor: np.ndarray, name: str, source: str):
+    scores = from_distances(genuine, impostor, metric=name, source=source)
+    return scores, scores_curve(scores)
+
+
 def proven(sys: Systems, name: str, rule: str, target: float | None) -> dict | None:
     """The card's rule proven on held-out subjects (once per systems, system and rule: this session)."""
-    key = (sys.key, name, rule, target)
-    cached = st.session_state.get("cmp_dev_eval")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    d = sys.distances[name]
-    ok = np.isfinite(d)
-    try:
-        got = dev_eval_listed(
-            d[ok],
-            sys.same[ok],
-            (sys.subjects[0][ok], sys.subjects[1][ok]),
-            lambda c: pick_threshold(c, rule, target=target),
-        ).as_dict(sys.directions[name].shown)
-    except ValueError:
-        got = None  # too few subjects on either side of a split: the card goes without it
-    st.session_state["cmp_dev_eval"] = (key, got)
-    return got
+
+    def compute():
+        d = sys.distances[name]
+        ok = np.isfinite(d)
+        try:
+            return dev_eval_listed(
+                d[ok],
+                sys.same[ok],
+                (sys.subjects[0][ok], sys.subjects[1][ok]),
+                lambda c: pick_threshold(c, rule, target=target),
+            ).as_dict(sys.directions[name].shown)
+        except ValueError:
+            return None  # too few subjects on either side of a split: the card goes without it
+
+    return once("cmp_dev_eval", (sys.key, name, rule, target), compute)
 
 
 def card_downloads(c: dict, system: str) -> None:

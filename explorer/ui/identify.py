@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import config
+from explorer.analysis.calibration import Logistic, Pairs
 from explorer.analysis.identification import open_set, open_set_rows
 from explorer.data.images import decode_image
 from explorer.errors import InputError
@@ -20,6 +21,7 @@ from explorer.faces.store import StoredGallery
 from explorer.ui import state
 from explorer.ui.memo import memo, memo_get
 from explorer.ui.one_to_many import one_to_many
+from explorer.ui.pairs import workspace_scores
 from explorer.ui.safe import plain, plain_all
 from explorer.ui.threshold import picked
 from explorer.ui.workspace import face_encoder
@@ -56,6 +58,19 @@ def face_model():
     or one fine-tuned from it on the Train page), else the descriptor."""
     ws = state.get_workspace()
     return ws.encoder if ws is not None and isinstance(ws.encoder, FACE_MODELS) else face_encoder()
+
+
+def calibration() -> tuple[Logistic, str] | None:
+    """The face model's distances as likelihood ratios, fitted on every pair of the workspace when
+    this same model embedded it (face photos), else None."""
+    ws = state.get_workspace()
+    if ws is None or ws.dataset.faces is None or ws.encoder is not face_model():
+        return None
+    scores = workspace_scores(ws, "euclidean")
+    if not (scores.n_genuine and scores.n_impostor):
+        return None
+    fitted = memo(ws, "face_calibration", ("euclidean",), lambda: Logistic().fit(Pairs.binned(scores)))
+    return fitted, f"calibrated on the workspace's {scores.n_genuine + scores.n_impostor:,} pairs"
 
 
 def threshold() -> tuple[float, str]:
@@ -188,8 +203,6 @@ def named_faces(f, t: float) -> None:
                 caption=plain_all(f"{m.name} {m.distance:.3f}" for m in result.matches),
             )
     st.caption(f"Each face's closest of {len(g.people())} enrolled people ({g.search_kind} search).")
-    from explorer.ui.verify import calibration  # here: verify builds on this module's face model
-
     cal = calibration()
     best = [(k, r.matches[0]) for k, r in enumerate(results, 1) if r.matches]
     if cal is not None and best:

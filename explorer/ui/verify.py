@@ -6,12 +6,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer.analysis.calibration import Logistic, Pairs, probability_same
+from explorer.analysis.calibration import probability_same
 from explorer.faces.gallery import verify
-from explorer.ui import state
-from explorer.ui.identify import face_model, largest_face, photo_input
-from explorer.ui.memo import memo
-from explorer.ui.pairs import workspace_scores
+from explorer.ui.identify import calibration, largest_face, photo_input
 
 
 def verify_pair(t: float) -> None:
@@ -29,19 +26,6 @@ def verify_pair(t: float) -> None:
         verdict = "the same person" if same else "different people"
         (st.success if same else st.warning)(f"Distance {d:.3f}: **{verdict}** at the threshold {t:.3g}.")
         probability(d)
-
-
-def calibration() -> tuple[Logistic, str] | None:
-    """The face model's distances as likelihood ratios, fitted on every pair of the workspace when
-    this same model embedded it (face photos), else None."""
-    ws = state.get_workspace()
-    if ws is None or ws.dataset.faces is None or ws.encoder is not face_model():
-        return None
-    scores = workspace_scores(ws, "euclidean")
-    if not (scores.n_genuine and scores.n_impostor):
-        return None
-    fitted = memo(ws, "face_calibration", ("euclidean",), lambda: Logistic().fit(Pairs.binned(scores)))
-    return fitted, f"calibrated on the workspace's {scores.n_genuine + scores.n_impostor:,} pairs"
 
 
 def probability(d: float) -> None:
