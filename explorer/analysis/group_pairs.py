@@ -14,6 +14,7 @@ a large set qualifies through its exact tails.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,9 +75,10 @@ class GroupPairs:
 def _ratio(values: np.ndarray) -> np.ndarray:
     """max / min over the last axis of the measured values (NaN left out); NaN when fewer than two
     are measured or the smallest is 0 (an unbounded ratio)."""
-    v = np.where(np.isnan(values), np.nan, values)
-    lo, hi = np.nanmin(v, axis=-1), np.nanmax(v, axis=-1)
-    n = np.sum(~np.isnan(v), axis=-1)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row with nothing measured: NaN, said below
+        lo, hi = np.nanmin(values, axis=-1), np.nanmax(values, axis=-1)
+    n = np.sum(~np.isnan(values), axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where((n >= 2) & (lo > 0), hi / lo, np.nan)
 
